@@ -1,0 +1,31 @@
+# Two commands do everything on a fresh machine (Python 3.11, Node/npm, Debian packages):
+#   make run   — set up and start the server on http://127.0.0.1:8000
+#   make test  — set up and run every check and test
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test setup lint bench
+
+run: setup
+	$(PY) -m uvicorn app.main:app --host $(HOST) --port $(PORT)
+
+test: setup lint
+	$(PY) -m pytest
+
+lint: setup
+	$(PY) -m ruff check app engine tests bench
+	$(PY) -m mypy
+
+bench: setup
+	$(PY) -m bench
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install -e '.[test]'
+	touch $@
