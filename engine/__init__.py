@@ -1,0 +1,1 @@
+"""Backprop Playground training engine: NumPy only, float64."""

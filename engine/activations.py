@@ -1,0 +1,319 @@
+"""Activation functions, each written next to its derivative.
+
+Like TensorFlow Playground's ``{output, der}`` pairs, every activation is one small class with
+
+* ``forward(z) -> a``: ``a = f(z)``, ``z`` of shape ``(N, units)``, ``a`` the same shape;
+* ``derivative(z, a) -> f'(z)``: elementwise, same shape (softmax: the Jacobian's diagonal);
+* ``backward(z, a, grad_a) -> grad_z``: the vector-Jacobian product ``dL/dz`` from ``dL/da``
+  (elementwise ``grad_a * f'(z)``; softmax uses its full Jacobian).
+
+Definitions and defaults follow ``torch.nn`` (ReLU, LeakyReLU, ELU, Softplus, GELU, SiLU,
+Softmax over the last axis), including torch's choice of derivative at kinks: ReLU'(0) = 0,
+LeakyReLU'(0) = negative_slope, ELU'(0) = alpha.
+
+Every formula is written to stay finite and warning-free for |z| up to about 1e300: sigmoid via
+``scipy.special.expit`` (the exp(-|z|) trick inside one ufunc), softplus via ``logaddexp`` and
+torch's threshold rule, softmax by subtracting the row maximum, GELU by clipping only where the
+Gaussian tail has already underflowed to exactly 0.
+
+These methods run on every training step on tiny arrays, so they skip validation and use as few
+NumPy calls as possible, reusing the cached ``a`` when it gives the derivative cheaply.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.special import erf, expit
+
+from engine.registry import Param, Registry
+
+Array = NDArray[np.float64]
+
+_SQRT1_2 = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_GELU_C = 0.044715
+# Beyond |z| = 40 the Gaussian density exp(-z^2/2) is exactly 0.0 in float64 (and tanh of the
+# GELU-tanh argument is exactly +-1), so clipping there changes no result but keeps z^2, z^3 finite.
+_GELU_CLIP = 40.0
+
+
+class Activation:
+    """Base class: ``a = f(z)`` elementwise, with ``f'`` and the backward VJP."""
+
+    name: ClassVar[str]
+    params: ClassVar[tuple[Param, ...]] = ()
+    elementwise: ClassVar[bool] = True
+
+    def forward(self, z: Array) -> Array:
+        raise NotImplementedError
+
+    def derivative(self, z: Array, a: Array) -> Array:
+        raise NotImplementedError
+
+    def backward(self, z: Array, a: Array, grad_a: Array) -> Array:
+        """dL/dz = dL/da * f'(z) for elementwise activations (subclasses inline it)."""
+        return grad_a * self.derivative(z, a)
+
+
+ACTIVATIONS: Registry[Activation] = Registry("activation")
+
+
+@ACTIVATIONS.register
+class Linear(Activation):
+    """Identity: a = z, f'(z) = 1.
+
+    ``forward`` returns a copy so the recorded z and a never alias; ``backward`` returns
+    ``grad_a`` itself (no copy).
+    """
+
+    name = "linear"
+
+    def forward(self, z: Array) -> Array:
+        return z.copy()
+
+    def derivative(self, z: Array, a: Array) -> Array:
+        return np.ones_like(z)
+
+    def backward(self, z: Array, a: Array, grad_a: Array) -> Array:
+        return grad_a
+
+
+@ACTIVATIONS.register
+class Sigmoid(Activation):
+    """Logistic sigmoid: a = 1 / (1 + exp(-z)), f'(z) = a (1 - a)."""
+
+    name = "sigmoid"
+
+    def forward(self, z: Array) -> Array:
+        return expit(z)
+
+    def derivative(self, z: Array, a: Array) -> Array:
+        return a * (1.0 - a)
+
+    def backward(self, z: Array, a: Array, grad_a: Array) -> Array:
+        return grad_a * a * (1.0 - a)
+
+
+@ACTIVATIONS.register
+class Tanh(Activation):
+    """Hyperbolic tangent: a = tanh(z), f'(z) = 1 - a^2."""
+
+    name = "tanh"
+
+    def forward(self, z: Array) -> Array:
+        return np.tanh(z)
+
+    def derivative(self, z: Array, a: Array) -> Array:
+        return 1.0 - a * a
+
+    def backward(self, z: Array, a: Array, grad_a: Array) -> Array:
+        return grad_a * (1.0 - a * a)
+
+
+@ACTIVATIONS.register
+class ReLU(Activation):
+    """Rectified linear unit: a = max(0, z), f'(z) = 1 if z > 0 else 0 (0 at z = 0, as torch)."""
+
+    name = "relu"
+
+    def forward(self, z: Array) -> Array:
+        return np.maximum(z, 0.0)
+
+    def derivative(self, z: Array, a: Array) -> Array:
+        # a >= 0, so sign(a) is exactly the step 1[z > 0], in one float ufunc.
+        return np.sign(a)
+
+    def backward(self, z: Array, a: Array, grad_a: Array) -> Array:
+        return grad_a * np.sign(a)
+
+
+@ACTIVATIONS.register
+class LeakyReLU(Activation):
+    """Leaky ReLU: a = z if z > 0 else s z, f'(z) = 1 if z > 0 else s (s at z = 0, as torch).
+
+    s = ``negative_slope`` (torch default 0.01), restricted to [0, 1) so that
+    f(z) = max(z, s z) and f'(z) = max(sign(z), s).
+    """
+
+    name = "leaky_relu"
+    params = (
+        Param("negative_slope", 0.01, low=0.0, high=1.0, high_open=True, doc="slope s for z <= 0"),
+    )
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        self.negative_slope = negative_slope
+
+    def forward(self, z: Array) -> Array:
+        return np.maximum(z, self.negative_slope * z)
+
+    def derivative(self, z: Array, a: Array) -> Array:
+        # sign(z) is 1, 0 or -1; max with s (0 <= s < 1) maps them to 1, s, s.
+        return np.maximum(np.sign(z), self.negative_slope)
+
+    def backward(self, z: Array, a: Array, grad_a: Array) -> Array:
+        return grad_a * np.maximum(np.sign(z), self.negative_slope)
+
+
+@ACTIVATIONS.register
+class ELU(Activation):
+    """Exponential linear unit: a = z if z > 0 else alpha (exp(z) - 1).
+
+    f'(z) = 1 if z > 0 else alpha exp(z) = a + alpha (alpha at z = 0, as torch).
+    """
+
+    name = "elu"
+    params = (Param("alpha", 1.0, low=0.0, low_open=True, doc="saturation value -alpha"),)
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        self.alpha = alpha
+
+    def forward(self, z: Array) -> Array:
+        # torch's form max(0, z) + alpha expm1(min(0, z)): expm1 never sees a positive argument.
+        return np.maximum(z, 0.0) + self.alpha * np.expm1(np.minimum(z, 0.0))
+
+    def derivative(self, z: Array, a: Array) -> Array:
+        return np.where(z > 0.0, 1.0, a + self.alpha)
+
+    def backward(self, z: Array, a: Array, grad_a: Array) -> Array:
+        return grad_a * np.where(z > 0.0, 1.0, a + self.alpha)
+
+
+@ACTIVATIONS.register
+class Softplus(Activation):
+    """Softplus: a = log(1 + exp(beta z)) / beta, and a = z where beta z > threshold (torch).
+
+    f'(z) = sigmoid(beta z), and 1 where beta z > threshold. beta is capped at 100 so that
+    beta z stays finite for |z| up to 1e306.
+    """
+
+    name = "softplus"
+    params = (
+        Param("beta", 1.0, low=0.0, high=100.0, low_open=True, doc="sharpness"),
+        Param("threshold", 20.0, low=0.0, low_open=True, doc="linear above beta*z > threshold"),
+    )
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+        self.beta = beta
+        self.threshold = threshold
+
+    def forward(self, z: Array) -> Array:
+        bz = self.beta * z
+        return np.where(bz > self.threshold, z, np.logaddexp(0.0, bz) / self.beta)
+
+    def derivative(self, z: Array, a: Array) -> Array:
+        bz = self.beta * z
+        return np.where(bz > self.threshold, 1.0, expit(bz))
+
+    def backward(self, z: Array, a: Array, grad_a: Array) -> Array:
+        return grad_a * self.derivative(z, a)
+
+
+@ACTIVATIONS.register
+class GELU(Activation):
+    """Gaussian error linear unit: a = z Phi(z), Phi(z) = (1 + erf(z / sqrt 2)) / 2.
+
+    f'(z) = Phi(z) + z phi(z), phi(z) = exp(-z^2 / 2) / sqrt(2 pi).
+    ``approximate="tanh"`` (torch): a = z (1 + t) / 2 with t = tanh(u),
+    u = sqrt(2/pi) (z + 0.044715 z^3), and
+    f'(z) = (1 + t) / 2 + z (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 z^2) / 2.
+    """
+
+    name = "gelu"
+    params = (
+        Param(
+            "approximate",
+            "none",
+            kind="choice",
+            choices=("none", "tanh"),
+            doc="exact erf form or torch's tanh approximation",
+        ),
+    )
+
+    def __init__(self, approximate: str = "none") -> None:
+        self.approximate = approximate
+        self._tanh = approximate == "tanh"
+
+    def _tanh_u(self, zc: Array) -> Array:
+        """t = tanh(sqrt(2/pi) (z + c z^3)) on the clipped z."""
+        return np.tanh(zc * (_SQRT_2_OVER_PI + (_SQRT_2_OVER_PI * _GELU_C) * (zc * zc)))
+
+    def forward(self, z: Array) -> Array:
+        if self._tanh:
+            zc = np.minimum(np.maximum(z, -_GELU_CLIP), _GELU_CLIP)
+            return 0.5 * z * (1.0 + self._tanh_u(zc))
+        return 0.5 * z * (1.0 + erf(z * _SQRT1_2))
+
+    def derivative(self, z: Array, a: Array) -> Array:
+        zc = np.minimum(np.maximum(z, -_GELU_CLIP), _GELU_CLIP)
+        zz = zc * zc
+        if self._tanh:
+            t = self._tanh_u(zc)
+            du = _SQRT_2_OVER_PI + (3.0 * _SQRT_2_OVER_PI * _GELU_C) * zz
+            return 0.5 * (1.0 + t) + 0.5 * zc * (1.0 - t * t) * du
+        # z phi(z) is exactly 0 beyond the clip, so the clipped zc is used there too.
+        return 0.5 * (1.0 + erf(z * _SQRT1_2)) + zc * (_INV_SQRT_2PI * np.exp(-0.5 * zz))
+
+    def backward(self, z: Array, a: Array, grad_a: Array) -> Array:
+        return grad_a * self.derivative(z, a)
+
+
+@ACTIVATIONS.register
+class SiLU(Activation):
+    """Sigmoid linear unit (swish): a = z sigmoid(z).
+
+    f'(z) = s (1 + z (1 - s)) with s = sigmoid(z). (The equal form s (1 - a) + a cancels to 0
+    for z > 1e16, so z is used rather than a.)
+    """
+
+    name = "silu"
+
+    def forward(self, z: Array) -> Array:
+        return z * expit(z)
+
+    def derivative(self, z: Array, a: Array) -> Array:
+        s = expit(z)
+        return s * (1.0 + z * (1.0 - s))
+
+    def backward(self, z: Array, a: Array, grad_a: Array) -> Array:
+        s = expit(z)
+        return grad_a * s * (1.0 + z * (1.0 - s))
+
+
+@ACTIVATIONS.register
+class Softmax(Activation):
+    """Softmax over the last axis: a_k = exp(z_k - m) / sum_j exp(z_j - m), m = max_j z_j.
+
+    Not elementwise: the Jacobian is da_k/dz_j = a_k (delta_kj - a_j). ``derivative`` returns its
+    diagonal a (1 - a); ``backward`` returns the full VJP grad_z = a * (grad_a - <grad_a, a>),
+    the inner product taken per row.
+    """
+
+    name = "softmax"
+    elementwise = False
+
+    def forward(self, z: Array) -> Array:
+        e = np.exp(z - z.max(axis=-1, keepdims=True))
+        e /= e.sum(axis=-1, keepdims=True)
+        return e
+
+    def derivative(self, z: Array, a: Array) -> Array:
+        return a * (1.0 - a)
+
+    def backward(self, z: Array, a: Array, grad_a: Array) -> Array:
+        return a * (grad_a - (grad_a * a).sum(axis=-1, keepdims=True))
+
+
+HIDDEN_ACTIVATIONS: tuple[str, ...] = tuple(
+    n for n in ACTIVATIONS.names() if ACTIVATIONS.lookup(n).elementwise
+)
+OUTPUT_ACTIVATIONS: tuple[str, ...] = ("linear", "sigmoid", "softmax", "tanh")
+
+
+def get_activation(name: str, params: dict[str, Any] | None = None) -> Activation:
+    """The activation ``name`` with validated ``params``; ValueError naming a bad name or value."""
+    return ACTIVATIONS.create(name, params)
