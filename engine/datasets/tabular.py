@@ -1,0 +1,336 @@
+"""User tables: parse CSV text and validate inline ``x`` / ``y``, naming the bad row and column.
+
+:func:`load_csv` reads text with Python's ``csv`` module. Rows are numbered as a spreadsheet shows
+them: the first line of the file is row 1 (the header, if any), blank lines count but are skipped.
+The first row is a header when one of its cells is text where the row below holds a number. The
+target column may hold numbers or, for classification, text labels (``setosa``, ``yes``) — all of
+them text; every other column must be finite numbers.
+
+:func:`check_x`, :func:`check_y` and :func:`resolve_task` validate inline data (JSON lists) and
+decide the task when it is not given: labels that are all 0/1 → binary; exactly two distinct
+integers or texts → binary (the smaller / alphabetically first is class 0); 3–10 distinct integers,
+or 3–50 texts → multiclass with labels mapped to 0..K-1 in sorted order; anything else →
+regression. The original labels are kept as ``class_names``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+MAX_ROWS = 10_000
+MAX_COLS = 128
+MAX_CLASSES = 50  # an explicit task="multiclass" (or text labels) may have up to this many
+INFER_MAX_CLASSES = 10  # integer targets with more distinct values are read as regression
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+def load_csv(
+    text: str | bytes,
+    target: str | int | None = None,
+    *,
+    max_rows: int = MAX_ROWS,
+    max_cols: int = MAX_COLS,
+) -> tuple[NDArray[np.float64], NDArray[Any], list[str]]:
+    """Parse a CSV table into inputs ``x`` (N, D) float64 and a target ``y`` (N,).
+
+    ``target`` picks the target column by header name or 0-based index (negative counts from the
+    end); None means the last column. ``y`` is float64, or a str array when the target column is
+    all text labels. Returns ``(x, y, names)`` with ``names`` = the D input column names followed
+    by the target's name (``"column 3"`` style names when the file has no header).
+    """
+    records = _records(_decode(text), max_rows)
+    width = len(records[0][1])
+    if width < 2:
+        raise ValueError(f"CSV: needs at least 2 columns (inputs and a target), found {width}")
+    if width > max_cols:
+        raise ValueError(f"CSV: {width} columns, more than the limit of {max_cols}")
+    for number, cells in records:
+        if len(cells) != width:
+            raise ValueError(f"CSV: row {number} has {len(cells)} columns, expected {width}")
+
+    first = records[0][1]
+    second = records[1][1] if len(records) > 1 else None
+    has_header = any(
+        cell and not _is_number(cell) and (second is None or _is_number(second[j]))
+        for j, cell in enumerate(first)
+    )
+    if has_header:
+        names = [cell or f"column {j + 1}" for j, cell in enumerate(first)]
+        for j, name in enumerate(names):
+            if names.index(name) != j:
+                raise ValueError(
+                    f"CSV: row {records[0][0]}: column name {name!r} is used twice "
+                    f"(columns {names.index(name) + 1} and {j + 1})"
+                )
+        records = records[1:]
+        if not records:
+            raise ValueError("CSV: the file has a header row but no data rows")
+    else:
+        names = [f"column {j + 1}" for j in range(width)]
+    if len(records) > max_rows:
+        raise ValueError(f"CSV: more than {max_rows} data rows (the limit)")
+
+    label = [f"column {n!r}" if has_header else n for n in names]
+    ti = _target_index(target, names)
+    rows = [number for number, _ in records]
+    table = [c for _, c in records]
+    inputs = [j for j in range(width) if j != ti]
+    x = _numeric_block(table, inputs, rows, label)
+    y = _target_column(table, ti, rows, label[ti])
+    return x, y, [names[j] for j in inputs] + [names[ti]]
+
+
+def _decode(text: Any) -> str:
+    if isinstance(text, (bytes, bytearray, memoryview)):
+        raw = bytes(text)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise ValueError(
+                f"CSV: the file is not UTF-8 text (byte 0x{raw[err.start]:02x} at offset "
+                f"{err.start}); save it as 'CSV UTF-8'"
+            ) from None
+    elif not isinstance(text, str):
+        raise ValueError(f"CSV: expected text or bytes, got {type(text).__name__}")
+    return text.removeprefix("\ufeff")  # Excel's byte-order mark
+
+
+def _records(text: str, max_rows: int) -> list[tuple[int, list[str]]]:
+    """Non-blank rows as (spreadsheet row number, stripped cells), at most max_rows + 1 of them."""
+    first_line = next((line for line in io.StringIO(text) if line.strip()), None)
+    if first_line is None:
+        raise ValueError("CSV: the file is empty")
+    # Comma unless the first line has none; then tab or semicolon (European spreadsheets).
+    delimiter = next((d for d in (",", "\t", ";") if d in first_line), ",")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True)
+    out: list[tuple[int, list[str]]] = []
+    number = 0
+    try:
+        for number, cells in enumerate(reader, start=1):
+            stripped = [c.strip() for c in cells]
+            if not any(stripped):
+                continue
+            if len(out) > max_rows:  # header + max_rows data rows already read
+                raise ValueError(f"CSV: more than {max_rows} data rows (the limit)")
+            out.append((number, stripped))
+    except csv.Error as err:
+        raise ValueError(f"CSV: row {number + 1}: {err}") from None
+    if not out:
+        raise ValueError("CSV: the file is empty")
+    return out
+
+
+def _target_index(target: Any, names: list[str]) -> int:
+    width = len(names)
+    if target is None:
+        return width - 1
+    if isinstance(target, bool) or not isinstance(target, (int, str)):
+        raise ValueError(f"target: expected a column name or index, got {_short(target)}")
+    if isinstance(target, int):
+        if not -width <= target < width:
+            raise ValueError(f"target: column index {target} is out of range for {width} columns")
+        return target % width
+    if target not in names:
+        raise ValueError(f"target: unknown column {target!r}; columns are {names}")
+    return names.index(target)
+
+
+def _numeric_block(
+    cells: list[list[str]], cols: list[int], rows: list[int], label: list[str]
+) -> NDArray[np.float64]:
+    """The given columns as an (N, len(cols)) float64 array; ValueError at the first bad cell."""
+    block = np.array([[row[j] for j in cols] for row in cells], dtype=str)
+    try:
+        values = block.astype(np.float64)
+    except ValueError:
+        # Find the first offending cell in reading order for the message.
+        for i, row in enumerate(cells):
+            for j in cols:
+                _cell_number(row[j], rows[i], label[j])
+        values = np.array([[float(row[j]) for j in cols] for row in cells], dtype=np.float64)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        i, k = (int(v) for v in np.argwhere(bad)[0])
+        cell = cells[i][cols[k]]
+        raise ValueError(f"CSV: row {rows[i]}, {label[cols[k]]}: {cell!r} is not a finite number")
+    return values
+
+
+def _cell_number(cell: str, row: int, label: str) -> float:
+    if not cell:
+        raise ValueError(f"CSV: row {row}, {label} is empty")
+    try:
+        return float(cell)
+    except ValueError:
+        raise ValueError(f"CSV: row {row}, {label}: {_short(cell)} is not a number") from None
+
+
+def _target_column(cells: list[list[str]], j: int, rows: list[int], label: str) -> NDArray[Any]:
+    column = [row[j] for row in cells]
+    numeric = [_is_number(c) for c in column]
+    if not any(numeric) and all(column):
+        return np.array(column, dtype=str)  # text class labels
+    values = np.array([_cell_number(c, rows[i], label) for i, c in enumerate(column)])
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"CSV: row {rows[i]}, {label}: {column[i]!r} is not a finite number")
+    return values
+
+
+# --------------------------------------------------------------------------- inline data
+
+
+def check_x(x: Any, *, max_rows: int = MAX_ROWS, max_cols: int = MAX_COLS) -> NDArray[np.float64]:
+    """Inline inputs: a non-empty list of equal-length rows of finite numbers -> (N, D) float64."""
+    if isinstance(x, np.ndarray):
+        if x.dtype.kind not in "iuf" or x.ndim != 2:
+            raise ValueError(f"x: expected a 2-D array of numbers, got {x.dtype} {x.shape}")
+        arr = x.astype(np.float64)
+    else:
+        if isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
+            raise ValueError(f"x: expected a list of rows of numbers, got {_short(x)}")
+        if len(x) == 0:
+            raise ValueError("x: no rows")
+        if len(x) > max_rows:
+            raise ValueError(f"x: {len(x)} rows, more than the limit of {max_rows}")
+        try:
+            arr = np.array(x)
+            ok = arr.ndim == 2 and arr.dtype.kind in "iuf"
+        except (ValueError, TypeError, OverflowError):
+            ok = False
+        if not ok:
+            _find_bad_row(x)
+            arr = np.array(x, dtype=np.float64)  # e.g. ints too large for int64
+        arr = arr.astype(np.float64, copy=False)
+    n, d = arr.shape
+    if n == 0 or d == 0:
+        raise ValueError(f"x: needs at least one row and one column, got shape {arr.shape}")
+    if n > max_rows:
+        raise ValueError(f"x: {n} rows, more than the limit of {max_rows}")
+    if d > max_cols:
+        raise ValueError(f"x: {d} columns, more than the limit of {max_cols}")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        i, j = (int(v) for v in np.argwhere(bad)[0])
+        raise ValueError(f"x[{i}][{j}] = {float(arr[i, j])!r} is not a finite number")
+    return arr
+
+
+def _find_bad_row(x: Sequence[Any]) -> None:
+    """Raise for the first row or cell that keeps ``x`` from being a numeric matrix."""
+    width = None
+    for i, row in enumerate(x):
+        if isinstance(row, (str, bytes)) or not isinstance(row, Sequence):
+            raise ValueError(f"x[{i}]: expected a list of numbers, got {_short(row)}")
+        if width is None:
+            width = len(row)
+        elif len(row) != width:
+            raise ValueError(f"x[{i}] has {len(row)} values, expected {width} (as x[0])")
+        for j, value in enumerate(row):
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+                raise ValueError(f"x[{i}][{j}] = {_short(value)} is not a number")
+
+
+def check_y(y: Any, n: int) -> NDArray[Any]:
+    """Inline targets: ``n`` finite numbers (-> float64) or ``n`` non-empty texts (-> str)."""
+    if isinstance(y, np.ndarray):
+        if y.ndim != 1 or y.dtype.kind not in "iufU":
+            raise ValueError(f"y: expected a list of numbers or labels, got {y.dtype} {y.shape}")
+        values: list[Any] = y.tolist()
+    elif isinstance(y, (str, bytes)) or not isinstance(y, Sequence):
+        raise ValueError(f"y: expected a list of numbers or labels, got {_short(y)}")
+    else:
+        values = list(y)
+    if len(values) != n:
+        raise ValueError(f"y: has {len(values)} values but x has {n} rows")
+    if values and all(isinstance(v, str) for v in values):
+        labels = [v.strip() for v in values]
+        for i, v in enumerate(labels):
+            if not v:
+                raise ValueError(f"y[{i}] is an empty label")
+        return np.array(labels, dtype=str)
+    for i, v in enumerate(values):
+        if isinstance(v, str):
+            raise ValueError(f"y[{i}] = {_short(v)} is text but y holds numbers; use one kind")
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.number)):
+            raise ValueError(f"y[{i}] = {_short(v)} is not a number or a text label")
+    arr = np.array(values, dtype=np.float64)
+    bad = np.flatnonzero(~np.isfinite(arr))
+    if bad.size:
+        raise ValueError(f"y[{int(bad[0])}] = {values[int(bad[0])]!r} is not a finite number")
+    return arr
+
+
+def _class_name(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    v = float(value)
+    return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+
+
+def resolve_task(
+    labels: NDArray[Any], task: Any = None
+) -> tuple[str, NDArray[Any], list[str] | None]:
+    """Decide the task for targets from :func:`check_y` and encode them.
+
+    Returns ``(task, t, class_names)`` with ``t`` int64 class indices (N,) for classification or
+    float64 values (N,) for regression; ``class_names[k]`` is the original label of class k.
+    """
+    if task is not None and task not in ("binary", "multiclass", "regression"):
+        raise ValueError(f"task: invalid {task!r}; choose 'binary', 'multiclass' or 'regression'")
+    classes, codes = np.unique(labels, return_inverse=True)
+    k = len(classes)
+    text = labels.dtype.kind == "U"
+    integral = text or bool(np.all(np.mod(labels, 1.0) == 0.0))
+    zero_one = not text and bool(np.isin(classes, (0.0, 1.0)).all())
+    if task is None:
+        if zero_one or (integral and k == 2):
+            task = "binary"
+        elif integral and 3 <= k <= (MAX_CLASSES if text else INFER_MAX_CLASSES):
+            task = "multiclass"
+        elif text:
+            raise ValueError(f"y: {k} distinct text labels; a class task needs 2 to {MAX_CLASSES}")
+        else:
+            task = "regression"
+    if task == "regression":
+        if text:
+            raise ValueError(
+                f"task: 'regression' needs numbers in y, got text {labels[0].item()!r}"
+            )
+        return task, labels.astype(np.float64), None
+    if task == "binary":
+        if zero_one:
+            return task, labels.astype(np.int64), ["0", "1"]
+        if k != 2:
+            raise ValueError(f"task: 'binary' needs 2 distinct labels in y, found {k}")
+    else:
+        if not integral:
+            i = int(np.flatnonzero(np.mod(labels, 1.0) != 0.0)[0])
+            raise ValueError(
+                f"y[{i}] = {labels[i].item()!r}: a multiclass label must be an integer"
+            )
+        if not 2 <= k <= MAX_CLASSES:
+            raise ValueError(f"task: 'multiclass' needs 2 to {MAX_CLASSES} classes, y has {k}")
+    return task, codes.astype(np.int64).reshape(-1), [_class_name(c) for c in classes.tolist()]

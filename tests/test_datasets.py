@@ -1,0 +1,456 @@
+"""Tests for engine.datasets: generators, splits, features, standardisation, specs, catalog."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+
+import numpy as np
+import pytest
+
+from engine.datasets import DATASETS, FEATURES, Dataset, default_spec, make_dataset
+
+TOY = [
+    "circle",
+    "xor",
+    "gaussians",
+    "spiral",
+    "moons",
+    "blobs",
+    "spirals",
+    "reg_plane",
+    "reg_gauss",
+]
+ALL = [*TOY, "digits", "diabetes"]
+ALL_TRAIN = {"train": 1.0, "val": 0.0, "test": 0.0}
+
+
+def whole(name: str, **params: object) -> Dataset:
+    """The whole set in the training part (unshuffled content, shuffled order)."""
+    return make_dataset({"name": name, "split": ALL_TRAIN, **params})
+
+
+# --------------------------------------------------------------------------- determinism
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_same_spec_gives_bit_identical_arrays(name: str) -> None:
+    spec = {"name": name, "seed": 7}
+    a, b = make_dataset(spec), make_dataset(spec)
+    assert a == b
+    for part in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test"):
+        assert getattr(a, part).tobytes() == getattr(b, part).tobytes()
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_different_seed_gives_different_data(name: str) -> None:
+    a = make_dataset({"name": name, "seed": 1})
+    b = make_dataset({"name": name, "seed": 2})
+    assert a != b
+    assert not np.array_equal(a.x_train, b.x_train)
+
+
+# --------------------------------------------------------------------------- shapes and dtypes
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_shapes_and_dtypes_follow_the_task(name: str) -> None:
+    ds = make_dataset({"name": name})
+    n = {"digits": 1797, "diabetes": 442}.get(name, DATASETS.defaults(name).get("n_samples"))
+    assert sum(ds.sizes.values()) == n
+    f = len(ds.feature_names)
+    for x, y in ((ds.x_train, ds.y_train), (ds.x_val, ds.y_val), (ds.x_test, ds.y_test)):
+        assert x.dtype == np.float64 and x.ndim == 2 and x.shape[1] == f
+        assert len(y) == len(x)
+        if ds.task == "binary":
+            assert y.dtype == np.float64 and y.shape == (len(x), 1)
+            assert set(np.unique(y)) <= {0.0, 1.0}
+        elif ds.task == "multiclass":
+            assert y.dtype == np.int64 and y.shape == (len(x),)
+            assert y.min() >= 0 and y.max() < ds.n_classes
+        else:
+            assert y.dtype == np.float64 and y.shape == (len(x), 1)
+    assert ds.n_classes == {"binary": 2, "regression": 0}.get(ds.task, ds.n_classes)
+    if name in TOY:
+        assert ds.domain == (-6.0, 6.0, -6.0, 6.0)
+        assert ds.raw_train is not None and ds.raw_train.shape == (ds.sizes["train"], 2)
+        assert ds.input_names == ["x1", "x2"]
+    else:
+        assert ds.raw_train is None and ds.domain is None
+
+
+@pytest.mark.parametrize("name", ["circle", "gaussians", "spiral", "moons"])
+def test_playground_binary_sets_are_balanced(name: str) -> None:
+    ds = whole(name, n_samples=301)
+    assert int(ds.y_train.sum()) in (150, 151)
+
+
+def test_xor_is_roughly_balanced() -> None:
+    y = whole("xor", n_samples=2000).y_train
+    assert 0.45 < y.mean() < 0.55
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+def test_circle_without_noise_is_separable_by_radius() -> None:
+    ds = whole("circle", n_samples=1000)
+    r = np.hypot(ds.raw_train[:, 0], ds.raw_train[:, 1])
+    inside = ds.y_train[:, 0] == 1
+    assert r[inside].max() < 2.5 <= 3.5 <= r[~inside].min()
+    assert r.max() <= 5.0
+
+
+def test_circle_noise_flips_some_labels() -> None:
+    ds = whole("circle", n_samples=1000, noise=0.5)
+    r = np.hypot(ds.raw_train[:, 0], ds.raw_train[:, 1])
+    assert np.any((r < 2.5) != (ds.y_train[:, 0] == 1))
+
+
+def test_xor_label_is_the_sign_of_x1_x2() -> None:
+    ds = whole("xor", n_samples=1000)
+    x1, x2 = ds.raw_train.T
+    assert np.all(np.abs(ds.raw_train) >= 0.3)  # Playground's padding off the axes
+    np.testing.assert_array_equal(ds.y_train[:, 0], (x1 * x2 > 0).astype(float))
+    noisy = whole("xor", n_samples=1000, noise=0.5)
+    assert np.any(noisy.y_train[:, 0] != (noisy.raw_train[:, 0] * noisy.raw_train[:, 1] > 0))
+
+
+def test_gaussians_centres_and_variance() -> None:
+    ds = whole("gaussians", n_samples=5000, noise=0.25)
+    for label, centre in ((1.0, 2.0), (0.0, -2.0)):
+        pts = ds.raw_train[ds.y_train[:, 0] == label]
+        np.testing.assert_allclose(pts.mean(axis=0), [centre, centre], atol=0.15)
+        np.testing.assert_allclose(pts.var(axis=0), [0.5 + 7 * 0.25] * 2, rtol=0.1)
+
+
+def _angle_residual(x: np.ndarray, phase: float) -> np.ndarray:
+    """Angular distance (mod 2π) of each point from the spiral t = 2π · 1.75 · r / 5 + phase."""
+    r = np.hypot(x[:, 0], x[:, 1])
+    t = np.arctan2(x[:, 0], x[:, 1])  # points are (r sin t, r cos t)
+    d = np.mod(t - (2 * math.pi * 1.75 * r / 5 + phase), 2 * math.pi)
+    return np.minimum(d, 2 * math.pi - d)
+
+
+def test_spiral_points_lie_on_two_arms() -> None:
+    ds = whole("spiral", n_samples=400)
+    pts, y = ds.raw_train, ds.y_train[:, 0]
+    far = np.hypot(pts[:, 0], pts[:, 1]) > 1e-9  # r = 0 has no angle
+    assert np.all(_angle_residual(pts[(y == 1) & far], 0.0) < 1e-9)
+    assert np.all(_angle_residual(pts[(y == 0) & far], math.pi) < 1e-9)
+    assert np.hypot(pts[:, 0], pts[:, 1]).max() < 5.0
+
+
+@pytest.mark.parametrize("k", [3, 4, 5])
+def test_spirals_have_k_arms(k: int) -> None:
+    ds = whole("spirals", n_samples=300, n_classes=k)
+    for c in range(k):
+        pts = ds.raw_train[ds.y_train == c]
+        far = np.hypot(pts[:, 0], pts[:, 1]) > 1e-9
+        assert np.all(_angle_residual(pts[far], 2 * math.pi * c / k) < 1e-9)
+
+
+def test_moons_without_noise_lie_on_two_unit_half_circles() -> None:
+    ds = whole("moons", n_samples=500)
+    q = ds.raw_train / 3.0 + (0.5, 0.25)  # undo the centring and scaling
+    upper, lower = q[ds.y_train[:, 0] == 0], q[ds.y_train[:, 0] == 1]
+    np.testing.assert_allclose(np.hypot(upper[:, 0], upper[:, 1]), 1.0, atol=1e-12)
+    np.testing.assert_allclose(np.hypot(lower[:, 0] - 1, lower[:, 1] - 0.5), 1.0, atol=1e-12)
+    assert upper[:, 1].min() >= -1e-12 and lower[:, 1].max() <= 0.5 + 1e-12
+
+
+@pytest.mark.parametrize("k", [3, 4, 5])
+def test_blobs_centres_on_radius_4_and_balanced(k: int) -> None:
+    ds = whole("blobs", n_samples=3001, n_classes=k)
+    counts = np.bincount(ds.y_train, minlength=k)
+    assert counts.max() - counts.min() <= 1 and counts.sum() == 3001
+    for c in range(k):
+        centre = ds.raw_train[ds.y_train == c].mean(axis=0)
+        angle = math.pi / 2 + 2 * math.pi * c / k
+        np.testing.assert_allclose(centre, [4 * math.cos(angle), 4 * math.sin(angle)], atol=0.15)
+
+
+def test_reg_plane_without_noise() -> None:
+    ds = whole("reg_plane", n_samples=200)
+    x1, x2 = ds.raw_train.T
+    np.testing.assert_allclose(ds.y_train[:, 0], (x1 + x2) / 10, rtol=0, atol=1e-15)
+    assert np.abs(ds.raw_train).max() <= 6
+
+
+def test_reg_gauss_matches_a_pointwise_loop() -> None:
+    bumps = [(-4, 2.5, 1), (0, 2.5, -1), (4, 2.5, 1), (-4, -2.5, -1), (0, -2.5, 1), (4, -2.5, -1)]
+
+    def label(x: float, y: float) -> float:  # Playground's getLabel, written as a loop
+        best = 0.0
+        for cx, cy, sign in bumps:
+            value = sign * min(1.0, max(0.0, 1 - math.dist((x, y), (cx, cy)) / 2))
+            if abs(value) > abs(best):
+                best = value
+        return best
+
+    ds = whole("reg_gauss", n_samples=300)
+    expected = [label(a, b) for a, b in ds.raw_train]
+    np.testing.assert_allclose(ds.y_train[:, 0], expected, rtol=0, atol=1e-12)
+    assert label(4.0, 2.5) == 1.0 and label(0.0, 2.5) == -1.0
+
+
+@pytest.mark.parametrize("name", ["blobs", "spirals"])
+@pytest.mark.parametrize("bad", [2, 6, 3.5, "3", True])
+def test_n_classes_is_validated(name: str, bad: object) -> None:
+    with pytest.raises(ValueError, match="n_classes"):
+        make_dataset({"name": name, "n_classes": bad})
+
+
+# --------------------------------------------------------------------------- split and scaling
+
+
+def test_split_sizes_add_up_and_parts_are_disjoint() -> None:
+    ds = make_dataset({"name": "gaussians", "n_samples": 500})
+    assert ds.sizes == {"train": 350, "val": 75, "test": 75}
+    rows = [tuple(r) for part in (ds.raw_train, ds.raw_val, ds.raw_test) for r in part]
+    assert len(set(rows)) == 500
+    whole_set = {tuple(r) for r in whole("gaussians", n_samples=500).raw_train}
+    assert set(rows) == whole_set
+
+
+def test_split_rounding() -> None:
+    split = {"train": 0.35, "val": 0.15, "test": 0.5}  # the curriculum's Keras split
+    ds = make_dataset({"name": "xor", "n_samples": 101, "split": split})
+    # val = floor(15.15 + 0.5) = 15, test = floor(50.5 + 0.5) = 51, train = the rest
+    assert ds.sizes == {"train": 35, "val": 15, "test": 51}
+
+
+@pytest.mark.parametrize("name", ["circle", "blobs", "reg_plane", "digits"])
+def test_empty_parts_keep_their_second_dimension(name: str) -> None:
+    ds = make_dataset({"name": name, "split": {"train": 0.8, "val": 0.0, "test": 0.2}})
+    assert ds.x_val.shape == (0, ds.n_features)
+    assert ds.y_val.shape == ((0,) if ds.task == "multiclass" else (0, 1))
+    if ds.raw_val is not None:
+        assert ds.raw_val.shape == (0, 2)
+
+
+def test_standardisation_uses_training_statistics_only() -> None:
+    features = ["x1", "x2", "x1^2", "x1*x2", "sin_x2"]
+    ds = make_dataset(
+        {"name": "spiral", "noise": 0.2, "standardize": True, "features": features, "seed": 4}
+    )
+    np.testing.assert_allclose(ds.x_train.mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(ds.x_train.std(axis=0), 1, atol=1e-12)
+
+    def expand(raw: np.ndarray) -> np.ndarray:
+        x1, x2 = raw[:, 0], raw[:, 1]
+        return np.column_stack([x1, x2, x1**2, x1 * x2, np.sin(x2)])
+
+    e = expand(ds.raw_train)
+    mean, std = e.mean(axis=0), e.std(axis=0)
+    np.testing.assert_allclose(ds.x_val, (expand(ds.raw_val) - mean) / std, atol=1e-12)
+    np.testing.assert_allclose(ds.x_test, (expand(ds.raw_test) - mean) / std, atol=1e-12)
+    assert not np.allclose(ds.x_val.mean(axis=0), 0, atol=1e-9)  # val has its own mean
+
+
+def test_constant_columns_keep_scale_one() -> None:
+    ds = make_dataset({"name": "digits", "standardize": True})
+    assert ds.std is not None
+    constant = ds.x_train.std(axis=0) == 0
+    assert constant.any()  # some corner pixels are always blank
+    assert np.all(ds.std[constant] == 1.0)
+    assert np.all(np.isfinite(ds.x_val)) and np.all(np.isfinite(ds.x_test))
+
+
+@pytest.mark.parametrize("standardize", [False, True])
+@pytest.mark.parametrize("features", [None, ["x1*x2"], list(FEATURES), ["sin_x2", "x1"]])
+def test_transform_of_raw_train_is_exactly_x_train(standardize: bool, features: object) -> None:
+    spec = {"name": "moons", "noise": 0.3, "standardize": standardize, "features": features}
+    ds = make_dataset(spec)
+    for raw, x in ((ds.raw_train, ds.x_train), (ds.raw_val, ds.x_val), (ds.raw_test, ds.x_test)):
+        out = ds.transform(raw)
+        assert out.tobytes() == x.tobytes() and out.shape == x.shape
+        assert out is not x
+
+
+def test_transform_rejects_the_wrong_shape() -> None:
+    ds = make_dataset({"name": "circle"})
+    with pytest.raises(ValueError, match=r"\(M, 2\)"):
+        ds.transform(np.zeros((4, 3)))
+
+
+def test_features_expand_as_named() -> None:
+    ds = make_dataset({"name": "xor", "features": ["x1*x2", "x1", "x2^2", "sin_x1"]})
+    assert ds.feature_names == ["x1*x2", "x1", "x2^2", "sin_x1"]
+    x1, x2 = ds.raw_train.T
+    expected = np.column_stack([x1 * x2, x1, x2 * x2, np.sin(x1)])
+    np.testing.assert_array_equal(ds.x_train, expected)
+    full = make_dataset({"name": "xor", "features": list(FEATURES)})
+    a, b = full.raw_test.T
+    np.testing.assert_array_equal(
+        full.x_test, np.column_stack([a, b, a**2, b**2, a * b, np.sin(a), np.sin(b)])
+    )
+
+
+# --------------------------------------------------------------------------- real tables
+
+
+def test_digits_are_the_8x8_images_scaled_to_unit_range() -> None:
+    from sklearn.datasets import load_digits
+
+    ds = whole("digits")
+    assert ds.x_train.shape == (1797, 64) and ds.n_classes == 10
+    assert ds.image_shape == (8, 8) and ds.class_names == [str(d) for d in range(10)]
+    assert ds.x_train.min() == 0.0 and ds.x_train.max() == 1.0
+    ref = load_digits()
+    # The same rows (in shuffled order): compare both tables sorted by all columns.
+    ours = np.column_stack([ds.x_train, ds.y_train])
+    theirs = np.column_stack([ref.data / 16.0, ref.target])
+    assert np.array_equal(ours[np.lexsort(ours.T)], theirs[np.lexsort(theirs.T)])
+    assert np.array_equal(np.bincount(ds.y_train), np.bincount(ref.target))
+
+
+def test_digits_subsample_is_seeded() -> None:
+    a = make_dataset({"name": "digits", "n_samples": 100, "seed": 5})
+    b = make_dataset({"name": "digits", "n_samples": 100, "seed": 5})
+    assert sum(a.sizes.values()) == 100 and a == b
+    c = make_dataset({"name": "digits", "n_samples": 100, "seed": 6})
+    assert not np.array_equal(a.x_train, c.x_train)
+
+
+def test_diabetes_standardises_inputs_and_target_by_default() -> None:
+    from sklearn.datasets import load_diabetes
+
+    ds = make_dataset({"name": "diabetes"})
+    assert ds.n_features == 10 and ds.task == "regression" and ds.n_classes == 0
+    assert ds.feature_names == ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]
+    np.testing.assert_allclose(ds.x_train.mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(ds.y_train.mean(), 0, atol=1e-12)
+    np.testing.assert_allclose(ds.y_train.std(), 1, atol=1e-12)
+    ref = load_diabetes(scaled=False)
+    restored = np.concatenate([ds.y_train, ds.y_val, ds.y_test])[:, 0] * ds.target_std
+    restored += ds.target_mean
+    np.testing.assert_allclose(np.sort(restored), np.sort(ref.target), atol=1e-9)
+    raw = make_dataset({"name": "diabetes", "standardize": False, "standardize_target": False})
+    assert raw.target_mean == 0.0 and raw.target_std == 1.0
+    assert set(np.concatenate([raw.y_train, raw.y_val, raw.y_test])[:, 0]) == set(ref.target)
+
+
+# --------------------------------------------------------------------------- specs and catalog
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_to_spec_round_trips_through_json(name: str) -> None:
+    ds = make_dataset({"name": name, "seed": 11, "split": {"train": 0.6, "val": 0.2, "test": 0.2}})
+    spec = json.loads(json.dumps(ds.to_spec()))
+    assert make_dataset(spec) == ds
+    assert make_dataset({"name": name}).to_spec() == default_spec(name)
+
+
+def test_to_spec_is_a_copy() -> None:
+    ds = make_dataset({"name": "circle", "features": ["x1", "x2"]})
+    spec = ds.to_spec()
+    spec["features"].append("x1^2")
+    spec["split"]["train"] = 0.0
+    assert ds.to_spec()["features"] == ["x1", "x2"]
+    assert ds.to_spec()["split"]["train"] == 0.7
+
+
+def test_defaults() -> None:
+    spec = make_dataset({"name": "spiral"}).to_spec()
+    assert spec == {
+        "name": "spiral",
+        "n_samples": 500,
+        "noise": 0.0,
+        "seed": 0,
+        "split": {"train": 0.7, "val": 0.15, "test": 0.15},
+        "standardize": False,
+        "features": ["x1", "x2"],
+    }
+    assert default_spec("blobs")["n_classes"] == 3
+    assert default_spec("reg_gauss")["n_samples"] == 1200
+    assert default_spec("reg_gauss")["standardize_target"] is False
+    assert default_spec("digits") == {
+        "name": "digits",
+        "n_samples": None,
+        "seed": 0,
+        "split": {"train": 0.7, "val": 0.15, "test": 0.15},
+        "standardize": False,
+    }
+
+
+def test_catalog_describes_every_set() -> None:
+    entries = {e["name"]: e for e in DATASETS.catalog()}
+    assert list(entries) == ALL
+    json.dumps(entries)
+    assert entries["circle"]["task"] == "binary" and entries["circle"]["is_2d"] is True
+    assert entries["circle"]["n_classes"] == {"min": 2, "max": 2}
+    assert entries["circle"]["features"] == list(FEATURES)
+    assert entries["blobs"]["n_classes"] == {"min": 3, "max": 5}
+    assert entries["spirals"]["defaults"]["n_classes"] == 3
+    assert entries["digits"]["is_2d"] is False and entries["digits"]["image_shape"] == [8, 8]
+    assert entries["digits"]["n_classes"] == {"min": 10, "max": 10}
+    assert entries["reg_plane"]["task"] == "regression"
+    flags = {p["name"]: p["default"] for p in entries["diabetes"]["common_params"]}
+    assert flags == {"seed": 0, "standardize": True, "standardize_target": True}
+    for entry in entries.values():
+        assert entry["defaults"] == default_spec(entry["name"]) and entry["doc"]
+        assert {p["name"] for p in entry["params"]} <= {"n_samples", "noise", "n_classes"}
+    assert FEATURES == ("x1", "x2", "x1^2", "x2^2", "x1*x2", "sin_x1", "sin_x2")
+
+
+def test_making_a_500_point_set_is_fast() -> None:
+    spec = {"name": "spiral", "n_samples": 500, "features": list(FEATURES), "standardize": True}
+    make_dataset(spec)
+    best = math.inf
+    for _ in range(20):
+        start = time.perf_counter()
+        make_dataset(spec)
+        best = min(best, time.perf_counter() - start)
+    assert best < 0.005
+
+
+# --------------------------------------------------------------------------- bad specs
+
+BAD = [
+    ({"name": "nope"}, "nope"),
+    ({"noise": 0.1}, "unknown dataset None"),
+    ({"name": "circle", "n_samples": 5}, "n_samples"),
+    ({"name": "circle", "n_samples": 5001}, "n_samples"),
+    ({"name": "circle", "n_samples": 10.5}, "n_samples"),
+    ({"name": "circle", "noise": -0.1}, "noise"),
+    ({"name": "circle", "noise": 1.5}, "noise"),
+    ({"name": "circle", "noise": "high"}, "noise"),
+    ({"name": "circle", "noise": float("nan")}, "noise"),
+    ({"name": "circle", "seed": -1}, "seed"),
+    ({"name": "circle", "seed": 2.5}, "seed"),
+    ({"name": "circle", "seed": True}, "seed"),
+    ({"name": "circle", "split": [0.7, 0.3]}, "split"),
+    ({"name": "circle", "split": {"train": 0.5, "val": 0.2}}, "sum to 1"),
+    ({"name": "circle", "split": {"train": 1.2, "val": -0.2}}, r"split\.train"),
+    ({"name": "circle", "split": {"train": 0.5, "valid": 0.5}}, "valid"),
+    ({"name": "circle", "split": {"train": "0.5", "test": 0.5}}, r"split\.train"),
+    ({"name": "circle", "split": {"train": 0.5, "val": float("nan")}}, r"split\.val"),
+    ({"name": "circle", "split": {"train": 0.0, "test": 1.0}}, r"split\.train"),
+    ({"name": "circle", "n_samples": 10, "split": {"train": 0.04, "test": 0.96}}, r"split\.train"),
+    ({"name": "circle", "features": []}, "features"),
+    ({"name": "circle", "features": ["x3"]}, "x3"),
+    ({"name": "circle", "features": ["x1", "x1"]}, "twice"),
+    ({"name": "circle", "features": "x1"}, "features"),
+    ({"name": "digits", "features": ["x1"]}, "features"),
+    ({"name": "circle", "standardize": "yes"}, "standardize"),
+    ({"name": "circle", "standardize_target": True}, "standardize_target"),
+    ({"name": "diabetes", "standardize_target": 1}, "standardize_target"),
+    ({"name": "circle", "n_classes": 3}, "n_classes"),
+    ({"name": "circle", "colour": "red"}, "colour"),
+    ({"name": "digits", "noise": 0.1}, "noise"),
+    ({"name": "digits", "n_samples": 5}, "n_samples"),
+    ({"name": "diabetes", "n_samples": 443}, "n_samples"),
+]
+
+
+@pytest.mark.parametrize(("spec", "match"), BAD)
+def test_bad_specs_raise_value_errors_naming_the_field(spec: dict, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        make_dataset(spec)
+
+
+def test_spec_must_be_an_object() -> None:
+    with pytest.raises(ValueError, match="spec"):
+        make_dataset(["circle"])  # type: ignore[arg-type]
