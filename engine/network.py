@@ -1,0 +1,158 @@
+"""The multilayer perceptron: a stack of :class:`~engine.layers.Layer` plus its loss.
+
+Shapes: inputs ``x`` (N, F); hidden layer ``i`` has ``units_i`` neurons; the output layer has K
+units (1 for binary and regression, K classes for multi-class). The loss is applied to the
+output layer's pre-activation ``z`` (logits) for ``bce``/``ce`` — PyTorch's numerically stable
+``BCEWithLogitsLoss``/``CrossEntropyLoss`` — and to its activation ``a`` otherwise.
+
+Regularization acts on weights, never biases:  L1 = λ Σ|w|  (∂ = λ sign w),
+L2 = (λ/2) Σ w²  (∂ = λ w).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from engine.activations import get_activation
+from engine.initializers import INITIALIZERS
+from engine.layers import Layer
+from engine.losses import LOSSES, Loss
+
+Array = NDArray[np.float64]
+
+
+class Network:
+    """Layers built from a normalized config (see :mod:`engine.config`)."""
+
+    def __init__(self, config: dict[str, Any], n_in: int, n_out: int, rng: np.random.Generator):
+        init = INITIALIZERS.create(config["init"]["name"], _params(config["init"]))
+        sizes = [n_in] + [h["units"] for h in config["hidden"]] + [n_out]
+        self.layers: list[Layer] = []
+        for i, fan_out in enumerate(sizes[1:]):
+            hidden = i < len(config["hidden"])
+            if hidden:
+                spec = config["hidden"][i]
+                act = get_activation(spec["activation"], spec.get("activation_params"))
+            else:
+                act = get_activation(config["output_activation"])
+            W, b = init(sizes[i], fan_out, rng)
+            self.layers.append(
+                Layer(
+                    np.ascontiguousarray(W, dtype=np.float64),
+                    np.ascontiguousarray(b, dtype=np.float64),
+                    act,
+                    batchnorm=hidden and config["batchnorm"],
+                    dropout=config["dropout"] if hidden else 0.0,
+                )
+            )
+        self.loss: Loss = LOSSES.create(config["loss"]["name"], _params(config["loss"]))
+        self.sizes = sizes
+        self.set_regularization(config["regularization"])
+
+    def set_regularization(self, reg: dict[str, Any]) -> None:
+        self.reg_kind: str = reg["kind"] if reg["rate"] > 0 else "none"
+        self.reg_rate: float = reg["rate"]
+
+    @property
+    def params(self) -> list[Array]:
+        return [p for layer in self.layers for p in layer.params]
+
+    @property
+    def grads(self) -> list[Array]:
+        return [g for layer in self.layers for g in layer.grads]
+
+    @property
+    def n_params(self) -> int:
+        return sum(p.size for p in self.params)
+
+    def loss_input(self, layer: Layer) -> Array:
+        """What the loss reads from the output layer: logits z or activation a."""
+        return layer.z if self.loss.on_logits else layer.a
+
+    def output_delta(self, y: Array) -> Array:
+        """δ_L = dL/dz of the output layer for the last forward pass."""
+        out = self.layers[-1]
+        if self.loss.on_logits:
+            return self.loss.grad(out.z, y)
+        return out.activation.backward(out.z, out.f, self.loss.grad(out.a, y))
+
+    def penalty(self) -> float:
+        """λ Σ|w| or (λ/2) Σ w² over every weight matrix (biases excluded)."""
+        if self.reg_kind == "l1":
+            return self.reg_rate * sum(float(np.abs(layer.W).sum()) for layer in self.layers)
+        if self.reg_kind == "l2":
+            return 0.5 * self.reg_rate * sum(float(np.vdot(la.W, la.W)) for la in self.layers)
+        return 0.0
+
+    def add_penalty_grad(self, layer: Layer) -> None:
+        """dW += ∂penalty/∂W for one layer (after its backward pass)."""
+        if self.reg_kind == "l2":
+            layer.dW += self.reg_rate * layer.W
+        elif self.reg_kind == "l1":
+            layer.dW += self.reg_rate * np.sign(layer.W)
+
+    # ---- pure evaluation: never touches the layers' recorded arrays -------------------------
+
+    def evaluate(self, x: Array) -> list[tuple[Array, Array]]:
+        """Eval-mode forward (running batch-norm stats, no dropout): [(z_i, a_i)] per layer."""
+        out = []
+        for layer in self.layers:
+            u = x @ layer.W + layer.b
+            if layer.bn is not None:
+                bn = layer.bn
+                u = (u - bn.running_mean) / np.sqrt(bn.running_var + bn.eps) * bn.gamma + bn.beta
+            x = layer.activation.forward(u)
+            out.append((u, x))
+        return out
+
+    def data_loss(self, x: Array, y: Array) -> float:
+        """Eval-mode data loss on a whole set (no penalty)."""
+        z, a = self.evaluate(x)[-1]
+        return self.loss.value(z if self.loss.on_logits else a, y)
+
+    def trace(self, x: Array, y: Array) -> list[dict[str, Array]]:
+        """Eval-mode forward and backward of a few examples, for the probe view.
+
+        Returns per layer {x, z, a, delta, dW, db} (+ dgamma, dbeta with batch norm): the
+        gradient of the mean loss over ``x``; for one example, dW[j, k] = x[j] · delta[k].
+        """
+        layers = self.layers
+        forward = self.evaluate(x)
+        inputs = [x] + [a for _, a in forward[:-1]]
+        z_out, a_out = forward[-1]
+        if self.loss.on_logits:
+            delta = self.loss.grad(z_out, y)
+        else:
+            delta = layers[-1].activation.backward(z_out, a_out, self.loss.grad(a_out, y))
+        records: list[dict[str, Array]] = [{} for _ in layers]
+        for i in range(len(layers) - 1, -1, -1):
+            layer = layers[i]
+            z, a = forward[i]
+            grad_u = delta
+            record = {"x": inputs[i], "z": z, "a": a, "delta": delta}
+            if layer.bn is not None:
+                bn = layer.bn
+                inv_std = 1.0 / np.sqrt(bn.running_var + bn.eps)
+                u_hat = (inputs[i] @ layer.W + layer.b - bn.running_mean) * inv_std
+                record["dgamma"] = np.sum(delta * u_hat, axis=0)
+                record["dbeta"] = delta.sum(axis=0)
+                grad_u = delta * bn.gamma * inv_std
+            record["dW"] = inputs[i].T @ grad_u
+            record["db"] = grad_u.sum(axis=0)
+            records[i] = record
+            if i > 0:
+                pz, pa = forward[i - 1]
+                delta = layers[i - 1].activation.backward(pz, pa, grad_u @ layer.W.T)
+        return records
+
+    def predictions(self, x: Array) -> Array:
+        """What the model predicts: P(class 1) (binary), class probabilities, or values."""
+        z, a = self.evaluate(x)[-1]
+        return a
+
+
+def _params(section: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in section.items() if k != "name"}

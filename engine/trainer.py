@@ -1,0 +1,292 @@
+"""The trainer: a model, an optimizer and the data, driven at every grain.
+
+One iteration (a mini-batch step) is a fixed sequence of phases::
+
+    forward 0, forward 1, …, forward L-1, loss, backward L-1, …, backward 0, update
+
+``step_phase()`` runs the next one and stops; ``step(n)`` runs whole iterations (finishing a
+partly stepped one first); ``step_epoch()`` runs to the end of the epoch. Both paths call the
+same phase methods, so what the phase stepper shows is exactly what training does.
+
+Counting: ``iterations_per_epoch = ceil(N_train / batch_size)``; the training set is reshuffled
+by the seeded RNG at each epoch start, and the last batch of an epoch may be smaller.
+
+Divergence: a non-finite loss, gradient or update ends the iteration as ``diverged``; the
+weights keep their last finite values and no later step runs until the trainer is rebuilt.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from engine import checkpoint, readouts
+from engine.config import normalize_config
+from engine.datasets import make_dataset
+from engine.network import Network
+from engine.optimizers import OPTIMIZERS, clip_grad_norm
+from engine.schedules import SCHEDULES
+from engine.trajectory import Trajectory
+
+Array = NDArray[np.float64]
+
+
+def _params(section: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in section.items() if k != "name"}
+
+
+class Trainer:
+    """Holds the run's state; see the module docstring for the phase order."""
+
+    def __init__(self, config: dict[str, Any] | None = None) -> None:
+        self.config = normalize_config(config)
+        cfg = self.config
+        self.data = make_dataset(cfg["dataset"])
+        self.rng = np.random.default_rng(cfg["seed"])
+        n_out = (
+            self.data.n_classes if self.data.task == "multiclass" else self.data.y_train.shape[1]
+        )
+        self.net = Network(cfg, self.data.x_train.shape[1], n_out, self.rng)
+        self.optimizer = OPTIMIZERS.create(cfg["optimizer"]["name"], _params(cfg["optimizer"]))
+        self.schedule = SCHEDULES.create(cfg["schedule"]["name"], _params(cfg["schedule"]))
+        self.n_train = self.data.x_train.shape[0]
+        self.iteration = 0
+        self.epoch = 0
+        self.samples_seen = 0
+        self.status = "ok"
+        self.divergence: str | None = None
+        self.loss = math.nan  # data loss of the last batch
+        self.penalty_value = 0.0
+        self.grad_norm = 0.0
+        self.lr = self.optimizer.hparams["lr"]
+        self.updates: list[Array] = [np.zeros_like(p) for p in self.net.params]
+        self.history: list[dict[str, Any]] = []  # records of the current step() call
+        self._perm = self.rng.permutation(self.n_train)
+        self._pointer = 0
+        self._xb: Array = self.data.x_train[:0]
+        self._yb: Array = self.data.y_train[:0]
+        self._grad: Array | None = None
+        self._iter_rng_state: dict[str, Any] | None = None
+        self._batchnorms = [la.bn for la in self.net.layers if la.bn is not None]
+        self._backup = [np.empty_like(p) for p in self.net.params]
+        n_layers = len(self.net.layers)
+        Phase = tuple[str, int | None, Callable[[], None]]
+        forwards: list[Phase] = [("forward", i, self._forward_phase(i)) for i in range(n_layers)]
+        backwards: list[Phase] = [
+            ("backward", i, self._backward_phase(i)) for i in range(n_layers - 1, -1, -1)
+        ]
+        self._phases = forwards + [("loss", None, self._loss_phase)] + backwards
+        self._phases.append(("update", None, self._update_phase))
+        self._cursor = 0
+        self.last_phase: dict[str, Any] | None = None
+        self.trajectory = Trajectory(self.net.params)
+
+    # ---- counters ------------------------------------------------------------------------
+
+    @property
+    def batch_size(self) -> int:
+        return int(min(self.config["batch_size"], self.n_train))
+
+    @property
+    def iterations_per_epoch(self) -> int:
+        return -(-self.n_train // self.batch_size)
+
+    @property
+    def n_params(self) -> int:
+        return self.net.n_params
+
+    @property
+    def phase(self) -> dict[str, Any]:
+        """The phase that runs next."""
+        name, layer, _ = self._phases[self._cursor]
+        return {"phase": name, "layer": layer, "iteration": self.iteration}
+
+    # ---- phases ----------------------------------------------------------------------------
+
+    def _forward_phase(self, i: int) -> Callable[[], None]:
+        layer = self.net.layers[i]
+
+        def forward() -> None:
+            if i == 0:
+                self._begin_batch()
+                x = self._xb
+            else:
+                x = self.net.layers[i - 1].a
+            layer.forward(x, True, self.rng)
+
+        return forward
+
+    def _begin_batch(self) -> None:
+        if self.config["dropout"] > 0.0:
+            # dropout draws from the RNG mid-iteration; a checkpoint taken then restarts here
+            self._iter_rng_state = dict(self.rng.bit_generator.state)
+        idx = self._perm[self._pointer : self._pointer + self.batch_size]
+        self._xb = self.data.x_train[idx]
+        self._yb = self.data.y_train[idx]
+
+    def _loss_phase(self) -> None:
+        net = self.net
+        loss = net.loss.value(net.loss_input(net.layers[-1]), self._yb)
+        self.penalty_value = net.penalty() if net.reg_kind != "none" else 0.0
+        if not math.isfinite(loss) or not math.isfinite(self.penalty_value):
+            self._diverge(f"the loss became {loss!r}")
+            return
+        self.loss = loss
+
+    def _backward_phase(self, i: int) -> Callable[[], None]:
+        net = self.net
+        layer = net.layers[i]
+        last = i == len(net.layers) - 1
+
+        def backward() -> None:
+            if last:
+                grad = layer.backward_delta(net.output_delta(self._yb), i > 0)
+            else:
+                assert self._grad is not None
+                grad = layer.backward(self._grad, i > 0)
+            self._grad = grad
+            if net.reg_kind != "none":
+                net.add_penalty_grad(layer)
+            if i == 0:
+                self._finish_gradients()
+
+        return backward
+
+    def _finish_gradients(self) -> None:
+        grads = self.net.grads
+        clip = self.config["clip_norm"]
+        if clip is not None:
+            norm = clip_grad_norm(grads, clip)
+        else:
+            norm = math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
+        self.grad_norm = norm
+        if not math.isfinite(norm):
+            self._diverge("a gradient became infinite or not a number")
+
+    def _update_phase(self) -> None:
+        params = self.net.params
+        for saved, p in zip(self._backup, params, strict=True):
+            np.copyto(saved, p)
+        self.lr = self.schedule.lr(self.optimizer.hparams["lr"], self.epoch)
+        updates = self.optimizer.step(params, self.net.grads, self.lr)
+        size = sum(float(np.vdot(d, d)) for d in updates)
+        if not math.isfinite(size):
+            for saved, p in zip(self._backup, params, strict=True):
+                np.copyto(p, saved)
+            self._diverge("an update step became infinite or not a number")
+            return
+        self.updates = updates
+        for bn in self._batchnorms:
+            bn.commit_stats()
+        n = self._xb.shape[0]
+        self.iteration += 1
+        self.samples_seen += n
+        self._pointer += n
+        if self._pointer >= self.n_train:
+            self.epoch += 1
+            self._pointer = 0
+            self._perm = self.rng.permutation(self.n_train)
+        self.trajectory.record(self.iteration, params)
+        self.history.append(
+            {
+                "step": self.iteration,
+                "epoch": self.epoch,
+                "loss": self.loss,
+                "penalty": self.penalty_value,
+                "lr": self.lr,
+                "grad_norm": self.grad_norm,
+            }
+        )
+
+    def _diverge(self, why: str) -> None:
+        self.status = "diverged"
+        self.divergence = (
+            f"{why} at iteration {self.iteration + 1} with learning rate {self.lr:g}: the step "
+            "overshot this loss surface. The weights shown are the last finite ones; "
+            "a smaller learning rate (or gradient clipping) keeps the steps on the surface."
+        )
+
+    # ---- driving -------------------------------------------------------------------------
+
+    def step_phase(self) -> dict[str, Any]:
+        """Run the next phase; returns what ran and whether it finished an iteration."""
+        if self.status != "ok":
+            return {"phase": None, "layer": None, "iteration_done": False, "status": self.status}
+        self.history = []
+        name, layer, run = self._phases[self._cursor]
+        run()
+        self._cursor = (self._cursor + 1) % len(self._phases)
+        if self.status != "ok":
+            self._cursor = 0
+        self.last_phase = {"phase": name, "layer": layer}
+        return {
+            "phase": name,
+            "layer": layer,
+            "iteration_done": bool(self.history),
+            "status": self.status,
+        }
+
+    def step(self, n: int = 1) -> list[dict[str, Any]]:
+        """Run ``n`` whole iterations (or until divergence); returns one record per iteration."""
+        records: list[dict[str, Any]] = []
+        self.history = records
+        phases = self._phases
+        for _ in range(n):
+            if self.status != "ok":
+                break
+            for _name, _layer, run in phases[self._cursor :]:
+                run()
+                if self.status != "ok":
+                    break
+            self._cursor = 0
+        self.last_phase = None
+        return records
+
+    def step_epoch(self) -> list[dict[str, Any]]:
+        """Run the iterations left in the current epoch."""
+        remaining = -(-(self.n_train - self._pointer) // self.batch_size)
+        return self.step(remaining)
+
+    # ---- reading ---------------------------------------------------------------------------
+
+    def metrics(self) -> dict[str, dict[str, float]]:
+        return readouts.metrics(self)
+
+    def snapshot(self, include: frozenset[str] | set[str] = frozenset()) -> dict[str, Any]:
+        return readouts.snapshot(self, include)
+
+    def decision_surface(self, resolution: int = 100, neuron_resolution: int = 10) -> Any:
+        from engine.surface import decision_surface
+
+        return decision_surface(self, resolution, neuron_resolution)
+
+    def gradcheck(self, eps: float = 1e-5) -> dict[str, Any]:
+        from engine.gradcheck import gradcheck
+
+        return gradcheck(self.net, self.data.x_train, self.data.y_train, eps=eps)
+
+    def landscape(self, spec: dict[str, Any]) -> dict[str, Any]:
+        from engine.landscape import landscape
+
+        return landscape(self, spec)
+
+    # ---- changing ------------------------------------------------------------------------
+
+    def set_hparams(self, changes: dict[str, Any]) -> None:
+        checkpoint.apply_hparams(self, changes)
+
+    def set_weight(self, layer: int, param: str, value: Any, index: Any = None) -> None:
+        checkpoint.set_weight(self, layer, param, value, index)
+
+    def checkpoint(self, include_trajectory: bool = False) -> dict[str, Any]:
+        return checkpoint.save(self, include_trajectory)
+
+    @classmethod
+    def restore(cls, state: dict[str, Any]) -> Trainer:
+        trainer = cls(state["config"])
+        checkpoint.load(trainer, state)
+        return trainer

@@ -1,0 +1,82 @@
+"""Config validation: defaults follow the task, and every bad value is named."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from engine.config import ConfigError, normalize_config
+from tests.conftest import small_config
+
+
+def test_defaults_follow_the_task() -> None:
+    binary = normalize_config({})
+    assert (binary["output_activation"], binary["loss"]["name"]) == ("sigmoid", "bce")
+    multi = normalize_config({"dataset": {"name": "blobs", "n_classes": 4}})
+    assert (multi["output_activation"], multi["loss"]["name"]) == ("softmax", "ce")
+    reg = normalize_config({"dataset": "reg_plane"})
+    assert (reg["output_activation"], reg["loss"]["name"]) == ("linear", "mse")
+    assert binary["optimizer"] == {
+        "name": "sgd",
+        "lr": 1e-3,
+        "momentum": 0.0,
+        "dampening": 0.0,
+        "weight_decay": 0.0,
+        "nesterov": False,
+    } | {
+        k: v
+        for k, v in binary["optimizer"].items()
+        if k not in {"name", "lr", "momentum", "dampening", "weight_decay", "nesterov"}
+    }
+
+
+def test_normalized_config_is_stable_and_json_safe() -> None:
+    once = normalize_config(small_config())
+    assert normalize_config(json.loads(json.dumps(once))) == once
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"bogus": 1}, "bogus"),
+        ({"dataset": {"name": "nope"}}, "dataset"),
+        ({"hidden": [{"units": 0}]}, "hidden.0.units"),
+        ({"hidden": [{"units": 2, "activation": "softmax"}]}, "hidden.0.activation"),
+        (
+            {
+                "hidden": [
+                    {
+                        "units": 2,
+                        "activation": "leaky_relu",
+                        "activation_params": {"negative_slope": -1},
+                    }
+                ]
+            },
+            "hidden.0.activation_params",
+        ),
+        ({"hidden": "wide"}, "hidden"),
+        ({"output_activation": "relu"}, "output_activation"),
+        ({"loss": "ce"}, "loss.name"),
+        ({"loss": {"name": "huber", "delta": 0}}, "loss.delta"),
+        ({"output_activation": "linear"}, "output_activation"),
+        ({"init": "magic"}, "init.name"),
+        ({"optimizer": {"name": "sgd", "lr": -1}}, "optimizer.lr"),
+        ({"optimizer": {"name": "sgd", "lr": 0.1, "nesterov": True}}, "optimizer.nesterov"),
+        ({"optimizer": {"name": "adam", "beta1": 1.5}}, "optimizer.beta1"),
+        ({"optimizer": {"name": "rmsprop", "centred": True}}, "optimizer.centred"),
+        ({"schedule": {"name": "step", "gamma": -2}}, "schedule.gamma"),
+        ({"regularization": {"kind": "l3"}}, "regularization.kind"),
+        ({"regularization": {"kind": "l2", "rate": -1}}, "regularization.rate"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"batch_size": 2.5}, "batch_size"),
+        ({"dropout": 1.0}, "dropout"),
+        ({"clip_norm": 0}, "clip_norm"),
+        ({"seed": -1}, "seed"),
+    ],
+)
+def test_bad_values_name_their_field(change: dict, field: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        normalize_config(small_config(**change))
+    assert err.value.field == field
+    assert str(err.value).startswith(field)
