@@ -114,13 +114,7 @@ class Slice:
             self.info["betas"] = self.betas.tolist()
         self.d1_layers = self._split(d1)
         self.d2_layers = self._split(d2) if d2 is not None else None
-        # layers whose W or b the directions move; the rest skip the direction products
-        self._moves = [
-            any(
-                q.any() for d in (self.d1_layers, self.d2_layers) if d is not None for q in d[i][:2]
-            )
-            for i in range(len(self.layer_params))
-        ]
+        self._prepare()
 
     def _split(self, flat: Array) -> list[list[Array]]:
         out, k = [], 0
@@ -131,6 +125,23 @@ class Slice:
                 k += q.size
             out.append(layer)
         return out
+
+    def _prepare(self) -> None:
+        """Stack each layer's parameters with their directions: θ(c) = C · [θ₀; d₁; d₂].
+
+        With C = [1, α, β] per grid point, one matrix product gives every grid point's weights,
+        and for the first layer (whose input X is shared) every grid point's pre-activation.
+        """
+        dls = [d for d in (self.d1_layers, self.d2_layers) if d is not None]
+        self._stacks: list[list[Array] | None] = []
+        for i, params in enumerate(self.layer_params):
+            stack = [
+                np.stack([q.ravel()] + [d[i][k].ravel() for d in dls]) for k, q in enumerate(params)
+            ]
+            self._stacks.append(stack if any(st[1:].any() for st in stack) else None)
+        W, b = self.layer_params[0][:2]
+        first = [self.x @ W + b] + [self.x @ d[0][0] + d[0][1] for d in dls]
+        self._first = np.stack([u.ravel() for u in first])  # (k, N·H₀)
 
     def losses(self, a: Array, b: Array) -> Array:
         """Loss at θ₀ + a_g·d₁ + b_g·d₂ for each g; a, b shape (G,) → (G,)."""
@@ -144,38 +155,40 @@ class Slice:
 
     def _chunk(self, a: Array, b: Array) -> Array:
         g, n = a.shape[0], self.x.shape[0]
-        coefs = ((a[:, None, None], self.d1_layers), (b[:, None, None], self.d2_layers))
+        coef = np.column_stack([np.ones(g), a] + ([b] if self.d2_layers is not None else []))
+        layers = self.net.layers
         h: Array = self.x
         z: Array = self.x
-        for i, layer in enumerate(self.net.layers):
+        for i, layer in enumerate(layers):
+            stack = self._stacks[i]
             W, bias = self.layer_params[i][:2]
-            flat = h.reshape(-1, h.shape[-1])
-            shape = (
-                -1,
-                n,
-                W.shape[1],
-            )  # (1, N, H) for the shared first-layer input, else (g, N, H)
-            u = (flat @ W + bias).reshape(shape)
-            for coef, d_layers in coefs:
-                if d_layers is not None and self._moves[i]:
-                    D, e = d_layers[i][:2]
-                    u = u + coef * (flat @ D + e).reshape(shape)
-            if u.shape[0] != g:
-                u = np.broadcast_to(u, (g, *u.shape[1:]))
-            z = self._batchnorm(i, layer.bn, u, *(c for c, _ in coefs)) if layer.bn else u
-            h = layer.activation.forward(z)
+            if i == 0:
+                z = (coef @ self._first).reshape(g, n, W.shape[1])
+            elif stack is None:
+                z = h @ W + bias
+            else:
+                z = np.matmul(h, (coef @ stack[0]).reshape(g, *W.shape))
+                z += (coef @ stack[1])[:, None, :]
+            if layer.bn is not None:
+                z = self._batchnorm(i, layer.bn, z, coef)
+            if i < len(layers) - 1 or not self.net.loss.on_logits:
+                h = (
+                    _tanh_inplace(z)
+                    if layer.activation.name == "tanh"
+                    else layer.activation.forward(z)
+                )
         out = z if self.net.loss.on_logits else h
         with np.errstate(over="ignore", invalid="ignore"):
             return np.asarray(self.net.loss.batch_values(out, self.y), dtype=np.float64)
 
-    def _batchnorm(self, i: int, bn: Any, u: Array, ca: Array, cb: Array) -> Array:
+    def _batchnorm(self, i: int, bn: Any, u: Array, coef: Array) -> Array:
+        """Eval-mode batch norm with γ, β moved along the directions too."""
+        stack = self._stacks[i]
         gamma, beta = self.layer_params[i][2:4]
-        gamma = gamma + ca * self.d1_layers[i][2]
-        beta = beta + ca * self.d1_layers[i][3]
-        if self.d2_layers is not None:
-            gamma = gamma + cb * self.d2_layers[i][2]
-            beta = beta + cb * self.d2_layers[i][3]
-        return (u - bn.running_mean) / np.sqrt(bn.running_var + bn.eps) * gamma + beta
+        if stack is not None:
+            gamma = (coef @ stack[2])[:, None, :]
+            beta = (coef @ stack[3])[:, None, :]
+        return (u - bn.running_mean) * (gamma / np.sqrt(bn.running_var + bn.eps)) + beta
 
     def rows(self, rows_per_chunk: int = 8) -> Iterator[tuple[int, Array]]:
         """Yield (first row index, losses of rows (r, len(alphas))) until the grid is done."""
@@ -213,6 +226,22 @@ class Slice:
         result["min"] = float(finite.min()) if finite.size else None
         result["max"] = float(finite.max()) if finite.size else None
         return result
+
+
+def _tanh_inplace(z: Array) -> Array:
+    """tanh z = 2 / (1 + e^(−2z)) − 1, overwriting ``z`` (a temporary of the grid pass).
+
+    NumPy's float64 tanh is a scalar loop on CPUs without AVX-512 (~14 ns a value here), while
+    exp is vectorised (~5 ns); on a 41×41 grid over 500 points tanh runs 13 million times.
+    The absolute error stays below 3e-16, far under anything a loss plot can show.
+    """
+    np.multiply(z, -2.0, out=z)
+    np.clip(z, -1400.0, 1400.0, out=z)  # e^1400 overflows to inf, which the formula maps to -1
+    np.exp(z, out=z)
+    z += 1.0
+    np.divide(2.0, z, out=z)
+    z -= 1.0
+    return z
 
 
 def landscape(trainer: Trainer, spec: dict[str, Any]) -> dict[str, Any]:

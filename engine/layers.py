@@ -85,7 +85,7 @@ class BatchNorm:
         Train mode: dL/du = γ/σ · (δ - mean(δ) - û · mean(δ·û)), because μ and σ depend on u.
         """
         np.einsum("ij,ij->j", delta, self.u_hat, out=self.dgamma)
-        np.sum(delta, axis=0, out=self.dbeta)
+        np.add.reduce(delta, axis=0, out=self.dbeta)
         scale = self.gamma * self.inv_std
         if not self.train_mode:
             return delta * scale
@@ -157,5 +157,5 @@ class Layer:
         self.delta = delta
         grad_u = self.bn.backward(delta) if self.bn is not None else delta
         np.dot(self.x.T, grad_u, out=self.dW)
-        np.sum(grad_u, axis=0, out=self.db)
+        np.add.reduce(grad_u, axis=0, out=self.db)
         return grad_u @ self.W.T if need_input_grad else None

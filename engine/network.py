@@ -51,6 +51,42 @@ class Network:
         self.loss: Loss = LOSSES.create(config["loss"]["name"], _params(config["loss"]))
         self.sizes = sizes
         self.set_regularization(config["regularization"])
+        self._flatten()
+
+    def _flatten(self) -> None:
+        """Re-seat every parameter and gradient as a view into one flat vector.
+
+        ``theta`` (P,) and ``grad`` (P,) hold W₀, b₀, [γ₀, β₀], W₁, … in order, so the optimizer,
+        the gradient norm, divergence checks and the trajectory each touch one array per step
+        instead of one per parameter.
+        """
+        params = self.params
+        self.shapes = [p.shape for p in params]
+        self.theta = np.concatenate([p.ravel() for p in params])
+        self.grad = np.zeros_like(self.theta)
+        offset = 0
+        for layer in self.layers:
+            views: list[tuple[Array, Array]] = []
+            for p in layer.params:
+                views.append(
+                    (
+                        self.theta[offset : offset + p.size].reshape(p.shape),
+                        self.grad[offset : offset + p.size].reshape(p.shape),
+                    )
+                )
+                offset += p.size
+            (layer.W, layer.dW), (layer.b, layer.db) = views[:2]
+            if layer.bn is not None:
+                (layer.bn.gamma, layer.bn.dgamma), (layer.bn.beta, layer.bn.dbeta) = views[2:]
+
+    def unflatten(self, flat: Array) -> list[Array]:
+        """Views of a flat (P,) vector shaped like :attr:`params`."""
+        out, offset = [], 0
+        for shape in self.shapes:
+            size = int(np.prod(shape))
+            out.append(flat[offset : offset + size].reshape(shape))
+            offset += size
+        return out
 
     def set_regularization(self, reg: dict[str, Any]) -> None:
         self.reg_kind: str = reg["kind"] if reg["rate"] > 0 else "none"

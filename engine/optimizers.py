@@ -87,6 +87,36 @@ class Optimizer:
             deltas.append(delta[start:stop].reshape(shape))
         return deltas
 
+    def step_flat(
+        self, theta: Array, grad: Array, lr: float, shapes: Sequence[tuple[int, ...]]
+    ) -> Array | None:
+        """One update of the flat parameter vector ``theta`` (in place) from flat ``grad``.
+
+        ``shapes`` lays the flat vector out into parameters (for the readable per-parameter
+        state) on the first call. Returns the flat Δ = θ_new − θ_old, or None — leaving
+        ``theta``, the state and ``t`` exactly as they were — when the step is not finite,
+        so a diverging step never reaches the weights or the optimizer's memory.
+        """
+        if not self._spans:
+            self._layout(shapes)
+        saved = {key: buf.copy() for key, buf in self._buffers.items()}
+        self.t += 1
+        old = theta.copy()
+        new = self._update(grad.copy(), old, lr)
+        delta = np.subtract(new, old, out=old)
+        if not math.isfinite(float(np.vdot(delta, delta))):
+            self.t -= 1
+            for key in list(self._buffers):
+                if key in saved:
+                    np.copyto(self._buffers[key], saved[key])
+                else:  # created by this step: forget it, as if the step never ran
+                    del self._buffers[key]
+                    for s in self.state:
+                        s.pop(key, None)
+            return None
+        np.copyto(theta, new)
+        return delta
+
     def _update(self, g: Array, p: Array, lr: float) -> Array:
         """Return the new flat parameters ``θ_t`` from flat ``g`` (a private copy the rule may
         overwrite) and ``p = θ_{t-1}`` (read only); ``self.t`` is already ``t``."""

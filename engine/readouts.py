@@ -86,6 +86,7 @@ def snapshot(trainer: Trainer, include: frozenset[str] | set[str] = frozenset())
         )
     net = trainer.net
     layers: list[dict[str, Any]] = []
+    updates = trainer.updates
     k = 0
     for layer in net.layers:
         entry: dict[str, Any] = {
@@ -97,8 +98,8 @@ def snapshot(trainer: Trainer, include: frozenset[str] | set[str] = frozenset())
         if "gradients" in include:
             entry["dW"], entry["db"] = finite_list(layer.dW), finite_list(layer.db)
         if "updates" in include:
-            entry["dW_update"] = finite_list(trainer.updates[k])
-            entry["db_update"] = finite_list(trainer.updates[k + 1])
+            entry["dW_update"] = finite_list(updates[k])
+            entry["db_update"] = finite_list(updates[k + 1])
         if "batchnorm" in include and layer.bn is not None:
             bn = layer.bn
             entry["batchnorm"] = {

@@ -63,7 +63,7 @@ class Trainer:
         self.penalty_value = 0.0
         self.grad_norm = 0.0
         self.lr = self.optimizer.hparams["lr"]
-        self.updates: list[Array] = [np.zeros_like(p) for p in self.net.params]
+        self.update_flat = np.zeros_like(self.net.theta)  # the last Δθ the optimizer applied
         self.history: list[dict[str, Any]] = []  # records of the current step() call
         self._perm = self.rng.permutation(self.n_train)
         self._pointer = 0
@@ -72,7 +72,6 @@ class Trainer:
         self._grad: Array | None = None
         self._iter_rng_state: dict[str, Any] | None = None
         self._batchnorms = [la.bn for la in self.net.layers if la.bn is not None]
-        self._backup = [np.empty_like(p) for p in self.net.params]
         n_layers = len(self.net.layers)
         Phase = tuple[str, int | None, Callable[[], None]]
         forwards: list[Phase] = [("forward", i, self._forward_phase(i)) for i in range(n_layers)]
@@ -83,7 +82,7 @@ class Trainer:
         self._phases.append(("update", None, self._update_phase))
         self._cursor = 0
         self.last_phase: dict[str, Any] | None = None
-        self.trajectory = Trajectory(self.net.params)
+        self.trajectory = Trajectory(self.net.theta)
 
     # ---- counters ------------------------------------------------------------------------
 
@@ -94,6 +93,11 @@ class Trainer:
     @property
     def iterations_per_epoch(self) -> int:
         return -(-self.n_train // self.batch_size)
+
+    @property
+    def updates(self) -> list[Array]:
+        """The last update Δ per parameter (views of :attr:`update_flat`)."""
+        return self.net.unflatten(self.update_flat)
 
     @property
     def n_params(self) -> int:
@@ -157,29 +161,24 @@ class Trainer:
         return backward
 
     def _finish_gradients(self) -> None:
-        grads = self.net.grads
+        grad = self.net.grad  # every layer's gradients, as one flat vector
         clip = self.config["clip_norm"]
         if clip is not None:
-            norm = clip_grad_norm(grads, clip)
+            norm = clip_grad_norm([grad], clip)
         else:
-            norm = math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
+            norm = math.sqrt(float(np.vdot(grad, grad)))
         self.grad_norm = norm
         if not math.isfinite(norm):
             self._diverge("a gradient became infinite or not a number")
 
     def _update_phase(self) -> None:
-        params = self.net.params
-        for saved, p in zip(self._backup, params, strict=True):
-            np.copyto(saved, p)
+        net = self.net
         self.lr = self.schedule.lr(self.optimizer.hparams["lr"], self.epoch)
-        updates = self.optimizer.step(params, self.net.grads, self.lr)
-        size = sum(float(np.vdot(d, d)) for d in updates)
-        if not math.isfinite(size):
-            for saved, p in zip(self._backup, params, strict=True):
-                np.copyto(p, saved)
+        delta = self.optimizer.step_flat(net.theta, net.grad, self.lr, net.shapes)
+        if delta is None:  # weights and optimizer state were left as they were
             self._diverge("an update step became infinite or not a number")
             return
-        self.updates = updates
+        self.update_flat = delta
         for bn in self._batchnorms:
             bn.commit_stats()
         n = self._xb.shape[0]
@@ -190,7 +189,7 @@ class Trainer:
             self.epoch += 1
             self._pointer = 0
             self._perm = self.rng.permutation(self.n_train)
-        self.trajectory.record(self.iteration, params)
+        self.trajectory.record(self.iteration, net.theta)
         self.history.append(
             {
                 "step": self.iteration,
@@ -218,7 +217,8 @@ class Trainer:
             return {"phase": None, "layer": None, "iteration_done": False, "status": self.status}
         self.history = []
         name, layer, run = self._phases[self._cursor]
-        run()
+        with np.errstate(all="ignore"):  # overflow is detected and reported as divergence
+            run()
         self._cursor = (self._cursor + 1) % len(self._phases)
         if self.status != "ok":
             self._cursor = 0
@@ -235,14 +235,15 @@ class Trainer:
         records: list[dict[str, Any]] = []
         self.history = records
         phases = self._phases
-        for _ in range(n):
-            if self.status != "ok":
-                break
-            for _name, _layer, run in phases[self._cursor :]:
-                run()
+        with np.errstate(all="ignore"):  # overflow is detected and reported as divergence
+            for _ in range(n):
                 if self.status != "ok":
                     break
-            self._cursor = 0
+                for _name, _layer, run in phases[self._cursor :]:
+                    run()
+                    if self.status != "ok":
+                        break
+                self._cursor = 0
         self.last_phase = None
         return records
 

@@ -20,20 +20,20 @@ MAX_FLOATS = 4_000_000  # ~32 MB of float64 at most for one session's path
 class Trajectory:
     """Evenly thinned record of θ over iterations."""
 
-    def __init__(self, params: list[Array], capacity: int = 1000) -> None:
-        n = sum(p.size for p in params)
+    def __init__(self, theta: Array, capacity: int = 1000) -> None:
+        n = theta.size
         self.capacity = max(16, min(capacity, MAX_FLOATS // max(n, 1)))
         self.stride = 1
         self.steps: list[int] = []
         self.points: list[Array] = []
-        self.record(0, params)
+        self.record(0, theta)
 
-    def record(self, iteration: int, params: list[Array]) -> None:
+    def record(self, iteration: int, theta: Array) -> None:
         """Append θ if ``iteration`` falls on the stride (cheap no-op otherwise)."""
         if iteration % self.stride:
             return
         self.steps.append(iteration)
-        self.points.append(np.concatenate([p.ravel() for p in params]))
+        self.points.append(theta.copy())
         if len(self.points) > self.capacity:
             self.points = self.points[::2]
             self.steps = self.steps[::2]
