@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from engine.config import ConfigError, normalize_config
+from engine.config import ConfigError, component_params, normalize_config
 from engine.optimizers import OPTIMIZERS
 from engine.schedules import SCHEDULES
 
@@ -29,10 +29,6 @@ if TYPE_CHECKING:
 
 VERSION = 1
 LIVE_KEYS = ("optimizer", "schedule", "regularization", "clip_norm", "batch_size", "probe")
-
-
-def _params(section: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in section.items() if k != "name"}
 
 
 def save(trainer: Trainer, include_trajectory: bool = False) -> dict[str, Any]:
@@ -112,13 +108,15 @@ def apply_hparams(trainer: Trainer, changes: dict[str, Any]) -> None:
     old = trainer.config
     if new["optimizer"] != old["optimizer"]:
         if new["optimizer"]["name"] == old["optimizer"]["name"]:
-            trainer.optimizer.set_hparams(_params(new["optimizer"]))
+            trainer.optimizer.set_hparams(component_params(new["optimizer"]))
         else:
             trainer.optimizer = OPTIMIZERS.create(
-                new["optimizer"]["name"], _params(new["optimizer"])
+                new["optimizer"]["name"], component_params(new["optimizer"])
             )
     if new["schedule"] != old["schedule"]:
-        trainer.schedule = SCHEDULES.create(new["schedule"]["name"], _params(new["schedule"]))
+        trainer.schedule = SCHEDULES.create(
+            new["schedule"]["name"], component_params(new["schedule"])
+        )
     trainer.net.set_regularization(new["regularization"])
     trainer.config = new
 

@@ -49,6 +49,11 @@ class ConfigError(ValueError):
         self.field = field
 
 
+def component_params(section: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters of a normalized ``{"name": .., **params}`` section, without its name."""
+    return {k: v for k, v in section.items() if k != "name"}
+
+
 def _named(section: str, value: Any, default_name: str) -> tuple[str, dict[str, Any]]:
     """Split ``{"name": n, **params}`` (or a bare name string) into (name, params)."""
     if value is None:

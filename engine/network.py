@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from engine.activations import get_activation
+from engine.config import component_params
 from engine.initializers import INITIALIZERS
 from engine.layers import Layer
 from engine.losses import LOSSES, Loss
@@ -28,7 +29,7 @@ class Network:
     """Layers built from a normalized config (see :mod:`engine.config`)."""
 
     def __init__(self, config: dict[str, Any], n_in: int, n_out: int, rng: np.random.Generator):
-        init = INITIALIZERS.create(config["init"]["name"], _params(config["init"]))
+        init = INITIALIZERS.create(config["init"]["name"], component_params(config["init"]))
         sizes = [n_in] + [h["units"] for h in config["hidden"]] + [n_out]
         self.layers: list[Layer] = []
         for i, fan_out in enumerate(sizes[1:]):
@@ -48,7 +49,7 @@ class Network:
                     dropout=config["dropout"] if hidden else 0.0,
                 )
             )
-        self.loss: Loss = LOSSES.create(config["loss"]["name"], _params(config["loss"]))
+        self.loss: Loss = LOSSES.create(config["loss"]["name"], component_params(config["loss"]))
         self.sizes = sizes
         self.set_regularization(config["regularization"])
         self._flatten()
@@ -188,7 +189,3 @@ class Network:
         """What the model predicts: P(class 1) (binary), class probabilities, or values."""
         z, a = self.evaluate(x)[-1]
         return a
-
-
-def _params(section: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in section.items() if k != "name"}

@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from engine import checkpoint, readouts
-from engine.config import normalize_config
+from engine.config import component_params, normalize_config
 from engine.datasets import make_dataset
 from engine.network import Network
 from engine.optimizers import OPTIMIZERS, clip_grad_norm
@@ -33,10 +33,6 @@ from engine.schedules import SCHEDULES
 from engine.trajectory import Trajectory
 
 Array = NDArray[np.float64]
-
-
-def _params(section: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in section.items() if k != "name"}
 
 
 class Trainer:
@@ -51,8 +47,10 @@ class Trainer:
             self.data.n_classes if self.data.task == "multiclass" else self.data.y_train.shape[1]
         )
         self.net = Network(cfg, self.data.x_train.shape[1], n_out, self.rng)
-        self.optimizer = OPTIMIZERS.create(cfg["optimizer"]["name"], _params(cfg["optimizer"]))
-        self.schedule = SCHEDULES.create(cfg["schedule"]["name"], _params(cfg["schedule"]))
+        self.optimizer = OPTIMIZERS.create(
+            cfg["optimizer"]["name"], component_params(cfg["optimizer"])
+        )
+        self.schedule = SCHEDULES.create(cfg["schedule"]["name"], component_params(cfg["schedule"]))
         self.n_train = self.data.x_train.shape[0]
         self.iteration = 0
         self.epoch = 0
