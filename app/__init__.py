@@ -1,0 +1,1 @@
+"""Backprop Playground web service (FastAPI): sessions, REST API, SSE stream, SQLite."""

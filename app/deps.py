@@ -1,0 +1,84 @@
+"""Request dependencies as ``Annotated`` aliases: settings, manager, owner, session, CSRF.
+
+Ownership (promise 10): scripts send ``Authorization: Bearer <owner token>``; browsers carry the
+same token in an HttpOnly, SameSite=Lax cookie. Only a SHA-256 of the token is stored or
+compared. :func:`get_session` answers 404 for a missing session and for someone else's alike.
+
+CSRF (promise 11): a state-changing request that is not bearer-authenticated must come from our
+own origin: ``Sec-Fetch-Site`` cross-site/same-site, or an ``Origin`` that is not ours, is a 403.
+Bearer requests are exempt — a browser never attaches that header on its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from app.errors import ApiError
+from app.session import Session
+from app.sessions import Manager
+from app.settings import Settings, get_settings
+
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_manager(request: Request) -> Manager:
+    manager: Manager = request.app.state.manager
+    return manager
+
+
+ManagerDep = Annotated[Manager, Depends(get_manager)]
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def bearer(request: Request) -> str | None:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+def raw_token(request: Request, settings: SettingsDep) -> str | None:
+    """The caller's owner token, from the bearer header or else the cookie."""
+    return bearer(request) or request.cookies.get(settings.cookie_name) or None
+
+
+TokenDep = Annotated[str | None, Depends(raw_token)]
+
+
+def get_owner(token: TokenDep) -> str | None:
+    return hash_token(token) if token else None
+
+
+OwnerDep = Annotated[str | None, Depends(get_owner)]
+
+
+def get_session(session_id: str, owner: OwnerDep, manager: ManagerDep) -> Session:
+    return manager.get(session_id, owner)
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def csrf_check(request: Request, settings: SettingsDep) -> None:
+    """Refuse cross-site state changes from browsers (app-wide dependency)."""
+    if request.method not in UNSAFE or bearer(request):
+        return
+    site = request.headers.get("sec-fetch-site")
+    if site in ("cross-site", "same-site"):
+        raise ApiError(
+            403, f"cross-origin request refused (Sec-Fetch-Site: {site})", field="Sec-Fetch-Site"
+        )
+    origin = request.headers.get("origin")
+    if origin is None:
+        return  # not a browser cross-origin request: browsers send Origin on those
+    own = f"{request.url.scheme}://{request.headers.get('host', '')}"
+    if origin != own and origin not in settings.allowed_origins:
+        raise ApiError(403, f"cross-origin request refused (Origin: {origin})", field="Origin")

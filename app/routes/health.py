@@ -1,0 +1,22 @@
+"""Liveness: answered on the event loop without touching a session lock or the database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from app.deps import ManagerDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz(manager: ManagerDep) -> dict[str, Any]:
+    """Liveness plus a few gauges: sessions, running sessions, active workers."""
+    return {
+        "ok": True,
+        "sessions": len(manager.sessions),
+        "running": sum(1 for s in manager.sessions.values() if s.status == "running"),
+        "scheduled": manager.scheduler.active,
+    }

@@ -1,0 +1,382 @@
+"""The session manager: creating, driving, persisting and recovering training sessions.
+
+Background runs go through :class:`~app.scheduler.Scheduler` (bounded worker threads, fair time
+slices); requests that drive a session directly (step, edit, reset) run in Starlette's thread
+pool and take the session's lock, waiting at most one slice. Methods here are synchronous and
+never called on the event loop.
+
+Restart recovery (promise 16): every saved session is listed again as ``paused``; its trainer is
+rebuilt from the latest checkpoint on first use and continues bit-identically.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import threading
+import time
+from typing import Any
+
+from app import training
+from app.db import Store
+from app.errors import ApiError, Conflict, NotFound, engine_error, limit_error
+from app.limits import build_trainer, check_config, restore_trainer
+from app.scheduler import Scheduler
+from app.session import Session
+from app.settings import Settings
+from app.stream import Hub
+
+LIVE = ("optimizer", "schedule", "regularization", "clip_norm", "batch_size", "probe")
+EXPORT_FORMAT = "backprop-playground/session-1"
+
+
+class Manager:
+    """All sessions of this process, indexed by id."""
+
+    def __init__(self, settings: Settings, loop: asyncio.AbstractEventLoop) -> None:
+        self.settings = settings
+        self.loop = loop
+        self.store = Store(settings.db_path, settings.commit_interval_ms / 1000)
+        self.sessions: dict[str, Session] = {}
+        self.lock = threading.Lock()
+        self.owner_streams: dict[str, int] = {}
+        self._recover()
+        self.scheduler: Scheduler[Session] = Scheduler(
+            self._slice, settings.workers, settings.slice_ms / 1000, settings.round_ms / 1000
+        )
+        self._stop = threading.Event()
+        self._culler = threading.Thread(target=self._cull_loop, name="bpp-culler", daemon=True)
+        self._culler.start()
+
+    # ---- lifecycle -----------------------------------------------------------------------------
+
+    def _new_session(self, **kw: Any) -> Session:
+        hub = Hub(self.settings.ring_size, self.store.max_seq(kw["id"]), self.loop)
+        session = Session(hub=hub, store=self.store, **kw)
+        hub.status = session.status_payload()
+        return session
+
+    def _recover(self) -> None:
+        for row in self.store.sessions():
+            status = "paused" if row["status"] in ("running", "paused") else row["status"]
+            session = self._new_session(
+                id=row["id"],
+                owner=row["owner"],
+                name=row["name"],
+                config=json.loads(row["config"]),
+                status=status,
+                generation=row["generation"],
+                seq_base=row["seq_base"],
+                counters=json.loads(row["counters"]),
+                created=row["created"],
+            )
+            if row["status"] == "running":
+                session.reason = "restart"
+                session.hub.status = session.status_payload()
+                self.store.submit(
+                    [("UPDATE sessions SET status = 'paused' WHERE id = ?", (row["id"],), False)]
+                )
+            self.sessions[session.id] = session
+
+    def close(self) -> None:
+        """Stop training, checkpoint what changed, and flush the database."""
+        self._stop.set()
+        self.scheduler.stop()
+        for session in list(self.sessions.values()):
+            with session.lock:
+                if session.trainer is None or session.deleted:
+                    continue
+                if session.status == "running":
+                    session.status, session.reason = "paused", "shutdown"
+                session.emit([], status=True, checkpoint=True)
+        self.store.close()
+
+    # ---- lookup ---------------------------------------------------------------------------
+
+    def get(self, session_id: str, owner: str | None) -> Session:
+        session = self.sessions.get(session_id)
+        # a foreign session is indistinguishable from a missing one (promise 10)
+        if session is None or owner is None or not secrets.compare_digest(session.owner, owner):
+            raise NotFound()
+        session.last_seen = time.monotonic()
+        return session
+
+    def owned(self, owner: str | None) -> list[Session]:
+        if owner is None:
+            return []
+        return sorted(
+            (s for s in self.sessions.values() if s.owner == owner), key=lambda s: s.created
+        )
+
+    def load(self, session: Session) -> Any:
+        """The session's trainer, rebuilt from its checkpoint if needed (call under its lock)."""
+        if session.trainer is None:
+            state = self.store.checkpoint(session.id)
+            if state is None:
+                session.trainer = build_trainer(session.config, self.settings)
+            else:
+                session.trainer = restore_trainer(state, self.settings)
+            session.refresh_counters()
+        return session.trainer
+
+    # ---- creating and deleting ------------------------------------------------------------
+
+    def create(
+        self, owner: str, config: dict[str, Any], name: str | None, trainer: Any = None
+    ) -> Session:
+        if len(self.owned(owner)) >= self.settings.max_sessions_per_owner:
+            raise limit_error(
+                "sessions",
+                "max_sessions_per_owner",
+                len(self.owned(owner)) + 1,
+                self.settings.max_sessions_per_owner,
+                status=429,
+            )
+        if trainer is None:
+            trainer = build_trainer(config, self.settings)
+        session_id = secrets.token_urlsafe(18)  # 144 bits
+        session = self._new_session(
+            id=session_id,
+            owner=owner,
+            name=name or f"session {len(self.owned(owner)) + 1}",
+            config=trainer.config,
+            status="diverged" if trainer.status == "diverged" else "paused",
+            generation=0,
+            seq_base=0,
+            counters={},
+            created=time.time(),
+        )
+        session.trainer = trainer
+        with session.lock:
+            session.emit([], session_row=True, checkpoint=True, status=True, urgent=True).wait()
+        with self.lock:
+            self.sessions[session_id] = session
+        return session
+
+    def delete(self, session: Session) -> None:
+        with session.lock:
+            session.deleted = True
+            session.status = "deleted"
+            with self.lock:
+                self.sessions.pop(session.id, None)
+            hub = session.hub
+            self.store.submit(
+                [
+                    ("DELETE FROM history WHERE session_id = ?", (session.id,), False),
+                    ("DELETE FROM checkpoints WHERE session_id = ?", (session.id,), False),
+                    ("DELETE FROM sessions WHERE id = ?", (session.id,), False),
+                ],
+                after=lambda: hub.close("deleted"),
+                urgent=True,
+            ).wait()
+
+    # ---- driving ---------------------------------------------------------------------------
+
+    def step(
+        self,
+        session: Session,
+        count: int | None,
+        unit: str | None,
+        phase: str | None,
+        include: frozenset[str],
+    ) -> dict[str, Any]:
+        with session.lock:
+            t = self.load(session)
+            if session.status == "running":
+                raise Conflict("session is running; pause it before stepping", field="status")
+            if t.status == "diverged":
+                raise Conflict("session diverged; reset it or change the config", field="status")
+            done: dict[str, Any] | None = None
+            if phase is not None:
+                expected = t.phase["phase"]
+                if phase not in (expected, "next"):
+                    raise Conflict(
+                        f"phase: the next phase is {expected!r}, not {phase!r}", field="phase"
+                    )
+                done = t.step_phase()
+                records = list(t.history) if done["iteration_done"] else []
+            elif unit == "epoch":
+                records = t.step_epoch()
+            else:
+                records = t.step(count or 1)
+            if t.status == "diverged":
+                session.status, session.reason = "diverged", "diverged"
+            changed = session.status == "diverged"
+            metrics = t.metrics() if records else None
+            session.emit(
+                records,
+                metrics=metrics,
+                frame=self._frame_views(session),
+                forced_frame=True,
+                status=changed,
+                checkpoint=changed or self._due(session),
+                urgent=True,
+            ).wait()
+            return {
+                "session": session.public(),
+                "records": records,
+                "ran": done,
+                "state": t.snapshot(include),
+            }
+
+    def run(self, session: Session, steps: int | None, speed: float | None) -> Session:
+        with session.lock:
+            t = self.load(session)
+            if t.status == "diverged":
+                raise Conflict("session diverged; reset it or change the config", field="status")
+            running = sum(1 for s in self.sessions.values() if s.status == "running")
+            if session.status != "running" and running >= self.settings.max_running_total:
+                raise limit_error(
+                    "run",
+                    "max_running_total",
+                    running + 1,
+                    self.settings.max_running_total,
+                    status=429,
+                )
+            session.budget = steps or self.settings.default_run_steps
+            session.speed = speed
+            session.tokens, session.token_time = 1.0, time.monotonic()
+            changed = session.status != "running"
+            session.status, session.reason = "running", None
+            if changed:
+                session.emit([], status=True, urgent=True).wait()
+        self.scheduler.add(session)
+        return session
+
+    def pause(self, session: Session, reason: str = "request") -> Session:
+        with session.lock:
+            if session.status == "running":
+                session.status, session.reason = "paused", reason
+                session.emit([], status=True, checkpoint=True, urgent=True).wait()
+        return session
+
+    def reset(self, session: Session, config: dict[str, Any] | None = None) -> Session:
+        """A fresh trainer (same or new config); step numbering continues in a new generation."""
+        with session.lock:
+            old = self.load(session)
+            trainer = build_trainer(config if config is not None else session.config, self.settings)
+            session.seq_base = max(session.seq_base + old.iteration, session.hub.last_seq)
+            session.generation += 1
+            session.trainer, session.config = trainer, trainer.config
+            session.status, session.reason, session.budget = "paused", "reset", 0
+            session.emit(
+                [],
+                status=True,
+                checkpoint=True,
+                session_row=True,
+                frame=self._frame_views(session),
+                forced_frame=True,
+                urgent=True,
+            ).wait()
+        return session
+
+    def patch(
+        self, session: Session, changes: dict[str, Any], name: str | None
+    ) -> tuple[Session, bool, list[str]]:
+        """Live hyper-parameter changes, or a reset when the model or data must change."""
+        with session.lock:
+            t = self.load(session)
+            if name is not None:
+                session.name = name
+            merged = dict(session.config)
+            for key, value in changes.items():
+                base = merged.get(key)
+                if (
+                    isinstance(value, dict)
+                    and isinstance(base, dict)
+                    and key != "hidden"
+                    and (value.get("name", base.get("name")) == base.get("name"))
+                ):
+                    merged[key] = {**base, **value}
+                else:
+                    merged[key] = value
+            check_config(merged, self.settings)
+            changed = sorted(k for k in changes if merged.get(k) != session.config.get(k))
+            if any(k not in LIVE for k in changed):
+                self.reset(session, merged)
+                return session, True, changed
+            revived = False
+            if changed:
+                try:
+                    t.set_hparams({k: changes[k] for k in changed})
+                except (ValueError, TypeError) as exc:
+                    raise engine_error(exc) from None
+                session.config = t.config
+                if t.status == "diverged":
+                    # the usual cure (a smaller learning rate) continues from the last finite
+                    # weights rather than from scratch
+                    state = dict(t.checkpoint(), status="ok", divergence=None)
+                    session.trainer = restore_trainer(state, self.settings)
+                    session.status, session.reason, revived = "paused", "revived", True
+            session.emit([], session_row=True, checkpoint=True, status=revived, urgent=True).wait()
+            return session, False, changed
+
+    def set_weight(
+        self, session: Session, layer: int, param: str, value: Any, index: list[int] | None
+    ) -> dict[str, Any]:
+        with session.lock:
+            t = self.load(session)
+            try:
+                t.set_weight(layer, param, value, tuple(index) if index is not None else None)
+            except (ValueError, TypeError) as exc:
+                raise engine_error(exc) from None
+            session.emit(
+                [],
+                frame=self._frame_views(session),
+                forced_frame=True,
+                checkpoint=True,
+                urgent=True,
+            ).wait()
+            return t.snapshot(frozenset())
+
+    def import_(self, owner: str, document: dict[str, Any], name: str | None) -> Session:
+        if document.get("format") != EXPORT_FORMAT or not isinstance(
+            document.get("checkpoint"), dict
+        ):
+            raise ApiError(
+                422, f"format: expected {EXPORT_FORMAT!r} with a checkpoint object", field="format"
+            )
+        trainer = restore_trainer(document["checkpoint"], self.settings)
+        return self.create(owner, trainer.config, name or document.get("name"), trainer)
+
+    def export(self, session: Session) -> dict[str, Any]:
+        with session.lock:
+            t = self.load(session)
+            return {
+                "format": EXPORT_FORMAT,
+                "name": session.name,
+                "status": session.status,
+                "checkpoint": t.checkpoint(),
+            }
+
+    # ---- background work ----------------------------------------------------------------------
+
+    def _frame_views(self, session: Session) -> frozenset[str] | None:
+        return training.frame_views(session)
+
+    def _due(self, session: Session) -> bool:
+        return training.checkpoint_due(session, self.settings)
+
+    def _slice(self, s: Session, slice_s: float) -> float | None:
+        return training.run_slice(s, slice_s, self.settings)
+
+    def _cull_loop(self) -> None:
+        while not self._stop.wait(self.settings.cull_interval_seconds):
+            self.cull()
+
+    def cull(self) -> None:
+        """Pause idle runs; checkpoint and unload idle sessions (promise 7)."""
+        now = time.monotonic()
+        for session in list(self.sessions.values()):
+            idle = now - session.last_seen > self.settings.idle_seconds
+            watched = bool(session.hub.subscribers)
+            if watched:
+                session.last_seen = now
+            elif idle and session.status == "running":
+                self.pause(session, reason="idle")
+            elif idle and session.trainer is not None and session.status != "running":
+                with session.lock:
+                    if session.dirty:
+                        session.emit([], checkpoint=True).wait()
+                    session.trainer = None  # rebuilt from the checkpoint when next used

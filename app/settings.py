@@ -1,0 +1,97 @@
+"""Runtime settings: every limit and knob of the service, read from ``BPP_*`` environment variables.
+
+Routes read settings through the cached :func:`get_settings` dependency; tests build a
+:class:`Settings` object and hand it to ``create_app`` (which overrides the dependency) instead
+of touching the environment. Limits exist so that one caller cannot exhaust memory or CPU
+(RELIABILITY.md promises 7 and 13).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """All settings; the environment variable is ``BPP_`` + the upper-cased field name."""
+
+    model_config = SettingsConfigDict(env_prefix="BPP_", extra="ignore")
+
+    # --- storage -------------------------------------------------------------------------------
+    data_dir: Path = Field(default=Path("./data"), description="Directory holding the SQLite file.")
+    checkpoint_seconds: float = Field(
+        default=2.0, gt=0, description="A running session is checkpointed at most this often."
+    )
+    commit_interval_ms: float = Field(
+        default=15.0, ge=0, description="The writer gathers steps this long before one commit."
+    )
+
+    # --- model and data limits ------------------------------------------------------------------
+    max_hidden_layers: int = Field(default=8, ge=0)
+    max_units: int = Field(default=256, ge=1)
+    max_params: int = Field(default=100_000, ge=1)
+    max_rows: int = Field(default=5_000, ge=1, description="Dataset rows (samples).")
+    max_cols: int = Field(default=64, ge=1, description="Dataset columns (features).")
+    max_upload_bytes: int = Field(default=2_000_000, ge=1024, description="Request body size.")
+    max_steps_per_request: int = Field(default=10_000, ge=1)
+    max_run_steps: int = Field(default=1_000_000, ge=1, description="Step budget of one run.")
+    default_run_steps: int = Field(
+        default=10_000, ge=1, description="Budget when a run names none."
+    )
+    max_grid: int = Field(default=61, ge=3, description="Landscape grid points per axis.")
+    max_resolution: int = Field(default=200, ge=2, description="Decision-surface resolution.")
+    max_gradcheck_params: int = Field(
+        default=5_000, ge=1, description="Gradient check costs 2N passes."
+    )
+
+    # --- quotas -------------------------------------------------------------------------------
+    max_sessions_per_owner: int = Field(default=20, ge=1)
+    max_running_total: int = Field(default=200, ge=1)
+    max_streams_per_session: int = Field(default=8, ge=1)
+    max_streams_per_owner: int = Field(default=32, ge=1)
+    idle_seconds: float = Field(
+        default=900.0,
+        gt=0,
+        description="A running session nobody watches or calls is paused after this.",
+    )
+    cull_interval_seconds: float = Field(default=10.0, gt=0)
+
+    # --- compute -------------------------------------------------------------------------------
+    workers: int = Field(default=1, ge=1, le=64, description="Training worker threads.")
+    slice_ms: float = Field(default=4.0, gt=0, description="Longest time slice of one session.")
+    round_ms: float = Field(
+        default=40.0, gt=0, description="Target time for one round over all runs."
+    )
+    metrics_interval_ms: float = Field(default=500.0, ge=0, description="Full-set metrics cadence.")
+
+    # --- streaming -----------------------------------------------------------------------------
+    ring_size: int = Field(default=1024, ge=16, description="Recent step records kept for replay.")
+    ping_seconds: float = Field(default=10.0, gt=0, le=15, description="Comment ping interval.")
+    retry_ms: int = Field(
+        default=2000, ge=100, description="Base `retry:` sent to clients (+ jitter)."
+    )
+    stream_interval_ms: float = Field(
+        default=25.0, ge=0, le=1000, description="Shortest gap between two step events."
+    )
+    default_fps: float = Field(default=10.0, ge=0, le=60)
+    max_fps: float = Field(default=60.0, gt=0)
+
+    # --- browser -------------------------------------------------------------------------------
+    cookie_name: str = "bpp_owner"
+    cookie_secure: bool = False
+    allowed_origins: list[str] = Field(
+        default_factory=list, description="Extra origins allowed to send cookie requests."
+    )
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "playground.sqlite3"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (cached: the environment is read once)."""
+    return Settings()

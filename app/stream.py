@@ -1,0 +1,287 @@
+"""Per-session event hub and the server-sent-event stream built on it.
+
+The writer thread publishes into a :class:`Hub` only after a batch is committed, so every step a
+client sees is already on disk. A hub keeps
+
+* a ring of recent step records (``(seq, json)``), shared by all subscribers: a subscriber is just
+  a cursor into it, so a slow reader costs no memory; a reader that fell behind the ring reads
+  the missing records from SQLite instead (promises 1 and 4);
+* per subscriber, a small bounded deque of weight frames (oldest dropped), filled at the
+  subscriber's own cadence (``every`` N steps and/or at most ``fps`` per second);
+* the latest status, with a version number.
+
+Event ids are the session's step sequence number ``seq`` (equal to the step count until the
+first reset), so ``Last-Event-ID`` and ``?after=`` mean "I have every step up to here".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+from fastapi.sse import KEEPALIVE_COMMENT, format_sse_event
+
+from app.db import Store
+
+REPLAY_BATCH = 1000  # records per replayed "step" event: bounds one event's size
+TERMINAL = ("finished", "diverged")
+
+
+@dataclass
+class Frame:
+    seq: int
+    step: int
+    json: str
+
+
+@dataclass(eq=False)
+class Subscriber:
+    """One connected stream: what it asked for, and frames waiting for it."""
+
+    owner: str
+    every: int
+    fps: float
+    include: frozenset[str]
+    frames: bool
+    event: asyncio.Event = field(default_factory=asyncio.Event)
+    queue: deque[Frame] = field(default_factory=lambda: deque(maxlen=4))
+    last_frame_time: float = 0.0
+
+    def wants(self, step: int, now: float, forced: bool) -> bool:
+        if not self.frames:
+            return False
+        if forced:  # a manual step or edit: always worth drawing
+            return True
+        if self.every and step % self.every:
+            return False
+        # 0.75: frames are produced at the fastest subscriber's rate and arrive with commit
+        # jitter; a strict 1/fps would drop every other frame of a subscriber at that rate
+        return not self.fps or now - self.last_frame_time >= 0.75 / self.fps
+
+
+class Hub:
+    """Fan-out point of one session; written by the writer thread, read on the event loop."""
+
+    def __init__(self, ring_size: int, last_seq: int, loop: asyncio.AbstractEventLoop) -> None:
+        self.lock = threading.Lock()
+        self.ring: deque[tuple[int, str]] = deque(maxlen=ring_size)
+        self.last_seq = last_seq
+        self.status: dict[str, Any] = {"status": "paused"}
+        self.status_seq = last_seq
+        self.status_version = 0
+        self.closed: str | None = None
+        self.subscribers: set[Subscriber] = set()
+        self.loop = loop
+        self._wake_pending = False
+        # aggregate frame demand, read lock-free by training workers
+        self.frame_every = 0
+        self.frame_fps = 0.0
+        self.frame_include: frozenset[str] = frozenset()
+        self.last_frame_time = 0.0
+
+    # ---- subscribing (event loop) ------------------------------------------------------------
+
+    def add(self, sub: Subscriber) -> None:
+        with self.lock:
+            self.subscribers.add(sub)
+            self._recompute()
+
+    def remove(self, sub: Subscriber) -> None:
+        with self.lock:
+            self.subscribers.discard(sub)
+            self._recompute()
+
+    def _recompute(self) -> None:
+        subs = [s for s in self.subscribers if s.frames]
+        everies = [s.every for s in subs if s.every]
+        self.frame_every = min(everies) if everies else 0
+        # a subscriber with every=N and fps=0 wants every N-th frame: no time limit then
+        timed = [s.fps for s in subs if s.fps] if all(s.fps for s in subs) else []
+        self.frame_fps = max(timed) if timed else 0.0
+        self.frame_include = frozenset().union(*(s.include for s in subs)) if subs else frozenset()
+
+    def frame_due(self, step: int, now: float) -> bool:
+        """Worker-side test: does any subscriber want a frame of this step now?"""
+        if not self.frame_include and not self.subscribers:
+            return False
+        every, fps = self.frame_every, self.frame_fps
+        if every and step % every:
+            return False
+        if fps and now - self.last_frame_time < 1.0 / fps:
+            return False
+        return bool(every or fps)
+
+    # ---- publishing (writer thread) ------------------------------------------------------------
+
+    def publish(
+        self,
+        steps: list[tuple[int, str]],
+        frame: Frame | None = None,
+        status: dict[str, Any] | None = None,
+        forced_frame: bool = False,
+    ) -> None:
+        with self.lock:
+            if steps:
+                if self.ring and steps[0][0] != self.ring[-1][0] + 1:
+                    self.ring.clear()  # keep the ring gap-free; readers fall back to the DB
+                self.ring.extend(steps)
+                self.last_seq = max(self.last_seq, steps[-1][0])
+            if frame is not None:
+                now = time.monotonic()
+                for sub in self.subscribers:
+                    if sub.wants(frame.step, now, forced_frame):
+                        sub.queue.append(frame)
+                        sub.last_frame_time = now
+            if status is not None:
+                self.status = status
+                self.status_seq = self.last_seq
+                self.status_version += 1
+        self.wake()
+
+    def close(self, reason: str) -> None:
+        with self.lock:
+            self.closed = reason
+        self.wake()
+
+    def wake(self) -> None:
+        """Wake every subscriber; at most one pending callback, whatever the publish rate."""
+        with self.lock:
+            if self._wake_pending or not self.subscribers:
+                return
+            self._wake_pending = True
+        with contextlib.suppress(RuntimeError):  # the loop is closed at shutdown
+            self.loop.call_soon_threadsafe(self._wake_all)
+
+    def _wake_all(self) -> None:
+        with self.lock:
+            self._wake_pending = False
+            subs = list(self.subscribers)
+        for sub in subs:
+            sub.event.set()
+
+    # ---- reading (event loop) ------------------------------------------------------------------
+
+    def read_ring(self, cursor: int, limit: int) -> list[tuple[int, str]] | None:
+        """Records after ``cursor`` from the ring, or None when the ring no longer has them."""
+        with self.lock:
+            if cursor >= self.last_seq:
+                return []
+            if not self.ring or cursor < self.ring[0][0] - 1:
+                return None
+            start = cursor + 1 - self.ring[0][0]
+            return list(itertools.islice(self.ring, start, start + limit))
+
+
+@dataclass
+class StreamOptions:
+    after: int
+    follow: bool
+    ping_seconds: float
+    retry_ms: int
+    min_interval: float = 0.0
+
+
+async def follow(
+    hub: Hub,
+    store: Store,
+    session_id: str,
+    sub: Subscriber,
+    opts: StreamOptions,
+    on_open: Callable[[], None],
+    on_close: Callable[[], None],
+) -> AsyncIterator[bytes]:
+    """The event stream of one subscriber, framed by ``fastapi.sse.format_sse_event``.
+
+    Everything due at one wake-up (steps, the newest frame, a status) goes out as one chunk:
+    one socket write instead of three, which is what lets one event loop feed 100 streams.
+    """
+    cursor = opts.after
+    seen_version = -1
+    # jitter spreads reconnects of many clients after a server restart (promise 3)
+    retry = opts.retry_ms + random.randint(0, opts.retry_ms)
+    # registered here, not by the route: a generator that never starts never unregisters
+    on_open()
+    hub.add(sub)
+    try:
+        yield format_sse_event(comment="connected", retry=retry)
+        while True:
+            sub.event.clear()
+            if hub.closed:
+                yield _event("close", encode({"reason": hub.closed}), cursor)
+                return
+            chunk: list[bytes] = []
+            records = hub.read_ring(cursor, REPLAY_BATCH)
+            if records is None:
+                records = await anyio.to_thread.run_sync(
+                    store.records_after, session_id, cursor, REPLAY_BATCH
+                )
+            if records:
+                cursor = records[-1][0]
+                chunk.append(_event("step", "[" + ",".join(r[1] for r in records) + "]", cursor))
+            with hub.lock:
+                frames = [f for f in sub.queue if f.seq <= cursor]
+                for _ in frames:
+                    sub.queue.popleft()
+                status_due = hub.status_version != seen_version and hub.status_seq <= cursor
+                status, version = hub.status, hub.status_version
+                behind = cursor < hub.last_seq
+            if frames:  # older queued frames are superseded by the newest
+                chunk.append(_event("frame", frames[-1].json, cursor))
+            closing = False
+            if status_due:
+                seen_version = version
+                chunk.append(_event("status", encode(status), cursor))
+                if status["status"] in TERMINAL and not opts.follow:
+                    chunk.append(_event("close", encode({"reason": status["status"]}), cursor))
+                    closing = True
+            if chunk:
+                yield b"".join(chunk)
+            if closing:
+                return
+            if behind:
+                continue
+            if records and opts.min_interval:
+                # gather a few slices' steps into the next event: fewer, larger events keep
+                # the event loop free with many streams (lag stays under the interval + commit)
+                await asyncio.sleep(opts.min_interval)
+            try:
+                async with asyncio.timeout(opts.ping_seconds):
+                    await sub.event.wait()
+            except TimeoutError:
+                yield KEEPALIVE_COMMENT
+    finally:
+        hub.remove(sub)
+        on_close()
+
+
+def _event(name: str, data: str, cursor: int) -> bytes:
+    return format_sse_event(data_str=data, event=name, id=str(cursor))
+
+
+def encode(obj: Any) -> str:
+    """JSON text with no NaN/Infinity: non-finite numbers become null (promise 8)."""
+    try:
+        return json.dumps(obj, allow_nan=False, separators=(",", ":"))
+    except ValueError:
+        return json.dumps(finite(obj), allow_nan=False, separators=(",", ":"))
+
+
+def finite(obj: Any) -> Any:
+    """A copy of ``obj`` with every non-finite float replaced by None."""
+    if isinstance(obj, float):
+        return obj if obj - obj == 0.0 else None
+    if isinstance(obj, dict):
+        return {k: finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [finite(v) for v in obj]
+    return obj

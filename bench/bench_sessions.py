@@ -1,0 +1,222 @@
+"""Bench: 100 sessions training at once, each followed by one SSE client, on a real server.
+
+Reports per-client frames/s, the step→wire lag (client receive time minus the step record's
+server time ``t``), ``/api/healthz`` latency (probed from a separate process, so the bench's own
+event loop does not colour it), aggregate steps/s; then one session's speed followed at 30
+frames/s against its unobserved speed. Not a test; bounded to well under two minutes.
+
+    .venv/bin/python bench/bench_sessions.py [--sessions 100] [--seconds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from httpx_sse import aconnect_sse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+from apptools import Server  # noqa: E402
+
+CONFIG = {
+    "dataset": {"name": "circle", "n_samples": 200, "noise": 0.1},
+    "hidden": [{"units": 8, "activation": "tanh"}, {"units": 8, "activation": "tanh"}],
+    "optimizer": {"name": "sgd", "lr": 0.03},
+    "batch_size": 10,
+}
+
+PROBE = """
+import json, sys, time, httpx
+url, seconds = sys.argv[1], float(sys.argv[2])
+out = []
+with httpx.Client() as c:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        t0 = time.perf_counter(); c.get(url); out.append(time.perf_counter() - t0)
+        time.sleep(0.02)
+print(json.dumps(out))
+"""
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+async def follow(
+    http: httpx.AsyncClient, sid: str, fps: float, stats: dict[str, Any], stop: asyncio.Event
+) -> None:
+    url = f"/api/sessions/{sid}/events"
+    async with aconnect_sse(http, "GET", url, params={"fps": fps}) as events:
+        async for sse in events.aiter_sse():
+            now = time.time()
+            if sse.event == "frame":
+                stats["frames"] += 1
+                stats["frame_lag"].append(now - json.loads(sse.data)["t"])
+            elif sse.event == "step":
+                records = json.loads(sse.data)
+                stats["steps"] += len(records)
+                stats["lag"].append(now - records[-1]["t"])
+                stats["lag"].append(now - records[0]["t"])
+            if stop.is_set():
+                return
+
+
+async def total_steps(http: httpx.AsyncClient) -> int:
+    return sum(s["step"] for s in (await http.get("/api/sessions")).json())
+
+
+async def many(server: Server, n: int, seconds: float) -> dict[str, Any]:
+    limits = httpx.Limits(max_connections=n + 10)
+    async with httpx.AsyncClient(base_url=server.url, timeout=60, limits=limits) as http:
+        r = await http.post("/api/sessions", json={"config": CONFIG})
+        token = r.json()["owner_token"]
+        http.headers["Authorization"] = f"Bearer {token}"
+        http.cookies.clear()
+        ids = [r.json()["id"]] + [
+            (await http.post("/api/sessions", json={"config": CONFIG})).json()["id"]
+            for _ in range(n - 1)
+        ]
+        stop = asyncio.Event()
+        stats = [{"frames": 0, "steps": 0, "lag": [], "frame_lag": []} for _ in ids]
+        tasks = [
+            asyncio.create_task(follow(http, sid, 10, st, stop))
+            for sid, st in zip(ids, stats, strict=True)
+        ]
+        await asyncio.sleep(1.0)
+        for sid in ids:
+            await http.post(f"/api/sessions/{sid}/run", json={"steps": 1_000_000})
+        await asyncio.sleep(2.0)  # warm up, then measure
+        for st in stats:
+            st.update(frames=0, steps=0, lag=[], frame_lag=[])
+        probe = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            PROBE,
+            server.url + "/api/healthz",
+            str(seconds),
+            stdout=asyncio.subprocess.PIPE,
+        )
+        s0, t0 = await total_steps(http), time.monotonic()
+        out, _ = await probe.communicate()
+        s1, elapsed = await total_steps(http), time.monotonic() - t0
+        stop.set()
+        for sid in ids:
+            await http.post(f"/api/sessions/{sid}/pause")
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        health = json.loads(out)
+        fps = [st["frames"] / elapsed for st in stats]
+        lags = [x for st in stats for x in st["lag"]]
+        return {
+            "sessions": n,
+            "seconds": elapsed,
+            "steps_per_s": (s1 - s0) / elapsed,
+            "fps_min": min(fps),
+            "fps_median": pct(fps, 0.5),
+            "lag_p50": pct(lags, 0.5),
+            "lag_p99": pct(lags, 0.99),
+            "frame_lag_p99": pct([x for st in stats for x in st["frame_lag"]], 0.99),
+            "health_p50": pct(health, 0.5),
+            "health_p99": pct(health, 0.99),
+            "health_n": len(health),
+        }
+
+
+async def one(server: Server, seconds: float) -> dict[str, float]:
+    async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
+        r = await http.post("/api/sessions", json={"config": CONFIG})
+        http.headers["Authorization"] = f"Bearer {r.json()['owner_token']}"
+        http.cookies.clear()
+        sid = r.json()["id"]
+
+        async def rate() -> float:
+            a = (await http.get(f"/api/sessions/{sid}")).json()["step"]
+            t0 = time.monotonic()
+            await asyncio.sleep(seconds)
+            b = (await http.get(f"/api/sessions/{sid}")).json()["step"]
+            return (b - a) / (time.monotonic() - t0)
+
+        await http.post(f"/api/sessions/{sid}/run", json={"steps": 1_000_000})
+        await asyncio.sleep(0.5)
+        alone = await rate()
+        stop = asyncio.Event()
+        st: dict[str, Any] = {"frames": 0, "steps": 0, "lag": [], "frame_lag": []}
+        task = asyncio.create_task(follow(http, sid, 30, st, stop))
+        await asyncio.sleep(0.5)
+        st["frames"] = 0
+        watched = await rate()
+        frames = st["frames"] / seconds
+        stop.set()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await http.post(f"/api/sessions/{sid}/pause")
+        return {"alone": alone, "watched": watched, "ratio": watched / alone, "fps": frames}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=100)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--set", action="append", default=[], metavar="SETTING=VALUE",
+                        help="server setting, e.g. --set stream_interval_ms=50")
+    args = parser.parse_args()
+    extra = dict(item.split("=", 1) for item in args.set)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        Server(
+            Path(tmp),
+            max_sessions_per_owner=1000,
+            max_streams_per_owner=1000,
+            max_running_total=1000,
+            **extra,
+        ) as server,
+    ):
+        res = asyncio.run(many(server, args.sessions, args.seconds))
+        solo = asyncio.run(one(server, 4.0))
+    rows = [
+        ("sessions training, each with 1 SSE client", f"{res['sessions']}", ""),
+        ("aggregate steps/s", f"{res['steps_per_s']:.0f}", ""),
+        (
+            "frames/s per client: min / median",
+            f"{res['fps_min']:.1f} / {res['fps_median']:.1f}",
+            ">= 10",
+        ),
+        (
+            "step->wire lag p50 / p99 (ms)",
+            f"{res['lag_p50'] * 1e3:.1f} / {res['lag_p99'] * 1e3:.1f}",
+            "p99 <= 100",
+        ),
+        ("frame->wire lag p99 (ms)", f"{res['frame_lag_p99'] * 1e3:.1f}", ""),
+        (
+            "/api/healthz p50 / p99 (ms)",
+            f"{res['health_p50'] * 1e3:.1f} / {res['health_p99'] * 1e3:.1f}",
+            f"p99 <= 20 (n={res['health_n']})",
+        ),
+        ("one session unobserved steps/s", f"{solo['alone']:.0f}", ""),
+        (
+            "one session followed at 30 fps steps/s",
+            f"{solo['watched']:.0f}",
+            f"{solo['fps']:.1f} frames/s",
+        ),
+        ("speed ratio followed / unobserved", f"{solo['ratio']:.2f}", ">= 0.80"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    print(f"{'measure':<{width}}  {'value':>14}  target")
+    for name, value, target in rows:
+        print(f"{name:<{width}}  {value:>14}  {target}")
+
+
+if __name__ == "__main__":
+    main()

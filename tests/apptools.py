@@ -1,0 +1,159 @@
+"""Helpers for the app tests: an in-process client and a real uvicorn server in a subprocess.
+
+``ApiClient`` drives the ASGI app through httpx's ASGITransport on an anyio portal thread, with
+the app's lifespan running (so the real session manager, SQLite file and worker threads run).
+``Server`` starts ``uvicorn app.main:app`` on 127.0.0.1 on a free port with its own data dir:
+the stream, persistence and README tests talk to it over real sockets.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio.from_thread
+import httpx
+
+from app.main import create_app
+from app.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+FAST = {
+    "dataset": {"name": "circle", "n_samples": 100, "noise": 0.1, "seed": 3},
+    "hidden": [{"units": 4, "activation": "tanh"}],
+    "optimizer": {"name": "sgd", "lr": 0.1},
+    "batch_size": 10,
+    "seed": 1,
+}
+
+
+def make_settings(data_dir: Path, **overrides: Any) -> Settings:
+    return Settings(data_dir=data_dir, **overrides)
+
+
+class ApiClient:
+    """Synchronous client for an in-process app; cookies are not kept between requests."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.app = create_app(settings)
+        self._portal_cm = anyio.from_thread.start_blocking_portal()
+        self.portal = self._portal_cm.__enter__()
+        self._lifespan = self.app.router.lifespan_context(self.app)
+        self.portal.call(self._lifespan.__aenter__)
+        self.client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=self.app), base_url="http://testserver"
+        )
+
+    @property
+    def manager(self) -> Any:
+        return self.app.state.manager
+
+    def request(self, method: str, url: str, **kw: Any) -> httpx.Response:
+        async def go() -> httpx.Response:
+            response = await self.client.request(method, url, **kw)
+            self.client.cookies.clear()
+            return response
+
+        return self.portal.call(go)
+
+    def get(self, url: str, **kw: Any) -> httpx.Response:
+        return self.request("GET", url, **kw)
+
+    def post(self, url: str, **kw: Any) -> httpx.Response:
+        return self.request("POST", url, **kw)
+
+    def put(self, url: str, **kw: Any) -> httpx.Response:
+        return self.request("PUT", url, **kw)
+
+    def patch(self, url: str, **kw: Any) -> httpx.Response:
+        return self.request("PATCH", url, **kw)
+
+    def delete(self, url: str, **kw: Any) -> httpx.Response:
+        return self.request("DELETE", url, **kw)
+
+    def create(self, config: dict[str, Any] | None = None, token: str | None = None,
+               **body: Any) -> tuple[str, dict[str, str]]:
+        """Create a session; returns (id, bearer headers)."""
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        r = self.post("/api/sessions", json={"config": config or FAST, **body}, headers=headers)
+        assert r.status_code == 201, r.text
+        data = r.json()
+        return data["id"], {"Authorization": f"Bearer {data['owner_token']}"}
+
+    def close(self) -> None:
+        self.portal.call(self.client.aclose)
+        self.portal.call(self._lifespan.__aexit__, None, None, None)
+        self._portal_cm.__exit__(None, None, None)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """``uvicorn app.main:app`` in a subprocess on 127.0.0.1."""
+
+    def __init__(self, data_dir: Path, **env: Any) -> None:
+        self.data_dir = data_dir
+        self.env = {f"BPP_{k.upper()}": str(v) for k, v in env.items()}
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> Server:
+        self.port = free_port()
+        env = {**os.environ, "BPP_DATA_DIR": str(self.data_dir), **self.env}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
+             "--port", str(self.port), "--log-level", "warning", "--no-access-log"],
+            cwd=ROOT, env=env,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(self.url + "/api/healthz", timeout=1).status_code == 200:
+                    return self
+            time.sleep(0.05)
+        raise RuntimeError("server did not start")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(sig)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def kill9(self) -> None:
+        self.stop(signal.SIGKILL)
+
+    def rss_kb(self) -> int:
+        assert self.proc is not None
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise RuntimeError("no VmRSS")
+
+    def __enter__(self) -> Server:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,95 @@
+"""Readouts: state views, history with downsampling, gradient check, landscape, decision."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from apptools import FAST, ApiClient, make_settings
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiClient]:
+    client = ApiClient(make_settings(tmp_path_factory.mktemp("readouts")))
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def trained(api: ApiClient) -> tuple[str, dict[str, str]]:
+    sid, h = api.create()
+    api.post(f"/api/sessions/{sid}/step", json={"count": 40}, headers=h)
+    return sid, h
+
+
+def test_state_views(api: ApiClient, trained: tuple[str, dict[str, str]]) -> None:
+    sid, h = trained
+    r = api.get(f"/api/sessions/{sid}/state", headers=h,
+                params=[("include", v) for v in ("gradients", "updates", "probe", "optimizer",
+                                                  "metrics")])
+    body = r.json()
+    assert r.status_code == 200 and body["iteration"] == 40
+    layer = body["layers"][0]
+    assert {"W", "b", "dW", "db", "dW_update"} <= set(layer)
+    assert {"probe", "optimizer", "metrics", "session"} <= set(body)
+    bad = api.get(f"/api/sessions/{sid}/state?include=nonsense", headers=h)
+    assert bad.status_code == 422 and bad.json()["field"].startswith("include")
+
+
+def test_history_all_and_downsampled(api: ApiClient, trained: tuple[str, dict[str, str]]) -> None:
+    sid, h = trained
+    body = api.get(f"/api/sessions/{sid}/history", headers=h).json()
+    assert [p["step"] for p in body["points"]] == list(range(1, 41))
+    assert "metrics" in body["points"][-1]  # train/val/test loss on the request's last step
+    assert set(body["points"][-1]["metrics"]) == {"train", "val", "test"}
+    few = api.get(f"/api/sessions/{sid}/history?points=10", headers=h).json()
+    assert few["stride"] == 4 and len(few["points"]) <= 11
+    after = api.get(f"/api/sessions/{sid}/history?after=35", headers=h).json()
+    assert [p["step"] for p in after["points"]] == [36, 37, 38, 39, 40]
+
+
+def test_gradcheck_agrees(api: ApiClient, trained: tuple[str, dict[str, str]]) -> None:
+    sid, h = trained
+    r = api.get(f"/api/sessions/{sid}/gradcheck", headers=h)
+    assert r.status_code == 200, r.text
+    assert api.get(f"/api/sessions/{sid}/gradcheck?eps=1", headers=h).status_code == 422
+
+
+def test_gradcheck_is_bounded(tmp_path_factory: pytest.TempPathFactory) -> None:
+    api = ApiClient(make_settings(tmp_path_factory.mktemp("gc"), max_gradcheck_params=10))
+    try:
+        sid, h = api.create()
+        r = api.get(f"/api/sessions/{sid}/gradcheck", headers=h)
+        assert r.status_code == 422 and r.json()["limit"] == "max_gradcheck_params"
+    finally:
+        api.close()
+
+
+@pytest.mark.parametrize("query", ["kind=1d&directions=random", "kind=2d&resolution=11",
+                                   "kind=1d&directions=weights&weight=0:W:0,0",
+                                   "kind=2d&directions=pca&resolution=9"])
+def test_landscape(api: ApiClient, trained: tuple[str, dict[str, str]], query: str) -> None:
+    sid, h = trained
+    r = api.get(f"/api/sessions/{sid}/landscape?{query}", headers=h)
+    assert r.status_code == 200, r.text
+
+
+def test_landscape_bad_input_is_4xx(api: ApiClient, trained: tuple[str, dict[str, str]]) -> None:
+    sid, h = trained
+    for query in ("kind=3d", "kind=2d&resolution=1000", "directions=weights&weight=zzz",
+                  "kind=1d&directions=weights&weight=9:W:0,0", "kind=2d&resolution=99"):
+        r = api.get(f"/api/sessions/{sid}/landscape?{query}", headers=h)
+        assert r.status_code == 422, (query, r.text)
+        assert r.json()["field"]
+
+
+def test_decision_surface(api: ApiClient, trained: tuple[str, dict[str, str]]) -> None:
+    sid, h = trained
+    body = api.get(f"/api/sessions/{sid}/decision?resolution=20", headers=h).json()
+    assert len(body["output"]) == 20 and len(body["output"][0]) == 20
+    r = api.get(f"/api/sessions/{sid}/decision?resolution=300", headers=h)
+    assert r.status_code == 422 and r.json()["limit"] == "max_resolution"
+    digits, hd = api.create({"dataset": {"name": "digits", "n_samples": 100},
+                             "hidden": [{"units": 4}]})
+    assert api.get(f"/api/sessions/{digits}/decision", headers=hd).status_code == 409
+    assert FAST  # the shared small config

@@ -1,0 +1,219 @@
+"""REST API: creating, driving, changing, exporting and deleting sessions (in-process app)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from apptools import FAST, ApiClient, make_settings
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[ApiClient]:
+    client = ApiClient(make_settings(tmp_path))
+    yield client
+    client.close()
+
+
+def wait_status(api: ApiClient, sid: str, headers: dict[str, str], want: str,
+                timeout: float = 10.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = api.get(f"/api/sessions/{sid}", headers=headers).json()
+        if body["status"] == want:
+            return body
+        time.sleep(0.02)
+    raise AssertionError(f"status never became {want}: {body}")
+
+
+def test_create_returns_id_token_cookie_and_state(api: ApiClient) -> None:
+    r = api.post("/api/sessions", json={"config": FAST, "name": "first"})
+    assert r.status_code == 201
+    body = r.json()
+    assert len(body["id"]) >= 22 and len(body["owner_token"]) >= 43  # >= 128 bits each
+    assert body["session"]["status"] == "paused" and body["session"]["step"] == 0
+    assert body["session"]["name"] == "first"
+    assert len(body["state"]["layers"]) == 2
+    cookie = r.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie
+    # the cookie alone authenticates the browser
+    token = body["owner_token"]
+    listed = api.get("/api/sessions", headers={"Cookie": f"bpp_owner={token}"}).json()
+    assert [s["id"] for s in listed] == [body["id"]]
+
+
+def test_bearer_owner_keeps_its_sessions_together(api: ApiClient) -> None:
+    sid1, headers = api.create()
+    token = headers["Authorization"].split()[1]
+    sid2, _ = api.create(token=token)
+    listed = api.get("/api/sessions", headers=headers).json()
+    assert [s["id"] for s in listed] == [sid1, sid2]
+    assert api.get("/api/sessions").json() == []  # no owner, no sessions
+
+
+def test_step_count_epoch_and_phases(api: ApiClient) -> None:
+    sid, h = api.create()
+    r = api.post(f"/api/sessions/{sid}/step", json={"count": 3}, headers=h)
+    assert r.status_code == 200
+    assert [rec["step"] for rec in r.json()["records"]] == [1, 2, 3]
+    assert r.json()["session"]["seq"] == 3
+    r = api.post(f"/api/sessions/{sid}/step", json={"unit": "epoch"}, headers=h).json()
+    ipe = r["session"]["iterations_per_epoch"]
+    assert r["session"]["step"] == ipe and r["session"]["epoch"] == 1
+    # phases: forward per layer, loss, backward per layer from the output back, update
+    ran = []
+    for _ in range(6):
+        r = api.post(f"/api/sessions/{sid}/step", json={"phase": "next"}, headers=h).json()
+        ran.append((r["ran"]["phase"], r["ran"]["layer"]))
+    assert ran == [("forward", 0), ("forward", 1), ("loss", None), ("backward", 1),
+                   ("backward", 0), ("update", None)]
+    assert r["records"][0]["step"] == ipe + 1
+    bad = api.post(f"/api/sessions/{sid}/step", json={"phase": "update"}, headers=h)
+    assert bad.status_code == 409 and bad.json()["field"] == "phase"
+    state = api.post(f"/api/sessions/{sid}/step", json={"phase": "forward",
+                     "include": ["gradients"]}, headers=h).json()["state"]
+    assert "dW" in state["layers"][0]
+
+
+def test_run_pause_and_budget_finish(api: ApiClient) -> None:
+    sid, h = api.create()
+    r = api.post(f"/api/sessions/{sid}/run", json={"steps": 300}, headers=h)
+    assert r.status_code == 200 and r.json()["status"] in ("running", "finished")
+    done = wait_status(api, sid, h, "finished")
+    assert done["step"] == 300
+    r = api.post(f"/api/sessions/{sid}/run", json={"steps": 1_000_000, "speed": 200}, headers=h)
+    assert r.status_code == 200 and r.json()["status"] == "running"
+    time.sleep(0.3)
+    conflict = api.post(f"/api/sessions/{sid}/step", json={"count": 1}, headers=h)
+    assert conflict.status_code == 409
+    paused = api.post(f"/api/sessions/{sid}/pause", headers=h).json()
+    assert paused["status"] == "paused"
+    # speed 200 steps/s for ~0.3 s: far fewer than an unthrottled run would do
+    assert 300 < paused["step"] < 300 + 200
+
+
+def test_run_budget_is_bounded(api: ApiClient) -> None:
+    sid, h = api.create()
+    r = api.post(f"/api/sessions/{sid}/run", json={"steps": 10**9}, headers=h)
+    assert r.status_code == 422 and r.json()["limit"] == "max_run_steps"
+
+
+def test_patch_live_keeps_state_and_architecture_resets(api: ApiClient) -> None:
+    sid, h = api.create(dict(FAST, optimizer={"name": "sgd", "lr": 0.1, "momentum": 0.9}))
+    api.post(f"/api/sessions/{sid}/step", json={"count": 5}, headers=h)
+    before = api.get(f"/api/sessions/{sid}/state?include=optimizer", headers=h).json()
+    r = api.patch(f"/api/sessions/{sid}", json={"config": {"optimizer": {"lr": 0.05}}}, headers=h)
+    assert r.status_code == 200
+    assert r.json()["reset"] is False and r.json()["changed"] == ["optimizer"]
+    after = api.get(f"/api/sessions/{sid}/state?include=optimizer", headers=h).json()
+    assert after["iteration"] == 5 and after["layers"] == before["layers"]
+    assert after["optimizer"] == before["optimizer"]  # momentum buffers kept
+    assert r.json()["session"]["config"]["optimizer"]["lr"] == 0.05
+    rec = api.post(f"/api/sessions/{sid}/step", json={"count": 1}, headers=h).json()["records"]
+    assert rec[0]["lr"] == 0.05
+    r = api.patch(f"/api/sessions/{sid}", json={"config": {"hidden": [{"units": 6}]}}, headers=h)
+    body = r.json()
+    assert body["reset"] is True and body["changed"] == ["hidden"]
+    assert body["session"]["step"] == 0 and body["session"]["generation"] == 1
+    assert body["session"]["seq"] == 6  # sequence numbers keep growing across a reset
+
+
+def test_patch_bad_value_names_field(api: ApiClient) -> None:
+    sid, h = api.create()
+    r = api.patch(f"/api/sessions/{sid}", json={"config": {"optimizer": {"lr": -1}}}, headers=h)
+    assert r.status_code == 422
+    assert r.json()["field"].startswith("optimizer")
+
+
+def test_reset_gives_fresh_weights_same_seed(api: ApiClient) -> None:
+    sid, h = api.create()
+    w0 = api.get(f"/api/sessions/{sid}/state", headers=h).json()["layers"]
+    api.post(f"/api/sessions/{sid}/step", json={"count": 20}, headers=h)
+    r = api.post(f"/api/sessions/{sid}/reset", headers=h).json()
+    assert r["step"] == 0 and r["generation"] == 1 and r["seq"] == 20
+    assert api.get(f"/api/sessions/{sid}/state", headers=h).json()["layers"] == w0
+
+
+def test_weights_edit_one_and_whole(api: ApiClient) -> None:
+    sid, h = api.create()
+    r = api.put(f"/api/sessions/{sid}/weights",
+                json={"layer": 0, "param": "W", "index": [1, 2], "value": 0.5}, headers=h)
+    assert r.status_code == 200 and r.json()["layers"][0]["W"][1][2] == 0.5
+    r = api.put(f"/api/sessions/{sid}/weights",
+                json={"layer": 1, "param": "b", "value": [0.25]}, headers=h)
+    assert r.status_code == 200 and r.json()["layers"][1]["b"] == [0.25]
+    bad = api.put(f"/api/sessions/{sid}/weights",
+                  json={"layer": 1, "param": "b", "value": [1.0, 2.0]}, headers=h)
+    assert bad.status_code == 422 and bad.json()["field"] == "value"
+    bad = api.put(f"/api/sessions/{sid}/weights",
+                  json={"layer": 9, "param": "W", "value": 1.0, "index": [0, 0]}, headers=h)
+    assert bad.status_code == 422 and bad.json()["field"] == "layer"
+
+
+def test_export_import_continues_bit_identically(api: ApiClient) -> None:
+    sid, h = api.create(dict(FAST, optimizer={"name": "adam", "lr": 0.01}))
+    api.post(f"/api/sessions/{sid}/step", json={"count": 13}, headers=h)
+    doc = api.get(f"/api/sessions/{sid}/export", headers=h).json()
+    r = api.post("/api/sessions/import", json=doc, headers=h)
+    assert r.status_code == 201
+    copy = r.json()["id"]
+    assert r.json()["session"]["step"] == 13
+    a = api.post(f"/api/sessions/{sid}/step", json={"count": 7}, headers=h).json()
+    b = api.post(f"/api/sessions/{copy}/step", json={"count": 7}, headers=h).json()
+    assert a["records"] == b["records"] and a["state"]["layers"] == b["state"]["layers"]
+    bad = api.post("/api/sessions/import", json={"format": "x", "checkpoint": {}}, headers=h)
+    assert bad.status_code == 422 and bad.json()["field"] == "format"
+    broken = dict(doc, checkpoint=dict(doc["checkpoint"], params=[[1.0]]))
+    bad = api.post("/api/sessions/import", json=broken, headers=h)
+    assert bad.status_code == 422 and bad.json()["field"].startswith("checkpoint")
+
+
+def test_delete_then_404(api: ApiClient) -> None:
+    sid, h = api.create()
+    assert api.delete(f"/api/sessions/{sid}", headers=h).status_code == 204
+    assert api.get(f"/api/sessions/{sid}", headers=h).status_code == 404
+    assert api.delete(f"/api/sessions/{sid}", headers=h).status_code == 404
+    assert api.get("/api/sessions", headers=h).json() == []
+
+
+def reject(name: str) -> None:
+    raise AssertionError(f"{name} in a response")
+
+
+def test_divergence_is_a_state_and_never_nan(api: ApiClient) -> None:
+    r = api.post("/api/sessions", json={"preset": "lr-too-large"})
+    sid, h = r.json()["id"], {"Authorization": f"Bearer {r.json()['owner_token']}"}
+    api.post(f"/api/sessions/{sid}/run", json={"steps": 5000}, headers=h)
+    body = wait_status(api, sid, h, "diverged")
+    assert body["divergence"]
+    for url in (f"/api/sessions/{sid}", f"/api/sessions/{sid}/history",
+                f"/api/sessions/{sid}/state?include=gradients&include=updates&include=metrics"):
+        json.loads(api.get(url, headers=h).text, parse_constant=reject)
+    r = api.post(f"/api/sessions/{sid}/step", json={"count": 1}, headers=h)
+    assert r.status_code == 409
+    r = api.post(f"/api/sessions/{sid}/run", headers=h)
+    assert r.status_code == 409
+    # a smaller learning rate continues from the last finite weights
+    before = api.get(f"/api/sessions/{sid}/state", headers=h).json()["layers"]
+    r = api.patch(f"/api/sessions/{sid}", json={"config": {"optimizer": {"lr": 0.001}}},
+                  headers=h)
+    assert r.json()["reset"] is False and r.json()["session"]["status"] == "paused"
+    assert r.json()["session"]["step"] == body["step"]
+    assert api.get(f"/api/sessions/{sid}/state", headers=h).json()["layers"] == before
+    r = api.post(f"/api/sessions/{sid}/step", json={"count": 3}, headers=h)
+    assert r.status_code == 200  # steppable again (it may diverge again from such weights)
+    assert api.post(f"/api/sessions/{sid}/reset", headers=h).json()["status"] == "paused"
+
+
+def test_inline_data(api: ApiClient) -> None:
+    config = {"dataset": {"name": "inline", "x": [[0, 0], [0, 1], [1, 0], [1, 1]] * 5,
+                          "y": [0, 1, 1, 0] * 5}, "hidden": [{"units": 3}]}
+    sid, h = api.create(config)
+    r = api.post(f"/api/sessions/{sid}/step", json={"count": 2}, headers=h)
+    assert r.status_code == 200
+    bad = {"dataset": {"name": "inline", "x": [[0, 0], [1]], "y": [0, 1]}}
+    r = api.post("/api/sessions", json={"config": bad})
+    assert r.status_code == 422 and r.json()["field"].startswith("dataset")
