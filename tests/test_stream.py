@@ -188,5 +188,6 @@ def test_stalled_reader_neither_slows_training_nor_grows_memory(tmp_path: Path) 
         for s in socks:
             s.close()
     print(f"reading {reading:.0f} steps/s, stalled {stalled:.0f} steps/s, RSS {rss0} -> {rss1} kB")
-    assert stalled >= 0.7 * reading, (stalled, reading)
+    # a producer that waited on slow readers would drop to ~0; 0.5 leaves room for a busy machine
+    assert stalled >= 0.5 * reading, (stalled, reading)
     assert (rss1 - rss0) < 20_000, (rss0, rss1)
