@@ -6,14 +6,20 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Playwright drives Debian's chromium (/usr/bin/chromium); it never downloads a browser.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run test setup lint bench
+.PHONY: run test setup lint bench browser
 
 run: setup
 	$(PY) -m uvicorn app.main:app --host $(HOST) --port $(PORT)
 
-test: setup lint
+test: setup lint browser
 	$(PY) -m pytest
+
+# the browser tests' Chromium, from Debian (needs root on a fresh machine)
+browser:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium)
 
 lint: setup
 	$(PY) -m ruff check app engine tests bench
@@ -24,8 +30,9 @@ bench: setup
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
 	$(PY) -m pip install -e '.[test]'
+	npm ci --no-audit --no-fund
 	touch $@

@@ -1,0 +1,1 @@
+"""Server-side rendering of the page: SVG fragments, PNG heatmaps and contour maps."""

@@ -1,0 +1,279 @@
+"""The network drawing: one ``<svg id="network">`` built from a trainer snapshot.
+
+Columns left to right: the input features, then every layer's units (the last is the output).
+Edge ``data-layer=L data-i=j data-j=k`` is ``W[L][j][k]`` (W has shape (fan_in, fan_out)); node
+``data-layer=L data-unit=k`` is unit k of layer L (inputs are ``data-layer="in"``). Each edge
+and node carries ``data-value``: the number the chosen view shows.
+
+Views (what edges / nodes show):
+
+* ``weights``: W / the bias b;
+* ``activations``: the probe example's a_j·W_jk / its activation a_k;
+* ``delta``: the probe's dL/dW_jk = a_j·δ_k / its δ_k = dL/dz_k;
+* ``gradients``: the last batch's dL/dW / dL/db (what the optimizer used);
+* ``updates``: the last applied Δw / Δb.
+
+Colour is the sign (orange negative, blue positive); width grows with |value| relative to the
+largest in the view. Wide layers draw their first ``MAX_DRAWN - 1`` units and a "+n" mark.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from app.render.palette import diverging, fmt
+
+VIEWS = ("weights", "activations", "delta", "gradients", "updates")
+WIDTH = 720
+NODE = 34
+GAP = 14
+TOP = 24
+MAX_DRAWN = 9
+MAX_EDGES = 110  # edges drawn at most: keeps a frame well under 32 KB
+
+
+@dataclass
+class Column:
+    key: str  # "in" or the layer index
+    label: str
+    units: int
+    x: float
+    cap: int = MAX_DRAWN
+
+    @property
+    def drawn(self) -> int:
+        return self.units if self.units <= self.cap else self.cap - 1
+
+    def y(self, k: int) -> float:
+        return TOP + k * (NODE + GAP)
+
+
+Matrix = NDArray[np.float64]
+
+
+def _arr(x: Any) -> Matrix:
+    """Nested lists (None for non-finite) as a float array with 0 where not finite."""
+    a = np.array(x if x is not None else [], dtype=np.float64)
+    return np.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def view_values(
+    snap: dict[str, Any], view: str, probe: dict[str, Any] | None
+) -> tuple[list[Matrix], list[Matrix], list[Matrix], Matrix | None]:
+    """Per layer, the edge matrix (fan_in, fan_out), node vector and bias vector the view
+    shows, and the input column's node values (the probe's inputs in probe views)."""
+    edges: list[Matrix] = []
+    nodes: list[Matrix] = []
+    biases: list[Matrix] = []
+    inputs = _arr(probe["input"]) if probe else None
+    for i, layer in enumerate(snap["layers"]):
+        if view in ("activations", "delta") and probe is not None:
+            rec = probe["layers"][i]
+            if view == "activations":
+                prev = inputs if i == 0 else _arr(probe["layers"][i - 1]["a"])
+                w = _arr(layer["W"]) * np.asarray(prev)[:, None]
+                n = _arr(rec["a"])
+            else:
+                w, n = _arr(rec["dW"]), _arr(rec["delta"])
+        elif view == "gradients" and "dW" in layer:
+            w, n = _arr(layer["dW"]), _arr(layer["db"])
+        elif view == "updates" and "dW_update" in layer:
+            w, n = _arr(layer["dW_update"]), _arr(layer["db_update"])
+        else:
+            w, n = _arr(layer["W"]), _arr(layer["b"])
+        bias = n if view in ("gradients", "updates", "weights") else _arr(layer["b"])
+        edges.append(w.reshape(len(layer["W"]), -1))
+        nodes.append(n.ravel())
+        biases.append(bias.ravel())
+    return edges, nodes, biases, inputs
+
+
+def columns(feature_names: list[str], snap: dict[str, Any]) -> list[Column]:
+    layers = snap["layers"]
+    n = len(layers)
+    span = WIDTH - 2 * 40 - NODE
+    cols = [Column("in", "input", len(feature_names), 40.0)]
+    for i, layer in enumerate(layers):
+        label = "output" if i == n - 1 else f"layer {i + 1}"
+        cols.append(Column(str(i), label, len(layer["b"]), 40.0 + span * (i + 1) / n))
+    return cols
+
+
+def _peak(mats: list[Matrix]) -> float:
+    best = max((float(np.max(np.abs(m))) for m in mats if m.size), default=0.0)
+    return best or 1.0
+
+
+def _fit(cols: list[Column]) -> None:
+    """Lower the per-column cap until the drawn edges fit the frame budget."""
+    cap = MAX_DRAWN
+    while cap > 3:
+        for c in cols:
+            c.cap = cap
+        if sum(a.drawn * b.drawn for a, b in zip(cols, cols[1:], strict=False)) <= MAX_EDGES:
+            return
+        cap -= 1
+
+
+def highlight(last_phase: dict[str, Any] | None, n_layers: int) -> tuple[str | None, str]:
+    """(column key to highlight, what the highlight means) for the phase that just ran."""
+    if not last_phase:
+        return None, ""
+    name, layer = last_phase.get("phase"), last_phase.get("layer")
+    if name in ("forward", "backward") and layer is not None:
+        return str(layer), name
+    if name == "loss":
+        return str(n_layers - 1), "loss"
+    return None, name or ""
+
+
+def network_svg(
+    snap: dict[str, Any],
+    feature_names: list[str],
+    view: str,
+    probe: dict[str, Any] | None,
+    sprite_url: str | None,
+    tile: int,
+    computed: set[int] | None = None,
+) -> str:
+    """The whole ``<svg id="network">`` element as text.
+
+    ``computed``: while stepping phases, the layers whose numbers in this view the current
+    iteration has already produced (None: all); the others are drawn blank, marked
+    ``pending`` (their ``data-value`` is 0 and ``data-pending="true"``).
+    """
+    cols = columns(feature_names, snap)
+    edges, nodes, biases, inputs = view_values(snap, view, probe)
+    if computed is not None:
+        for li in range(len(edges)):
+            if li not in computed:
+                edges[li] = np.zeros_like(edges[li])
+                nodes[li] = np.zeros_like(nodes[li])
+                if view in ("gradients", "updates"):
+                    biases[li] = np.zeros_like(biases[li])
+    wpeak = _peak(edges)
+    npeak = _peak(nodes + ([inputs] if inputs is not None else []))
+    bpeak = _peak(biases)
+    _fit(cols)
+    n_tiles = sum(c.units for c in cols)
+    tallest = max(c.drawn + (1 if c.units > c.drawn else 0) for c in cols)
+    height = TOP + tallest * (NODE + GAP) + 10
+    hot, meaning = highlight(snap.get("last_phase"), len(snap["layers"]))
+    out = [
+        f'<svg id="network" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
+        f'role="img" aria-label="network drawing, view {view}" data-view="{view}">'
+    ]
+    if hot is not None:
+        col = next(c for c in cols if c.key == hot)
+        out.append(
+            f'<rect class="computing {meaning}" x="{col.x - 8:.0f}" y="4" width="{NODE + 16}" '
+            f'height="{height - 8}" rx="8"/>'
+        )
+    out.append('<g class="edges">')
+    for li in range(len(snap["layers"])):
+        src, dst = cols[li], cols[li + 1]
+        for j in range(src.drawn):
+            for k in range(dst.drawn):
+                m = edges[li]
+                v = float(m[j, k]) if j < m.shape[0] and k < m.shape[1] else 0.0
+                width = 0.6 + 5.0 * abs(v) / wpeak
+                wait = computed is not None and li not in computed
+                look = (
+                    ' data-pending="true" stroke="#d4d4d4" stroke-dasharray="3 3"'
+                    if wait
+                    else f' stroke="{diverging(v / wpeak)}"'
+                )
+                out.append(
+                    f'<line class="edge{" pending" if wait else ""}" data-layer="{li}" '
+                    f'data-i="{j}" data-j="{k}" data-value="{v:.6g}" x1="{src.x + NODE:.0f}" '
+                    f'y1="{src.y(j) + NODE / 2:.0f}" x2="{dst.x:.0f}" '
+                    f'y2="{dst.y(k) + NODE / 2:.0f}"{look} stroke-width="{width:.1f}"/>'
+                )
+    out.append("</g>")
+    tile_index = 0
+    numbers = view in ("activations", "delta") and probe is not None  # the probe's own numbers
+    for ci, col in enumerate(cols):
+        values = inputs if col.key == "in" else nodes[ci - 1]
+        bias = None if col.key == "in" else biases[ci - 1]
+        wait = computed is not None and col.key != "in" and int(col.key) not in computed
+        pend = (" pending", ' data-pending="true"') if wait else ("", "")
+        out.append(f'<g class="column{pend[0]}" data-column="{col.key}"{pend[1]}>')
+        out.append(f'<text class="col-label" x="{col.x + NODE / 2:.1f}" y="14">{col.label}</text>')
+        for k in range(col.units):
+            index = tile_index + k
+            if k >= col.drawn:
+                break
+            b = (float(bias[k]), bpeak) if bias is not None and k < len(bias) else None
+            art = (sprite_url, index, tile, n_tiles)
+            node = _node(col, k, None if wait else values, npeak, b, art, feature_names)
+            out.append(node + (_value_label(col, k, values) if numbers and not wait else ""))
+        if col.units > col.drawn:
+            more = col.units - col.drawn
+            out.append(
+                f'<text class="more" x="{col.x + NODE / 2:.1f}" '
+                f'y="{col.y(col.drawn) + NODE / 2 + 4:.1f}">+{more}</text>'
+            )
+        tile_index += col.units
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _value_label(col: Column, k: int, values: Matrix | None) -> str:
+    """The node's number (activation or δ of the probe example) written under it."""
+    if values is None or k >= len(values):
+        return ""
+    x, y = col.x + NODE / 2, col.y(k) + NODE + 10
+    return f'<text class="node-value" x="{x:.1f}" y="{y:.1f}">{fmt(float(values[k]), 2)}</text>'
+
+
+def _node(
+    col: Column,
+    k: int,
+    values: Matrix | None,
+    npeak: float,
+    bias: tuple[float, float] | None,
+    art: tuple[str | None, int, int, int],
+    feature_names: list[str],
+) -> str:
+    sprite_url, index, tile, n_tiles = art
+    x, y = col.x, col.y(k)
+    v = float(values[k]) if values is not None and k < len(values) else None
+    value_attr = f' data-value="{v:.6g}"' if v is not None else ""
+    parts = [
+        f'<g class="node" data-layer="{col.key}" data-unit="{k}"{value_attr}>',
+    ]
+    if sprite_url:
+        parts.append(
+            f'<svg x="{x:.0f}" y="{y:.0f}" width="{NODE}" height="{NODE}" '
+            f'viewBox="{index * tile} 0 {tile} {tile}">'
+            f'<image href="{sprite_url}" width="{tile * n_tiles}" height="{tile}"/></svg>'
+        )
+        parts.append(
+            f'<rect class="node-box" x="{x:.0f}" y="{y:.0f}" width="{NODE}" height="{NODE}"/>'
+        )
+    else:
+        fill = diverging((v or 0.0) / npeak)
+        parts.append(
+            f'<rect class="node-box filled" x="{x:.1f}" y="{y:.1f}" width="{NODE}" '
+            f'height="{NODE}" fill="{fill}"/>'
+        )
+    if col.key == "in":
+        name = feature_names[k] if k < len(feature_names) else f"x{k + 1}"
+        parts.append(
+            f'<text class="feat-label" x="{x - 4:.1f}" y="{y + NODE / 2 + 4:.1f}">'
+            f"{escape(name)}</text>"
+        )
+    elif bias is not None:
+        b, bpeak = bias
+        parts.append(
+            f'<rect class="bias" data-layer="{col.key}" data-j="{k}" data-value="{b:.6g}" '
+            f'x="{x - 6:.1f}" y="{y + NODE - 8:.1f}" width="8" height="8" '
+            f'fill="{diverging(b / bpeak)}"><title>bias {fmt(b)}</title></rect>'
+        )
+    parts.append("</g>")
+    return "".join(parts)

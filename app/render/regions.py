@@ -1,0 +1,207 @@
+"""The page's regions as HTML fragments: one named stream event per region.
+
+Fragments are the ``{% block %}``s of ``templates/index.html`` (so the first page and every later
+update come from the same markup) or whole ``<svg>`` elements built by :mod:`app.render`.
+:class:`PageState` remembers what one page was last sent, so only changed regions go out.
+PNG images are kept per session (latest only) and served by URL: no data: URLs under the CSP.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.render import charts, controls, view
+from app.render.palette import fmt
+
+IMAGES: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+MAX_IMAGES = 600  # (session, kind) pairs kept; the oldest are dropped
+MARKS: dict[str, list[tuple[int, int, str]]] = {}  # session → (generation, step, what changed)
+LAST_CONFIG: dict[str, Any] = {}
+MAX_MARKS = 40
+NONFINITE = re.compile(r"\b-?(nan|inf|infinity)\b", re.IGNORECASE)
+
+
+@dataclass
+class PageState:
+    """What one connected page has: its curves, and the last fragment of each region."""
+
+    curves: charts.Curves = field(default_factory=charts.Curves)
+    generation: int = -1
+    cursor: int = 0  # the last step record (seq) taken into the curves
+    key: tuple[Any, ...] = ()  # fingerprint of the last frame (see page_stream.state_key)
+    data_key: str | None = None
+    config_json: str = ""
+    image_no: int = 0
+    last: dict[str, str] = field(default_factory=dict)
+    ui: view.UiState = field(default_factory=view.UiState)
+    show_test: bool | None = None
+    points: Any = None  # (raw, labels, domain) of the current data, once gathered
+
+
+def store_image(session_id: str, kind: str, data: bytes) -> None:
+    key = (session_id, kind)
+    IMAGES[key] = data
+    IMAGES.move_to_end(key)
+    while len(IMAGES) > MAX_IMAGES:
+        IMAGES.popitem(last=False)
+
+
+def render_block(name: str, context: dict[str, Any]) -> str:
+    from app.routes.pages import TEMPLATES
+
+    template = TEMPLATES.env.get_template("index.html")
+    return "".join(template.blocks[name](template.new_context(context))).strip()
+
+
+def words(text: str | None) -> str:
+    """Engine messages in words: no 'nan'/'inf' tokens ever reach the page."""
+    if not text:
+        return ""
+    return NONFINITE.sub(
+        lambda m: "infinite" if "inf" in m.group(1).lower() else "not a number", text
+    )
+
+
+def phase_order(snap: dict[str, Any]) -> list[dict[str, str]]:
+    n = len(snap["layers"])
+    names = [("forward", i) for i in range(n)] + [("loss", None)]
+    names += [("backward", i) for i in range(n - 1, -1, -1)] + [("update", None)]
+    nxt = snap.get("phase") or {}
+    stepping = snap.get("last_phase") is not None
+    cursor = next(
+        (k for k, (p, la) in enumerate(names) if p == nxt.get("phase") and la == nxt.get("layer")),
+        0,
+    )
+    out = []
+    for k, (p, la) in enumerate(names):
+        label = p if la is None else f"{p} · {'output' if la == n - 1 else f'layer {la + 1}'}"
+        state = "done" if stepping and k < cursor else ("next" if k == cursor else "")
+        out.append({"name": label, "state": state})
+    return out
+
+
+def note_config(session: dict[str, Any]) -> None:
+    """Remember a hyper-parameter change as a mark on the curves (per session, shared by its
+    pages; the API keeps no such history). Called with every frame's session."""
+    sid, cfg = session["id"], copy.deepcopy(session["config"])
+    old = LAST_CONFIG.get(sid)
+    LAST_CONFIG[sid] = cfg
+    if old is None or old == cfg:
+        return
+    marks = MARKS.setdefault(sid, [])
+    marks.append((int(session["generation"]), int(session["step"]), changes(old, cfg)))
+    del marks[:-MAX_MARKS]
+
+
+def changes(old: Any, new: Any, path: str = "") -> str:
+    """What differs between two configs, briefly: ``lr 0.03→0.1, batch_size 10→1``."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        parts = [changes(old.get(k), new.get(k), k) for k in sorted(set(old) | set(new))]
+        return ", ".join(p for p in parts if p)
+    if old == new:
+        return ""
+    if isinstance(old, list | dict) or isinstance(new, list | dict):
+        return path or "data"
+    return f"{path} {fmt_value(old)}→{fmt_value(new)}"
+
+
+def fmt_value(v: Any) -> str:
+    return fmt(v, 3) if isinstance(v, float) else str(v)
+
+
+def marks_of(sid: str, generation: int) -> list[tuple[int, str]]:
+    return [(step, label) for g, step, label in MARKS.get(sid, []) if g == generation]
+
+
+def live_regions(pic: view.Picture, st: PageState, sid: str) -> dict[str, str]:
+    """Fragments that change while training (network, output, counters, curves, phase …)."""
+    note_config(pic.session)
+    st.curves.marks = marks_of(sid, int(pic.session["generation"]))
+    imgs = view.render_images(pic, st.ui)
+    st.image_no += 1
+    v = st.image_no
+    for kind, data in imgs.items():
+        store_image(sid, kind, data)
+    sprite = f"/api/sessions/{sid}/sprite.png?v={v}" if "sprite" in imgs else None
+    out = {"network": view.network_svg(pic, st.ui, sprite)}
+    out["output"] = output_html(pic, sid, v, "digits" in imgs)
+    if pic.points is not None or st.show_test != st.ui.show_test:
+        if pic.points is not None:
+            st.points = pic.points
+        if st.points is not None:
+            raw, labels, domain = st.points
+            out["points"] = charts.points_svg(raw, labels, domain, pic.task, st.ui.show_test)
+        st.show_test = st.ui.show_test
+        st.data_key = pic.data_key
+    out["counters"] = render_block("counters", {"regions": {"counters": view.counters(pic)}})
+    done, nxt = view.phase_words(pic.snap)
+    phase = {"done": done, "next": nxt, "order": phase_order(pic.snap)}
+    out["phase"] = render_block("phase", {"regions": {"phase": phase}})
+    loss_svg, acc_svg = view.curves_svg(st.curves, st.ui)
+    c = st.curves
+    cv = {
+        "train": fmt(c.last("train")),
+        "val": fmt(c.last("val")),
+        "test": fmt(c.last("test")),
+        "acc": fmt(c.last("test", "acc"), 3) if c.last("test", "acc") is not None else "—",
+        "loss_svg": loss_svg,
+        "acc_svg": acc_svg,
+    }
+    out["curves"] = render_block("curves", {"regions": {"curves": cv}})
+    s = pic.session
+    s_words = dict(s, status=s["status"], reason=s.get("reason"))
+    out["status"] = render_block("status", {"session": s_words, "error": None})
+    dv = None
+    if s["status"] == "diverged":
+        lr = float(s["config"]["optimizer"]["lr"])
+        smaller = float(f"{lr / 10:.3g}")
+        dv = {
+            "words": words(s.get("divergence")),
+            "smaller": fmt(smaller),
+            "patch": json.dumps({"config": {"optimizer": {"lr": smaller}}}),
+        }
+    out["divergence"] = render_block("divergence", {"regions": {"divergence": dv}, "sid": sid})
+    return out
+
+
+def output_html(pic: view.Picture, sid: str, v: int, digits: bool) -> str:
+    if pic.surface is not None:
+        return (
+            f'<img id="decision" src="/api/sessions/{sid}/decision.png?v={v}" width="300" '
+            f'height="300" alt="decision surface: the network output over the input plane">'
+        )
+    if pic.task == "regression" and pic.pred is not None:
+        return charts.pred_vs_true(*pic.pred)
+    if pic.task == "multiclass" and pic.pred is not None:
+        from app.render.digits import digits_html
+
+        return digits_html(pic, sid, v, digits)
+    return '<p class="hint">No output picture for this data set.</p>'
+
+
+def config_regions(
+    session: dict[str, Any], st: PageState, hidden: set[str] | None = None
+) -> dict[str, str]:
+    """Control fragments, rebuilt only when the session's config changed."""
+    cfg_json = json.dumps(session["config"], sort_keys=True)
+    if cfg_json == st.config_json:
+        return {}
+    st.config_json = cfg_json
+    ctx = context_for(session, hidden or set())
+    return {
+        name.replace("_", "-"): render_block(name, ctx)
+        for name in ("data_controls", "layer_controls", "train_controls", "share")
+    }
+
+
+def context_for(session: dict[str, Any], hidden: set[str]) -> dict[str, Any]:
+    from app.routes.pages import encode_config
+
+    ctx = controls.page_context(session, session["config"], hidden)
+    ctx["share_url"] = "/?c=" + encode_config(session["config"])
+    return ctx

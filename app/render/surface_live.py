@@ -1,0 +1,244 @@
+"""The loss-surface panel, kept live by the page stream.
+
+The page asks for a surface with ``PUT .../ui {"surface": {...}}``; every connected page then
+runs one :class:`SurfaceLive` task beside its frame loop. It never blocks the event loop: each
+piece of engine work runs in a worker thread under the session's lock, one small piece at a
+time, so training keeps going between pieces.
+
+* 2-D: the grid is computed a few rows at a time (:meth:`engine.landscape.Slice.rows`); each
+  chunk is drawn as it arrives, with ``#surface-progress`` counting rows. Once drawn, the
+  current point and the path are re-projected onto that plane every frame while training moves,
+  and the contour map itself is recomputed every ``CONTOUR_SECONDS`` (the old one stays drawn
+  meanwhile).
+* 1-D: the curve, current point and tangent are recomputed every ``CURVE_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from html import escape
+from typing import Any
+
+import numpy as np
+
+from app.render import palette
+from app.render.surface import surface_1d, surface_2d
+from app.render.surface_view import ENGINE_ERRORS, spec_of
+
+TICK = 0.1  # seconds between looks at the session (and the 2-D point's frame rate)
+CURVE_SECONDS = 0.5
+CONTOUR_SECONDS = 4.0
+ROWS_PER_CHUNK = 4
+
+
+@dataclass
+class Grid:
+    """A 2-D slice in progress or done: what the drawing needs to move the point later."""
+
+    info: dict[str, Any]
+    rows: Any  # iterator of (start, losses) from Slice.rows()
+    grid: Any  # (betas, alphas) losses, NaN where not computed yet
+    origin: Any
+    d1: Any
+    d2: Any
+    done: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+
+class SurfaceLive:
+    """One page's live surface: call :meth:`run` as a task; :meth:`take` the fragments."""
+
+    def __init__(self, session: Any, manager: Any, ui: Any) -> None:
+        self.session, self.manager, self.ui = session, manager, ui
+        self.version = 0
+        self.out: dict[str, str] = {}
+        self.shown: Grid | None = None  # the contour map on screen
+        self.next: Grid | None = None  # the one being computed
+        self.progressive = False
+        self.seen: tuple[int, int] | None = None  # (generation, iteration) last drawn
+        self.last_curve = 0.0
+        self.generation = -1
+        self.sent: dict[str, str] = {}
+
+    def take(self) -> dict[str, str]:
+        out, self.out = self.out, {}
+        return out
+
+    def _emit(self, wake: asyncio.Event, **fragments: str) -> None:
+        fresh = {k.replace("_", "-"): v for k, v in fragments.items()}
+        fresh = {k: v for k, v in fresh.items() if self.sent.get(k) != v}
+        if fresh:
+            self.sent.update(fresh)
+            self.out.update(fresh)
+            wake.set()
+
+    # ---- engine work (worker threads, under the session's lock) ------------------------------
+
+    def _marker(self) -> tuple[int, int]:
+        with self.session.lock:
+            t = self.manager.load(self.session)
+            return self.session.generation, int(t.iteration)
+
+    def _curve(self, spec: dict[str, Any]) -> dict[str, Any]:
+        with self.session.lock:
+            return dict(self.manager.load(self.session).landscape(spec))
+
+    def _start(self, spec: dict[str, Any], frame: Grid | None = None) -> Grid:
+        """A new slice through the current weights. With ``frame`` (a map already shown), the
+        slice keeps that map's plane directions, origin and window, so the point and the path
+        keep their place on screen and the map is redrawn around where training now is."""
+        from engine.directions import project
+        from engine.landscape import Slice
+
+        with self.session.lock:
+            t = self.manager.load(self.session)
+            sl = Slice(t, spec)
+            theta = np.concatenate([q.ravel() for ps in sl.layer_params for q in ps])
+            if frame is not None and frame.origin.shape == theta.shape:
+                # same plane, same window: shift the grid by where θ is now on that plane
+                a, b = project(theta[None], frame.origin, frame.d1, frame.d2)[0]
+                sl.d1, sl.d2 = frame.d1, frame.d2
+                sl.d1_layers, sl.d2_layers = sl._split(frame.d1), sl._split(frame.d2)
+                sl.alphas = np.asarray(frame.info["alphas"]) - a
+                sl.betas = np.asarray(frame.info["betas"]) - b
+                sl._prepare()
+                info = dict(frame.info, iteration=t.iteration)
+                origin = frame.origin
+            else:
+                info, origin = sl.info, theta
+        grid = np.full((len(sl.betas), len(sl.alphas)), np.nan)
+        return Grid(info, sl.rows(ROWS_PER_CHUNK), grid, origin, sl.d1, sl.d2)
+
+    def _chunk(self, g: Grid) -> bool:
+        """Compute the next rows of ``g``; False once the grid is complete."""
+        with self.session.lock:
+            piece = next(g.rows, None)
+        if piece is None:
+            return False
+        start, losses = piece
+        g.grid[start : start + losses.shape[0]] = losses
+        g.done = start + losses.shape[0]
+        return True
+
+    def _inside(self, g: Grid) -> bool:
+        """Is the current point well inside ``g``'s window (as last drawn)?"""
+        a, b = g.info.get("last_point", (0.0, 0.0))
+        span_a, span_b = g.info["alphas"][-1], g.info["betas"][-1]
+        return abs(a) < 0.8 * span_a and abs(b) < 0.8 * span_b
+
+    def _where(self, g: Grid) -> tuple[list[list[float]], list[float]]:
+        """The path and the current point projected on ``g``'s plane."""
+        from engine.directions import project
+
+        with self.session.lock:
+            t = self.manager.load(self.session)
+            path = t.trajectory.matrix()
+            theta = np.asarray(t.net.theta, dtype=np.float64).copy()
+        if theta.shape != g.origin.shape:
+            return [], [0.0, 0.0]
+        if not np.array_equal(path[-1], theta):  # the record is thinned: end where θ is now
+            path = np.vstack([path, theta[None]])
+        coords = project(path, g.origin, g.d1, g.d2)
+        pts = [[float(a), float(b)] for a, b in coords if np.isfinite(a) and np.isfinite(b)]
+        cur = pts[-1] if pts else [0.0, 0.0]
+        g.info["last_point"] = tuple(cur)
+        return pts, cur
+
+    # ---- drawing -----------------------------------------------------------------------------
+
+    def _draw_2d(self, g: Grid) -> str:
+        path, (a, b) = self._where(g)
+        finite = g.grid[np.isfinite(g.grid)]
+        result = dict(g.info)
+        result["losses"] = [[None if not np.isfinite(v) else float(v) for v in r] for r in g.grid]
+        result["path"] = path
+        result["current"] = {"alpha": a, "beta": b}
+        result["min"] = float(finite.min()) if finite.size else None
+        result["max"] = float(finite.max()) if finite.size else None
+        rows = len(g.grid)
+        note = (
+            f"{len(path)} points of the path; loss {palette.fmt(result['min'])} … "
+            f"{palette.fmt(result['max'])}; contours from iteration {g.info['iteration']}"
+        )
+        if g.done < rows:
+            note = f"computing: {g.done} of {rows} rows"
+        return f'{surface_2d(result)}<p class="hint" id="surface-note">{escape(note)}</p>'
+
+    @staticmethod
+    def _draw_1d(result: dict[str, Any]) -> str:
+        cur = result["current"]
+        note = (
+            f"loss now {palette.fmt(cur['loss'])}, slope dL/dw = {palette.fmt(cur.get('slope'))}"
+            f" at iteration {result['iteration']}"
+        )
+        return f'{surface_1d(result)}<p class="hint" id="surface-note">{escape(note)}</p>'
+
+    # ---- the loop ----------------------------------------------------------------------------
+
+    async def run(self, wake: asyncio.Event) -> None:
+        while True:
+            await asyncio.sleep(TICK)
+            try:
+                await self._tick(wake)
+            except ENGINE_ERRORS as exc:
+                self.shown = self.next = None
+                msg = f'<p class="error" role="alert">{escape(str(exc))}</p>'
+                self._emit(wake, surface=msg, surface_progress="")
+
+    async def _tick(self, wake: asyncio.Event) -> None:
+        want = self.ui.surface
+        if want is None:
+            return
+        marker = await asyncio.to_thread(self._marker)
+        fresh = self.ui.surface_version != self.version or marker[0] != self.generation
+        self.version, self.generation = self.ui.surface_version, marker[0]
+        if fresh:
+            self.shown = self.next = None  # stop drawing the old request, even if this one fails
+        spec = await asyncio.to_thread(spec_of, self.session, self.manager, want)
+        if fresh:  # a new request (or a reset network): start over, progressively
+            self.shown = self.next = None
+            self.seen = None
+            self.last_curve = 0.0
+            if spec["kind"] == "2d":
+                self.next = await asyncio.to_thread(self._start, spec)
+                self.progressive = True
+                self._emit(wake, surface_progress="computing…")
+        moved = marker != self.seen
+        now = time.monotonic()
+        if spec["kind"] == "1d":
+            if moved and now - self.last_curve >= CURVE_SECONDS:
+                self.seen, self.last_curve = marker, now
+                result = await asyncio.to_thread(self._curve, spec)
+                self._emit(wake, surface=self._draw_1d(result), surface_progress="")
+            return
+        await self._tick_2d(wake, spec, marker, moved, now)
+
+    async def _tick_2d(
+        self, wake: asyncio.Event, spec: dict[str, Any], marker: Any, moved: bool, now: float
+    ) -> None:
+        g = self.next
+        if g is not None:
+            more = await asyncio.to_thread(self._chunk, g)
+            rows = len(g.grid)
+            if self.progressive:
+                progress = f"computing… {g.done} / {rows} rows" if more else ""
+                html = await asyncio.to_thread(self._draw_2d, g)
+                self._emit(wake, surface=html, surface_progress=progress)
+            if not more:
+                self.shown, self.next, self.progressive = g, None, False
+                self.seen = None  # draw the finished map now
+            elif self.progressive:
+                return
+        shown = self.shown
+        if shown is None:
+            return
+        if moved:
+            self.seen = marker
+            html = await asyncio.to_thread(self._draw_2d, shown)
+            self._emit(wake, surface=html)
+            stale = now - shown.started >= CONTOUR_SECONDS
+            if self.next is None and stale and marker[1] != shown.info["iteration"]:
+                keep = shown if self._inside(shown) else None  # off the map: centre a new one
+                self.next = await asyncio.to_thread(self._start, spec, keep)

@@ -1,0 +1,294 @@
+"""The page's own stream and pictures, built on the same session hub as the JSON stream.
+
+``GET /api/sessions/{id}/page-events`` is the HTML flavour of ``/events``: named events carry
+server-rendered fragments, one per screen region (``network``, ``output``, ``points``,
+``counters``, ``curves``, ``phase``, ``status``, ``divergence``, and the control regions when the
+config changes). The page subscribes with frames off and renders the latest state itself, at
+most ``fps`` times a second: whatever happened in between is merged into the next frame
+(dropped, never queued), so a slow page never lags behind and never grows server memory.
+
+Also here: the PNGs the fragments point at, the page-only preferences (``PUT .../ui``), the
+loss-surface fragment, and dataset thumbnails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
+
+import anyio
+from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import HTMLResponse
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.deps import ManagerDep, SessionDep, SettingsDep
+from app.errors import ApiError
+from app.render import regions, view
+from app.render.controls import hidden_set
+from app.render.surface_live import SurfaceLive
+from app.routes.events import stream_session
+from app.session import Session
+from app.stream import Subscriber
+
+router = APIRouter(tags=["page"])
+UI: dict[str, view.UiState] = {}
+HISTORY_ROWS = 20_000
+
+
+class SurfaceRequest(BaseModel):
+    """The loss surface the page shows (kept live by the page stream)."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["1d", "2d"] = "1d"
+    directions: Literal["weights", "random", "pca"] = "weights"
+    weight: Annotated[str, Field(max_length=40)] = "0:W:0,0"
+
+
+class UiPatch(BaseModel):
+    """Page-only drawing preferences; they never change training."""
+
+    model_config = ConfigDict(extra="forbid")
+    view: str | None = None
+    surface: SurfaceRequest | None = None
+    log_scale: bool | None = None
+    show_test: bool | None = None
+    discretize: bool | None = None
+
+
+def ui_of(session_id: str) -> view.UiState:
+    return UI.setdefault(session_id, view.UiState())
+
+
+def load_curves(manager: Any, session: Session, st: regions.PageState) -> None:
+    """Rebuild the curves of the current generation from the database (connect, reset)."""
+    from app.render.charts import Curves
+
+    st.curves = Curves()
+    st.generation = session.generation
+    st.cursor = session.hub.last_seq
+    rows = manager.store.history(session.id, session.generation, 0, HISTORY_ROWS, 1, True)
+    for text in rows:
+        st.curves.add(json.loads(text))
+
+
+def take_records(session: Session, manager: Any, st: regions.PageState) -> None:
+    """Feed the step records published since the last frame into the curves."""
+    records = session.hub.read_ring(st.cursor, HISTORY_ROWS)
+    if records is None:  # fell behind the ring: the database has them all
+        load_curves(manager, session, st)
+        return
+    for seq, text in records:
+        st.cursor = seq
+        if '"metrics"' in text:
+            rec = json.loads(text)
+            if rec.get("generation") == st.generation:
+                st.curves.add(rec)
+
+
+def state_key(session: Session, manager: Any, st: regions.PageState) -> tuple[Any, ...]:
+    """A cheap fingerprint of everything a frame shows; equal keys mean nothing to redraw."""
+    with session.lock:
+        t = manager.load(session)
+        phase = t.phase
+        return (
+            session.generation,
+            session.status,
+            session.hub.last_seq,
+            t.iteration,
+            phase["phase"],
+            phase["layer"],
+            str(t.last_phase),
+            float(t.net.theta.sum()),
+            json.dumps(session.config, sort_keys=True),
+            tuple(vars(st.ui).values()),
+        )
+
+
+def frame(session: Session, manager: Any, st: regions.PageState) -> dict[str, str]:
+    """Every region whose fragment changed since this page's last frame (worker thread)."""
+    key = state_key(session, manager, st)
+    if key == st.key:
+        return {}
+    st.key = key
+    pic = view.gather(session, manager, st.data_key)
+    if pic.session["generation"] != st.generation:
+        load_curves(manager, session, st)
+    else:
+        take_records(session, manager, st)
+    out = regions.config_regions(pic.session, st)
+    out.update(regions.live_regions(pic, st, session.id))
+    changed = {k: v for k, v in out.items() if st.last.get(k) != v}
+    st.last.update(changed)
+    return changed
+
+
+def initial_context(session: Session, manager: Any, hidden: set[str]) -> dict[str, Any]:
+    """The full page of a session: controls from its config and every region pre-rendered."""
+    st = regions.PageState(ui=ui_of(session.id))
+    load_curves(manager, session, st)
+    pic = view.gather(session, manager, None)
+    live = regions.live_regions(pic, st, session.id)
+    ctx = regions.context_for(pic.session, hidden)
+    ctx["regions"] = {
+        "network": live["network"],
+        "output": live["output"],
+        "points": live.get("points", ""),
+    }
+    # the block-rendered regions come back as text; the page re-renders them from their parts
+    ctx["regions"].update(_parts(pic, st))
+    return ctx
+
+
+def _parts(pic: view.Picture, st: regions.PageState) -> dict[str, Any]:
+    from app.render.palette import fmt
+
+    done, nxt = view.phase_words(pic.snap)
+    loss_svg, acc_svg = view.curves_svg(st.curves, st.ui)
+    c = st.curves
+    acc = c.last("test", "acc")
+    return {
+        "counters": view.counters(pic),
+        "phase": {"done": done, "next": nxt, "order": regions.phase_order(pic.snap)},
+        "curves": {
+            "train": fmt(c.last("train")),
+            "val": fmt(c.last("val")),
+            "test": fmt(c.last("test")),
+            "acc": fmt(acc, 3) if acc is not None else "—",
+            "loss_svg": loss_svg,
+            "acc_svg": acc_svg,
+        },
+    }
+
+
+@router.get("/sessions/{session_id}/page-events", response_class=EventSourceResponse)
+async def page_events(
+    session: Annotated[Session, Depends(stream_session)],
+    manager: ManagerDep,
+    settings: SettingsDep,
+    fps: Annotated[float, Query(gt=0, le=60, description="Most frames per second.")] = 30,
+    hide: Annotated[str | None, Query(max_length=200)] = None,
+) -> AsyncIterator[ServerSentEvent]:
+    """HTML fragments per region for the playground page (see the module docstring)."""
+    hub = session.hub
+    sub = Subscriber(owner=session.owner, every=0, fps=0.0, include=frozenset(), frames=False)
+    owner = session.owner
+    manager.owner_streams[owner] = manager.owner_streams.get(owner, 0) + 1
+    hub.add(sub)
+    st = regions.PageState(ui=ui_of(session.id))
+    interval = 1.0 / min(fps, settings.max_fps)
+    retry = settings.retry_ms + random.randint(0, settings.retry_ms)
+    del hide  # classroom hiding is CSS on the page; controls render the same
+    live = SurfaceLive(session, manager, st.ui)
+    surface_task = asyncio.create_task(live.run(sub.event))
+    try:
+        yield ServerSentEvent(comment="connected", retry=retry)
+        while True:
+            sub.event.clear()
+            if hub.closed:
+                yield ServerSentEvent(event="close", raw_data=hub.closed)
+                return
+            seq = hub.last_seq
+            started = time.monotonic()
+            changed = await anyio.to_thread.run_sync(frame, session, manager, st)
+            changed.update(live.take())
+            for name, html in changed.items():
+                yield ServerSentEvent(event=name, raw_data=html, id=str(seq))
+            # pacing: whatever changes meanwhile merges into the next frame
+            await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
+            if sub.event.is_set():
+                continue
+            try:
+                await asyncio.wait_for(sub.event.wait(), timeout=settings.ping_seconds)
+            except TimeoutError:
+                yield ServerSentEvent(comment="ping")
+    finally:
+        surface_task.cancel()
+        hub.remove(sub)
+        manager.owner_streams[owner] = manager.owner_streams.get(owner, 1) - 1
+
+
+@router.put("/sessions/{session_id}/ui", status_code=204)
+def set_ui(body: UiPatch, session: SessionDep, manager: ManagerDep) -> Response:
+    """Change what the page draws (view, log scale, test points, discrete output, surface)."""
+    ui = ui_of(session.id)
+    if body.view is not None:
+        if body.view not in view.network.VIEWS:
+            raise ApiError(
+                422,
+                f"view: unknown view {body.view!r}; choose one of {list(view.network.VIEWS)}",
+                field="view",
+            )
+        with session.lock:
+            t = manager.load(session)
+            now = {"iteration": t.iteration, "last_phase": t.last_phase}
+        ui.view = body.view
+        ui.view_marker = view.phase_marker(now, session.generation)  # chosen: overrides the phase
+    if body.surface is not None:
+        ui.surface = body.surface.model_dump()
+        ui.surface_version += 1
+    for key in ("log_scale", "show_test", "discretize"):
+        value = getattr(body, key)
+        if value is not None:
+            setattr(ui, key, value)
+    session.hub.wake()
+    return Response(status_code=204)
+
+
+def _png(session: Session, kind: str) -> Response:
+    data = regions.IMAGES.get((session.id, kind))
+    if data is None:
+        raise ApiError(404, f"{kind}.png: no picture yet (open the page stream)", field=kind)
+    return Response(data, media_type="image/png", headers={"Cache-Control": "private, max-age=300"})
+
+
+@router.get("/sessions/{session_id}/decision.png")
+def decision_png(session: SessionDep, manager: ManagerDep) -> Response:
+    """The decision surface as a PNG (orange = class 0 … blue = class 1)."""
+    if (session.id, "decision") not in regions.IMAGES:
+        st = regions.PageState(ui=ui_of(session.id))
+        regions.live_regions(view.gather(session, manager, None), st, session.id)
+    return _png(session, "decision")
+
+
+@router.get("/sessions/{session_id}/sprite.png")
+def sprite_png(session: SessionDep) -> Response:
+    """Every node's activation over the plane, one tile per node, in drawing order."""
+    return _png(session, "sprite")
+
+
+@router.get("/sessions/{session_id}/digits.png")
+def digits_png(session: SessionDep) -> Response:
+    return _png(session, "digits")
+
+
+@router.get("/sessions/{session_id}/surface.html", response_class=HTMLResponse)
+def surface_html(
+    session: SessionDep,
+    manager: ManagerDep,
+    kind: Annotated[str, Query(pattern="^(1d|2d)$")] = "1d",
+    directions: Annotated[str, Query(pattern="^(weights|random|pca)$")] = "weights",
+    weight: Annotated[str, Query(max_length=40)] = "0:W:0,0",
+) -> HTMLResponse:
+    """The loss surface panel's drawing (1-D curve with tangent, or 2-D contours with path)."""
+    from app.render.surface_view import surface_fragment
+
+    return HTMLResponse(surface_fragment(session, manager, kind, directions, weight))
+
+
+@router.get("/datasets/{name}/thumb.png")
+def thumb(name: str) -> Response:
+    """A small picture of a 2-D data set (for the dataset picker)."""
+    from app.render.surface_view import dataset_thumb
+
+    data = dataset_thumb(name)
+    return Response(
+        data, media_type="image/png", headers={"Cache-Control": "public, max-age=86400"}
+    )
+
+
+__all__ = ["router", "hidden_set"]

@@ -1,0 +1,137 @@
+"""The browser playground: ``GET /`` (one Jinja2 page whose blocks are also the stream's
+fragments) and the static files it loads (our ``static/`` and the npm-installed htmx files).
+
+``/?s=<id>`` shows a session the caller owns. Without one (or with ``?c=<base64url JSON
+config>`` / ``?preset=<name>``) the page renders its controls from that config and creates the
+session itself through ``POST /api/sessions`` (htmx, JSON body, the owner cookie), then reloads
+as ``/?s=<id>``. Every page answer carries a Content-Security-Policy without unsafe keywords.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from app import presets
+from app.deps import ManagerDep, OwnerDep
+from app.errors import ApiError, NotFound
+from app.render import controls
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES = Jinja2Templates(directory=ROOT / "templates")
+VENDOR = {
+    "htmx.org": ROOT / "node_modules" / "htmx.org" / "dist",
+    "htmx-ext-sse": ROOT / "node_modules" / "htmx-ext-sse" / "dist",
+    "htmx-ext-json-enc": ROOT / "node_modules" / "htmx-ext-json-enc" / "dist",
+}
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+MAX_C = 8000  # characters of a ?c= config
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+
+
+def decode_config(text: str) -> dict[str, Any]:
+    """A ``?c=`` value: base64url (padding optional) of a JSON object, as the share link makes."""
+    if len(text) > MAX_C:
+        raise ValueError(f"c: the config link is over {MAX_C} characters")
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        value = json.loads(raw.decode("utf-8"))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise ValueError("c: not a base64url JSON config") from None
+    if not isinstance(value, dict):
+        raise ValueError("c: the config must be a JSON object")
+    return value
+
+
+def encode_config(config: dict[str, Any]) -> str:
+    text = json.dumps(config, separators=(",", ":"), sort_keys=True)
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def page(request: Request, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+    response = TEMPLATES.TemplateResponse(request, "index.html", context, status_code=status)
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(
+    request: Request,
+    owner: OwnerDep,
+    manager: ManagerDep,
+    s: str | None = None,
+    c: str | None = None,
+    preset: str | None = None,
+    hide: str | None = None,
+) -> HTMLResponse:
+    """The playground page (see the module docstring)."""
+    hidden = controls.hidden_set(hide)
+    if s:
+        try:
+            session = manager.get(s, owner)
+        except NotFound:
+            session = None
+        if session is not None:
+            from app.routes.page_stream import initial_context
+
+            context = initial_context(session, manager, hidden)
+            return page(request, context)
+    error = None
+    config: dict[str, Any] = {}
+    try:
+        if c:
+            config = decode_config(c)
+        if preset:
+            base = presets.preset_config(preset)
+            if base is None:
+                raise ValueError(f"preset: unknown preset {preset!r}")
+            config = presets.merge(base, config)
+        full = controls.normalized(config)
+    except ValueError as exc:
+        error, config = str(exc), {}
+        full = controls.normalized({})
+    except ApiError as exc:
+        error, config = str(exc.body["detail"]), {}
+        full = controls.normalized({})
+    boot = {"config": config} if config else {"preset": "circle-playground"}
+    if not config:
+        full = controls.normalized(presets.preset_config("circle-playground") or {})
+    context = controls.page_context(None, full, hidden)
+    context.update(boot_json=json.dumps(boot), error=error, hide_param=hide or "")
+    return page(request, context, 200 if error is None else 422)
+
+
+@router.get("/static/vendor/{package}/{filename}")
+def vendor(package: str, filename: str) -> Response:
+    """A file of an npm-installed front-end package (``npm ci`` puts them in node_modules)."""
+    folder = VENDOR.get(package)
+    if folder is None or "/" in filename or filename.startswith("."):
+        raise NotFound("file")
+    path = folder / filename
+    if not path.is_file():
+        raise NotFound("file")
+    return FileResponse(path, headers={"Cache-Control": "public, max-age=3600"})
+
+
+def install(app: FastAPI) -> None:
+    """Add the page, its stream and images, and the static files to ``app``."""
+    from app.routes import page_data, page_stream
+
+    app.include_router(router)
+    app.include_router(page_stream.router, prefix="/api")
+    app.include_router(page_data.router, prefix="/api")
+    app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")

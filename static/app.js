@@ -1,0 +1,254 @@
+// Backprop Playground: the little the page needs beyond htmx and CSS.
+// - "bpp-config": an htmx extension that sends controls as nested JSON
+//   (name="config.optimizer.lr" -> {"config": {"optimizer": {"lr": 0.03}}}), typed.
+// - boot: after POST /api/sessions, open the session's page (/?s=<id>).
+// - learning-rate slider on a log10 scale mirrored into the number input.
+// - image preloading before a region swap (no flicker), tooltips with live values,
+//   the weight editor, the classroom share link, import. (Data editing: static/data.js.)
+(function () {
+  'use strict'
+
+  function setPath (obj, path, value) {
+    const keys = path.split('.')
+    let cur = obj
+    for (let i = 0; i < keys.length - 1; i++) {
+      const k = /^\d+$/.test(keys[i]) ? +keys[i] : keys[i]
+      if (cur[k] === undefined || cur[k] === null) cur[k] = /^\d+$/.test(keys[i + 1]) ? [] : {}
+      cur = cur[k]
+    }
+    const last = keys[keys.length - 1]
+    cur[/^\d+$/.test(last) ? +last : last] = value
+  }
+
+  function merge (into, from) {
+    Object.keys(from).forEach(function (k) {
+      const v = from[k]
+      if (v && typeof v === 'object' && !Array.isArray(v) && into[k] && typeof into[k] === 'object') {
+        merge(into[k], v)
+      } else {
+        into[k] = v
+      }
+    })
+    return into
+  }
+
+  function valueOf (e) {
+    const enc = e.dataset.encode
+    if (enc === 'split') {
+      const r = Math.round(parseFloat(e.value) * 1000) / 1000
+      const val = Math.round((1 - r) / 2 * 1000) / 1000
+      return { train: r, val: val, test: Math.round((1 - r - val) * 1000) / 1000 }
+    }
+    if (enc === 'reseed') return (parseInt(e.value, 10) || 0) + 1
+    if (enc === 'index') return e.value.split(',').filter(Boolean).map(Number)
+    if (e.type === 'checkbox') return e.checked
+    if (e.dataset.type === 'int') return parseInt(e.value, 10)
+    if (e.type === 'number' || e.type === 'range') return e.value === '' ? null : parseFloat(e.value)
+    return e.value
+  }
+
+  function fieldsOf (elt) {
+    let els = elt.tagName === 'FORM' ? Array.from(elt.elements) : [elt]
+    const inc = elt.getAttribute('hx-include')
+    if (inc) els = els.concat(Array.from(document.querySelectorAll(inc)))
+    return els.filter(function (e) { return e.name })
+  }
+
+  htmx.defineExtension('bpp-config', {
+    onEvent: function (name, evt) {
+      if (name === 'htmx:configRequest') evt.detail.headers['Content-Type'] = 'application/json'
+    },
+    encodeParameters: function (xhr, parameters, elt) {
+      xhr.overrideMimeType('text/json')
+      const body = elt.dataset.base ? JSON.parse(elt.dataset.base) : {}
+      fieldsOf(elt).forEach(function (e) {
+        if (e.name.endsWith('[]')) {
+          const all = document.querySelectorAll('[name="' + e.name + '"]')
+          setPath(body, e.name.slice(0, -2),
+            Array.from(all).filter(function (x) { return x.checked }).map(function (x) { return x.value }))
+          return
+        }
+        const v = valueOf(e)
+        if (v !== null && !(typeof v === 'number' && isNaN(v))) setPath(body, e.name, v)
+      })
+      const vals = elt.getAttribute('hx-vals')
+      if (vals) merge(body, JSON.parse(vals))
+      return JSON.stringify(body)
+    }
+  })
+
+  function sid () { return document.body.dataset.sessionId }
+
+  function say (text) {
+    const box = document.getElementById('status-wrap')
+    if (!box) return
+    let err = box.querySelector('.error')
+    if (!err) { err = document.createElement('span'); err.className = 'error'; box.appendChild(err) }
+    err.textContent = ' ' + text
+  }
+
+  // ---- boot: the session exists -> show its page ------------------------------------------
+  document.addEventListener('htmx:afterRequest', function (evt) {
+    const elt = evt.detail.elt
+    const xhr = evt.detail.xhr
+    if (elt.id === 'boot' && evt.detail.successful) {
+      const id = JSON.parse(xhr.responseText).id
+      const hide = elt.dataset.hide ? '&hide=' + encodeURIComponent(elt.dataset.hide) : ''
+      window.location.replace('/?s=' + encodeURIComponent(id) + hide)
+    } else if (elt.id === 'reset-smaller-lr' && evt.detail.successful) {
+      htmx.ajax('POST', '/api/sessions/' + sid() + '/reset', { swap: 'none', source: elt })
+    } else if (elt.id === 'weight-editor' && evt.detail.successful) {
+      elt.hidden = true
+    }
+  })
+
+  document.addEventListener('htmx:responseError', function (evt) {
+    let text = 'request failed (' + evt.detail.xhr.status + ')'
+    try { text = JSON.parse(evt.detail.xhr.responseText).detail || text } catch (e) {}
+    say(text)
+  })
+
+  // ---- learning rate: log slider <-> number ------------------------------------------------
+  document.addEventListener('input', function (evt) {
+    const t = evt.target
+    if (t.id === 'lr-log') {
+      const lr = document.getElementById('lr')
+      lr.value = Number(Math.pow(10, parseFloat(t.value)).toPrecision(3))
+    } else if (t.id === 'lr') {
+      const v = parseFloat(t.value)
+      if (v > 0) document.getElementById('lr-log').value = Math.log10(v)
+    }
+  })
+  document.addEventListener('change', function (evt) {
+    const t = evt.target
+    if (t.id === 'lr-log') htmx.trigger('#lr', 'change')
+    if (t.id === 'speed') {
+      const body = { steps: 1000000 }
+      if (t.value) body.speed = parseFloat(t.value)
+      document.getElementById('play').setAttribute('hx-vals', JSON.stringify(body))
+    }
+    if (t.id === 'classroom' || t.classList.contains('hide-choice')) shareLink()
+    if (t.id === 'import') importSession(t)
+  })
+
+  // ---- swaps: preload the pictures a fragment points at, newest fragment wins --------------
+  const pending = {}
+  document.addEventListener('htmx:sseBeforeMessage', function (evt) {
+    const data = evt.detail.data || ''
+    const urls = Array.from(data.matchAll(/(?:src|href)="(\/api\/sessions\/[^"]+\.png\?v=\d+)"/g))
+      .map(function (m) { return m[1] })
+    if (!urls.length) return
+    evt.preventDefault()
+    const target = evt.detail.elt || evt.target
+    const key = target.id
+    const token = {}
+    pending[key] = token
+    let left = urls.length
+    const done = function () {
+      if (--left > 0 || pending[key] !== token) return
+      htmx.swap(target, data, { swapStyle: 'innerHTML' })
+      refreshTooltip()
+      syncView()
+      document.dispatchEvent(new CustomEvent('bpp:swapped', { detail: { id: key } }))
+    }
+    urls.forEach(function (u) { const img = new Image(); img.onload = done; img.onerror = done; img.src = u })
+  })
+  // the stepper may show another view than the one chosen (what the phase produced): mirror it
+  function syncView () {
+    const svg = document.getElementById('network')
+    const sel = document.getElementById('view')
+    if (svg && sel && svg.dataset.view && sel.value !== svg.dataset.view) sel.value = svg.dataset.view
+  }
+  document.addEventListener('htmx:sseMessage', function () { refreshTooltip(); syncView() })
+
+  // ---- tooltips and the weight editor ------------------------------------------------------
+  let hovered = null
+  function describe (el) {
+    const svg = document.getElementById('network')
+    const view = (svg && svg.dataset.view) || (document.getElementById('view') || {}).value || 'weights'
+    const v = el.dataset.value
+    if (el.dataset.pending || (el.closest && el.closest('.column.pending'))) {
+      return 'not computed yet in this iteration (step on to compute it)'
+    }
+    if (el.classList.contains('edge')) {
+      return view + ' · w[' + el.dataset.layer + '][' + el.dataset.i + '→' + el.dataset.j + '] = ' + v
+    }
+    if (el.classList.contains('bias')) return 'bias of layer ' + el.dataset.layer + ' unit ' + el.dataset.j + ' = ' + v
+    return view + ' · layer ' + el.dataset.layer + ' unit ' + el.dataset.unit + (v !== undefined ? ' = ' + v : '')
+  }
+  function selectorOf (el) {
+    if (el.classList.contains('edge')) return 'line.edge[data-layer="' + el.dataset.layer + '"][data-i="' + el.dataset.i + '"][data-j="' + el.dataset.j + '"]'
+    if (el.classList.contains('bias')) return 'rect.bias[data-layer="' + el.dataset.layer + '"][data-j="' + el.dataset.j + '"]'
+    return 'g.node[data-layer="' + el.dataset.layer + '"][data-unit="' + el.dataset.unit + '"]'
+  }
+  function refreshTooltip () {
+    const tip = document.getElementById('tooltip')
+    if (!hovered || !tip) return
+    const el = document.querySelector(hovered)
+    if (el) tip.textContent = describe(el)
+  }
+  document.addEventListener('mouseover', function (evt) {
+    const el = evt.target.closest && evt.target.closest('#network .edge, #network .bias, #network .node')
+    const tip = document.getElementById('tooltip')
+    if (!tip) return
+    if (!el) { hovered = null; tip.hidden = true; return }
+    hovered = selectorOf(el)
+    tip.textContent = describe(el)
+    tip.hidden = false
+    const box = document.getElementById('network-panel').getBoundingClientRect()
+    tip.style.left = (evt.clientX - box.left + 12) + 'px'
+    tip.style.top = (evt.clientY - box.top + 12) + 'px'
+  })
+  document.addEventListener('click', function (evt) {
+    if (evt.target.id === 'weight-cancel') { document.getElementById('weight-editor').hidden = true; return }
+    const el = evt.target.closest && evt.target.closest('#network .edge, #network .bias')
+    if (!el) return
+    const form = document.getElementById('weight-editor')
+    const edge = el.classList.contains('edge')
+    form.querySelector('[name=param]').value = edge ? 'W' : 'b'
+    document.getElementById('weight-layer').value = el.dataset.layer
+    document.getElementById('weight-index').value = edge ? el.dataset.i + ',' + el.dataset.j : el.dataset.j
+    document.getElementById('weight-name').textContent = edge
+      ? 'w[' + el.dataset.layer + '][' + el.dataset.i + '][' + el.dataset.j + ']'
+      : 'b[' + el.dataset.layer + '][' + el.dataset.j + ']'
+    const input = document.getElementById('weight-input')
+    input.value = el.dataset.value
+    form.hidden = false
+    input.focus()
+    if (edge) document.getElementById('surface-weight').value = el.dataset.layer + ':W:' + el.dataset.i + ',' + el.dataset.j
+  })
+
+  // ---- sharing, import, CSV --------------------------------------------------------------------
+  function shareLink () {
+    const a = document.getElementById('share-link')
+    if (!a) return
+    const url = new URL(a.href, window.location.href)
+    const on = document.getElementById('classroom').checked
+    const hide = Array.from(document.querySelectorAll('.hide-choice'))
+      .filter(function (x) { return x.checked }).map(function (x) { return x.value })
+    if (on && hide.length) url.searchParams.set('hide', hide.join(','))
+    else url.searchParams.delete('hide')
+    a.href = url.pathname + url.search
+  }
+  document.addEventListener('htmx:afterSettle', function (evt) {
+    if (evt.target.id === 'share-wrap') shareLink()
+  })
+
+  function postJson (url, body) {
+    return fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
+  }
+
+  function importSession (input) {
+    const file = input.files[0]
+    if (!file) return
+    file.text().then(function (text) {
+      return postJson('/api/sessions/import', JSON.parse(text))
+    }).then(function (r) {
+      return r.json().then(function (body) {
+        if (!r.ok) throw new Error(body.detail || 'import failed')
+        window.location.assign('/?s=' + encodeURIComponent(body.id))
+      })
+    }).catch(function (e) { say(e.message) })
+  }
+
+})()
