@@ -105,10 +105,13 @@ class Tab:
 
     def eventsources(self) -> dict[str, Any]:
         """This document's EventSource counters: created, open now, most open at once, urls."""
-        return dict(self.page.evaluate(
-            "() => window.__es ? {created: __es.created, open: __es.open(), "
-            "maxOpen: __es.maxOpen, urls: __es.urls} : null"
-        ) or {})
+        return dict(
+            self.page.evaluate(
+                "() => window.__es ? {created: __es.created, open: __es.open(), "
+                "maxOpen: __es.maxOpen, urls: __es.urls} : null"
+            )
+            or {}
+        )
 
     def screenshot(self, name: str, full_page: bool = True) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -141,8 +144,9 @@ SURFACE_DONE_JS = """() => {
 OpenTab = Callable[..., "Tab"]
 
 
-def poll(check: Callable[[], Any], timeout: float = 15.0, interval: float = 0.1,
-         what: str = "condition") -> Any:
+def poll(
+    check: Callable[[], Any], timeout: float = 15.0, interval: float = 0.1, what: str = "condition"
+) -> Any:
     """Call ``check`` until it returns something truthy (returned) or ``timeout`` passes."""
     deadline = time.monotonic() + timeout
     last: Any = None
@@ -155,10 +159,9 @@ def poll(check: Callable[[], Any], timeout: float = 15.0, interval: float = 0.1,
         time.sleep(interval)
 
 
-
-
-def watch_tab(browser: Browser, base_url: str, name: str,
-              viewport: dict[str, int] | None = None) -> Tab:
+def watch_tab(
+    browser: Browser, base_url: str, name: str, viewport: dict[str, int] | None = None
+) -> Tab:
     """A new context and page on ``base_url`` with every watcher attached (not navigated)."""
     context = browser.new_context(base_url=base_url, viewport=viewport or DESKTOP)
     context.set_default_timeout(TIMEOUT_MS)
@@ -173,7 +176,8 @@ def watch_tab(browser: Browser, base_url: str, name: str,
         if message.type == "error":
             where = message.location
             tab.console_errors.append(
-                f"{message.text} @ {where.get('url')}:{where.get('lineNumber')}")
+                f"{message.text} @ {where.get('url')}:{where.get('lineNumber')}"
+            )
 
     def on_sse(event: dict[str, Any]) -> None:
         tab.sse.append((event["eventName"], len(event["data"].encode()), event["timestamp"]))
@@ -199,8 +203,12 @@ def final_problems(tab: Tab) -> list[str]:
     return problems + tab.problems()
 
 
-def poll_for(get: Callable[[], Any], check: Callable[[Any], Any], timeout: float = 15.0,
-             what: str = "condition") -> Any:
+def poll_for(
+    get: Callable[[], Any],
+    check: Callable[[Any], Any],
+    timeout: float = 15.0,
+    what: str = "condition",
+) -> Any:
     """Call ``get`` until ``check(value)`` is truthy; returns that value."""
     box: list[Any] = []
 

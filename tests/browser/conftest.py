@@ -51,8 +51,9 @@ def open_tab(browser: Browser, server: Server) -> Iterator[OpenTab]:
     navigated to ``path`` on the server; checked and closed after the test."""
     tabs: list[Tab] = []
 
-    def make(path: str = "/", viewport: dict[str, int] | None = None,
-             name: str | None = None) -> Tab:
+    def make(
+        path: str = "/", viewport: dict[str, int] | None = None, name: str | None = None
+    ) -> Tab:
         tab = watch_tab(browser, server.url, name or f"tab{len(tabs) + 1}", viewport)
         tabs.append(tab)
         tab.page.goto(path)

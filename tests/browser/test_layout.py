@@ -10,8 +10,15 @@ import pytest
 from browsertools import DESKTOP, PHONE, SURFACE_DONE_JS, OpenTab, Tab, poll
 from playwright.sync_api import expect
 
-PANELS = ["#data-panel", "#network-panel", "#output-panel", "#training-bar", "#phase-stepper",
-          "#curves", "#surface-panel"]
+PANELS = [
+    "#data-panel",
+    "#network-panel",
+    "#output-panel",
+    "#training-bar",
+    "#phase-stepper",
+    "#curves",
+    "#surface-panel",
+]
 
 # Panels (not inside another listed panel) with their boxes in page coordinates.
 PANEL_BOXES_JS = """(sels) => {
@@ -77,11 +84,15 @@ def test_layout_and_screenshot(open_tab: OpenTab, size: str, viewport: dict[str,
         assert box["width"] > 0 and box["height"] > 0, f"{box['sel']} is not shown: {box}"
         assert box["left"] >= -1 and box["right"] <= width + 1, f"{box['sel']} overflows: {box}"
     if size == "phone":  # panels stack: no two side by side
-        side_by_side = [(a["sel"], b["sel"]) for k, a in enumerate(boxes)
-                        for b in boxes[k + 1:] if overlaps(a, b)]
+        side_by_side = [
+            (a["sel"], b["sel"])
+            for k, a in enumerate(boxes)
+            for b in boxes[k + 1 :]
+            if overlaps(a, b)
+        ]
         assert not side_by_side, f"panels side by side on a phone: {side_by_side}"
     else:  # the desktop uses its width: some panels share a row
-        assert any(overlaps(a, b) for k, a in enumerate(boxes) for b in boxes[k + 1:]), boxes
+        assert any(overlaps(a, b) for k, a in enumerate(boxes) for b in boxes[k + 1 :]), boxes
     controls = page.evaluate(UNLABELLED_JS)
     assert controls["count"] > 10, controls
     assert not controls["unlabelled"], f"controls without a label: {controls['unlabelled']}"
