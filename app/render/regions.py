@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,9 @@ MAX_MARKS = 40
 NONFINITE = re.compile(r"\b-?(nan|inf|infinity)\b", re.IGNORECASE)
 
 
+IMAGE_SECONDS = 0.25
+
+
 @dataclass
 class PageState:
     """What one connected page has: its curves, and the last fragment of each region."""
@@ -37,6 +41,8 @@ class PageState:
     data_key: str | None = None
     config_json: str = ""
     image_no: int = 0
+    image_at: float = -1e9  # monotonic time the heatmaps were last drawn
+    image_kinds: frozenset[str] = frozenset()
     last: dict[str, str] = field(default_factory=dict)
     ui: view.UiState = field(default_factory=view.UiState)
     show_test: bool | None = None
@@ -122,14 +128,21 @@ def live_regions(pic: view.Picture, st: PageState, sid: str) -> dict[str, str]:
     """Fragments that change while training (network, output, counters, curves, phase …)."""
     note_config(pic.session)
     st.curves.marks = marks_of(sid, int(pic.session["generation"]))
-    imgs = view.render_images(pic, st.ui)
-    st.image_no += 1
+    now = time.monotonic()
+    # While a run streams, edges and numbers go out every frame but the heatmaps at most
+    # IMAGE_SECONDS apart: the page waits for a frame's pictures before painting it, so fresh
+    # PNGs each frame would cap the painted rate. A paused session always gets fresh pictures.
+    if pic.session.get("status") != "running" or now - st.image_at >= IMAGE_SECONDS:
+        imgs = view.render_images(pic, st.ui)
+        st.image_no += 1
+        st.image_at = now
+        st.image_kinds = frozenset(imgs)
+        for kind, data in imgs.items():
+            store_image(sid, kind, data)
     v = st.image_no
-    for kind, data in imgs.items():
-        store_image(sid, kind, data)
-    sprite = f"/api/sessions/{sid}/sprite.png?v={v}" if "sprite" in imgs else None
+    sprite = f"/api/sessions/{sid}/sprite.png?v={v}" if "sprite" in st.image_kinds else None
     out = {"network": view.network_svg(pic, st.ui, sprite)}
-    out["output"] = output_html(pic, sid, v, "digits" in imgs)
+    out["output"] = output_html(pic, sid, v, "digits" in st.image_kinds)
     if pic.points is not None or st.show_test != st.ui.show_test:
         if pic.points is not None:
             st.points = pic.points
