@@ -120,7 +120,7 @@ def test_csv_bad_target(target: object, message: str) -> None:
         load_csv("a,b\n1,2\n", target=target)  # type: ignore[arg-type]
 
 
-def test_csv_of_a_large_table_is_quick() -> None:
+def test_csv_of_a_large_table_round_trips_exactly() -> None:
     rng = np.random.default_rng(0)
     table = rng.normal(size=(10_000, 20))
     text = "\n".join(",".join(repr(v) for v in row) for row in table.tolist())
