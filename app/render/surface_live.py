@@ -188,12 +188,15 @@ class SurfaceLive:
                 self._emit(wake, surface=msg, surface_progress="")
 
     async def _tick(self, wake: asyncio.Event) -> None:
+        # the version first: a request landing between the two reads then shows up as a new
+        # version on the next tick, instead of the old request being taken for the new one
+        version = self.ui.surface_version
         want = self.ui.surface
         if want is None:
             return
         marker = await asyncio.to_thread(self._marker)
-        fresh = self.ui.surface_version != self.version or marker[0] != self.generation
-        self.version, self.generation = self.ui.surface_version, marker[0]
+        fresh = version != self.version or marker[0] != self.generation
+        self.version, self.generation = version, marker[0]
         if fresh:
             self.shown = self.next = None  # stop drawing the old request, even if this one fails
         spec = await asyncio.to_thread(spec_of, self.session, self.manager, want)
