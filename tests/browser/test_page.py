@@ -187,8 +187,13 @@ def test_learning_rate_change_while_running_applies_without_reset(open_tab: Open
     expect(page.locator("#lr")).not_to_have_value(str(new_lr))
     assert close(float(page.locator("#lr").input_value()), 10**-1.5, rel=0.02)
     # recent step records carry the new rate
-    records = tab.api(f"/api/sessions/{ses['id']}/history", after=max(0, ses["seq"] - 1))
-    assert records["points"] and close(records["points"][-1]["lr"], 10**-1.5, rel=0.02)
+    # (steps reach the history through the database writer, a few milliseconds behind)
+    records = poll_for(
+        lambda: tab.api(f"/api/sessions/{ses['id']}/history", after=max(0, ses["seq"] - 1)),
+        lambda r: bool(r["points"]),
+        what="history after the change",
+    )
+    assert close(records["points"][-1]["lr"], 10**-1.5, rel=0.02)
     es = tab.eventsources()
     assert es["created"] == 1, es
     page.locator("#pause").click()
