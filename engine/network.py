@@ -65,6 +65,10 @@ class Network:
         self.shapes = [p.shape for p in params]
         self.theta = np.concatenate([p.ravel() for p in params])
         self.grad = np.zeros_like(self.theta)
+        self._seat()
+
+    def _seat(self) -> None:
+        """Point every layer's parameter and gradient arrays into ``theta`` and ``grad``."""
         offset = 0
         for layer in self.layers:
             views: list[tuple[Array, Array]] = []
@@ -79,6 +83,11 @@ class Network:
             (layer.W, layer.dW), (layer.b, layer.db) = views[:2]
             if layer.bn is not None:
                 (layer.bn.gamma, layer.bn.dgamma), (layer.bn.beta, layer.bn.dbeta) = views[2:]
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # pickle copies each view on its own: re-seat them into the unpickled flat vectors
+        self.__dict__.update(state)
+        self._seat()
 
     def unflatten(self, flat: Array) -> list[Array]:
         """Views of a flat (P,) vector shaped like :attr:`params`."""

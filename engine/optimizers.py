@@ -141,6 +141,13 @@ class Optimizer:
             s[key] = flat[start:stop].reshape(shape)
         return flat
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # pickle copies the per-parameter views on their own: re-seat them into the buffers
+        self.__dict__.update(state)
+        self.state = [{} for _ in self._spans]
+        for key, flat in self._buffers.items():
+            self._adopt(key, flat)
+
     def _buffer(self, key: str, fill: float = 0.0) -> Array:
         """The flat state ``key``, created filled with ``fill`` the first time it is needed."""
         flat = self._buffers.get(key)

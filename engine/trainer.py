@@ -70,17 +70,35 @@ class Trainer:
         self._grad: Array | None = None
         self._iter_rng_state: dict[str, Any] | None = None
         self._batchnorms = [la.bn for la in self.net.layers if la.bn is not None]
+        self._phases = self._build_phases()
+        self._cursor = 0
+        self.last_phase: dict[str, Any] | None = None
+        self.trajectory = Trajectory(self.net.theta)
+
+    def _build_phases(self) -> list[tuple[str, int | None, Callable[[], None]]]:
         n_layers = len(self.net.layers)
         Phase = tuple[str, int | None, Callable[[], None]]
         forwards: list[Phase] = [("forward", i, self._forward_phase(i)) for i in range(n_layers)]
         backwards: list[Phase] = [
             ("backward", i, self._backward_phase(i)) for i in range(n_layers - 1, -1, -1)
         ]
-        self._phases = forwards + [("loss", None, self._loss_phase)] + backwards
-        self._phases.append(("update", None, self._update_phase))
-        self._cursor = 0
-        self.last_phase: dict[str, Any] | None = None
-        self.trajectory = Trajectory(self.net.theta)
+        return [
+            *forwards,
+            ("loss", None, self._loss_phase),
+            *backwards,
+            ("update", None, self._update_phase),
+        ]
+
+    # ---- pickling: a whole trainer moves between processes, mid-phase included ---------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        del state["_phases"]  # closures over self: rebuilt on arrival
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._phases = self._build_phases()
 
     # ---- counters ------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -168,22 +169,22 @@ def test_same_seed_bit_identical() -> None:
     assert not np.array_equal(c.net.params[0], a.net.params[0])
 
 
-@pytest.mark.parametrize(
-    "extra",
-    [
-        {},
-        {
-            "dropout": 0.3,
-            "batchnorm": True,
-            "optimizer": {"name": "adam", "lr": 0.01, "amsgrad": True},
-        },
-        {
-            "optimizer": {"name": "rmsprop", "lr": 0.01, "momentum": 0.9, "centered": True},
-            "regularization": {"kind": "l2", "rate": 0.01},
-            "schedule": {"name": "step", "step_size": 2},
-        },
-    ],
-)
+RESUME_CASES = [
+    {},
+    {
+        "dropout": 0.3,
+        "batchnorm": True,
+        "optimizer": {"name": "adam", "lr": 0.01, "amsgrad": True},
+    },
+    {
+        "optimizer": {"name": "rmsprop", "lr": 0.01, "momentum": 0.9, "centered": True},
+        "regularization": {"kind": "l2", "rate": 0.01},
+        "schedule": {"name": "step", "step_size": 2},
+    },
+]
+
+
+@pytest.mark.parametrize("extra", RESUME_CASES)
 def test_checkpoint_resume_bit_identical(extra: dict) -> None:
     config = small_config(**extra)
     straight = Trainer(config)
@@ -204,6 +205,26 @@ def test_checkpoint_resume_bit_identical(extra: dict) -> None:
         straight.samples_seen,
     )
     assert straight.step(5) == resumed.step(5)
+
+
+@pytest.mark.parametrize("extra", RESUME_CASES)
+def test_pickled_trainer_continues_bit_identically(extra: dict) -> None:
+    """A trainer moved to another process (pickled mid-iteration) goes on as if it never moved."""
+    config = small_config(**extra)
+    straight, moved = Trainer(config), Trainer(config)
+    for t in (straight, moved):
+        t.step(20)
+        for _ in range(3):
+            t.step_phase()
+    moved = pickle.loads(pickle.dumps(moved))
+    assert moved.phase == straight.phase
+    assert straight.step(17) == moved.step(17)
+    assert np.array_equal(straight.net.theta, moved.net.theta)
+    assert straight.optimizer.state_dict() == moved.optimizer.state_dict()
+    # the layers' arrays are views into the flat vectors again, not copies
+    moved.net.theta[0] += 1.0
+    assert moved.net.layers[0].W.flat[0] == moved.net.theta[0]
+    assert np.shares_memory(moved.net.layers[-1].db, moved.net.grad)
 
 
 def test_live_learning_rate_change_keeps_weights_and_state() -> None:
