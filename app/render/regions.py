@@ -124,18 +124,25 @@ def marks_of(sid: str, generation: int) -> list[tuple[int, str]]:
     return [(step, label) for g, step, label in MARKS.get(sid, []) if g == generation]
 
 
+def images_due(st: PageState, status: str) -> bool:
+    """Are the heatmaps redrawn in this page's next frame? (Ask before :func:`view.gather`.)
+
+    While a run streams, edges and numbers go out every frame but the heatmaps at most
+    IMAGE_SECONDS apart: the page waits for a frame's pictures before painting it, so fresh
+    PNGs each frame would cap the painted rate (and the decision surface behind them costs
+    several snapshots). A paused session always gets fresh pictures."""
+    return status != "running" or time.monotonic() - st.image_at >= IMAGE_SECONDS
+
+
 def live_regions(pic: view.Picture, st: PageState, sid: str) -> dict[str, str]:
-    """Fragments that change while training (network, output, counters, curves, phase …)."""
+    """Fragments that change while training (network, output, counters, curves, phase …).
+    The heatmaps are redrawn when ``pic`` was gathered with images."""
     note_config(pic.session)
     st.curves.marks = marks_of(sid, int(pic.session["generation"]))
-    now = time.monotonic()
-    # While a run streams, edges and numbers go out every frame but the heatmaps at most
-    # IMAGE_SECONDS apart: the page waits for a frame's pictures before painting it, so fresh
-    # PNGs each frame would cap the painted rate. A paused session always gets fresh pictures.
-    if pic.session.get("status") != "running" or now - st.image_at >= IMAGE_SECONDS:
+    if pic.images:
         imgs = view.render_images(pic, st.ui)
         st.image_no += 1
-        st.image_at = now
+        st.image_at = time.monotonic()
         st.image_kinds = frozenset(imgs)
         for kind, data in imgs.items():
             store_image(sid, kind, data)
@@ -183,7 +190,7 @@ def live_regions(pic: view.Picture, st: PageState, sid: str) -> dict[str, str]:
 
 
 def output_html(pic: view.Picture, sid: str, v: int, digits: bool) -> str:
-    if pic.surface is not None:
+    if pic.plane:
         return (
             f'<img id="decision" src="/api/sessions/{sid}/decision.png?v={v}" width="300" '
             f'height="300" alt="decision surface: the network output over the input plane">'

@@ -2,8 +2,9 @@
 rendered (SVG text and PNG bytes) outside it.
 
 :func:`gather` copies the numbers (a snapshot with the gradients, updates and probe views, the
-decision surface of 2-D data, predictions for the output panel) while holding ``session.lock``
-briefly; :func:`render` turns them into the region fragments the page stream sends.
+decision surface of 2-D data when the heatmaps are redrawn, predictions for the output panel)
+while holding ``session.lock`` briefly; :mod:`app.render.regions` turns them into the region
+fragments the page stream sends.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ class Picture:
     task: str
     feature_names: list[str]
     data_key: str
+    plane: bool = False  # 2-D data: the output is a heatmap over the input plane
+    images: bool = False  # gathered for redrawn heatmaps (the decision surface, when ``plane``)
     surface: dict[str, Any] | None = None
     points: tuple[dict[str, Any], dict[str, Any], tuple[float, float, float, float]] | None = None
     target_scale: float = 1.0
@@ -49,8 +52,15 @@ class Picture:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
-def gather(session: Any, manager: Any, data_key_seen: str | None) -> Picture:
-    """Copy what the page needs out of the trainer (takes the session's lock)."""
+def gather(
+    session: Any, manager: Any, data_key_seen: str | None, want_images: bool = True
+) -> Picture:
+    """Copy what the page needs out of the trainer (takes the session's lock).
+
+    ``want_images``: the heatmaps are redrawn this frame, so compute the decision surface of
+    2-D data (the costliest part: several times the snapshot). 2-D data the page has not seen
+    yet (``data_key_seen`` differs) always gets them: the old heatmaps would not fit it.
+    """
     with session.lock:
         t = manager.load(session)
         snap = t.snapshot(frozenset({"gradients", "updates", "probe"}))
@@ -63,8 +73,12 @@ def gather(session: Any, manager: Any, data_key_seen: str | None) -> Picture:
             feature_names=list(data.feature_names),
             data_key=key,
         )
+        pic.images = want_images
         if data.domain is not None:
-            pic.surface = t.decision_surface(DECISION_RES, NEURON_RES)
+            pic.plane = True
+            pic.images = want_images or key != data_key_seen
+            if pic.images:
+                pic.surface = t.decision_surface(DECISION_RES, NEURON_RES)
             if key != data_key_seen:
                 raw = {"train": data.raw_train, "test": data.raw_test}
                 labels = {"train": data.y_train, "test": data.y_test}
@@ -96,8 +110,11 @@ def image_version(pic: Picture) -> str:
 
 
 def render_images(pic: Picture, ui: UiState) -> dict[str, bytes]:
-    """PNG files of this picture: ``decision``, ``sprite`` (2-D data) or ``digits``."""
+    """PNG files of this picture: ``decision``, ``sprite`` (2-D data) or ``digits``; none when
+    it was gathered without images."""
     out: dict[str, bytes] = {}
+    if not pic.images:
+        return out
     if pic.surface is not None:
         out["decision"] = images.decision_png(pic.surface, ui.discretize, pic.target_scale)
         n_in = len(pic.feature_names)

@@ -115,7 +115,7 @@ def frame(session: Session, manager: Any, st: regions.PageState) -> dict[str, st
     if key == st.key:
         return {}
     st.key = key
-    pic = view.gather(session, manager, st.data_key)
+    pic = view.gather(session, manager, st.data_key, regions.images_due(st, session.status))
     if pic.session["generation"] != st.generation:
         load_curves(manager, session, st)
     else:

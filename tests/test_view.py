@@ -1,0 +1,98 @@
+"""The page's picture of a session (app/render/view.py) and when its heatmaps are redrawn."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from app.render import regions, view
+from engine.trainer import Trainer
+from tests.conftest import small_config
+
+
+class FakeSession:
+    """What ``view.gather`` reads of a session: its lock, generation and public view."""
+
+    def __init__(self, trainer: Trainer, status: str = "paused") -> None:
+        self.lock = threading.Lock()
+        self.generation = 0
+        self.status = status
+        self.trainer = trainer
+
+    def public(self) -> dict[str, Any]:
+        t = self.trainer
+        return {
+            "id": "s1",
+            "generation": self.generation,
+            "status": self.status,
+            "step": t.iteration,
+            "config": t.config,
+        }
+
+
+class Manager:
+    def __init__(self) -> None:
+        self.loads = 0
+
+    def load(self, session: FakeSession) -> Trainer:
+        self.loads += 1
+        return session.trainer
+
+
+@pytest.fixture
+def counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts Trainer.decision_surface calls."""
+    calls: list[int] = []
+    real = Trainer.decision_surface
+
+    def counting(self: Trainer, *args: Any, **kw: Any) -> Any:
+        calls.append(1)
+        return real(self, *args, **kw)
+
+    monkeypatch.setattr(Trainer, "decision_surface", counting)
+    return calls
+
+
+def test_surface_only_when_images_are_redrawn(counted: list[int]) -> None:
+    session, manager = FakeSession(Trainer(small_config()), "running"), Manager()
+    st = regions.PageState()
+    first = view.gather(session, manager, st.data_key, want_images=False)
+    assert first.plane and first.images and first.surface is not None, "new data: pictures"
+    out = regions.live_regions(first, st, "s1")
+    assert len(counted) == 1 and st.image_no == 1
+    assert 'id="decision"' in out["output"] and "sprite.png?v=1" in out["network"]
+
+    session.trainer.step(1)
+    pic = view.gather(session, manager, st.data_key, want_images=False)
+    assert pic.plane and not pic.images and pic.surface is None
+    assert len(counted) == 1, "the decision surface was computed for a frame without images"
+    out = regions.live_regions(pic, st, "s1")
+    assert st.image_no == 1  # the last pictures stay
+    assert "decision.png?v=1" in out["output"] and "sprite.png?v=1" in out["network"]
+
+    pic = view.gather(session, manager, st.data_key, want_images=True)
+    assert pic.images and pic.surface is not None and len(counted) == 2
+    out = regions.live_regions(pic, st, "s1")
+    assert st.image_no == 2 and "decision.png?v=2" in out["output"]
+
+
+def test_images_due_while_running_at_most_every_image_seconds() -> None:
+    st = regions.PageState()
+    assert regions.images_due(st, "running")
+    st.image_at = time.monotonic()
+    assert not regions.images_due(st, "running")
+    assert regions.images_due(st, "paused"), "a paused session always gets fresh pictures"
+    st.image_at -= regions.IMAGE_SECONDS
+    assert regions.images_due(st, "running")
+
+
+def test_data_without_a_plane_has_no_surface(counted: list[int]) -> None:
+    config = small_config(dataset={"name": "diabetes"}, hidden=[{"units": 3}])
+    session = FakeSession(Trainer(config))
+    pic = view.gather(session, Manager(), None, want_images=True)
+    assert not pic.plane and pic.surface is None and not counted
+    out = regions.live_regions(pic, regions.PageState(), "s1")
+    assert 'id="decision"' not in out["output"]
