@@ -1,7 +1,8 @@
 """Loss landscapes: the data loss on a whole split along 1-D and 2-D slices through θ.
 
 A slice is L(θ₀ + α·d₁ + β·d₂) on a grid of (α, β), with the network in eval mode (running
-batch-norm statistics, no dropout). Directions come from :mod:`engine.directions`.
+batch-norm statistics, no dropout). Directions come from :mod:`engine.directions`, or from the
+caller with :meth:`Slice.along` (a map kept on screen while the weights move).
 
 Vectorised over the grid: with X (N, F) and grid coefficients α, β (G,), the first layer's
 pre-activation is linear in the coefficients,
@@ -44,7 +45,12 @@ MAX_2D_RESOLUTION = 101
 
 
 class Slice:
-    """A validated landscape request bound to a trainer's current weights."""
+    """A validated landscape request bound to a trainer's current weights.
+
+    ``Slice(trainer, spec)`` picks the directions from ``spec`` (see ``SPEC``) and measures
+    α, β from the current weights θ. :meth:`along` takes directions, an origin and a window
+    given by the caller instead (a map drawn earlier, redrawn around where θ is now).
+    """
 
     def __init__(self, trainer: Trainer, spec: dict[str, Any]) -> None:
         spec = dict(spec or {})
@@ -57,20 +63,8 @@ class Slice:
             raise ValueError(
                 f"landscape: invalid resolution {res}: must be <= {MAX_2D_RESOLUTION} for 2d"
             )
-        self.net = trainer.net
-        data = trainer.data
-        self.x, self.y = getattr(data, f"x_{p['split']}"), getattr(data, f"y_{p['split']}")
-        if self.x.shape[0] == 0:
-            raise ValueError(f"landscape: invalid split {p['split']!r}: it holds no examples")
-        self.layer_params = [[q.copy() for q in layer.params] for layer in self.net.layers]
-        theta = np.concatenate([q.ravel() for ps in self.layer_params for q in ps])
+        self._bind(trainer, p["split"])
         path = trainer.trajectory.matrix()
-        self.info: dict[str, Any] = {
-            "kind": self.kind,
-            "directions": self.mode,
-            "split": p["split"],
-            "iteration": trainer.iteration,
-        }
         span = p["range"]
         d2: Array | None = None
         if self.mode == "weights":
@@ -97,20 +91,99 @@ class Slice:
             d1, d2_pca, explained = dirs.pca_directions(path)
             d2 = d2_pca if two else None
             self.info["explained_variance"] = explained[: 2 if two else 1].tolist()
-        coords = dirs.project(path, theta, d1, d2)
+        coords = dirs.project(path, self.theta, d1, d2)
         if span is None:  # PCA: frame the whole path with a margin
             span = max(float(np.abs(coords).max()) * 1.25, 1e-3)
+        self.info["range"] = span
+        alphas = np.linspace(-span, span, res)
+        betas = np.linspace(-span, span, res) if two else None
+        self._set_plane(trainer, d1, d2, alphas, betas, coords)
+
+    @classmethod
+    def along(
+        cls,
+        trainer: Trainer,
+        d1: Array,
+        d2: Array | None = None,
+        *,
+        alphas: Any,
+        betas: Any = None,
+        origin: Array | None = None,
+        split: str = "train",
+    ) -> Slice:
+        """The slice through the current weights θ along given flat directions d₁ (and d₂),
+        with coordinates measured from ``origin`` (default θ) on the window ``alphas`` ×
+        ``betas``: the grid point (α, β) is θ + (α − a)·d₁ + (β − b)·d₂, where (a, b) are θ's
+        least-squares coordinates on the plane through ``origin`` (``at``). For θ on that plane
+        this is origin + α·d₁ + β·d₂, so a map drawn earlier keeps its axes.
+
+        1-D without ``d2`` and ``betas``. The result's ``directions`` is ``"given"``.
+        """
+        self = cls.__new__(cls)
+        self.kind, self.mode = ("1d" if d2 is None else "2d"), "given"
+        if split not in ("train", "val", "test"):
+            raise ValueError(f"landscape: invalid split {split!r}: choose train, val or test")
+        self._bind(trainer, split)
+        n = self.theta.shape[0]
+        d1 = _flat("d1", d1, n)
+        d2 = None if d2 is None else _flat("d2", d2, n)
+        start = self.theta if origin is None else _flat("origin", origin, n)
+        basis = d1[:, None] if d2 is None else np.stack([d1, d2], axis=1)
+        if np.linalg.matrix_rank(basis) < basis.shape[1]:
+            raise ValueError("landscape.directions: invalid directions: zero or parallel")
+        a = _window("alphas", alphas)
+        if d2 is None:
+            if betas is not None:
+                raise ValueError("landscape.betas: invalid betas: a 1-D slice (no d2) has none")
+            b = None
+        else:
+            if betas is None:
+                raise ValueError("landscape.betas: invalid betas: a 2-D slice needs them")
+            b = _window("betas", betas)
+        coords = dirs.project(trainer.trajectory.matrix(), start, d1, d2)
+        at = dirs.project(self.theta[None], start, d1, d2)[0]
+        self.info["range"] = float(max(np.abs(a).max(), np.abs(b).max() if b is not None else 0))
+        self._set_plane(trainer, d1, d2, a, b, coords, tuple(float(c) for c in at))
+        return self
+
+    def _bind(self, trainer: Trainer, split: str) -> None:
+        """The network, the split's data and a copy of the current weights θ."""
+        self.net = trainer.net
+        data = trainer.data
+        self.x, self.y = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
+        if self.x.shape[0] == 0:
+            raise ValueError(f"landscape: invalid split {split!r}: it holds no examples")
+        self.layer_params = [[q.copy() for q in layer.params] for layer in self.net.layers]
+        self.theta = np.concatenate([q.ravel() for ps in self.layer_params for q in ps])
+        self.info: dict[str, Any] = {
+            "kind": self.kind,
+            "directions": self.mode,
+            "split": split,
+            "iteration": trainer.iteration,
+        }
+
+    def _set_plane(
+        self,
+        trainer: Trainer,
+        d1: Array,
+        d2: Array | None,
+        alphas: Array,
+        betas: Array | None,
+        coords: Array,
+        at: tuple[float, ...] = (0.0, 0.0),
+    ) -> None:
+        """Directions, window (coordinates from the origin) and where θ is in them."""
         self.d1, self.d2 = d1, d2
-        self.alphas = np.linspace(-span, span, res)
-        self.betas = np.linspace(-span, span, res) if two else np.zeros(1)
+        self.alphas = alphas
+        self.betas = betas if betas is not None else np.zeros(1)
+        self.at = (at[0], at[1] if len(at) > 1 and d2 is not None else 0.0)
         self.info.update(
-            range=span,
-            resolution=res,
+            resolution=len(alphas),
             alphas=self.alphas.tolist(),
             path=finite_list(coords),
             path_steps=list(trainer.trajectory.steps),
         )
-        if two:
+        if betas is not None:
             self.info["betas"] = self.betas.tolist()
         self.d1_layers = self._split(d1)
         self.d2_layers = self._split(d2) if d2 is not None else None
@@ -144,7 +217,10 @@ class Slice:
         self._first = np.stack([u.ravel() for u in first])  # (k, N·H₀)
 
     def losses(self, a: Array, b: Array) -> Array:
-        """Loss at θ₀ + a_g·d₁ + b_g·d₂ for each g; a, b shape (G,) → (G,)."""
+        """Loss at coordinates (a_g, b_g) for each g, i.e. at θ + (a_g − a)·d₁ + (b_g − b)·d₂
+        with (a, b) = ``at`` (0 unless built by :meth:`along`); a, b shape (G,) → (G,)."""
+        a = np.asarray(a, dtype=np.float64) - self.at[0]
+        b = np.asarray(b, dtype=np.float64) - self.at[1]
         out = np.empty(a.shape[0])
         n, width = self.x.shape[0], max(self.net.sizes)
         step = max(1, CHUNK_FLOATS // (n * width))
@@ -213,19 +289,39 @@ class Slice:
     def compute(self) -> dict[str, Any]:
         grid = np.concatenate([r for _, r in self.rows()], axis=0)
         result = dict(self.info)
-        current = float(self.losses(np.zeros(1), np.zeros(1))[0])
-        result["current"] = {"alpha": 0.0, "loss": current}
+        ca, cb = self.at
+        current = float(self.losses(np.array([ca]), np.array([cb]))[0])
+        result["current"] = {"alpha": ca, "loss": current}
         if self.kind == "1d":
             result["losses"] = finite_list(grid[0])
             result["current"]["slope"] = self.slope()
         else:
             result["losses"] = finite_list(grid)
             result["betas"] = self.betas.tolist()
-            result["current"]["beta"] = 0.0
+            result["current"]["beta"] = cb
         finite = grid[np.isfinite(grid)]
         result["min"] = float(finite.min()) if finite.size else None
         result["max"] = float(finite.max()) if finite.size else None
         return result
+
+
+def _flat(name: str, values: Any, n: int) -> Array:
+    """A vector over the flat parameters: n finite numbers."""
+    v = np.asarray(values, dtype=np.float64)
+    if v.shape != (n,) or not np.all(np.isfinite(v)):
+        raise ValueError(
+            f"landscape.{name}: invalid {name}: must be {n} finite numbers "
+            f"(one per parameter), got shape {v.shape}"
+        )
+    return v
+
+
+def _window(name: str, values: Any) -> Array:
+    """Grid coordinates along one direction: a non-empty 1-D array of finite numbers."""
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim != 1 or v.size == 0 or not np.all(np.isfinite(v)):
+        raise ValueError(f"landscape.{name}: invalid {name}: must be a list of finite numbers")
+    return v
 
 
 def _tanh_inplace(z: Array) -> Array:

@@ -89,25 +89,27 @@ class SurfaceLive:
         """A new slice through the current weights. With ``frame`` (a map already shown), the
         slice keeps that map's plane directions, origin and window, so the point and the path
         keep their place on screen and the map is redrawn around where training now is."""
-        from engine.directions import project
         from engine.landscape import Slice
 
         with self.session.lock:
             t = self.manager.load(self.session)
-            sl = Slice(t, spec)
-            theta = np.concatenate([q.ravel() for ps in sl.layer_params for q in ps])
-            if frame is not None and frame.origin.shape == theta.shape:
-                # same plane, same window: shift the grid by where θ is now on that plane
-                a, b = project(theta[None], frame.origin, frame.d1, frame.d2)[0]
-                sl.d1, sl.d2 = frame.d1, frame.d2
-                sl.d1_layers, sl.d2_layers = sl._split(frame.d1), sl._split(frame.d2)
-                sl.alphas = np.asarray(frame.info["alphas"]) - a
-                sl.betas = np.asarray(frame.info["betas"]) - b
-                sl._prepare()
+            size = int(np.asarray(t.net.theta).shape[0])
+            if frame is not None and frame.origin.shape == (size,):
+                # same plane, same window: the grid moves with θ, the axes stay
+                sl = Slice.along(
+                    t,
+                    frame.d1,
+                    frame.d2,
+                    alphas=frame.info["alphas"],
+                    betas=frame.info["betas"],
+                    origin=frame.origin,
+                    split=frame.info.get("split", "train"),
+                )
                 info = dict(frame.info, iteration=t.iteration)
                 origin = frame.origin
             else:
-                info, origin = sl.info, theta
+                sl = Slice(t, spec)
+                info, origin = sl.info, sl.theta
         grid = np.full((len(sl.betas), len(sl.alphas)), np.nan)
         return Grid(info, sl.rows(ROWS_PER_CHUNK), grid, origin, sl.d1, sl.d2)
 
