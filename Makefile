@@ -17,9 +17,9 @@ run: setup
 test: setup lint browser
 	$(PY) -m pytest
 
-# the browser tests' Chromium, from Debian (needs root on a fresh machine)
+# the browser tests' Chromium and Korean fonts, from Debian (needs root on a fresh machine)
 browser:
-	command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium)
+	(command -v chromium && dpkg -s fonts-noto-cjk) >/dev/null 2>&1 || (apt-get update && apt-get install -y --no-install-recommends chromium fonts-noto-cjk)
 
 lint: setup
 	$(PY) -m ruff check app engine tests bench
