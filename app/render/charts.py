@@ -19,6 +19,7 @@ from app.render.palette import class_colour, fmt
 
 SPLITS = ("train", "val", "test")
 CAP = 400
+AXIS_CHAR = 6.2  # widest advance of a digit, sign or "e" at the axis font (10 px), a bit over
 
 
 @dataclass
@@ -75,11 +76,11 @@ def line_chart(
     """``<svg id=chart_id>`` with one ``polyline.curve-<name>`` per series."""
     w, h = size
     left, right, top, bottom = 46, 8, 8, 20
-    pw, ph = w - left - right, h - top - bottom
     vals = [v for s in series.values() for v in s if v is not None and (not log or v > 0)]
     out = [f'<svg id="{chart_id}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}">']
-    out.append(f'<rect class="plot" x="{left}" y="{top}" width="{pw}" height="{ph}"/>')
     if not steps or not vals:
+        pw, ph = w - left - right, h - top - bottom
+        out.append(f'<rect class="plot" x="{left}" y="{top}" width="{pw}" height="{ph}"/>')
         out.append(f'<text class="empty" x="{left + 8}" y="{top + 20}">no data yet</text>')
         for name in series:
             out.append(f'<polyline class="curve-{name}" points=""/>')
@@ -90,6 +91,12 @@ def line_chart(
     tlo, thi = tr(max(lo, 1e-12) if log else lo), tr(max(hi, 1e-12) if log else hi)
     if thi - tlo < 1e-12:
         tlo, thi = tlo - 0.5, thi + 0.5
+    hi_label, lo_label = (10**thi, 10**tlo) if log else (thi, tlo)
+    labels = fmt(hi_label, 3), fmt(lo_label, 3)
+    # the y labels end 4 units left of the plot: widen the margin for long ones (3.30e+176)
+    left = max(left, 6 + math.ceil(AXIS_CHAR * max(len(t) for t in labels)))
+    pw, ph = w - left - right, h - top - bottom
+    out.append(f'<rect class="plot" x="{left}" y="{top}" width="{pw}" height="{ph}"/>')
     s0, s1 = steps[0], max(steps[-1], steps[0] + 1)
 
     def px(step: int) -> float:
@@ -117,9 +124,11 @@ def line_chart(
             if v is not None and (not log or v > 0)
         ]
         out.append(f'<polyline class="curve-{name}" points="{" ".join(pts)}"/>')
-    hi_label, lo_label = (10**thi, 10**tlo) if log else (thi, tlo)
-    out.append(f'<text class="axis" x="{left - 4}" y="{top + 9}">{fmt(hi_label, 3)}</text>')
-    out.append(f'<text class="axis" x="{left - 4}" y="{top + ph}">{fmt(lo_label, 3)}</text>')
+        if pts:  # the latest value as a dot: a series of one point (say, before a divergence) shows
+            x, y = pts[-1].split(",")
+            out.append(f'<circle class="last-point dot-{name}" cx="{x}" cy="{y}" r="2.2"/>')
+    out.append(f'<text class="axis" x="{left - 4}" y="{top + 9}">{labels[0]}</text>')
+    out.append(f'<text class="axis" x="{left - 4}" y="{top + ph}">{labels[1]}</text>')
     out.append(f'<text class="axis x" x="{left}" y="{h - 4}">{s0}</text>')
     out.append(f'<text class="axis x end" x="{left + pw}" y="{h - 4}">step {s1}</text>')
     out.append("</svg>")

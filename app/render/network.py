@@ -29,10 +29,12 @@ from numpy.typing import NDArray
 from app.render.palette import diverging, fmt
 
 VIEWS = ("weights", "activations", "delta", "gradients", "updates")
-WIDTH = 720
 NODE = 34
 GAP = 14
 TOP = 24
+LEFT, RIGHT = 40, 14  # room for the feature names; for the highlight around the output
+COLUMN_STEP = 110  # preferred distance between columns
+MIN_WIDTH, MAX_WIDTH = 420, 720  # a phone shows ~350 px: a narrow drawing scales up less
 MAX_DRAWN = 9
 MAX_EDGES = 110  # edges drawn at most: keeps a frame well under 32 KB
 
@@ -93,14 +95,21 @@ def view_values(
     return edges, nodes, biases, inputs
 
 
+def drawing_width(n_layers: int) -> int:
+    """The viewBox width for the input column and ``n_layers`` more: as narrow as the columns
+    allow, so the drawing fills a narrow screen (it scales with the width it is given)."""
+    wanted = LEFT + NODE + RIGHT + n_layers * COLUMN_STEP
+    return min(max(wanted, MIN_WIDTH), MAX_WIDTH)
+
+
 def columns(feature_names: list[str], snap: dict[str, Any]) -> list[Column]:
     layers = snap["layers"]
     n = len(layers)
-    span = WIDTH - 2 * 40 - NODE
-    cols = [Column("in", "input", len(feature_names), 40.0)]
+    span = drawing_width(n) - LEFT - NODE - RIGHT
+    cols = [Column("in", "input", len(feature_names), float(LEFT))]
     for i, layer in enumerate(layers):
         label = "output" if i == n - 1 else f"layer {i + 1}"
-        cols.append(Column(str(i), label, len(layer["b"]), 40.0 + span * (i + 1) / n))
+        cols.append(Column(str(i), label, len(layer["b"]), LEFT + span * (i + 1) / n))
     return cols
 
 
@@ -164,8 +173,9 @@ def network_svg(
     tallest = max(c.drawn + (1 if c.units > c.drawn else 0) for c in cols)
     height = TOP + tallest * (NODE + GAP) + 10
     hot, meaning = highlight(snap.get("last_phase"), len(snap["layers"]))
+    width = drawing_width(len(snap["layers"]))
     out = [
-        f'<svg id="network" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
+        f'<svg id="network" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
         f'role="img" aria-label="network drawing, view {view}" data-view="{view}">'
     ]
     if hot is not None:

@@ -72,6 +72,7 @@ def surface_1d(result: dict[str, Any]) -> str:
         d.append(f"{pen}{px(a):.1f},{py(v):.1f}")
         pen = "L"
     out.append(f'<path class="curve" d="{" ".join(d)}"/>')
+    out.append(_frame())
     slope = cur.get("slope")
     if slope is not None and math.isfinite(slope):
         half = (a1 - a0) / 6
@@ -127,6 +128,7 @@ def surface_2d(result: dict[str, Any]) -> str:
                 out.append(
                     f'<path class="contour" data-level="{level:.4g}" d="{d}" stroke="{colour}"/>'
                 )
+    out.append(_frame())  # over the contours' ends, so all four sides show
     cur = result.get("current") or {}
     ca, cb = float(cur.get("alpha", 0.0)), float(cur.get("beta", 0.0))
     path = [p for p in result.get("path") or [] if p and None not in p]
@@ -146,6 +148,11 @@ def surface_2d(result: dict[str, Any]) -> str:
     )
     out.append("</svg>")
     return "".join(out)
+
+
+def _frame() -> str:
+    """The plot's border, drawn over what runs up to it."""
+    return f'<rect class="frame" x="{M}" y="{M}" width="{SIZE - 2 * M}" height="{SIZE - 2 * M}"/>'
 
 
 def _clip(v: float) -> float:

@@ -124,9 +124,26 @@ def wait_edges_match(page: Page, key: str, state: dict[str, Any]) -> None:
 
 EDGE_MIDDLE_JS = """(sel) => { const e = document.querySelector(sel);
   if (!e) return null;
-  const r = e.getBoundingClientRect(), x = r.left + r.width / 2, y = r.top + r.height / 2;
+  let r = e.getBoundingClientRect();
+  if (r.top < 0 || r.bottom > innerHeight) {  // scrolled away (by a click lower on the page)
+    e.scrollIntoView({block: 'center'});
+    r = e.getBoundingClientRect();
+  }
+  const x = r.left + r.width / 2, y = r.top + r.height / 2;
   const h = document.elementFromPoint(x, y);
   return {x, y, hit: h === e, there: h ? h.outerHTML.slice(0, 120) : null}; }"""
+
+
+# Texts of the svgs under a selector that stick out of their svg (drawn but cut off).
+CLIPPED_TEXT_JS = """(sel) => Array.from(document.querySelectorAll(sel + ' svg text'))
+  .filter((t) => t.textContent.trim()).flatMap((t) => {
+    const s = t.ownerSVGElement.getBoundingClientRect(), r = t.getBoundingClientRect();
+    return r.left < s.left - 0.5 || r.right > s.right + 0.5 ? [t.textContent] : [];
+  })"""
+
+
+def clipped_texts(page: Page, selector: str) -> list[str]:
+    return list(page.evaluate(CLIPPED_TEXT_JS, selector))
 
 
 def tooltip_shows(page: Page, selector: str, value: float) -> None:

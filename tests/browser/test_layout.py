@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from browsertools import DESKTOP, PHONE, SURFACE_DONE_JS, OpenTab, Tab, poll
+from pagetools import clipped_texts
 from playwright.sync_api import expect
 
 PANELS = [
@@ -83,6 +84,10 @@ def test_layout_and_screenshot(open_tab: OpenTab, size: str, viewport: dict[str,
     for box in boxes:
         assert box["width"] > 0 and box["height"] > 0, f"{box['sel']} is not shown: {box}"
         assert box["left"] >= -1 and box["right"] <= width + 1, f"{box['sel']} overflows: {box}"
+    assert not clipped_texts(page, "#curves") and not clipped_texts(page, "#surface-out")
+    # the network drawing uses the width: nodes are drawn at a readable size on a phone too
+    node = page.locator("svg#network .node-box").first.bounding_box()
+    assert node and node["width"] >= 24, f"network nodes drawn {node} px wide"
     if size == "phone":  # panels stack: no two side by side
         side_by_side = [
             (a["sel"], b["sel"])

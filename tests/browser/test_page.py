@@ -19,6 +19,7 @@ from pagetools import (
     FRAME_LIMIT,
     SMALL_NET,
     choose,
+    clipped_texts,
     close,
     config,
     config_url,
@@ -226,6 +227,8 @@ def test_too_large_learning_rate_shows_divergence_without_nan(open_tab: OpenTab)
     shown = edges(page)
     assert shown and all(math.isfinite(float(e["value"])) for e in shown)
     tab.screenshot("desktop-diverged")
+    expect(page.locator("#loss-chart polyline.curve-train")).to_be_attached()
+    assert not clipped_texts(page, "#curves"), "loss chart labels cut off after divergence"
     # it offers a reset with a smaller rate
     page.locator("#reset-smaller-lr").click()
     expect(divergence).to_be_hidden()
