@@ -3,7 +3,8 @@
 //   (name="config.optimizer.lr" -> {"config": {"optimizer": {"lr": 0.03}}}), typed.
 // - boot: after POST /api/sessions, open the session's page (/?s=<id>).
 // - learning-rate slider on a log10 scale mirrored into the number input.
-// - image preloading before a region swap (no flicker), tooltips with live values,
+// - image preloading before a region swap (no flicker), edges easing to their new widths,
+//   tooltips with live values,
 //   the weight editor, the classroom share link, import. (Data editing: static/data.js.)
 (function () {
   'use strict'
@@ -132,27 +133,65 @@
   })
 
   // ---- swaps: preload the pictures a fragment points at, newest fragment wins --------------
+  // The network drawing is always swapped here: its edges then grow or shrink to their new
+  // widths (a CSS transition, see swapNetwork) instead of jumping.
   const pending = {}
   document.addEventListener('htmx:sseBeforeMessage', function (evt) {
     const data = evt.detail.data || ''
+    const target = evt.detail.elt || evt.target
+    const network = target.id === 'network-wrap'
     const urls = Array.from(data.matchAll(/(?:src|href)="(\/api\/sessions\/[^"]+\.png\?v=\d+)"/g))
       .map(function (m) { return m[1] })
-    if (!urls.length) return
+    if (!urls.length && !network) return
     evt.preventDefault()
-    const target = evt.detail.elt || evt.target
     const key = target.id
     const token = {}
     pending[key] = token
     let left = urls.length
     const done = function () {
       if (--left > 0 || pending[key] !== token) return
-      htmx.swap(target, data, { swapStyle: 'innerHTML' })
+      if (network) swapNetwork(target, data)
+      else htmx.swap(target, data, { swapStyle: 'innerHTML' })
       refreshTooltip()
       syncView()
       document.dispatchEvent(new CustomEvent('bpp:swapped', { detail: { id: key } }))
     }
+    if (!urls.length) { left = 1; done(); return }
     urls.forEach(function (u) { const img = new Image(); img.onload = done; img.onerror = done; img.src = u })
   })
+
+  // Swap in a new network drawing; unless a run streams (a frame every few milliseconds),
+  // each edge starts at the width and colour it had on screen, then the CSS transition on
+  // line.edge carries it to the new ones: the update phase shows the weights moving.
+  function edgeKey (e) { return e.dataset.layer + ':' + e.dataset.i + ':' + e.dataset.j }
+  function swapNetwork (target, html) {
+    const status = document.getElementById('status')
+    const still = !(status && status.dataset.status === 'running') &&
+      !window.matchMedia('(prefers-reduced-motion: reduce)').matches
+    const before = {}
+    if (still) {
+      target.querySelectorAll('line.edge').forEach(function (e) {
+        const now = getComputedStyle(e)
+        before[edgeKey(e)] = [parseFloat(now.strokeWidth), now.stroke]
+      })
+    }
+    htmx.swap(target, html, { swapStyle: 'innerHTML' })
+    if (!still) return
+    const moved = []
+    target.querySelectorAll('line.edge').forEach(function (e) {
+      const was = before[edgeKey(e)]
+      const width = e.getAttribute('stroke-width')
+      if (!was || !(was[0] >= 0) || Math.abs(was[0] - parseFloat(width)) < 0.05) return
+      moved.push([e, width, e.getAttribute('stroke')])
+      e.setAttribute('stroke-width', was[0].toFixed(2))
+      e.setAttribute('stroke', was[1])
+    })
+    if (!moved.length) return
+    // reading the style makes the start values take effect; the new values then transition
+    moved.forEach(function (m) { getComputedStyle(m[0]).strokeWidth })
+    moved.forEach(function (m) { m[0].setAttribute('stroke-width', m[1]); m[0].setAttribute('stroke', m[2]) })
+  }
+
   // the stepper may show another view than the one chosen (what the phase produced): mirror it
   function syncView () {
     const svg = document.getElementById('network')
