@@ -182,6 +182,7 @@ def live_regions(pic: view.Picture, st: PageState, sid: str) -> dict[str, str]:
         smaller = float(f"{lr / 10:.3g}")
         dv = {
             "words": words(s.get("divergence")),
+            "lr": fmt(lr),
             "smaller": fmt(smaller),
             "patch": json.dumps({"config": {"optimizer": {"lr": smaller}}}),
         }
