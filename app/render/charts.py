@@ -125,8 +125,8 @@ def line_chart(
         ]
         out.append(f'<polyline class="curve-{name}" points="{" ".join(pts)}"/>')
         if pts:  # the latest value as a dot: a series of one point (say, before a divergence) shows
-            x, y = pts[-1].split(",")
-            out.append(f'<circle class="last-point dot-{name}" cx="{x}" cy="{y}" r="2.2"/>')
+            cx, cy = pts[-1].split(",")
+            out.append(f'<circle class="last-point dot-{name}" cx="{cx}" cy="{cy}" r="2.2"/>')
     out.append(f'<text class="axis" x="{left - 4}" y="{top + 9}">{labels[0]}</text>')
     out.append(f'<text class="axis" x="{left - 4}" y="{top + ph}">{labels[1]}</text>')
     out.append(f'<text class="axis x" x="{left}" y="{h - 4}">{s0}</text>')

@@ -173,9 +173,9 @@ def network_svg(
     tallest = max(c.drawn + (1 if c.units > c.drawn else 0) for c in cols)
     height = TOP + tallest * (NODE + GAP) + 10
     hot, meaning = highlight(snap.get("last_phase"), len(snap["layers"]))
-    width = drawing_width(len(snap["layers"]))
+    view_width = drawing_width(len(snap["layers"]))
     out = [
-        f'<svg id="network" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'<svg id="network" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {view_width} {height}" '
         f'role="img" aria-label="network drawing, view {view}" data-view="{view}">'
     ]
     if hot is not None:
