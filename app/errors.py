@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.stream import finite
+from app.jsontext import finite
 
 log = logging.getLogger(__name__)
 

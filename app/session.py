@@ -1,10 +1,10 @@
 """One training session: a trainer behind a lock, its run settings, and how it records itself.
 
-Everything that touches ``trainer`` holds ``lock`` (the engine is not thread-safe). Every change a
-client can observe leaves through :meth:`Session.emit`, still under the lock, so the order of
-database writes and stream events is the order things happened. Step records get a sequence
-number ``seq = seq_base + step``: it only grows, across resets too (a reset moves ``seq_base``
-past every number used), and it is the SSE event id.
+Everything that touches ``trainer`` holds ``lock`` (the engine is not thread-safe). A running
+session's trainer lives in a training worker process (app/pool.py); its batches come back through
+:meth:`Session.record`. Every change a client can observe leaves through ``record`` (directly or
+via :meth:`Session.emit`), so the order of database writes and stream events is the order things
+happened. Sequence numbers are explained in app/batch.py.
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ import threading
 import time
 from typing import Any
 
+from app.batch import Batch, counters_of, pack
 from app.db import Store, Write
-from app.stream import Frame, Hub, encode
+from app.jsontext import encode
+from app.stream import Hub
 
 INSERT_STEP = (
     "INSERT OR REPLACE INTO history (session_id, seq, generation, step, loss, has_metrics, record)"
@@ -53,12 +55,16 @@ class Session:
         self.lock = threading.RLock()
         self.trainer: Any = None
         self.deleted = False
+        # While a run trains in a worker process, ``remote`` is that worker's handle and
+        # ``trainer`` is None; the worker sends the trainer back (``returned``, pickled) when
+        # the run ends. ``data`` is the dataset the worker's copies share with this process.
+        self.remote: Any = None
+        self.returned: bytes | None = None
+        self.data: Any = None
+        self.copy: tuple[float, Any] | None = None  # (monotonic time, trainer) read cache
         # run settings
         self.budget = 0
         self.speed: float | None = None
-        self.tokens = 0.0
-        self.token_time = 0.0
-        self.step_cost = 1e-4  # seconds per step, a moving average sizing each slice's chunks
         # bookkeeping
         self.last_seen = time.monotonic()
         self.last_checkpoint = time.monotonic()
@@ -74,16 +80,7 @@ class Session:
         return self.seq_base + int(self.counters.get("iteration", 0))
 
     def refresh_counters(self) -> None:
-        t = self.trainer
-        self.counters = {
-            "iteration": t.iteration,
-            "epoch": t.epoch,
-            "samples_seen": t.samples_seen,
-            "iterations_per_epoch": t.iterations_per_epoch,
-            "n_params": t.n_params,
-            "loss": t.loss if t.loss == t.loss else None,
-            "divergence": t.divergence,
-        }
+        self.counters = counters_of(self.trainer)
 
     def public(self) -> dict[str, Any]:
         """The session as scripts see it (SessionPublic)."""
@@ -131,34 +128,40 @@ class Session:
         session_row: bool = False,
         urgent: bool = False,
     ) -> Write:
-        """Queue history rows, session/checkpoint rows, and the stream events that follow them."""
+        """Pack what the local trainer just did, then :meth:`record` it."""
         t = self.trainer
-        rows: list[tuple[Any, ...]] = []
-        steps: list[tuple[int, str]] = []
-        last = len(records) - 1
-        now = round(time.time(), 4)  # wall time of the batch: clients can time their lag
-        for i, rec in enumerate(records):
-            seq = self.seq_base + rec["step"]
-            data = {"seq": seq, "generation": self.generation, **rec, "t": now}
-            if i == last and metrics is not None:
-                data["metrics"] = metrics
-            text = encode(data)
-            rows.append(
-                (
-                    self.id,
-                    seq,
-                    self.generation,
-                    rec["step"],
-                    data.get("loss"),
-                    int("metrics" in data),
-                    text,
-                )
-            )
-            steps.append((seq, text))
+        batch = Batch()
         if t is not None:
-            self.refresh_counters()
+            batch = pack(
+                t,
+                records,
+                seq_base=self.seq_base,
+                generation=self.generation,
+                metrics=metrics,
+                frame=frame,
+                checkpoint=checkpoint,
+            )
+        return self.record(
+            batch, status=status, session_row=session_row, forced_frame=forced_frame, urgent=urgent
+        )
+
+    def record(
+        self,
+        batch: Batch,
+        *,
+        status: bool = False,
+        session_row: bool = False,
+        forced_frame: bool = False,
+        urgent: bool = False,
+    ) -> Write:
+        """Queue history rows, session/checkpoint rows, and the stream events that follow them
+        (published once committed). Called under the lock, or by a worker's receiver thread for
+        a session running in that worker; either way in the order things happened."""
+        if batch.counters is not None:
+            self.counters = batch.counters
         statements: list[Any] = []
-        if rows:
+        if batch.rows:
+            rows = [(self.id, seq, self.generation, *rest) for seq, *rest in batch.rows]
             statements.append((INSERT_STEP, rows, True))
             self.dirty = True
         if session_row:
@@ -181,7 +184,7 @@ class Session:
                     False,
                 )
             )
-        elif status or checkpoint:
+        elif status or batch.checkpoint is not None:
             statements.append(
                 (
                     "UPDATE sessions SET status = ?, counters = ?, updated = ? WHERE id = ?",
@@ -189,26 +192,19 @@ class Session:
                     False,
                 )
             )
-        if checkpoint and t is not None:
+        if batch.checkpoint is not None:
             statements.append(
                 (
                     "INSERT OR REPLACE INTO checkpoints (session_id, generation, step, data, saved)"
                     " VALUES (?, ?, ?, ?, ?)",
-                    (self.id, self.generation, t.iteration, encode(t.checkpoint()), time.time()),
+                    (self.id, self.generation, batch.iteration, batch.checkpoint, time.time()),
                     False,
                 )
             )
             self.last_checkpoint = time.monotonic()
             self.dirty = False
-        picture = None
-        if frame is not None and t is not None:
-            snap = t.snapshot(frame)
-            picture = Frame(
-                self.seq,
-                t.iteration,
-                encode({"seq": self.seq, "generation": self.generation, "t": now, **snap}),
-            )
-            self.hub.last_frame_time = time.monotonic()
+        steps = [(row[0], row[4]) for row in batch.rows]
+        picture = batch.frame
         payload = self.status_payload() if status else None
         hub = self.hub
 

@@ -1,9 +1,11 @@
 """The session manager: creating, driving, persisting and recovering training sessions.
 
-Background runs go through :class:`~app.scheduler.Scheduler` (bounded worker threads, fair time
-slices); requests that drive a session directly (step, edit, reset) run in Starlette's thread
-pool and take the session's lock, waiting at most one slice. Methods here are synchronous and
-never called on the event loop.
+Background runs train in worker processes (app/pool.py, app/worker.py): a run hands the
+session's trainer to a worker and takes it back when the run ends, is paused, or must be changed
+(a live edit takes it back, changes it, and hands it over again). Reads of a running session get
+a copy from the worker, at most :data:`COPY_SECONDS` old. Requests that drive a session (step,
+edit, reset) run in Starlette's thread pool and take the session's lock. Methods here are
+synchronous and never called on the event loop.
 
 Restart recovery (promise 16): every saved session is listed again as ``paused``; its trainer is
 rebuilt from the latest checkpoint on first use and continues bit-identically.
@@ -18,17 +20,19 @@ import threading
 import time
 from typing import Any
 
-from app import training
+from app import worker
+from app.batch import Batch, Demand
 from app.db import Store
 from app.errors import ApiError, Conflict, NotFound, engine_error, limit_error
 from app.limits import build_trainer, check_config, restore_trainer
-from app.scheduler import Scheduler
+from app.pool import Handle, Pool
 from app.session import Session
 from app.settings import Settings
 from app.stream import Hub
 
 LIVE = ("optimizer", "schedule", "regularization", "clip_norm", "batch_size", "probe")
 EXPORT_FORMAT = "backprop-playground/session-1"
+COPY_SECONDS = 0.02  # reads of a running session share one copy of its trainer this long
 
 
 class Manager:
@@ -42,9 +46,7 @@ class Manager:
         self.lock = threading.Lock()
         self.owner_streams: dict[str, int] = {}
         self._recover()
-        self.scheduler: Scheduler[Session] = Scheduler(
-            self._slice, settings.workers, settings.slice_ms / 1000, settings.round_ms / 1000
-        )
+        self.pool = Pool(settings, self._on_worker_message, self._on_worker_lost)
         self._stop = threading.Event()
         self._culler = threading.Thread(target=self._cull_loop, name="bpp-culler", daemon=True)
         self._culler.start()
@@ -55,6 +57,7 @@ class Manager:
         hub = Hub(self.settings.ring_size, self.store.max_seq(kw["id"]), self.loop)
         session = Session(hub=hub, store=self.store, **kw)
         hub.status = session.status_payload()
+        hub.on_demand = lambda demand: self._demand_changed(session, demand)
         return session
 
     def _recover(self) -> None:
@@ -82,14 +85,16 @@ class Manager:
     def close(self) -> None:
         """Stop training, checkpoint what changed, and flush the database."""
         self._stop.set()
-        self.scheduler.stop()
         for session in list(self.sessions.values()):
             with session.lock:
+                if session.remote is not None:
+                    self._local(session)
                 if session.trainer is None or session.deleted:
                     continue
                 if session.status == "running":
                     session.status, session.reason = "paused", "shutdown"
                 session.emit([], status=True, checkpoint=True)
+        self.pool.close()
         self.store.close()
 
     # ---- lookup ---------------------------------------------------------------------------
@@ -110,7 +115,24 @@ class Manager:
         )
 
     def load(self, session: Session) -> Any:
-        """The session's trainer, rebuilt from its checkpoint if needed (call under its lock)."""
+        """The session's trainer, rebuilt from its checkpoint if needed (call under its lock).
+
+        While the session trains in a worker this is a copy, at most :data:`COPY_SECONDS` old:
+        read it, never change it (:meth:`_local` brings the trainer itself back)."""
+        self._settle(session)
+        handle = session.remote
+        if handle is not None:
+            now = time.monotonic()
+            if session.copy is not None and now - session.copy[0] < COPY_SECONDS:
+                return session.copy[1]
+            blob, _ = handle.request("copy", session.id).result(timeout=60)
+            if blob is not None:
+                copy = worker.loads(blob, session.data)
+                session.copy = (now, copy)
+                return copy
+            if session.remote is handle and not handle.alive:
+                self._lost(session, "the training worker stopped")
+            self._settle(session)  # the run ended meanwhile: its trainer is back
         if session.trainer is None:
             state = self.store.checkpoint(session.id)
             if state is None:
@@ -156,6 +178,7 @@ class Manager:
 
     def delete(self, session: Session) -> None:
         with session.lock:
+            self._local(session)
             session.deleted = True
             session.status = "deleted"
             with self.lock:
@@ -182,9 +205,9 @@ class Manager:
         include: frozenset[str],
     ) -> dict[str, Any]:
         with session.lock:
-            t = self.load(session)
             if session.status == "running":
                 raise Conflict("session is running; pause it before stepping", field="status")
+            t = self._local(session)
             if t.status == "diverged":
                 raise Conflict("session diverged; reset it or change the config", field="status")
             done: dict[str, Any] | None = None
@@ -236,16 +259,19 @@ class Manager:
                 )
             session.budget = steps or self.settings.default_run_steps
             session.speed = speed
-            session.tokens, session.token_time = 1.0, time.monotonic()
+            if session.remote is not None:  # already running: a new budget and speed
+                session.remote.post(("update", session.id, session.budget, speed))
+                return session
             changed = session.status != "running"
             session.status, session.reason = "running", None
             if changed:
                 session.emit([], status=True, urgent=True).wait()
-        self.scheduler.add(session)
+            self._dispatch(session)
         return session
 
     def pause(self, session: Session, reason: str = "request") -> Session:
         with session.lock:
+            self._local(session)
             if session.status == "running":
                 session.status, session.reason = "paused", reason
                 session.emit([], status=True, checkpoint=True, urgent=True).wait()
@@ -254,7 +280,7 @@ class Manager:
     def reset(self, session: Session, config: dict[str, Any] | None = None) -> Session:
         """A fresh trainer (same or new config); step numbering continues in a new generation."""
         with session.lock:
-            old = self.load(session)
+            old = self._local(session)
             trainer = build_trainer(config if config is not None else session.config, self.settings)
             session.seq_base = max(session.seq_base + old.iteration, session.hub.last_seq)
             session.generation += 1
@@ -276,7 +302,7 @@ class Manager:
     ) -> tuple[Session, bool, list[str]]:
         """Live hyper-parameter changes, or a reset when the model or data must change."""
         with session.lock:
-            t = self.load(session)
+            t = self._local(session)
             if name is not None:
                 session.name = name
             merged = dict(session.config)
@@ -310,13 +336,15 @@ class Manager:
                     session.trainer = restore_trainer(state, self.settings)
                     session.status, session.reason, revived = "paused", "revived", True
             session.emit([], session_row=True, checkpoint=True, status=revived, urgent=True).wait()
+            if session.status == "running":
+                self._dispatch(session)  # back to training, with the new settings
             return session, False, changed
 
     def set_weight(
         self, session: Session, layer: int, param: str, value: Any, index: list[int] | None
     ) -> dict[str, Any]:
         with session.lock:
-            t = self.load(session)
+            t = self._local(session)
             try:
                 t.set_weight(layer, param, value, tuple(index) if index is not None else None)
             except (ValueError, TypeError) as exc:
@@ -328,6 +356,8 @@ class Manager:
                 checkpoint=True,
                 urgent=True,
             ).wait()
+            if session.status == "running":
+                self._dispatch(session)
             return t.snapshot(frozenset())
 
     def import_(self, owner: str, document: dict[str, Any], name: str | None) -> Session:
@@ -353,13 +383,83 @@ class Manager:
     # ---- background work ----------------------------------------------------------------------
 
     def _frame_views(self, session: Session) -> frozenset[str] | None:
-        return training.frame_views(session)
+        return session.hub.demand.views
 
     def _due(self, session: Session) -> bool:
-        return training.checkpoint_due(session, self.settings)
+        return time.monotonic() - session.last_checkpoint >= self.settings.checkpoint_seconds
 
-    def _slice(self, s: Session, slice_s: float) -> float | None:
-        return training.run_slice(s, slice_s, self.settings)
+    def _dispatch(self, s: Session) -> None:
+        """Hand the session's trainer to a worker to train (call under the lock)."""
+        t = s.trainer
+        handle = self.pool.pick()
+        demand = s.hub.demand
+        spec = worker.RunSpec(s.seq_base, s.generation, s.budget, s.speed, demand)
+        blob = worker.dumps(t, share_data=False)
+        s.data, s.trainer, s.copy = t.data, None, None
+        handle.runs.add(s.id)
+        s.remote = handle
+        handle.post(("run", s.id, blob, spec))
+        if s.hub.demand != demand:  # changed while we were here: it may have missed the worker
+            handle.post(("demand", s.id, s.hub.demand))
+
+    def _local(self, s: Session) -> Any:
+        """Bring the trainer back from its worker, stopping the run there (call under the lock;
+        ``status`` stays as it is). Returns the trainer."""
+        handle = s.remote
+        if handle is not None:
+            blob, budget = handle.request("stop", s.id).result(timeout=60)
+            handle.runs.discard(s.id)
+            if blob is not None:
+                s.returned, s.remote = blob, None
+                s.budget = budget or 0
+            elif s.remote is handle and not handle.alive:
+                self._lost(s, "the training worker stopped")
+        return self.load(s)
+
+    def _settle(self, s: Session) -> None:
+        """Adopt a trainer a worker sent back (call under the lock)."""
+        blob = s.returned
+        if blob is not None and s.remote is None:
+            s.returned = None
+            s.trainer, s.copy = worker.loads(blob, s.data), None
+
+    def _demand_changed(self, s: Session, demand: Demand) -> None:
+        handle = s.remote
+        if handle is not None:
+            handle.post(("demand", s.id, demand))
+
+    def _on_worker_message(self, handle: Handle, msg: tuple[Any, ...]) -> None:
+        """A worker's batch or lost run (its receiver thread; takes no session lock, so a
+        request waiting under a lock for this worker's reply can never deadlock)."""
+        sid = msg[1]
+        s = self.sessions.get(sid)
+        if msg[0] == "lost":
+            handle.runs.discard(sid)
+            if s is not None and s.remote is handle:
+                self._lost(s, f"training failed: {msg[2]}")
+            return
+        _, _, batch, budget, ended, blob = msg
+        if ended:
+            handle.runs.discard(sid)
+        if s is None or s.deleted or s.remote is not handle:
+            return
+        s.budget = budget
+        if ended:
+            s.status, s.reason = ended, "diverged" if ended == "diverged" else "budget"
+            s.returned = blob  # before remote: a reader that sees remote None finds it
+            s.remote = None
+        s.record(batch, status=bool(ended))
+
+    def _on_worker_lost(self, handle: Handle) -> None:
+        for s in list(self.sessions.values()):
+            if s.remote is handle:
+                self._lost(s, "the training worker stopped")
+
+    def _lost(self, s: Session, reason: str) -> None:
+        """A run whose worker failed: paused at its last checkpoint (rebuilt when next used)."""
+        s.remote, s.returned, s.copy, s.trainer = None, None, None, None
+        s.status, s.reason = "paused", reason
+        s.record(Batch(), status=True)
 
     def _cull_loop(self) -> None:
         while not self._stop.wait(self.settings.cull_interval_seconds):

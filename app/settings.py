@@ -60,7 +60,12 @@ class Settings(BaseSettings):
     cull_interval_seconds: float = Field(default=10.0, gt=0)
 
     # --- compute -------------------------------------------------------------------------------
-    workers: int = Field(default=1, ge=1, le=64, description="Training worker threads.")
+    workers: int = Field(
+        default=2, ge=1, le=64, description="Training worker processes (started on first run)."
+    )
+    worker_nice: int = Field(
+        default=10, ge=0, le=19, description="Niceness of the workers: requests come first."
+    )
     slice_ms: float = Field(default=4.0, gt=0, description="Longest time slice of one session.")
     round_ms: float = Field(
         default=40.0, gt=0, description="Target time for one round over all runs."

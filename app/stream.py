@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import json
 import random
 import threading
 import time
@@ -31,17 +30,12 @@ from typing import Any
 import anyio
 from fastapi.sse import KEEPALIVE_COMMENT, format_sse_event
 
+from app.batch import Demand, Frame
 from app.db import Store
+from app.jsontext import encode
 
 REPLAY_BATCH = 1000  # records per replayed "step" event: bounds one event's size
 TERMINAL = ("finished", "diverged")
-
-
-@dataclass
-class Frame:
-    seq: int
-    step: int
-    json: str
 
 
 @dataclass(eq=False)
@@ -83,43 +77,36 @@ class Hub:
         self.subscribers: set[Subscriber] = set()
         self.loop = loop
         self._wake_pending = False
-        # aggregate frame demand, read lock-free by training workers
-        self.frame_every = 0
-        self.frame_fps = 0.0
-        self.frame_include: frozenset[str] = frozenset()
-        self.last_frame_time = 0.0
+        self.demand = Demand()  # all subscribers' frame wishes taken together
+        self.on_demand: Callable[[Demand], None] | None = None  # told when the demand changes
 
     # ---- subscribing (event loop) ------------------------------------------------------------
 
     def add(self, sub: Subscriber) -> None:
         with self.lock:
             self.subscribers.add(sub)
-            self._recompute()
+        self._recompute()
 
     def remove(self, sub: Subscriber) -> None:
         with self.lock:
             self.subscribers.discard(sub)
-            self._recompute()
+        self._recompute()
 
     def _recompute(self) -> None:
-        subs = [s for s in self.subscribers if s.frames]
-        everies = [s.every for s in subs if s.every]
-        self.frame_every = min(everies) if everies else 0
-        # a subscriber with every=N and fps=0 wants every N-th frame: no time limit then
-        timed = [s.fps for s in subs if s.fps] if all(s.fps for s in subs) else []
-        self.frame_fps = max(timed) if timed else 0.0
-        self.frame_include = frozenset().union(*(s.include for s in subs)) if subs else frozenset()
-
-    def frame_due(self, step: int, now: float) -> bool:
-        """Worker-side test: does any subscriber want a frame of this step now?"""
-        if not self.frame_include and not self.subscribers:
-            return False
-        every, fps = self.frame_every, self.frame_fps
-        if every and step % every:
-            return False
-        if fps and now - self.last_frame_time < 1.0 / fps:
-            return False
-        return bool(every or fps)
+        with self.lock:
+            subs = [s for s in self.subscribers if s.frames]
+            everies = [s.every for s in subs if s.every]
+            # a subscriber with every=N and fps=0 wants every N-th frame: no time limit then
+            timed = [s.fps for s in subs if s.fps] if all(s.fps for s in subs) else []
+            demand = Demand(
+                frames=bool(subs),
+                every=min(everies) if everies else 0,
+                fps=max(timed) if timed else 0.0,
+                include=frozenset().union(*(s.include for s in subs)) if subs else frozenset(),
+            )
+            changed, self.demand = demand != self.demand, demand
+        if changed and self.on_demand is not None:
+            self.on_demand(demand)
 
     # ---- publishing (writer thread) ------------------------------------------------------------
 
@@ -266,22 +253,3 @@ async def follow(
 
 def _event(name: str, data: str, cursor: int) -> bytes:
     return format_sse_event(data_str=data, event=name, id=str(cursor))
-
-
-def encode(obj: Any) -> str:
-    """JSON text with no NaN/Infinity: non-finite numbers become null (promise 8)."""
-    try:
-        return json.dumps(obj, allow_nan=False, separators=(",", ":"))
-    except ValueError:
-        return json.dumps(finite(obj), allow_nan=False, separators=(",", ":"))
-
-
-def finite(obj: Any) -> Any:
-    """A copy of ``obj`` with every non-finite float replaced by None."""
-    if isinstance(obj, float):
-        return obj if obj - obj == 0.0 else None
-    if isinstance(obj, dict):
-        return {k: finite(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [finite(v) for v in obj]
-    return obj

@@ -18,5 +18,5 @@ async def healthz(manager: ManagerDep) -> dict[str, Any]:
         "ok": True,
         "sessions": len(manager.sessions),
         "running": sum(1 for s in manager.sessions.values() if s.status == "running"),
-        "scheduled": manager.scheduler.active,
+        "scheduled": manager.pool.running,
     }

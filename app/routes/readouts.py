@@ -12,8 +12,8 @@ from fastapi import APIRouter, Query, Response
 
 from app.deps import ManagerDep, SessionDep, SettingsDep
 from app.errors import ApiError, engine_error, limit_error
+from app.jsontext import encode
 from app.schemas import View
-from app.stream import encode
 
 router = APIRouter(prefix="/sessions/{session_id}", tags=["readouts"])
 ENGINE_ERRORS = (ValueError, TypeError, KeyError, IndexError)

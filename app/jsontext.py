@@ -1,0 +1,29 @@
+"""JSON text that never holds NaN or Infinity (RELIABILITY.md promise 8).
+
+Used for every stream event, history row and checkpoint, in the web process and in the training
+workers alike; Starlette's own JSON responses go through :func:`finite` in app/errors.py.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def encode(obj: Any) -> str:
+    """Compact JSON text of ``obj``; non-finite numbers become null."""
+    try:
+        return json.dumps(obj, allow_nan=False, separators=(",", ":"))
+    except ValueError:
+        return json.dumps(finite(obj), allow_nan=False, separators=(",", ":"))
+
+
+def finite(obj: Any) -> Any:
+    """A copy of ``obj`` with every non-finite float replaced by None."""
+    if isinstance(obj, float):
+        return obj if obj - obj == 0.0 else None
+    if isinstance(obj, dict):
+        return {k: finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [finite(v) for v in obj]
+    return obj

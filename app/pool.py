@@ -1,0 +1,179 @@
+"""The training worker processes (app/worker.py), seen from the web process.
+
+Each :class:`Handle` owns one worker process and its pipe: a sender thread writes queued
+messages (so no caller, the event loop included, ever blocks on a full pipe), and a receiver
+thread reads the worker's messages in order and hands batches to the session manager. Requests
+that want an answer (``stop``, ``copy``) get a :class:`~concurrent.futures.Future`.
+
+Workers start on first use from a fork server that has already imported the engine, so a
+worker is up in milliseconds and never inherits the web process's threads or sockets. A run
+goes to the worker with the fewest runs. If a worker dies, its runs are reported lost (the
+manager pauses them at their last checkpoint) and the next run starts a fresh worker.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import multiprocessing
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+from app import worker
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Reply = tuple[bytes | None, int | None]  # (pickled trainer or None, remaining budget)
+
+
+def _context() -> Any:
+    ctx = multiprocessing.get_context("forkserver")
+    # "__main__" first: the fork server imports the main module once, so the workers forked
+    # from it do not each import it again (the usual multiprocessing rule applies: a script
+    # that starts the app guards its code with ``if __name__ == "__main__":``)
+    ctx.set_forkserver_preload(["__main__", "app.worker", "engine.trainer", "engine.datasets"])
+    return ctx
+
+
+class Handle:
+    """One worker process."""
+
+    def __init__(
+        self,
+        index: int,
+        options: worker.Options,
+        on_message: Callable[[Handle, tuple[Any, ...]], None],
+        on_lost: Callable[[Handle], None],
+    ) -> None:
+        ctx = _context()
+        self.conn, child = ctx.Pipe(duplex=True)
+        self.process = ctx.Process(
+            target=worker.main, args=(child, options), name=f"bpp-train-{index}", daemon=True
+        )
+        self.process.start()
+        child.close()
+        self.runs: set[str] = set()  # sessions running here (for placing new runs)
+        self.alive = True
+        self._on_message, self._on_lost = on_message, on_lost
+        self._out: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
+        self._pending: dict[int, Future[Reply]] = {}
+        self._lock = threading.Lock()
+        self._ids = itertools.count()
+        for target, name in ((self._send_loop, "send"), (self._receive_loop, "receive")):
+            threading.Thread(target=target, name=f"bpp-train-{index}-{name}", daemon=True).start()
+
+    def post(self, msg: tuple[Any, ...]) -> None:
+        self._out.put(msg)
+
+    def request(self, kind: str, sid: str) -> Future[Reply]:
+        fut: Future[Reply] = Future()
+        with self._lock:
+            if not self.alive:
+                fut.set_result((None, None))
+                return fut
+            req = next(self._ids)
+            self._pending[req] = fut
+        self.post((kind, sid, req))
+        return fut
+
+    def close(self, timeout: float = 5.0) -> None:
+        self.post(("quit",))
+        self._out.put(None)
+        self.process.join(timeout)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(timeout)
+
+    def _send_loop(self) -> None:
+        while True:
+            msg = self._out.get()
+            if msg is None:
+                return
+            msgs = [msg]
+            while True:  # whatever queued meanwhile goes in the same write
+                try:
+                    more = self._out.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._out.put(None)
+                    break
+                msgs.append(more)
+            try:
+                self.conn.send(msgs)
+            except OSError:
+                return  # the worker is gone; the receiver reports it
+
+    def _receive_loop(self) -> None:
+        try:
+            while True:
+                for msg in self.conn.recv():
+                    if msg[0] == "reply":
+                        _, req, blob, budget = msg
+                        with self._lock:
+                            fut = self._pending.pop(req, None)
+                        if fut is not None:
+                            fut.set_result((blob, budget))
+                    else:
+                        self._on_message(self, msg)
+        except (EOFError, OSError):
+            pass
+        except Exception:
+            log.exception("training worker message failed")
+        finally:
+            with self._lock:
+                self.alive = False
+                pending, self._pending = self._pending, {}
+            for fut in pending.values():
+                fut.set_result((None, None))
+            self._on_lost(self)
+
+
+class Pool:
+    """Up to ``settings.workers`` worker processes, started on demand."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        on_message: Callable[[Handle, tuple[Any, ...]], None],
+        on_lost: Callable[[Handle], None],
+    ) -> None:
+        self.size = settings.workers
+        self.options = worker.Options(
+            slice_s=settings.slice_ms / 1000,
+            round_s=settings.round_ms / 1000,
+            metrics_interval_s=settings.metrics_interval_ms / 1000,
+            checkpoint_s=settings.checkpoint_seconds,
+            nice=settings.worker_nice,
+        )
+        self.handles: list[Handle] = []
+        self._on_message, self._on_lost = on_message, on_lost
+        self._lock = threading.Lock()
+        self._started = itertools.count()
+        self._closed = False
+
+    @property
+    def running(self) -> int:
+        return sum(len(h.runs) for h in self.handles)
+
+    def pick(self) -> Handle:
+        """The live worker with the fewest runs, starting one while below ``size``."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the training pool is closed")
+            self.handles = [h for h in self.handles if h.alive]
+            if len(self.handles) < self.size and all(h.runs for h in self.handles):
+                index = next(self._started)
+                self.handles.append(Handle(index, self.options, self._on_message, self._on_lost))
+            return min(self.handles, key=lambda h: len(h.runs))
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            handles, self.handles = self.handles, []
+        for h in handles:
+            h.close()

@@ -1,0 +1,278 @@
+"""A training worker process: runs sessions' trainers in fair time slices, off the web process.
+
+Training is CPU-bound Python and NumPy; in the web process it would share one GIL with the event
+loop, the stream writers and the database writer, and 100 running sessions would slow every
+request. So the web process (app/pool.py) hands a running session's whole trainer to a worker
+process, which trains it and sends back encoded batches (app/batch.py), and the trainer itself
+when the run ends or the web process asks for it back.
+
+Protocol (lists of tuples over one duplex ``multiprocessing`` pipe; the web process's receiver
+reads them in order, so a reply never overtakes the batches before it):
+
+web → worker                               worker → web
+``("run", sid, blob, RunSpec)``            ``("batch", sid, Batch, budget, ended, blob)``
+``("update", sid, budget, speed)``           — ``ended`` is None, ``"finished"`` or
+``("demand", sid, Demand)``                    ``"diverged"``; ``blob`` the trainer if ended
+``("stop", sid, req)``                     ``("reply", req, blob, budget)`` — blob None when
+``("copy", sid, req)``                       the run had already ended
+``("quit",)``                              ``("lost", sid, error)`` — the run failed
+
+Scheduling is round-robin over the runs: one slice each (``round_s / n`` seconds, at most
+``slice_s``), then the tail of the queue; a run over its speed limit sleeps until its tokens
+refill. Weight frames are paced by deadline (``next_frame += 1/fps``) so a subscriber at 10 fps
+gets 10 frames a second even though slices end at arbitrary times.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import io
+import itertools
+import os
+import pickle
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from typing import Any
+
+from app.batch import Batch, Demand, pack
+
+MIN_SLICE = 0.0005  # below this the fixed per-slice costs dominate
+FLUSH_SECONDS = 0.004  # batches gathered into one pipe message for at most this long
+
+
+@dataclass
+class Options:
+    """Settings a worker needs (a copy of the web process's, picklable)."""
+
+    slice_s: float
+    round_s: float
+    metrics_interval_s: float
+    checkpoint_s: float
+    nice: int
+
+
+@dataclass
+class RunSpec:
+    """How to run a session handed to a worker."""
+
+    seq_base: int
+    generation: int
+    budget: int
+    speed: float | None
+    demand: Demand
+
+
+@dataclass
+class Run:
+    """A session training in this worker."""
+
+    sid: str
+    trainer: Any
+    spec: RunSpec
+    tokens: float = 1.0
+    token_time: float = field(default_factory=time.monotonic)
+    step_cost: float = 1e-4  # seconds per step, a moving average sizing each chunk
+    next_frame: float = 0.0
+    last_metrics: float = 0.0
+    last_checkpoint: float = field(default_factory=time.monotonic)
+
+    def frame_due(self, step: int, now: float) -> bool:
+        d = self.spec.demand
+        if not d.frames or not (d.every or d.fps) or (d.every and step % d.every):
+            return False
+        if d.fps:
+            if now < self.next_frame:
+                return False
+            period = 1.0 / d.fps
+            # deadline pacing keeps the average rate; a late frame does not cause a burst
+            self.next_frame = (
+                self.next_frame + period if self.next_frame + period > now else now + period / 2
+            )
+        return True
+
+
+# ---- moving trainers: the dataset crosses the pipe once, copies share it by reference ----------
+
+
+def dumps(trainer: Any, share_data: bool) -> bytes:
+    """Pickle ``trainer``; with ``share_data`` its dataset is left out (the receiver has it)."""
+    buf = io.BytesIO()
+    pickler = pickle.Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
+    if share_data:
+        data = trainer.data
+        pickler.persistent_id = lambda obj: "data" if obj is data else None  # type: ignore[method-assign]
+    pickler.dump(trainer)
+    return buf.getvalue()
+
+
+def loads(blob: bytes, data: Any) -> Any:
+    """Unpickle a trainer from :func:`dumps`, giving it ``data`` if it was left out."""
+    unpickler = pickle.Unpickler(io.BytesIO(blob))
+    unpickler.persistent_load = lambda pid: data  # type: ignore[method-assign]
+    return unpickler.load()
+
+
+# ---- the worker ----------------------------------------------------------------------------------
+
+
+class Worker:
+    def __init__(self, conn: Connection, options: Options) -> None:
+        self.conn = conn
+        self.opt = options
+        self.runs: dict[str, Run] = {}
+        # queued runs; one stopped and sent again is a new Run, and its old entries are skipped
+        self.ready: deque[Run] = deque()
+        self.sleeping: list[tuple[float, int, Run]] = []
+        self.tie = itertools.count()
+        self.outbox: list[tuple[Any, ...]] = []
+        self.last_flush = time.monotonic()
+
+    def serve(self) -> None:
+        while True:
+            now = time.monotonic()
+            while self.sleeping and self.sleeping[0][0] <= now:
+                self.ready.append(heapq.heappop(self.sleeping)[2])
+            if self.ready:
+                wait: float | None = 0.0
+            else:
+                self.flush()
+                wait = max(0.0, self.sleeping[0][0] - now) if self.sleeping else None
+            if self.conn.poll(wait):
+                while True:
+                    # EOFError from recv: the web process is gone (main() ends quietly)
+                    if not all(self.command(msg) for msg in self.conn.recv()):
+                        self.flush()
+                        return
+                    if not self.conn.poll():
+                        break
+            if self.ready:
+                run = self.ready.popleft()
+                sid = run.sid
+                if self.runs.get(sid) is run:
+                    try:
+                        wake = self.slice(run, self.slice_for(len(self.runs)))
+                    except Exception as exc:  # one broken run must not end the others
+                        self.runs.pop(sid, None)
+                        self.outbox.append(("lost", sid, f"{type(exc).__name__}: {exc}"))
+                        wake = None
+                    self.schedule(run, wake)
+            if time.monotonic() - self.last_flush >= FLUSH_SECONDS:
+                self.flush()
+
+    def flush(self) -> None:
+        if self.outbox:
+            self.conn.send(self.outbox)
+            self.outbox = []
+        self.last_flush = time.monotonic()
+
+    def slice_for(self, n: int) -> float:
+        return max(MIN_SLICE, min(self.opt.slice_s, self.opt.round_s / max(1, n)))
+
+    def schedule(self, run: Run, wake: float | None) -> None:
+        if wake is None:
+            return
+        if wake <= time.monotonic():
+            self.ready.append(run)
+        else:
+            heapq.heappush(self.sleeping, (wake, next(self.tie), run))
+
+    # ---- commands ----------------------------------------------------------------------------
+
+    def command(self, msg: tuple[Any, ...]) -> bool:
+        kind, sid = msg[0], msg[1] if len(msg) > 1 else ""
+        run: Run | None = self.runs.get(sid)
+        if kind == "quit":
+            return False
+        if kind == "run":
+            self.runs[sid] = Run(sid, loads(msg[2], None), msg[3])
+            self.ready.append(self.runs[sid])
+        elif kind == "update" and run is not None:
+            run.spec.budget, run.spec.speed = msg[2], msg[3]
+            run.tokens, run.token_time = 1.0, time.monotonic()
+        elif kind == "demand" and run is not None:
+            run.spec.demand = msg[2]
+        elif kind in ("stop", "copy"):
+            if kind == "stop":
+                self.runs.pop(sid, None)
+            blob = None if run is None else dumps(run.trainer, share_data=True)
+            self.outbox.append(("reply", msg[2], blob, None if run is None else run.spec.budget))
+            self.flush()
+        return True
+
+    # ---- one time slice ----------------------------------------------------------------------
+
+    def slice(self, run: Run, slice_s: float) -> float | None:
+        """Train ``run`` for about ``slice_s`` seconds and queue its batch; returns when to run
+        it next (monotonic time) or None when the run ended."""
+        t, spec = run.trainer, run.spec
+        now = time.monotonic()
+        deadline = now + slice_s
+        records: list[dict[str, Any]] = []
+        frame = False
+        while True:
+            k = min(max(1, int((deadline - now) / run.step_cost)), spec.budget)
+            if spec.speed:
+                # token bucket: at most speed steps/s, bursts of 50 ms worth
+                run.tokens = min(
+                    run.tokens + (now - run.token_time) * spec.speed, max(1.0, spec.speed * 0.05)
+                )
+                run.token_time = now
+                if run.tokens < 1:
+                    break
+                k = min(k, int(run.tokens))
+            every = spec.demand.every if spec.demand.frames else 0
+            if every:
+                k = min(k, every - t.iteration % every)
+            t0 = time.perf_counter()
+            recs = t.step(k)
+            if recs:
+                run.step_cost = 0.7 * run.step_cost + 0.3 * (time.perf_counter() - t0) / len(recs)
+                run.tokens -= len(recs)
+                spec.budget -= len(recs)
+                records += recs
+            now = time.monotonic()
+            if run.frame_due(t.iteration, now):
+                frame = True
+                break  # end the slice at the frame: its snapshot matches its step
+            if t.status != "ok" or spec.budget <= 0 or now >= deadline:
+                break
+        ended = "diverged" if t.status == "diverged" else "finished" if spec.budget <= 0 else None
+        metrics = None
+        # full-set metrics cost a forward pass over all data: only every metrics_interval
+        if records and (ended or now - run.last_metrics >= self.opt.metrics_interval_s):
+            metrics, run.last_metrics = t.metrics(), now
+        checkpoint = bool(ended) or now - run.last_checkpoint >= self.opt.checkpoint_s
+        if checkpoint:
+            run.last_checkpoint = now
+        if records or frame or ended or checkpoint:
+            batch: Batch = pack(
+                t,
+                records,
+                seq_base=spec.seq_base,
+                generation=spec.generation,
+                metrics=metrics,
+                frame=spec.demand.views if frame or ended else None,
+                checkpoint=checkpoint,
+            )
+            blob = None
+            if ended:
+                del self.runs[run.sid]
+                blob = dumps(t, share_data=True)
+            self.outbox.append(("batch", run.sid, batch, spec.budget, ended, blob))
+        if ended:
+            return None
+        if spec.speed and run.tokens < 1:
+            return now + (1 - run.tokens) / spec.speed
+        return 0.0
+
+
+def main(conn: Connection, options: Options) -> None:
+    """Entry point of a worker process."""
+    if options.nice:
+        os.nice(options.nice)  # the web process (requests, streams) comes first
+    # EOF or a broken pipe: the web process went away, and there is nobody to hand runs back to
+    with contextlib.suppress(EOFError, BrokenPipeError, ConnectionResetError, KeyboardInterrupt):
+        Worker(conn, options).serve()
