@@ -1,7 +1,7 @@
 """Helpers for the app tests: an in-process client and a real uvicorn server in a subprocess.
 
 ``ApiClient`` drives the ASGI app through httpx's ASGITransport on an anyio portal thread, with
-the app's lifespan running (so the real session manager, SQLite file and worker threads run).
+the app's lifespan running (so the real session manager, SQLite file and worker processes run).
 ``Server`` starts ``uvicorn app.main:app`` on 127.0.0.1 on a free port with its own data dir:
 the stream, persistence and README tests talk to it over real sockets.
 """

@@ -1,0 +1,128 @@
+"""Runs train in worker processes: the trainer moves there and back without changing a number.
+
+Each test compares the session's weights with a trainer stepped locally, in this process, by the
+same count: any state lost or altered on the way (optimizer state, RNG, shuffle order, phase)
+would show as a difference.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from apptools import FAST, ApiClient, make_settings
+
+from engine.trainer import Trainer
+
+ADAM = dict(FAST, optimizer={"name": "adam", "lr": 0.01}, dropout=0.2)
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[ApiClient]:
+    client = ApiClient(make_settings(tmp_path))
+    yield client
+    client.close()
+
+
+def wait_for(api: ApiClient, sid: str, h: dict[str, str], want: str, timeout: float = 20.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = api.get(f"/api/sessions/{sid}", headers=h).json()
+        if body["status"] == want:
+            return body
+        time.sleep(0.02)
+    raise AssertionError(f"status never became {want}: {body}")
+
+
+def layers(api: ApiClient, sid: str, h: dict[str, str]) -> Any:
+    return api.get(f"/api/sessions/{sid}/state", headers=h).json()["layers"]
+
+
+def local_layers(t: Trainer, *include: str) -> Any:
+    return json.loads(json.dumps(t.snapshot(frozenset(include))["layers"]))
+
+
+def test_background_run_equals_local_training(api: ApiClient) -> None:
+    sid, h = api.create(ADAM)
+    api.post(f"/api/sessions/{sid}/step", json={"count": 3}, headers=h)
+    api.post(f"/api/sessions/{sid}/step", json={"phase": "next"}, headers=h)  # mid-iteration
+    assert api.post(f"/api/sessions/{sid}/run", json={"steps": 400}, headers=h).status_code == 200
+    body = wait_for(api, sid, h, "finished")
+    assert body["step"] == 403 and body["reason"] == "budget"
+    t = Trainer(ADAM)
+    t.step(3)
+    t.step_phase()
+    t.step(400)
+    assert layers(api, sid, h) == local_layers(t)
+    # every step is in the history exactly once
+    steps = [p["step"] for p in api.get(f"/api/sessions/{sid}/history", headers=h).json()["points"]]
+    assert steps == list(range(1, 404))
+
+
+def test_pause_then_step_continues_where_the_worker_stopped(api: ApiClient) -> None:
+    sid, h = api.create(ADAM)
+    api.post(f"/api/sessions/{sid}/run", json={"steps": 1_000_000}, headers=h)
+    time.sleep(0.3)
+    paused = api.post(f"/api/sessions/{sid}/pause", headers=h).json()
+    k = paused["step"]
+    assert paused["status"] == "paused" and k > 0
+    api.post(f"/api/sessions/{sid}/step", json={"count": 7}, headers=h)
+    t = Trainer(ADAM)
+    t.step(k + 7)
+    assert layers(api, sid, h) == local_layers(t)
+
+
+def test_live_change_while_running_applies_at_the_step_it_was_made(api: ApiClient) -> None:
+    sid, h = api.create(FAST)
+    api.post(f"/api/sessions/{sid}/run", json={"steps": 1_000_000}, headers=h)
+    time.sleep(0.2)
+    r = api.patch(f"/api/sessions/{sid}", json={"config": {"optimizer": {"lr": 0.5}}}, headers=h)
+    r = r.json()
+    assert r["reset"] is False and r["session"]["status"] == "running"
+    k = r["session"]["step"]
+    time.sleep(0.2)
+    k2 = api.post(f"/api/sessions/{sid}/pause", headers=h).json()["step"]
+    assert k2 > k > 0  # still training after the change
+    t = Trainer(FAST)
+    t.step(k)
+    t.set_hparams({"optimizer": {"lr": 0.5}})
+    t.step(k2 - k)
+    assert layers(api, sid, h) == local_layers(t)
+
+
+def test_reading_a_running_session_gets_a_consistent_copy(api: ApiClient) -> None:
+    sid, h = api.create(FAST)
+    api.post(f"/api/sessions/{sid}/run", json={"steps": 1_000_000}, headers=h)
+    time.sleep(0.1)
+    seen = []
+    for _ in range(5):
+        state = api.get(f"/api/sessions/{sid}/state?include=gradients", headers=h).json()
+        seen.append(state["iteration"])
+        # the copy's numbers belong to one step: replaying that many steps gives the same weights
+        t = Trainer(FAST)
+        t.step(state["iteration"])
+        assert state["layers"] == local_layers(t, "gradients")
+        time.sleep(0.05)
+    assert seen == sorted(seen) and seen[-1] > seen[0]
+    api.post(f"/api/sessions/{sid}/pause", headers=h)
+
+
+def test_a_killed_worker_pauses_its_runs_at_their_checkpoint(api: ApiClient) -> None:
+    sid, h = api.create(FAST)
+    api.post(f"/api/sessions/{sid}/run", json={"steps": 1_000_000}, headers=h)
+    time.sleep(0.3)
+    (handle,) = [x for x in api.manager.pool.handles if sid in x.runs]
+    os.kill(handle.process.pid, signal.SIGKILL)
+    body = wait_for(api, sid, h, "paused")
+    assert "worker" in body["reason"]
+    # the run can go on (in a fresh worker) from the last checkpoint
+    assert api.post(f"/api/sessions/{sid}/run", json={"steps": 50}, headers=h).status_code == 200
+    finished = wait_for(api, sid, h, "finished")
+    assert finished["step"] >= 50
+    assert all(x.process.pid != handle.process.pid for x in api.manager.pool.handles)
