@@ -8,6 +8,9 @@ FastAPI's own ``fastapi.sse``. Guarantees and their mechanics live in :mod:`app.
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
@@ -17,9 +20,11 @@ from app.deps import ManagerDep, OwnerDep, SettingsDep
 from app.errors import ApiError, limit_error
 from app.schemas import View
 from app.session import Session
+from app.settings import Settings
 from app.stream import StreamOptions, Subscriber, follow
 
 router = APIRouter(tags=["events"])
+log = logging.getLogger(__name__)
 
 
 class StreamGone(ApiError):
@@ -36,29 +41,101 @@ async def stream_gone(_: Request, exc: Exception) -> Response:
     )
 
 
-def stream_session(
-    session_id: str, owner: OwnerDep, manager: ManagerDep, settings: SettingsDep
-) -> Session:
+class StreamSlots:
+    """Open streams per session and per owner, for the caps (promise 4).
+
+    A slot is taken when a stream request is admitted and given back when its response has
+    ended, both by :func:`stream_slot` on the event loop: the check and the take have no
+    ``await`` between them, so simultaneous requests cannot both pass a cap.
+    """
+
+    def __init__(self) -> None:
+        self.by_session: Counter[str] = Counter()
+        self.by_owner: Counter[str] = Counter()
+
+    def take(self, session: Session, settings: Settings) -> None:
+        """Count one more stream of ``session``, or raise a 429 naming the cap it would pass."""
+        open_here, open_owner = self.by_session[session.id], self.by_owner[session.owner]
+        if open_here >= settings.max_streams_per_session:
+            raise limit_error(
+                "events",
+                "max_streams_per_session",
+                open_here + 1,
+                settings.max_streams_per_session,
+                status=429,
+            )
+        if open_owner >= settings.max_streams_per_owner:
+            raise limit_error(
+                "events",
+                "max_streams_per_owner",
+                open_owner + 1,
+                settings.max_streams_per_owner,
+                status=429,
+            )
+        self.by_session[session.id] += 1
+        self.by_owner[session.owner] += 1
+
+    def give(self, session: Session) -> None:
+        for counter, key in ((self.by_session, session.id), (self.by_owner, session.owner)):
+            counter[key] -= 1
+            if counter[key] <= 0:
+                del counter[key]
+
+
+class StreamSlot:
+    """An admitted stream: its session, and what to undo when its response has ended."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._cleanups: list[Callable[[], object]] = []
+
+    def on_close(self, cleanup: Callable[[], object]) -> None:
+        """Run ``cleanup`` (idempotent) when the response ends, however it ends.
+
+        A generator's own ``finally`` is not enough: when the client leaves while the generator
+        is suspended at a ``yield`` (its event waiting to be sent), the server stops iterating it
+        and its ``finally`` waits for garbage collection — subscribers and tasks would outlive
+        the connection.
+        """
+        self._cleanups.append(cleanup)
+
+    def close(self) -> None:
+        for cleanup in reversed(self._cleanups):
+            try:
+                cleanup()
+            except Exception:  # one failing cleanup must not keep the others (or the slot)
+                log.exception("stream cleanup failed")
+        self._cleanups.clear()
+
+
+def _slots(request: Request) -> StreamSlots:
+    state = request.app.state
+    slots: StreamSlots | None = getattr(state, "stream_slots", None)
+    if slots is None:
+        slots = state.stream_slots = StreamSlots()
+    return slots
+
+
+async def stream_slot(
+    session_id: str, owner: OwnerDep, manager: ManagerDep, settings: SettingsDep, request: Request
+) -> AsyncIterator[StreamSlot]:
+    """Admit a stream of one of the caller's sessions (404 with a ``close`` event otherwise;
+    429 over a cap). Async, so the check and the take run on the event loop without a gap; a
+    dependency with ``yield``, so the slot is given back after the response, not before."""
     session = manager.sessions.get(session_id)
     if session is None or owner is None or session.owner != owner:
         raise StreamGone()
-    if len(session.hub.subscribers) >= settings.max_streams_per_session:
-        raise limit_error(
-            "events",
-            "max_streams_per_session",
-            len(session.hub.subscribers) + 1,
-            settings.max_streams_per_session,
-            status=429,
-        )
-    if manager.owner_streams.get(owner, 0) >= settings.max_streams_per_owner:
-        raise limit_error(
-            "events",
-            "max_streams_per_owner",
-            manager.owner_streams[owner] + 1,
-            settings.max_streams_per_owner,
-            status=429,
-        )
-    return session
+    slots = _slots(request)
+    slots.take(session, settings)
+    slot = StreamSlot(session)
+    try:
+        yield slot
+    finally:
+        slot.close()
+        slots.give(session)
+
+
+StreamSlotDep = Annotated[StreamSlot, Depends(stream_slot)]
 
 
 @router.get(
@@ -78,7 +155,7 @@ def stream_session(
     },
 )
 async def events(
-    session: Annotated[Session, Depends(stream_session)],
+    slot: StreamSlotDep,
     manager: ManagerDep,
     settings: SettingsDep,
     after: Annotated[
@@ -106,6 +183,7 @@ async def events(
     last_event_id: Annotated[str | None, Header(max_length=40)] = None,
 ) -> EventSourceResponse:
     """Step records, weight frames and status changes of one session, resumable by id."""
+    session = slot.session
     if fps is not None and fps > settings.max_fps:
         raise limit_error("fps", "max_fps", fps, settings.max_fps)
     hub = session.hub
@@ -124,18 +202,8 @@ async def events(
         include=frozenset(include) or frozenset({"gradients", "updates"}),
         frames=frames,
     )
-    owner = session.owner
-    closed = False
-
-    def hold() -> None:
-        manager.owner_streams[owner] = manager.owner_streams.get(owner, 0) + 1
-
-    def release() -> None:
-        nonlocal closed
-        if not closed:
-            closed = True
-            manager.owner_streams[owner] = manager.owner_streams.get(owner, 1) - 1
-
+    # the slot also removes the subscriber: follow()'s own finally may run late (see on_close)
+    slot.on_close(lambda: session.hub.remove(sub))
     opts = StreamOptions(
         after=cursor,
         follow=follow_runs,
@@ -144,6 +212,10 @@ async def events(
         min_interval=settings.stream_interval_ms / 1000,
     )
     return EventSourceResponse(
-        follow(hub, manager.store, session.id, sub, opts, hold, release),
+        follow(hub, manager.store, session.id, sub, opts, _nothing, _nothing),
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+def _nothing() -> None:
+    """follow()'s open/close hooks: the stream's slot does the counting."""

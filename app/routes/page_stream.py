@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 import anyio
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import HTMLResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, ConfigDict, Field
@@ -31,7 +31,7 @@ from app.errors import ApiError
 from app.render import regions, view
 from app.render.controls import hidden_set
 from app.render.surface_live import SurfaceLive
-from app.routes.events import stream_session
+from app.routes.events import StreamSlotDep
 from app.session import Session
 from app.stream import Subscriber
 
@@ -167,17 +167,16 @@ def _parts(pic: view.Picture, st: regions.PageState) -> dict[str, Any]:
 
 @router.get("/sessions/{session_id}/page-events", response_class=EventSourceResponse)
 async def page_events(
-    session: Annotated[Session, Depends(stream_session)],
+    slot: StreamSlotDep,
     manager: ManagerDep,
     settings: SettingsDep,
     fps: Annotated[float, Query(gt=0, le=60, description="Most frames per second.")] = 30,
     hide: Annotated[str | None, Query(max_length=200)] = None,
 ) -> AsyncIterator[ServerSentEvent]:
     """HTML fragments per region for the playground page (see the module docstring)."""
+    session = slot.session
     hub = session.hub
     sub = Subscriber(owner=session.owner, every=0, fps=0.0, include=frozenset(), frames=False)
-    owner = session.owner
-    manager.owner_streams[owner] = manager.owner_streams.get(owner, 0) + 1
     hub.add(sub)
     st = regions.PageState(ui=ui_of(session.id))
     interval = 1.0 / min(fps, settings.max_fps)
@@ -185,6 +184,9 @@ async def page_events(
     del hide  # classroom hiding is CSS on the page; controls render the same
     live = SurfaceLive(session, manager, st.ui)
     surface_task = asyncio.create_task(live.run(sub.event))
+    # undone by the stream's slot too: this generator's finally may run late (see on_close)
+    slot.on_close(lambda: hub.remove(sub))
+    slot.on_close(surface_task.cancel)
     try:
         yield ServerSentEvent(comment="connected", retry=retry)
         while True:
@@ -209,7 +211,6 @@ async def page_events(
     finally:
         surface_task.cancel()
         hub.remove(sub)
-        manager.owner_streams[owner] = manager.owner_streams.get(owner, 1) - 1
 
 
 @router.put("/sessions/{session_id}/ui", status_code=204)
