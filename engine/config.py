@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
-from engine.datasets import DATASETS
+from engine.datasets import DATASETS, csv_to_inline
 from engine.initializers import INITIALIZERS
 from engine.losses import LOSSES
 from engine.optimizers import OPTIMIZERS
@@ -150,7 +150,7 @@ def dataset_task(dataset_spec: Mapping[str, Any]) -> str:
     from engine.datasets import make_dataset
 
     name = dataset_spec.get("name")
-    if name == "inline":
+    if name in ("inline", "csv"):
         return make_dataset(dict(dataset_spec)).task
     return str(DATASETS.lookup(name).task)
 
@@ -177,6 +177,8 @@ def normalize_config(config: Mapping[str, Any] | None) -> dict[str, Any]:
     if not isinstance(dataset, Mapping):
         raise ConfigError("dataset", f"expected an object with a 'name', got {dataset!r}")
     try:
+        if dataset.get("name") == "csv":  # a user's file is kept as the inline table it gives
+            dataset = csv_to_inline(dataset)
         task = dataset_task(dataset)
     except ValueError as exc:
         raise ConfigError("dataset", str(exc)) from None

@@ -9,7 +9,8 @@ import re
 import numpy as np
 import pytest
 
-from engine.datasets import load_csv, make_dataset
+from engine.config import normalize_config
+from engine.datasets import TableLimit, csv_to_inline, inspect_csv, load_csv, make_dataset
 from engine.datasets.tabular import check_x, check_y, resolve_task
 
 # --------------------------------------------------------------------------- load_csv
@@ -106,6 +107,15 @@ def test_csv_limits_name_the_limit() -> None:
         load_csv("a,b,c\n1,2,3\n", max_cols=2)
 
 
+def test_csv_limit_errors_name_the_limit_parameter() -> None:
+    with pytest.raises(TableLimit) as rows:
+        load_csv("a,b\n" + "1,2\n" * 4, max_rows=3)
+    assert (rows.value.limit, rows.value.maximum) == ("max_rows", 3)
+    with pytest.raises(TableLimit) as cols:
+        inspect_csv("a,b,c\n1,2,3\n", max_cols=2)
+    assert (cols.value.limit, cols.value.maximum) == ("max_cols", 2)
+
+
 def test_csv_rejects_non_utf8_bytes() -> None:
     with pytest.raises(ValueError, match="not UTF-8.*0xe9"):
         load_csv("caf\u00e9,b\n1,2\n".encode("latin-1"))
@@ -127,6 +137,51 @@ def test_csv_of_a_large_table_round_trips_exactly() -> None:
     x, y, _ = load_csv(text)
     np.testing.assert_array_equal(x, table[:, :-1])  # repr round-trips float64 exactly
     np.testing.assert_array_equal(y, table[:, -1])
+
+
+# --------------------------------------------------------------------------- inspect_csv
+
+IRIS = (
+    "sepal,petal,species\n5.1,1.4,setosa\n7.0,4.7,versicolor\n6.3,6.0,virginica\n5.0,1.3,setosa\n"
+)
+
+
+def test_inspect_lists_columns_targets_and_a_preview() -> None:
+    info = inspect_csv(IRIS, preview=2)
+    assert info["rows"] == 4 and info["header"] is True
+    assert info["columns"] == [
+        {"name": "sepal", "numeric": True, "distinct": 4},
+        {"name": "petal", "numeric": True, "distinct": 4},
+        {"name": "species", "numeric": False, "distinct": 3},
+    ]
+    assert info["targets"] == ["species"] and info["target"] == "species"
+    assert info["preview"] == [["5.1", "1.4", "setosa"], ["7.0", "4.7", "versicolor"]]
+
+
+def test_inspect_all_numeric_any_column_can_be_the_target() -> None:
+    info = inspect_csv('"y, in cm",x,label\n1,2,0\n3,4,1\n')
+    assert info["targets"] == ["y, in cm", "x", "label"] and info["target"] == "label"
+    for target in info["targets"]:  # every listed target is one load_csv accepts
+        assert load_csv('"y, in cm",x,label\n1,2,0\n3,4,1\n', target)[2][-1] == target
+    info = inspect_csv("1,2,3\n4,5,6\n")
+    assert info["header"] is False and info["target"] == "column 3"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a,b,c\n1,2,x\n3,oops,y\n", "row 3, column 'b': 'oops' is not a number"),
+        ("a,b,c\n1,2,x\n3,4,\n", "row 3, column 'c' is empty"),
+        ("a,b,c\n1,2,3\n4,,6\n", "row 3, column 'b' is empty"),
+        ("a,b,c\n1,inf,3\n", "row 2, column 'b': 'inf' is not a finite number"),
+        ("name,b,c\nann,2,x\nbob,4,y\n", "row 2, column 'c': 'x' is not a number; only one"),
+        ("a,b\n1,2\n3\n", "row 3 has 1 columns, expected 2"),
+        ("", "empty"),
+    ],
+)
+def test_inspect_errors_name_row_and_column(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        inspect_csv(text)
 
 
 # --------------------------------------------------------------------------- inline checks
@@ -305,3 +360,63 @@ def test_inline_errors(extra: dict, message: str) -> None:
     x, y = _points()
     with pytest.raises(ValueError, match=re.escape(message)):
         make_dataset({"name": "inline", "x": x, "y": y, **extra})
+
+
+# --------------------------------------------------------------------------- csv datasets
+
+
+def test_csv_dataset_is_the_inline_dataset_of_its_table() -> None:
+    text = IRIS + IRIS.split("\n", 1)[1] * 4
+    spec = {"name": "csv", "text": text, "target": "species", "seed": 4}
+    ds = make_dataset(spec)
+    x, y, names = load_csv(text, "species")
+    inline = {
+        "name": "inline",
+        "x": x.tolist(),
+        "y": y.tolist(),
+        "seed": 4,
+        "input_names": names[:-1],
+        "target_name": names[-1],
+    }
+    assert ds == make_dataset(inline)
+    assert ds.name == "inline" and ds.task == "multiclass" and ds.n_classes == 3
+    assert ds.input_names == ["sepal", "petal"] and ds.target_name == "species"
+    assert make_dataset(json.loads(json.dumps(ds.to_spec()))) == ds
+    assert csv_to_inline(spec)["target_name"] == "species"
+
+
+def test_csv_dataset_target_task_and_common_keys() -> None:
+    text = "a,b,y\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(40))
+    ds = make_dataset(
+        {
+            "name": "csv",
+            "text": text,
+            "target": 0,
+            "task": "regression",
+            "split": {"train": 1.0, "val": 0.0, "test": 0.0},
+        }
+    )
+    assert ds.task == "regression" and ds.target_name == "a" and ds.input_names == ["b", "y"]
+    assert ds.x_train.shape == (40, 2) and ds.domain is not None  # 2 inputs: 2-D points
+
+
+def test_config_keeps_a_csv_dataset_as_inline_data() -> None:
+    config = normalize_config({"dataset": {"name": "csv", "text": IRIS, "seed": 1}})
+    assert config["dataset"]["name"] == "inline" and "text" not in config["dataset"]
+    assert config["dataset"]["y"] == ["setosa", "versicolor", "virginica", "setosa"]
+    assert config["output_activation"] == "softmax"
+    assert normalize_config(config)["dataset"] == config["dataset"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"text": None}, "text: expected the CSV file's text"),
+        ({"target": "nope"}, "target: unknown column 'nope'"),
+        ({"x": [[1, 2]]}, "unknown key 'x'"),
+        ({"text": "a,b,c\n1,x,0\n"}, "row 2, column 'b': 'x' is not a number"),
+    ],
+)
+def test_csv_dataset_errors(extra: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        make_dataset({"name": "csv", "text": "a,b\n1,2\n3,4\n", **extra})

@@ -21,6 +21,9 @@ Registered sets (``DATASETS.catalog()`` lists tasks, parameters and full default
 * ``inline``: user rows ``{"name": "inline", "x": [[...], ...], "y": [...], "task": optional,
   "input_names": optional, "target_name": optional}``; standardises inputs (and a regression
   target) by default; 2-column data keeps raw points and a padded bounding-box domain.
+* ``csv``: a user's CSV file ``{"name": "csv", "text": "...", "target": optional column name or
+  index (default: the last), "task": optional}``, parsed by ``load_csv`` and built as the
+  equivalent ``inline`` spec (``csv_to_inline``); ``inspect_csv`` lists a file's columns first.
 
 Common keys: ``seed`` (default 0), ``split`` (default train 0.7 / val 0.15 / test 0.15; each
 fraction in [0, 1], summing to 1; val or test may be 0), ``standardize`` (train statistics only),
@@ -28,11 +31,11 @@ fraction in [0, 1], summing to 1; val or test may be 0), ``standardize`` (train 
 ``standardize_target`` (regression only).
 """
 
-from engine.datasets.build import make_dataset
+from engine.datasets.build import csv_to_inline, make_dataset
 from engine.datasets.dataset import Dataset
 from engine.datasets.features import FEATURES
 from engine.datasets.generators import DATASETS, TASKS, Generator, Source, default_spec
-from engine.datasets.tabular import MAX_COLS, MAX_ROWS, load_csv
+from engine.datasets.tabular import MAX_COLS, MAX_ROWS, TableLimit, inspect_csv, load_csv
 
 __all__ = [
     "DATASETS",
@@ -43,7 +46,10 @@ __all__ = [
     "Dataset",
     "Generator",
     "Source",
+    "TableLimit",
+    "csv_to_inline",
     "default_spec",
+    "inspect_csv",
     "load_csv",
     "make_dataset",
 ]

@@ -30,10 +30,11 @@ from engine.datasets.generators import (
     Source,
 )
 from engine.datasets.split import check_split, fit_standardizer, split_indices
-from engine.datasets.tabular import check_x, check_y, resolve_task
+from engine.datasets.tabular import MAX_COLS, MAX_ROWS, check_x, check_y, load_csv, resolve_task
 
 COMMON_KEYS = ("name", "seed", "split", "standardize", "features", "standardize_target")
 INLINE_KEYS = ("x", "y", "task", "input_names", "target_name")
+CSV_KEYS = ("text", "target", "task")
 INLINE_STANDARDIZE = True  # user tables come in arbitrary units
 
 
@@ -44,6 +45,8 @@ def make_dataset(spec: Mapping[str, Any]) -> Dataset:
     name = spec.get("name")
     if name == "inline":
         return _inline(spec)
+    if name == "csv":
+        return _inline(csv_to_inline(spec))
     cls = DATASETS.lookup(name)
     owner = f"dataset {name}"
     own = [p.name for p in cls.params]
@@ -186,6 +189,34 @@ def _inline(spec: Mapping[str, Any]) -> Dataset:
         **common,
     }
     return _assemble(normalised, task, n_classes, source, rng)
+
+
+def csv_to_inline(
+    spec: Mapping[str, Any], *, max_rows: int = MAX_ROWS, max_cols: int = MAX_COLS
+) -> dict[str, Any]:
+    """A ``csv`` spec as the equivalent ``inline`` one (JSON lists), parsed by ``load_csv``.
+
+    ``{"name": "csv", "text": <the file's text>, "target": name or index (default: the last
+    column), "task": optional, **common keys}`` becomes ``{"name": "inline", "x", "y",
+    "input_names", "target_name", "task"?, **common keys}``: the data set is built, stored and
+    exported as inline data; the text is not kept. ``max_cols`` counts the file's columns,
+    target included.
+    """
+    if not isinstance(spec, Mapping):
+        raise ValueError(f"dataset spec: expected an object with a 'name', got {spec!r:.60}")
+    _reject_unknown(spec, "dataset csv", [*COMMON_KEYS, *CSV_KEYS])
+    text = spec.get("text")
+    if not isinstance(text, str):
+        raise ValueError(f"text: expected the CSV file's text, got {text!r:.60}")
+    x, y, names = load_csv(text, spec.get("target"), max_rows=max_rows, max_cols=max_cols)
+    return {
+        "name": "inline",
+        "x": x.tolist(),
+        "y": y.tolist(),
+        "input_names": names[:-1],
+        "target_name": names[-1],
+        **{k: v for k, v in spec.items() if k not in ("name", "text", "target")},
+    }
 
 
 def _input_names(value: Any, d: int) -> list[str]:

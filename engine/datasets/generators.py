@@ -82,7 +82,7 @@ class DatasetRegistry(Registry[Generator]):
 
     def lookup(self, name: Any) -> Any:
         if not isinstance(name, str) or name not in self.names():
-            choices = [*self.names(), "inline"]
+            choices = [*self.names(), "inline", "csv"]
             raise ValueError(f"unknown dataset {name!r}; choose one of {choices}")
         return super().lookup(name)
 

@@ -6,6 +6,11 @@ The first row is a header when one of its cells is text where the row below hold
 target column may hold numbers or, for classification, text labels (``setosa``, ``yes``) — all of
 them text; every other column must be finite numbers.
 
+:func:`inspect_csv` reads the same text without a target: each column's name, whether it is
+numeric, its distinct values, the columns that can be the target and a few rows to preview — what
+a user needs to pick the target. Over ``max_rows`` / ``max_cols`` both raise :class:`TableLimit`
+(a ValueError naming the limit).
+
 :func:`check_x`, :func:`check_y` and :func:`resolve_task` validate inline data (JSON lists) and
 decide the task when it is not given: labels that are all 0/1 → binary; exactly two distinct
 integers or texts → binary (the smaller / alphabetically first is class 0); 3–10 distinct integers,
@@ -18,6 +23,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,6 +33,16 @@ MAX_ROWS = 10_000
 MAX_COLS = 128
 MAX_CLASSES = 50  # an explicit task="multiclass" (or text labels) may have up to this many
 INFER_MAX_CLASSES = 10  # integer targets with more distinct values are read as regression
+
+
+class TableLimit(ValueError):
+    """A table over a size limit; ``limit`` is the parameter's name (``"max_rows"`` or
+    ``"max_cols"``), ``maximum`` its value."""
+
+    def __init__(self, message: str, limit: str, maximum: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.maximum = maximum
 
 
 def _short(value: Any) -> str:
@@ -59,12 +75,87 @@ def load_csv(
     all text labels. Returns ``(x, y, names)`` with ``names`` = the D input column names followed
     by the target's name (``"column 3"`` style names when the file has no header).
     """
+    table = _read_table(text, max_rows, max_cols)
+    names, label = table.names, table.label
+    ti = _target_index(target, names)
+    inputs = [j for j in range(len(names)) if j != ti]
+    x = _numeric_block(table.cells, inputs, table.rows, label)
+    y = _target_column(table.cells, ti, table.rows, label[ti])
+    return x, y, [names[j] for j in inputs] + [names[ti]]
+
+
+def inspect_csv(
+    text: str | bytes,
+    *,
+    max_rows: int = MAX_ROWS,
+    max_cols: int = MAX_COLS,
+    preview: int = 5,
+) -> dict[str, Any]:
+    """The columns of a CSV table, checked as :func:`load_csv` checks them, before a target is
+    chosen: a column is numeric (finite numbers, none empty) or text (no cell a number, none
+    empty); at most one column may be text, and then it is the only possible target.
+
+    Returns ``{"rows", "header", "columns": [{"name", "numeric", "distinct"}], "targets",
+    "target", "preview"}``: ``targets`` lists the names :func:`load_csv` accepts as ``target``,
+    ``target`` is the suggested one (the text column, else the last), ``preview`` the first
+    ``preview`` data rows as text. A bad cell raises a ValueError naming its row and column.
+    """
+    table = _read_table(text, max_rows, max_cols)
+    names, label, rows, cells = table.names, table.label, table.rows, table.cells
+    text_cols: list[int] = []
+    for j in range(len(names)):
+        column = [row[j] for row in cells]
+        if any(column) and not any(_is_number(c) for c in column):
+            for i, cell in enumerate(column):
+                if not cell:
+                    raise ValueError(f"CSV: row {rows[i]}, {label[j]} is empty")
+            if text_cols:
+                raise ValueError(
+                    f"CSV: row {rows[0]}, {label[j]}: {_short(column[0])} is not a number; only "
+                    f"one column (the target) may hold text, and {label[text_cols[0]]} does"
+                )
+            text_cols.append(j)
+        else:
+            _numeric_block(cells, [j], rows, label)
+    columns = [
+        {
+            "name": name,
+            "numeric": j not in text_cols,
+            "distinct": len({row[j] for row in cells}),
+        }
+        for j, name in enumerate(names)
+    ]
+    targets = [names[j] for j in text_cols] if text_cols else list(names)
+    return {
+        "rows": len(cells),
+        "header": table.has_header,
+        "columns": columns,
+        "targets": targets,
+        "target": targets[0] if text_cols else names[-1],
+        "preview": [list(row) for row in cells[:preview]],
+    }
+
+
+@dataclass
+class _Table:
+    """Data rows of a CSV file, all ``len(names)`` cells wide, with their spreadsheet numbers."""
+
+    rows: list[int]
+    cells: list[list[str]]
+    names: list[str]
+    label: list[str]  # how messages name each column: "column 'age'" or "column 3"
+    has_header: bool
+
+
+def _read_table(text: str | bytes, max_rows: int, max_cols: int) -> _Table:
     records = _records(_decode(text), max_rows)
     width = len(records[0][1])
     if width < 2:
         raise ValueError(f"CSV: needs at least 2 columns (inputs and a target), found {width}")
     if width > max_cols:
-        raise ValueError(f"CSV: {width} columns, more than the limit of {max_cols}")
+        raise TableLimit(
+            f"CSV: {width} columns, more than the limit of {max_cols}", "max_cols", max_cols
+        )
     for number, cells in records:
         if len(cells) != width:
             raise ValueError(f"CSV: row {number} has {len(cells)} columns, expected {width}")
@@ -89,16 +180,18 @@ def load_csv(
     else:
         names = [f"column {j + 1}" for j in range(width)]
     if len(records) > max_rows:
-        raise ValueError(f"CSV: more than {max_rows} data rows (the limit)")
+        raise _too_many_rows(max_rows)
+    return _Table(
+        rows=[number for number, _ in records],
+        cells=[c for _, c in records],
+        names=names,
+        label=[f"column {n!r}" if has_header else n for n in names],
+        has_header=has_header,
+    )
 
-    label = [f"column {n!r}" if has_header else n for n in names]
-    ti = _target_index(target, names)
-    rows = [number for number, _ in records]
-    table = [c for _, c in records]
-    inputs = [j for j in range(width) if j != ti]
-    x = _numeric_block(table, inputs, rows, label)
-    y = _target_column(table, ti, rows, label[ti])
-    return x, y, [names[j] for j in inputs] + [names[ti]]
+
+def _too_many_rows(max_rows: int) -> TableLimit:
+    return TableLimit(f"CSV: more than {max_rows} data rows (the limit)", "max_rows", max_rows)
 
 
 def _decode(text: Any) -> str:
@@ -132,7 +225,7 @@ def _records(text: str, max_rows: int) -> list[tuple[int, list[str]]]:
             if not any(stripped):
                 continue
             if len(out) > max_rows:  # header + max_rows data rows already read
-                raise ValueError(f"CSV: more than {max_rows} data rows (the limit)")
+                raise _too_many_rows(max_rows)
             out.append((number, stripped))
     except csv.Error as err:
         raise ValueError(f"CSV: row {number + 1}: {err}") from None
