@@ -69,7 +69,7 @@ class Handle:
     def post(self, msg: tuple[Any, ...]) -> None:
         self._out.put(msg)
 
-    def request(self, kind: str, sid: str) -> Future[Reply]:
+    def request(self, kind: str, sid: str, full: bool = False) -> Future[Reply]:
         fut: Future[Reply] = Future()
         with self._lock:
             if not self.alive:
@@ -77,7 +77,7 @@ class Handle:
                 return fut
             req = next(self._ids)
             self._pending[req] = fut
-        self.post((kind, sid, req))
+        self.post((kind, sid, req, full))
         return fut
 
     def close(self, timeout: float = 5.0) -> None:

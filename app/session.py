@@ -62,6 +62,7 @@ class Session:
         self.returned: bytes | None = None
         self.data: Any = None
         self.copy: tuple[float, Any] | None = None  # (monotonic time, trainer) read cache
+        self.points: dict[int, Any] = {}  # trajectory points received (app/transfer.py)
         # run settings
         self.budget = 0
         self.speed: float | None = None

@@ -20,7 +20,7 @@ import threading
 import time
 from typing import Any
 
-from app import worker
+from app import transfer, worker
 from app.batch import Batch, Demand
 from app.db import Store
 from app.errors import ApiError, Conflict, NotFound, engine_error, limit_error
@@ -125,9 +125,8 @@ class Manager:
             now = time.monotonic()
             if session.copy is not None and now - session.copy[0] < COPY_SECONDS:
                 return session.copy[1]
-            blob, _ = handle.request("copy", session.id).result(timeout=60)
-            if blob is not None:
-                copy = worker.loads(blob, session.data)
+            copy = self._fetch_copy(session, handle)
+            if copy is not None:
                 session.copy = (now, copy)
                 return copy
             if session.remote is handle and not handle.alive:
@@ -394,8 +393,8 @@ class Manager:
         handle = self.pool.pick()
         demand = s.hub.demand
         spec = worker.RunSpec(s.seq_base, s.generation, s.budget, s.speed, demand)
-        blob = worker.dumps(t, share_data=False)
-        s.data, s.trainer, s.copy = t.data, None, None
+        blob = transfer.dumps(t)
+        s.data, s.points, s.trainer, s.copy = t.data, transfer.points_of(t), None, None
         handle.runs.add(s.id)
         s.remote = handle
         handle.post(("run", s.id, blob, spec))
@@ -416,12 +415,27 @@ class Manager:
                 self._lost(s, "the training worker stopped")
         return self.load(s)
 
+    def _fetch_copy(self, s: Session, handle: Handle) -> Any:
+        """A copy of the trainer training in ``handle``, or None if the run is no longer there."""
+        for full in (False, True):
+            blob, _ = handle.request("copy", s.id, full).result(timeout=60)
+            if blob is None:
+                return None
+            try:
+                copy = transfer.loads(blob, s.data, s.points)
+            except KeyError:  # a point we never got (a reply nobody waited for): ask for all
+                continue
+            s.points = transfer.points_of(copy)
+            return copy
+        return None
+
     def _settle(self, s: Session) -> None:
         """Adopt a trainer a worker sent back (call under the lock)."""
         blob = s.returned
         if blob is not None and s.remote is None:
             s.returned = None
-            s.trainer, s.copy = worker.loads(blob, s.data), None
+            s.trainer, s.copy = transfer.loads(blob, s.data), None
+            s.points = {}
 
     def _demand_changed(self, s: Session, demand: Demand) -> None:
         handle = s.remote

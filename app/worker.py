@@ -13,8 +13,11 @@ web → worker                               worker → web
 ``("run", sid, blob, RunSpec)``            ``("batch", sid, Batch, budget, ended, blob)``
 ``("update", sid, budget, speed)``           — ``ended`` is None, ``"finished"`` or
 ``("demand", sid, Demand)``                    ``"diverged"``; ``blob`` the trainer if ended
-``("stop", sid, req)``                     ``("reply", req, blob, budget)`` — blob None when
-``("copy", sid, req)``                       the run had already ended
+``("stop", sid, req, full)``               ``("reply", req, blob, budget)`` — blob None when
+``("copy", sid, req, full)``                 the run had already ended
+
+Trainers travel as app/transfer.py blobs: after the first, without the dataset; copies also
+without the trajectory points the web process already holds (unless ``full``).
 ``("quit",)``                              ``("lost", sid, error)`` — the run failed
 
 Scheduling is round-robin over the runs: one slice each (``round_s / n`` seconds, at most
@@ -27,10 +30,8 @@ from __future__ import annotations
 
 import contextlib
 import heapq
-import io
 import itertools
 import os
-import pickle
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from app.batch import Batch, Demand, pack
+from app.transfer import dumps, loads
 
 MIN_SLICE = 0.0005  # below this the fixed per-slice costs dominate
 FLUSH_SECONDS = 0.004  # batches gathered into one pipe message for at most this long
@@ -78,6 +80,14 @@ class Run:
     next_frame: float = 0.0
     last_metrics: float = 0.0
     last_checkpoint: float = field(default_factory=time.monotonic)
+    known: set[int] = field(default_factory=set)  # trajectory steps the web process holds
+
+    def send_trainer(self, delta: bool) -> bytes:
+        """The trainer for the web process, without the dataset (it has it) and, with ``delta``,
+        without the trajectory points it received before."""
+        blob = dumps(self.trainer, self.known if delta else set())
+        self.known = set(self.trainer.trajectory.steps)
+        return blob
 
     def frame_due(self, step: int, now: float) -> bool:
         d = self.spec.demand
@@ -92,27 +102,6 @@ class Run:
                 self.next_frame + period if self.next_frame + period > now else now + period / 2
             )
         return True
-
-
-# ---- moving trainers: the dataset crosses the pipe once, copies share it by reference ----------
-
-
-def dumps(trainer: Any, share_data: bool) -> bytes:
-    """Pickle ``trainer``; with ``share_data`` its dataset is left out (the receiver has it)."""
-    buf = io.BytesIO()
-    pickler = pickle.Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
-    if share_data:
-        data = trainer.data
-        pickler.persistent_id = lambda obj: "data" if obj is data else None  # type: ignore[method-assign]
-    pickler.dump(trainer)
-    return buf.getvalue()
-
-
-def loads(blob: bytes, data: Any) -> Any:
-    """Unpickle a trainer from :func:`dumps`, giving it ``data`` if it was left out."""
-    unpickler = pickle.Unpickler(io.BytesIO(blob))
-    unpickler.persistent_load = lambda pid: data  # type: ignore[method-assign]
-    return unpickler.load()
 
 
 # ---- the worker ----------------------------------------------------------------------------------
@@ -187,7 +176,9 @@ class Worker:
         if kind == "quit":
             return False
         if kind == "run":
-            self.runs[sid] = Run(sid, loads(msg[2], None), msg[3])
+            trainer = loads(msg[2])
+            # the web process keeps the points it sent (transfer.points_of)
+            self.runs[sid] = Run(sid, trainer, msg[3], known=set(trainer.trajectory.steps))
             self.ready.append(self.runs[sid])
         elif kind == "update" and run is not None:
             run.spec.budget, run.spec.speed = msg[2], msg[3]
@@ -197,7 +188,9 @@ class Worker:
         elif kind in ("stop", "copy"):
             if kind == "stop":
                 self.runs.pop(sid, None)
-            blob = None if run is None else dumps(run.trainer, share_data=True)
+            # a stop is answered whole: the run ends here, so there is no second try
+            delta = kind == "copy" and not msg[3]
+            blob = None if run is None else run.send_trainer(delta)
             self.outbox.append(("reply", msg[2], blob, None if run is None else run.spec.budget))
             self.flush()
         return True
@@ -260,7 +253,7 @@ class Worker:
             blob = None
             if ended:
                 del self.runs[run.sid]
-                blob = dumps(t, share_data=True)
+                blob = run.send_trainer(delta=False)
             self.outbox.append(("batch", run.sid, batch, spec.budget, ended, blob))
         if ended:
             return None
