@@ -58,10 +58,54 @@ def check_built(trainer: Any, settings: Settings) -> None:
         raise limit_error("hidden", "max_params", trainer.n_params, settings.max_params)
 
 
+def table_limit_error(exc: Any, field: str, settings: Settings) -> ApiError:
+    """422 for an ``engine.datasets.TableLimit`` raised while reading a CSV file with
+    :func:`csv_limits`, naming the service's limit."""
+    if exc.limit == "max_cols":
+        most = settings.max_cols
+        detail = (
+            f"{field}: the file has more than {most + 1} columns; the limit is "
+            f"max_cols={most} input columns plus the target"
+        )
+        return ApiError(422, detail, field=field, limit="max_cols", maximum=most)
+    most = settings.max_rows
+    detail = f"{field}: the file has more than {most} data rows; the limit is max_rows={most}"
+    return ApiError(422, detail, field=field, limit="max_rows", maximum=most)
+
+
+def csv_limits(settings: Settings) -> dict[str, int]:
+    """The ``max_rows`` / ``max_cols`` keywords of the engine's CSV readers for this service
+    (the engine counts the file's columns, the service its input columns)."""
+    return {"max_rows": settings.max_rows, "max_cols": settings.max_cols + 1}
+
+
+def expand_csv(config: Mapping[str, Any], settings: Settings) -> Mapping[str, Any]:
+    """``config`` with a ``csv`` dataset read into the inline table it gives, within the
+    service's row and column limits; other configs unchanged."""
+    dataset = config.get("dataset")
+    if not isinstance(dataset, Mapping) or dataset.get("name") != "csv":
+        return config
+    from engine.datasets import TableLimit, csv_to_inline
+
+    try:
+        inline = csv_to_inline(dataset, **csv_limits(settings))
+    except TableLimit as exc:
+        raise table_limit_error(exc, "dataset.text", settings) from None
+    except ValueError as exc:
+        message = str(exc)
+        key = message.split(":", 1)[0]
+        field = f"dataset.{key}" if key in ("text", "target") else "dataset"
+        if message.startswith("CSV:"):
+            field = "dataset.text"
+        raise ApiError(422, f"dataset: {message}", field=field) from None
+    return {**config, "dataset": inline}
+
+
 def build_trainer(config: Mapping[str, Any], settings: Settings) -> Any:
     """A new Trainer for a user config, or a 422 naming the bad field or the limit."""
     from engine.trainer import Trainer
 
+    config = expand_csv(config, settings)
     check_config(config, settings)
     try:
         trainer = Trainer(dict(config))

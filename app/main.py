@@ -16,7 +16,7 @@ from fastapi import Depends, FastAPI
 from app import errors
 from app.deps import csrf_check
 from app.middleware import BodyLimit, SecurityHeaders
-from app.routes import catalog, events, health, pages, readouts, sessions
+from app.routes import catalog, datasets, events, health, pages, readouts, sessions
 from app.sessions import Manager
 from app.settings import Settings, get_settings
 
@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.dependency_overrides[get_settings] = lambda: settings
     errors.install(app)
     app.add_exception_handler(events.StreamGone, events.stream_gone)
-    for module in (health, catalog, sessions, readouts, events):
+    for module in (health, catalog, sessions, readouts, events, datasets):
         app.include_router(module.router, prefix=API)
     pages.install(app)  # the browser playground: GET /, its stream, /static
     app.add_middleware(BodyLimit, max_bytes=resolved.max_upload_bytes)

@@ -150,9 +150,9 @@ def test_inspect_lists_columns_targets_and_a_preview() -> None:
     info = inspect_csv(IRIS, preview=2)
     assert info["rows"] == 4 and info["header"] is True
     assert info["columns"] == [
-        {"name": "sepal", "numeric": True, "distinct": 4},
-        {"name": "petal", "numeric": True, "distinct": 4},
-        {"name": "species", "numeric": False, "distinct": 3},
+        {"name": "sepal", "numeric": True, "distinct": 4, "task": None},
+        {"name": "petal", "numeric": True, "distinct": 4, "task": None},
+        {"name": "species", "numeric": False, "distinct": 3, "task": "multiclass"},
     ]
     assert info["targets"] == ["species"] and info["target"] == "species"
     assert info["preview"] == [["5.1", "1.4", "setosa"], ["7.0", "4.7", "versicolor"]]
@@ -165,6 +165,13 @@ def test_inspect_all_numeric_any_column_can_be_the_target() -> None:
         assert load_csv('"y, in cm",x,label\n1,2,0\n3,4,1\n', target)[2][-1] == target
     info = inspect_csv("1,2,3\n4,5,6\n")
     assert info["header"] is False and info["target"] == "column 3"
+    # the task each column would give as the target, as make_dataset infers it
+    text = "w,k,c\n" + "".join(f"{i * 0.37:.2f},{i % 2},{i % 4}\n" for i in range(12))
+    assert [c["task"] for c in inspect_csv(text)["columns"]] == [
+        "regression",
+        "binary",
+        "multiclass",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -176,6 +183,7 @@ def test_inspect_all_numeric_any_column_can_be_the_target() -> None:
         ("a,b,c\n1,inf,3\n", "row 2, column 'b': 'inf' is not a finite number"),
         ("name,b,c\nann,2,x\nbob,4,y\n", "row 2, column 'c': 'x' is not a number; only one"),
         ("a,b\n1,2\n3\n", "row 3 has 1 columns, expected 2"),
+        ("a,b\n1,x\n2,x\n", "column 'b' holds text, so it must be the target, but it has 1"),
         ("", "empty"),
     ],
 )

@@ -95,10 +95,12 @@ def inspect_csv(
     chosen: a column is numeric (finite numbers, none empty) or text (no cell a number, none
     empty); at most one column may be text, and then it is the only possible target.
 
-    Returns ``{"rows", "header", "columns": [{"name", "numeric", "distinct"}], "targets",
-    "target", "preview"}``: ``targets`` lists the names :func:`load_csv` accepts as ``target``,
-    ``target`` is the suggested one (the text column, else the last), ``preview`` the first
-    ``preview`` data rows as text. A bad cell raises a ValueError naming its row and column.
+    Returns ``{"rows", "header", "columns": [{"name", "numeric", "distinct", "task"}],
+    "targets", "target", "preview"}``: ``task`` is what :func:`resolve_task` infers with that
+    column as the target (None when it cannot be one), ``targets`` lists the names
+    :func:`load_csv` accepts as ``target``, ``target`` is the suggested one (the text column,
+    else the last), ``preview`` the first ``preview`` data rows as text. A bad cell raises a
+    ValueError naming its row and column.
     """
     table = _read_table(text, max_rows, max_cols)
     names, label, rows, cells = table.names, table.label, table.rows, table.cells
@@ -117,15 +119,30 @@ def inspect_csv(
             text_cols.append(j)
         else:
             _numeric_block(cells, [j], rows, label)
+    tasks: dict[int, str] = {}
+    for j in text_cols or range(len(names)):
+        column = [row[j] for row in cells]
+        if j in text_cols:
+            labels: NDArray[Any] = np.array(column, dtype=str)
+            k = len(set(column))
+            if not 2 <= k <= MAX_CLASSES:
+                raise ValueError(
+                    f"CSV: {label[j]} holds text, so it must be the target, but it has {k} "
+                    f"distinct labels; a class target needs 2 to {MAX_CLASSES}"
+                )
+        else:
+            labels = np.array([float(c) for c in column])
+        tasks[j] = resolve_task(labels)[0]
     columns = [
         {
             "name": name,
             "numeric": j not in text_cols,
             "distinct": len({row[j] for row in cells}),
+            "task": tasks.get(j),
         }
         for j, name in enumerate(names)
     ]
-    targets = [names[j] for j in text_cols] if text_cols else list(names)
+    targets = [names[j] for j in tasks]
     return {
         "rows": len(cells),
         "header": table.has_header,
