@@ -1,8 +1,10 @@
 // Backprop Playground: editing the data from the page, always through the REST API.
 // - 2-D sets: click on the output heatmap adds a point of the chosen class, shift-click removes
 //   the nearest one; the whole set goes back as an "inline" data set (PATCH, resets the network).
-// - CSV upload: parse in the browser, show the columns, let the user pick the target column,
-//   then PATCH the session with the inline table.
+// - CSV upload: the server reads the file (POST /api/datasets/csv) and lists its columns; the
+//   user picks the target column, then the session is PATCHed with {name: "csv", text, target}
+//   (the server parses it again and keeps the inline table it gives). User text (column names,
+//   cells, error messages) only ever goes into the page as textContent.
 (function () {
   'use strict'
 
@@ -14,18 +16,22 @@
     el.classList.toggle('error', !!bad)
   }
 
-  function patchDataset (dataset) {
+  // the JSON body of a response, or an Error carrying the server's detail
+  function jsonOrThrow (r) {
+    return r.json().catch(function () { return {} }).then(function (b) {
+      if (!r.ok) throw new Error(b.detail || 'the request failed (' + r.status + ')')
+      return b
+    })
+  }
+
+  function patchConfig (config) {
     return fetch('/api/sessions/' + sid(), {
       method: 'PATCH',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ config: { dataset: dataset } })
-    }).then(function (r) {
-      return r.json().then(function (b) {
-        if (!r.ok) throw new Error(b.detail || 'the data was not accepted (' + r.status + ')')
-        return b
-      })
-    })
+      body: JSON.stringify({ config: config })
+    }).then(jsonOrThrow)
   }
+  function patchDataset (dataset) { return patchConfig({ dataset: dataset }) }
 
   // ---- click to add / shift-click to remove points ----------------------------------------
   function pointTools () {
@@ -78,53 +84,84 @@
       .finally(function () { busy = false })
   })
 
-  // ---- CSV: columns, target choice, create --------------------------------------------------
-  let table = null
-  function parseCsv (text) {
-    const rows = text.trim().split(/\r?\n/).filter(function (l) { return l.trim() })
-      .map(function (l) { return l.split(',').map(function (c) { return c.trim().replace(/^"|"$/g, '') }) })
-    if (!rows.length) throw new Error('the CSV file is empty')
-    const header = rows[0].some(function (c) { return c === '' || isNaN(Number(c)) }) ? rows.shift() : null
-    const width = rows.length ? rows[0].length : 0
-    if (!rows.length || width < 2) throw new Error('the CSV needs at least two columns and one row')
-    const names = header || Array.from({ length: width }, function (_, i) { return 'col' + (i + 1) })
-    return { names: names, rows: rows }
+  // ---- CSV: the server lists the columns, the user picks the target, the session takes it ---
+  // new data is a new problem: its target's task gets that task's output and loss (the engine's
+  // defaults), so a regression file on a classification session just works
+  const TASK_DEFAULTS = {
+    binary: { output_activation: 'sigmoid', loss: { name: 'bce' } },
+    multiclass: { output_activation: 'softmax', loss: { name: 'ce' } },
+    regression: { output_activation: 'linear', loss: { name: 'mse' } }
   }
+  let table = null // {text, info}: the file's text and the server's reading of it
+
+  function el (tag, text) {
+    const e = document.createElement(tag)
+    if (text !== undefined) e.textContent = text
+    return e
+  }
+
+  function showColumns (info) {
+    const sel = document.getElementById('csv-target')
+    sel.replaceChildren()
+    info.columns.forEach(function (c) {
+      if (!c.task) return
+      const o = el('option', c.name + ' (' + c.task + ')')
+      o.value = c.name
+      sel.appendChild(o)
+    })
+    sel.value = info.target
+    const box = document.getElementById('csv-target-box')
+    let preview = document.getElementById('csv-preview')
+    if (!preview) {
+      preview = el('table')
+      preview.id = 'csv-preview'
+      box.insertBefore(preview, box.firstChild)
+    }
+    const head = el('tr')
+    info.columns.forEach(function (c) { head.appendChild(el('th', c.name)) })
+    const rows = info.preview.map(function (cells) {
+      const tr = el('tr')
+      cells.forEach(function (cell) { tr.appendChild(el('td', cell)) })
+      return tr
+    })
+    preview.replaceChildren(head, ...rows)
+    box.hidden = false
+    note('csv-columns', info.rows + ' rows · columns: ' + info.columns.map(function (c) {
+      return c.name + (c.numeric ? '' : ' (text)')
+    }).join(', ') + '. Pick the target column, then “use this data” (the network resets).')
+  }
+
   document.addEventListener('change', function (evt) {
     const t = evt.target
     if (t.id !== 'csv-upload' || !t.files[0]) return
-    t.files[0].text().then(function (text) {
-      table = parseCsv(text)
-      const sel = document.getElementById('csv-target')
-      sel.replaceChildren()
-      table.names.forEach(function (n, i) {
-        const o = document.createElement('option')
-        o.value = String(i); o.textContent = n
-        sel.appendChild(o)
+    const file = t.files[0]
+    table = null
+    document.getElementById('csv-target-box').hidden = true
+    note('csv-columns', 'reading the file…')
+    fetch('/api/datasets/csv', { method: 'POST', headers: { 'Content-Type': 'text/csv' }, body: file })
+      .then(jsonOrThrow)
+      .then(function (info) {
+        return file.text().then(function (text) {
+          table = { text: text, info: info }
+          showColumns(info)
+        })
       })
-      sel.value = String(table.names.length - 1)
-      document.getElementById('csv-target-box').hidden = false
-      note('csv-columns', table.rows.length + ' rows · columns: ' + table.names.join(', ') +
-        '. Pick the target column, then “use this data” (the network resets).')
-    }).catch(function (e) { note('csv-columns', e.message, true) })
+      .catch(function (e) { note('csv-columns', e.message, true) })
   })
+
   document.addEventListener('click', function (evt) {
     if (evt.target.id !== 'csv-create' || !table) return
-    const k = parseInt(document.getElementById('csv-target').value, 10)
-    const numeric = table.rows.every(function (r) { return r[k] !== '' && !isNaN(Number(r[k])) })
-    const x = table.rows.map(function (r) { return r.filter(function (_, j) { return j !== k }).map(Number) })
-    const y = table.rows.map(function (r) { return numeric ? Number(r[k]) : r[k] })
-    const ds = {
-      name: 'inline',
-      x: x,
-      y: y,
-      input_names: table.names.filter(function (_, j) { return j !== k }),
-      target_name: table.names[k]
-    }
+    const target = document.getElementById('csv-target').value
+    const column = table.info.columns.find(function (c) { return c.name === target })
+    const dataset = { name: 'csv', text: table.text, target: target }
     note('csv-columns', 'creating the data set…')
-    patchDataset(ds).then(function () {
-      note('csv-columns', 'Using ' + x.length + ' rows: inputs ' + ds.input_names.join(', ') +
-        ' → target ' + ds.target_name + '. The network was reset.')
+    const task = column ? column.task : ''
+    const defaults = TASK_DEFAULTS[task] || {}
+    patchConfig(Object.assign({ dataset: dataset }, defaults)).then(function () {
+      const inputs = table.info.columns.filter(function (c) { return c.name !== target })
+      note('csv-columns', 'Using ' + table.info.rows + ' rows: inputs ' +
+        inputs.map(function (c) { return c.name }).join(', ') + ' → target ' + target +
+        ' (' + task + '). The network was reset.')
       document.getElementById('csv-target-box').hidden = true
     }).catch(function (e) { note('csv-columns', e.message, true) })
   })
