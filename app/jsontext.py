@@ -1,7 +1,10 @@
 """JSON text that never holds NaN or Infinity (RELIABILITY.md promise 8).
 
 Used for every stream event, history row and checkpoint, in the web process and in the training
-workers alike; Starlette's own JSON responses go through :func:`finite` in app/errors.py.
+workers alike. orjson writes non-finite floats as null and every float in its shortest form
+that reads back exactly (like ``repr``), about 15x faster than the json module: at 100
+sessions x 10 frames/s, encoding was the largest cost after training itself. Starlette's own
+JSON responses go through :func:`finite` in app/errors.py.
 """
 
 from __future__ import annotations
@@ -9,12 +12,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
+
 
 def encode(obj: Any) -> str:
     """Compact JSON text of ``obj``; non-finite numbers become null."""
     try:
-        return json.dumps(obj, allow_nan=False, separators=(",", ":"))
-    except ValueError:
+        return orjson.dumps(obj).decode()
+    except TypeError:  # integers beyond 64 bits (a checkpoint's RNG state): the json module
         return json.dumps(finite(obj), allow_nan=False, separators=(",", ":"))
 
 

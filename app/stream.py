@@ -36,6 +36,7 @@ from app.jsontext import encode
 
 REPLAY_BATCH = 1000  # records per replayed "step" event: bounds one event's size
 TERMINAL = ("finished", "diverged")
+FRAME_BURST = 2.0
 
 
 @dataclass(eq=False)
@@ -49,18 +50,27 @@ class Subscriber:
     frames: bool
     event: asyncio.Event = field(default_factory=asyncio.Event)
     queue: deque[Frame] = field(default_factory=lambda: deque(maxlen=4))
-    last_frame_time: float = 0.0
+    tokens: float = 1.0  # frame allowance: fps per second, at most FRAME_BURST saved up
+    token_time: float = 0.0
 
-    def wants(self, step: int, now: float, forced: bool) -> bool:
+    def take(self, step: int, now: float, forced: bool) -> bool:
+        """Does this subscriber take a frame of ``step`` now? (Spends an allowance if so.)"""
         if not self.frames:
             return False
         if forced:  # a manual step or edit: always worth drawing
             return True
         if self.every and step % self.every:
             return False
-        # 0.75: frames are produced at the fastest subscriber's rate and arrive with commit
-        # jitter; a strict 1/fps would drop every other frame of a subscriber at that rate
-        return not self.fps or now - self.last_frame_time >= 0.75 / self.fps
+        if not self.fps:
+            return True
+        # a token bucket, not a minimum gap: frames are made at the fastest subscriber's rate,
+        # paced by deadline, and arrive with jitter; a gap rule would drop the early ones
+        self.tokens = min(FRAME_BURST, self.tokens + (now - self.token_time) * self.fps)
+        self.token_time = now
+        if self.tokens < 1.0:
+            return False
+        self.tokens -= 1.0
+        return True
 
 
 class Hub:
@@ -126,9 +136,8 @@ class Hub:
             if frame is not None:
                 now = time.monotonic()
                 for sub in self.subscribers:
-                    if sub.wants(frame.step, now, forced_frame):
+                    if sub.take(frame.step, now, forced_frame):
                         sub.queue.append(frame)
-                        sub.last_frame_time = now
             if status is not None:
                 self.status = status
                 self.status_seq = self.last_seq
@@ -165,8 +174,11 @@ class Hub:
                 return []
             if not self.ring or cursor < self.ring[0][0] - 1:
                 return None
-            start = cursor + 1 - self.ring[0][0]
-            return list(itertools.islice(self.ring, start, start + limit))
+            # the ring is gap-free and ends at last_seq: count from the right end, which is
+            # where readers are (a deque walks from its nearer end, O(records wanted))
+            n = max(0, min(self.ring[-1][0] - cursor, len(self.ring)))
+            newest_first = list(itertools.islice(reversed(self.ring), n))
+            return newest_first[::-1][:limit]
 
 
 @dataclass

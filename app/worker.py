@@ -15,15 +15,18 @@ web → worker                               worker → web
 ``("demand", sid, Demand)``                    ``"diverged"``; ``blob`` the trainer if ended
 ``("stop", sid, req, full)``               ``("reply", req, blob, budget)`` — blob None when
 ``("copy", sid, req, full)``                 the run had already ended
+``("quit",)``                              ``("lost", sid, error)`` — the run failed
 
 Trainers travel as app/transfer.py blobs: after the first, without the dataset; copies also
 without the trajectory points the web process already holds (unless ``full``).
-``("quit",)``                              ``("lost", sid, error)`` — the run failed
 
-Scheduling is round-robin over the runs: one slice each (``round_s / n`` seconds, at most
-``slice_s``), then the tail of the queue; a run over its speed limit sleeps until its tokens
-refill. Weight frames are paced by deadline (``next_frame += 1/fps``) so a subscriber at 10 fps
-gets 10 frames a second even though slices end at arbitrary times.
+Scheduling is round-robin over the runs: one slice each, then the tail of the queue; a run over
+its speed limit sleeps until its tokens refill. A round aims at ``round_s``, or less when a
+subscriber wants frames faster (a frame needs a slice: 90 % of the shortest frame period); the
+slices (``target / n``, at most ``slice_s``) shrink while measured rounds overrun the target,
+because each slice also pays fixed costs (encoding, frames, the pipe) that grow with ``n``.
+Weight frames are paced by deadline (``next_frame += 1/fps``), so a subscriber at 10 fps gets
+10 frames a second even though slices end at arbitrary times.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from typing import Any
 from app.batch import Batch, Demand, pack
 from app.transfer import dumps, loads
 
-MIN_SLICE = 0.0005  # below this the fixed per-slice costs dominate
+MIN_SLICE = 0.0001  # a slice still runs at least one step
 FLUSH_SECONDS = 0.004  # batches gathered into one pipe message for at most this long
 
 
@@ -118,6 +121,10 @@ class Worker:
         self.tie = itertools.count()
         self.outbox: list[tuple[Any, ...]] = []
         self.last_flush = time.monotonic()
+        self.scale = 1.0  # slice shrink factor, adapted to the measured round time
+        self.round_start = time.monotonic()
+        self.round_slices = 0
+        self.target = options.round_s  # the round time aimed at (target_round, once a round)
 
     def serve(self) -> None:
         while True:
@@ -142,7 +149,7 @@ class Worker:
                 sid = run.sid
                 if self.runs.get(sid) is run:
                     try:
-                        wake = self.slice(run, self.slice_for(len(self.runs)))
+                        wake = self.slice(run, self.next_slice())
                     except Exception as exc:  # one broken run must not end the others
                         self.runs.pop(sid, None)
                         self.outbox.append(("lost", sid, f"{type(exc).__name__}: {exc}"))
@@ -157,8 +164,26 @@ class Worker:
             self.outbox = []
         self.last_flush = time.monotonic()
 
-    def slice_for(self, n: int) -> float:
-        return max(MIN_SLICE, min(self.opt.slice_s, self.opt.round_s / max(1, n)))
+    def target_round(self) -> float:
+        demands = [r.spec.demand for r in self.runs.values()]
+        fps = max((d.fps for d in demands if d.frames), default=0.0)
+        # deadline pacing keeps the rate while a round is shorter than the frame period
+        return min(self.opt.round_s, 0.9 / fps) if fps else self.opt.round_s
+
+    def next_slice(self) -> float:
+        """The next slice's length; every ``n`` slices, adapt the scale to the round time."""
+        n = max(1, len(self.runs))
+        self.round_slices += 1
+        if self.round_slices >= n:
+            self.target = self.target_round()
+            now = time.monotonic()
+            measured = now - self.round_start
+            if measured > self.target:
+                self.scale = max(0.02, self.scale * max(0.5, self.target / measured))
+            else:
+                self.scale = min(1.0, self.scale * 1.1)
+            self.round_start, self.round_slices = now, 0
+        return max(MIN_SLICE, min(self.opt.slice_s, self.scale * self.target / n))
 
     def schedule(self, run: Run, wake: float | None) -> None:
         if wake is None:
