@@ -189,19 +189,22 @@ async def page_events(
     slot.on_close(surface_task.cancel)
     try:
         yield ServerSentEvent(comment="connected", retry=retry)
+        due = time.monotonic()
         while True:
             sub.event.clear()
             if hub.closed:
                 yield ServerSentEvent(event="close", raw_data=hub.closed)
                 return
             seq = hub.last_seq
-            started = time.monotonic()
             changed = await anyio.to_thread.run_sync(frame, session, manager, st)
             changed.update(live.take())
             for name, html in changed.items():
                 yield ServerSentEvent(event=name, raw_data=html, id=str(seq))
-            # pacing: whatever changes meanwhile merges into the next frame
-            await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
+            # pacing by deadline, so render and wake-up times do not add to the period; whatever
+            # changes meanwhile merges into the next frame
+            now = time.monotonic()
+            due = due + interval if due + interval > now - interval else now
+            await asyncio.sleep(max(0.0, due - now))
             if sub.event.is_set():
                 continue
             try:
