@@ -29,6 +29,7 @@ from app.pool import Handle, Pool
 from app.session import Session
 from app.settings import Settings
 from app.stream import Hub
+from engine.config import dataset_task
 
 LIVE = ("optimizer", "schedule", "regularization", "clip_norm", "batch_size", "probe")
 EXPORT_FORMAT = "backprop-playground/session-1"
@@ -44,7 +45,6 @@ class Manager:
         self.store = Store(settings.db_path, settings.commit_interval_ms / 1000)
         self.sessions: dict[str, Session] = {}
         self.lock = threading.Lock()
-        self.owner_streams: dict[str, int] = {}
         self._recover()
         self.pool = Pool(settings, self._on_worker_message, self._on_worker_lost)
         self._stop = threading.Event()
@@ -316,6 +316,12 @@ class Manager:
                     merged[key] = {**base, **value}
                 else:
                     merged[key] = value
+            if _task_changed(session.config, changes):
+                # another kind of data (say regression after classification): its loss and
+                # output follow it, as when creating, unless this change names them
+                for key in ("loss", "output_activation"):
+                    if key not in changes:
+                        merged.pop(key, None)
             check_config(merged, self.settings)
             changed = sorted(k for k in changes if merged.get(k) != session.config.get(k))
             if any(k not in LIVE for k in changed):
@@ -494,3 +500,20 @@ class Manager:
                     if session.dirty:
                         session.emit([], checkpoint=True).wait()
                     session.trainer = None  # rebuilt from the checkpoint when next used
+
+
+def _task_changed(config: dict[str, Any], changes: dict[str, Any]) -> bool:
+    """Does ``changes`` switch to data of another task (binary, multiclass, regression)?"""
+    if "dataset" not in changes:
+        return False
+    new = changes["dataset"]
+    if isinstance(new, dict) and isinstance(config.get("dataset"), dict):
+        new = (
+            {**config["dataset"], **new}
+            if new.get("name") == config["dataset"].get("name")
+            else new
+        )
+    try:
+        return dataset_task(config["dataset"]) != dataset_task(new)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return False  # a bad dataset: check_config names the field

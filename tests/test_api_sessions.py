@@ -121,6 +121,23 @@ def test_patch_live_keeps_state_and_architecture_resets(api: ApiClient) -> None:
     assert body["session"]["seq"] == 6  # sequence numbers keep growing across a reset
 
 
+def test_patch_to_data_of_another_task_takes_its_loss(api: ApiClient) -> None:
+    """The page's dataset picker sends only the dataset: classification -> regression -> digits."""
+    sid, h = api.create()
+    for name, loss, out in (("reg_plane", "mse", "linear"), ("digits", "ce", "softmax")):
+        r = api.patch(f"/api/sessions/{sid}", json={"config": {"dataset": {"name": name}}},
+                      headers=h)
+        assert r.status_code == 200, r.text
+        config = r.json()["session"]["config"]
+        assert r.json()["reset"] is True
+        assert (config["loss"]["name"], config["output_activation"]) == (loss, out)
+    # a loss named in the same change is kept (and checked)
+    r = api.patch(f"/api/sessions/{sid}", headers=h, json={
+        "config": {"dataset": {"name": "circle"}, "loss": {"name": "mse"}}})
+    config = r.json()["session"]["config"]
+    assert (config["loss"]["name"], config["output_activation"]) == ("mse", "sigmoid")
+
+
 def test_patch_bad_value_names_field(api: ApiClient) -> None:
     sid, h = api.create()
     r = api.patch(f"/api/sessions/{sid}", json={"config": {"optimizer": {"lr": -1}}}, headers=h)
