@@ -141,16 +141,19 @@ def test_session_from_a_csv_file(api: ApiClient) -> None:
     assert dataset["input_names"] == ["sepal", "petal"] and dataset["target_name"] == "species"
     assert session["config"]["output_activation"] == "softmax"
     assert api.post(f"/api/sessions/{sid}/step", json={"count": 2}, headers=h).status_code == 200
-    # another file, through PATCH (the data changes: a reset); a regression target needs a
-    # regression loss, which the page picks from the column's task
+    # another file, through PATCH (the data changes: a reset); a regression target brings a
+    # regression loss and output with it, as the column's task says
     assert upload(api, NUMBERS).json()["columns"][0]["task"] == "regression"
     change: dict[str, Any] = {"dataset": {"name": "csv", "text": NUMBERS, "target": "a"}}
     r = api.patch(f"/api/sessions/{sid}", json={"config": change}, headers=h)
-    assert r.status_code == 422 and r.json()["field"] == "loss.name"
-    change.update(loss={"name": "mse"}, output_activation="linear")
-    r = api.patch(f"/api/sessions/{sid}", json={"config": change}, headers=h)
     assert r.status_code == 200, r.text
     assert r.json()["reset"] is True
+    config = r.json()["session"]["config"]
+    assert (config["loss"]["name"], config["output_activation"]) == ("mse", "linear")
+    # a loss that does not fit, named in the change, is still refused
+    change.update(loss={"name": "ce"})
+    r = api.patch(f"/api/sessions/{sid}", json={"config": change}, headers=h)
+    assert r.status_code == 422 and r.json()["field"] == "loss.name"
     dataset = api.get(f"/api/sessions/{sid}", headers=h).json()["config"]["dataset"]
     assert dataset["target_name"] == "a" and dataset["input_names"] == ["b", "y"]
 
