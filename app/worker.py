@@ -21,8 +21,8 @@ Trainers travel as app/transfer.py blobs: after the first, without the dataset; 
 without the trajectory points the web process already holds (unless ``full``).
 
 Scheduling is round-robin over the runs: one slice each, then the tail of the queue; a run over
-its speed limit sleeps until its tokens refill. A round aims at ``round_s``, or less when a
-subscriber wants frames faster (a frame needs a slice: 90 % of the shortest frame period); the
+its speed limit sleeps until its tokens refill. A round aims at ``round_s``, or at 80 % of the
+shortest frame period when a subscriber wants frames (a frame needs a slice); the
 slices (``target / n``, at most ``slice_s``) shrink while measured rounds overrun the target,
 because each slice also pays fixed costs (encoding, frames, the pipe) that grow with ``n``.
 Weight frames are paced by deadline (``next_frame += 1/fps``), so a subscriber at 10 fps gets
@@ -167,8 +167,10 @@ class Worker:
     def target_round(self) -> float:
         demands = [r.spec.demand for r in self.runs.values()]
         fps = max((d.fps for d in demands if d.frames), default=0.0)
-        # deadline pacing keeps the rate while a round is shorter than the frame period
-        return min(self.opt.round_s, 0.9 / fps) if fps else self.opt.round_s
+        # a frame needs a slice, and deadline pacing keeps the rate while a round is shorter
+        # than the frame period: 80 % of it leaves room for jitter. Longer rounds than
+        # round_s are fine then (fewer, larger batches: less fixed cost per step).
+        return 0.8 / fps if fps else self.opt.round_s
 
     def next_slice(self) -> float:
         """The next slice's length; every ``n`` slices, adapt the scale to the round time."""
