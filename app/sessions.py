@@ -1,11 +1,8 @@
 """The session manager: creating, driving, persisting and recovering training sessions.
 
-Background runs train in worker processes (app/pool.py, app/worker.py): a run hands the
-session's trainer to a worker and takes it back when the run ends, is paused, or must be changed
-(a live edit takes it back, changes it, and hands it over again). Reads of a running session get
-a copy from the worker, at most :data:`COPY_SECONDS` old. Requests that drive a session (step,
-edit, reset) run in Starlette's thread pool and take the session's lock. Methods here are
-synchronous and never called on the event loop.
+Background runs train in worker processes (app/remote.py, app/pool.py, app/worker.py); reads of
+a running session get a copy. Requests that drive a session (step, edit, reset) run in
+Starlette's thread pool and take the session's lock; nothing here runs on the event loop.
 
 Restart recovery (promise 16): every saved session is listed again as ``paused``; its trainer is
 rebuilt from the latest checkpoint on first use and continues bit-identically.
@@ -20,23 +17,21 @@ import threading
 import time
 from typing import Any
 
-from app import transfer, worker
-from app.batch import Batch, Demand
 from app.db import Store
 from app.errors import ApiError, Conflict, NotFound, engine_error, limit_error
 from app.limits import build_trainer, check_config, restore_trainer
-from app.pool import Handle, Pool
+from app.pool import Pool
+from app.remote import RemoteRuns
 from app.session import Session
 from app.settings import Settings
 from app.stream import Hub
-from engine.config import dataset_task
+from engine.config import changes_task
 
 LIVE = ("optimizer", "schedule", "regularization", "clip_norm", "batch_size", "probe")
 EXPORT_FORMAT = "backprop-playground/session-1"
-COPY_SECONDS = 0.02  # reads of a running session share one copy of its trainer this long
 
 
-class Manager:
+class Manager(RemoteRuns):
     """All sessions of this process, indexed by id."""
 
     def __init__(self, settings: Settings, loop: asyncio.AbstractEventLoop) -> None:
@@ -117,21 +112,11 @@ class Manager:
     def load(self, session: Session) -> Any:
         """The session's trainer, rebuilt from its checkpoint if needed (call under its lock).
 
-        While the session trains in a worker this is a copy, at most :data:`COPY_SECONDS` old:
+        While the session trains in a worker this is a copy, at most ``COPY_SECONDS`` old:
         read it, never change it (:meth:`_local` brings the trainer itself back)."""
-        self._settle(session)
-        handle = session.remote
-        if handle is not None:
-            now = time.monotonic()
-            if session.copy is not None and now - session.copy[0] < COPY_SECONDS:
-                return session.copy[1]
-            copy = self._fetch_copy(session, handle)
-            if copy is not None:
-                session.copy = (now, copy)
-                return copy
-            if session.remote is handle and not handle.alive:
-                self._lost(session, "the training worker stopped")
-            self._settle(session)  # the run ended meanwhile: its trainer is back
+        copy = self._copy(session)
+        if copy is not None:
+            return copy
         if session.trainer is None:
             state = self.store.checkpoint(session.id)
             if state is None:
@@ -316,7 +301,7 @@ class Manager:
                     merged[key] = {**base, **value}
                 else:
                     merged[key] = value
-            if _task_changed(session.config, changes):
+            if changes_task(session.config, changes):
                 # another kind of data (say regression after classification): its loss and
                 # output follow it, as when creating, unless this change names them
                 for key in ("loss", "output_activation"):
@@ -393,94 +378,6 @@ class Manager:
     def _due(self, session: Session) -> bool:
         return time.monotonic() - session.last_checkpoint >= self.settings.checkpoint_seconds
 
-    def _dispatch(self, s: Session) -> None:
-        """Hand the session's trainer to a worker to train (call under the lock)."""
-        t = s.trainer
-        handle = self.pool.pick()
-        demand = s.hub.demand
-        spec = worker.RunSpec(s.seq_base, s.generation, s.budget, s.speed, demand)
-        blob = transfer.dumps(t)
-        s.data, s.points, s.trainer, s.copy = t.data, transfer.points_of(t), None, None
-        handle.runs.add(s.id)
-        s.remote = handle
-        handle.post(("run", s.id, blob, spec))
-        if s.hub.demand != demand:  # changed while we were here: it may have missed the worker
-            handle.post(("demand", s.id, s.hub.demand))
-
-    def _local(self, s: Session) -> Any:
-        """Bring the trainer back from its worker, stopping the run there (call under the lock;
-        ``status`` stays as it is). Returns the trainer."""
-        handle = s.remote
-        if handle is not None:
-            blob, budget = handle.request("stop", s.id).result(timeout=60)
-            handle.runs.discard(s.id)
-            if blob is not None:
-                s.returned, s.remote = blob, None
-                s.budget = budget or 0
-            elif s.remote is handle and not handle.alive:
-                self._lost(s, "the training worker stopped")
-        return self.load(s)
-
-    def _fetch_copy(self, s: Session, handle: Handle) -> Any:
-        """A copy of the trainer training in ``handle``, or None if the run is no longer there."""
-        for full in (False, True):
-            blob, _ = handle.request("copy", s.id, full).result(timeout=60)
-            if blob is None:
-                return None
-            try:
-                copy = transfer.loads(blob, s.data, s.points)
-            except KeyError:  # a point we never got (a reply nobody waited for): ask for all
-                continue
-            s.points = transfer.points_of(copy)
-            return copy
-        return None
-
-    def _settle(self, s: Session) -> None:
-        """Adopt a trainer a worker sent back (call under the lock)."""
-        blob = s.returned
-        if blob is not None and s.remote is None:
-            s.returned = None
-            s.trainer, s.copy = transfer.loads(blob, s.data), None
-            s.points = {}
-
-    def _demand_changed(self, s: Session, demand: Demand) -> None:
-        handle = s.remote
-        if handle is not None:
-            handle.post(("demand", s.id, demand))
-
-    def _on_worker_message(self, handle: Handle, msg: tuple[Any, ...]) -> None:
-        """A worker's batch or lost run (its receiver thread; takes no session lock, so a
-        request waiting under a lock for this worker's reply can never deadlock)."""
-        sid = msg[1]
-        s = self.sessions.get(sid)
-        if msg[0] == "lost":
-            handle.runs.discard(sid)
-            if s is not None and s.remote is handle:
-                self._lost(s, f"training failed: {msg[2]}")
-            return
-        _, _, batch, budget, ended, blob = msg
-        if ended:
-            handle.runs.discard(sid)
-        if s is None or s.deleted or s.remote is not handle:
-            return
-        s.budget = budget
-        if ended:
-            s.status, s.reason = ended, "diverged" if ended == "diverged" else "budget"
-            s.returned = blob  # before remote: a reader that sees remote None finds it
-            s.remote = None
-        s.record(batch, status=bool(ended))
-
-    def _on_worker_lost(self, handle: Handle) -> None:
-        for s in list(self.sessions.values()):
-            if s.remote is handle:
-                self._lost(s, "the training worker stopped")
-
-    def _lost(self, s: Session, reason: str) -> None:
-        """A run whose worker failed: paused at its last checkpoint (rebuilt when next used)."""
-        s.remote, s.returned, s.copy, s.trainer = None, None, None, None
-        s.status, s.reason = "paused", reason
-        s.record(Batch(), status=True)
-
     def _cull_loop(self) -> None:
         while not self._stop.wait(self.settings.cull_interval_seconds):
             self.cull()
@@ -500,20 +397,3 @@ class Manager:
                     if session.dirty:
                         session.emit([], checkpoint=True).wait()
                     session.trainer = None  # rebuilt from the checkpoint when next used
-
-
-def _task_changed(config: dict[str, Any], changes: dict[str, Any]) -> bool:
-    """Does ``changes`` switch to data of another task (binary, multiclass, regression)?"""
-    if "dataset" not in changes:
-        return False
-    new = changes["dataset"]
-    if isinstance(new, dict) and isinstance(config.get("dataset"), dict):
-        new = (
-            {**config["dataset"], **new}
-            if new.get("name") == config["dataset"].get("name")
-            else new
-        )
-    try:
-        return dataset_task(config["dataset"]) != dataset_task(new)
-    except (ValueError, TypeError, KeyError, AttributeError):
-        return False  # a bad dataset: check_config names the field

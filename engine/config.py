@@ -155,6 +155,23 @@ def dataset_task(dataset_spec: Mapping[str, Any]) -> str:
     return str(DATASETS.lookup(name).task)
 
 
+def changes_task(config: dict[str, Any], changes: dict[str, Any]) -> bool:
+    """Does ``changes`` switch to data of another task (binary, multiclass, regression)?"""
+    if "dataset" not in changes:
+        return False
+    new = changes["dataset"]
+    if isinstance(new, dict) and isinstance(config.get("dataset"), dict):
+        new = (
+            {**config["dataset"], **new}
+            if new.get("name") == config["dataset"].get("name")
+            else new
+        )
+    try:
+        return dataset_task(config["dataset"]) != dataset_task(new)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return False  # a bad dataset: check_config names the field
+
+
 def normalize_config(config: Mapping[str, Any] | None) -> dict[str, Any]:
     """Validate ``config`` and return it complete, with defaults filled, JSON-safe."""
     config = copy.deepcopy(dict(config or {}))

@@ -95,6 +95,18 @@ class ApiClient:
         self._portal_cm.__exit__(None, None, None)
 
 
+def wait_status(api: ApiClient, sid: str, headers: dict[str, str], want: str,
+                timeout: float = 20.0) -> dict:
+    """Poll a session until its status is ``want``; returns the session."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = api.get(f"/api/sessions/{sid}", headers=headers).json()
+        if body["status"] == want:
+            return body
+        time.sleep(0.02)
+    raise AssertionError(f"status never became {want}: {body}")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

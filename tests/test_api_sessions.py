@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from apptools import FAST, ApiClient, make_settings
+from apptools import FAST, ApiClient, make_settings, wait_status
 
 
 @pytest.fixture
@@ -16,17 +16,6 @@ def api(tmp_path: Path) -> Iterator[ApiClient]:
     client = ApiClient(make_settings(tmp_path))
     yield client
     client.close()
-
-
-def wait_status(api: ApiClient, sid: str, headers: dict[str, str], want: str,
-                timeout: float = 10.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body = api.get(f"/api/sessions/{sid}", headers=headers).json()
-        if body["status"] == want:
-            return body
-        time.sleep(0.02)
-    raise AssertionError(f"status never became {want}: {body}")
 
 
 def test_create_returns_id_token_cookie_and_state(api: ApiClient) -> None:

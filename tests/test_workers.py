@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apptools import FAST, ApiClient, make_settings
+from apptools import FAST, ApiClient, make_settings, wait_status
 
 from engine.trainer import Trainer
 
@@ -28,16 +28,6 @@ def api(tmp_path: Path) -> Iterator[ApiClient]:
     client = ApiClient(make_settings(tmp_path))
     yield client
     client.close()
-
-
-def wait_for(api: ApiClient, sid: str, h: dict[str, str], want: str, timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body = api.get(f"/api/sessions/{sid}", headers=h).json()
-        if body["status"] == want:
-            return body
-        time.sleep(0.02)
-    raise AssertionError(f"status never became {want}: {body}")
 
 
 def layers(api: ApiClient, sid: str, h: dict[str, str]) -> Any:
@@ -53,7 +43,7 @@ def test_background_run_equals_local_training(api: ApiClient) -> None:
     api.post(f"/api/sessions/{sid}/step", json={"count": 3}, headers=h)
     api.post(f"/api/sessions/{sid}/step", json={"phase": "next"}, headers=h)  # mid-iteration
     assert api.post(f"/api/sessions/{sid}/run", json={"steps": 400}, headers=h).status_code == 200
-    body = wait_for(api, sid, h, "finished")
+    body = wait_status(api, sid, h, "finished")
     assert body["step"] == 403 and body["reason"] == "budget"
     t = Trainer(ADAM)
     t.step(3)
@@ -119,10 +109,10 @@ def test_a_killed_worker_pauses_its_runs_at_their_checkpoint(api: ApiClient) -> 
     time.sleep(0.3)
     (handle,) = [x for x in api.manager.pool.handles if sid in x.runs]
     os.kill(handle.process.pid, signal.SIGKILL)
-    body = wait_for(api, sid, h, "paused")
+    body = wait_status(api, sid, h, "paused")
     assert "worker" in body["reason"]
     # the run can go on (in a fresh worker) from the last checkpoint
     assert api.post(f"/api/sessions/{sid}/run", json={"steps": 50}, headers=h).status_code == 200
-    finished = wait_for(api, sid, h, "finished")
+    finished = wait_status(api, sid, h, "finished")
     assert finished["step"] >= 50
     assert all(x.process.pid != handle.process.pid for x in api.manager.pool.handles)

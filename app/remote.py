@@ -1,0 +1,137 @@
+"""Sessions whose runs train in a worker process: handing trainers over and taking them back.
+
+The manager's half of the protocol in app/worker.py. While a session runs remotely its
+``remote`` is the worker's handle and ``trainer`` is None; ``returned`` holds the pickled trainer
+a worker sent back until someone takes the session's lock and adopts it (:meth:`_settle`).
+Worker messages arrive on the pool's receiver threads, which never take a session lock, so a
+request waiting under a lock for a worker's reply can never deadlock with them.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from app import transfer, worker
+from app.batch import Batch, Demand
+from app.pool import Handle, Pool
+from app.session import Session
+
+COPY_SECONDS = 0.02  # reads of a running session share one copy of its trainer this long
+
+
+class RemoteRuns:
+    """Mixed into the manager, which provides ``pool``, ``sessions`` and ``load``."""
+
+    pool: Pool
+    sessions: dict[str, Session]
+
+    def load(self, session: Session) -> Any:
+        raise NotImplementedError
+
+    def _copy(self, s: Session) -> Any:
+        """A recent copy of the trainer if the session trains in a worker, else None (after
+        adopting a trainer that came back). Call under the lock."""
+        self._settle(s)
+        handle = s.remote
+        if handle is None:
+            return None
+        now = time.monotonic()
+        if s.copy is not None and now - s.copy[0] < COPY_SECONDS:
+            return s.copy[1]
+        copy = self._fetch_copy(s, handle)
+        if copy is not None:
+            s.copy = (now, copy)
+            return copy
+        if s.remote is handle and not handle.alive:
+            self._lost(s, "the training worker stopped")
+        self._settle(s)  # the run ended meanwhile: its trainer is back
+        return None
+
+    def _dispatch(self, s: Session) -> None:
+        """Hand the session's trainer to a worker to train (call under the lock)."""
+        t = s.trainer
+        handle = self.pool.pick()
+        demand = s.hub.demand
+        spec = worker.RunSpec(s.seq_base, s.generation, s.budget, s.speed, demand)
+        blob = transfer.dumps(t)
+        s.data, s.points, s.trainer, s.copy = t.data, transfer.points_of(t), None, None
+        handle.runs.add(s.id)
+        s.remote = handle
+        handle.post(("run", s.id, blob, spec))
+        if s.hub.demand != demand:  # changed while we were here: it may have missed the worker
+            handle.post(("demand", s.id, s.hub.demand))
+
+    def _local(self, s: Session) -> Any:
+        """Bring the trainer back from its worker, stopping the run there (call under the lock;
+        ``status`` stays as it is). Returns the trainer."""
+        handle = s.remote
+        if handle is not None:
+            blob, budget = handle.request("stop", s.id).result(timeout=60)
+            handle.runs.discard(s.id)
+            if blob is not None:
+                s.returned, s.remote = blob, None
+                s.budget = budget or 0
+            elif s.remote is handle and not handle.alive:
+                self._lost(s, "the training worker stopped")
+        return self.load(s)
+
+    def _fetch_copy(self, s: Session, handle: Handle) -> Any:
+        """A copy of the trainer training in ``handle``, or None if the run is no longer there."""
+        for full in (False, True):
+            blob, _ = handle.request("copy", s.id, full).result(timeout=60)
+            if blob is None:
+                return None
+            try:
+                copy = transfer.loads(blob, s.data, s.points)
+            except KeyError:  # a point we never got (a reply nobody waited for): ask for all
+                continue
+            s.points = transfer.points_of(copy)
+            return copy
+        return None
+
+    def _settle(self, s: Session) -> None:
+        """Adopt a trainer a worker sent back (call under the lock)."""
+        blob = s.returned
+        if blob is not None and s.remote is None:
+            s.returned = None
+            s.trainer, s.copy = transfer.loads(blob, s.data), None
+            s.points = {}
+
+    def _demand_changed(self, s: Session, demand: Demand) -> None:
+        handle = s.remote
+        if handle is not None:
+            handle.post(("demand", s.id, demand))
+
+    def _on_worker_message(self, handle: Handle, msg: tuple[Any, ...]) -> None:
+        """A worker's batch or lost run (its receiver thread; takes no session lock, so a
+        request waiting under a lock for this worker's reply can never deadlock)."""
+        sid = msg[1]
+        s = self.sessions.get(sid)
+        if msg[0] == "lost":
+            handle.runs.discard(sid)
+            if s is not None and s.remote is handle:
+                self._lost(s, f"training failed: {msg[2]}")
+            return
+        _, _, batch, budget, ended, blob = msg
+        if ended:
+            handle.runs.discard(sid)
+        if s is None or s.deleted or s.remote is not handle:
+            return
+        s.budget = budget
+        if ended:
+            s.status, s.reason = ended, "diverged" if ended == "diverged" else "budget"
+            s.returned = blob  # before remote: a reader that sees remote None finds it
+            s.remote = None
+        s.record(batch, status=bool(ended))
+
+    def _on_worker_lost(self, handle: Handle) -> None:
+        for s in list(self.sessions.values()):
+            if s.remote is handle:
+                self._lost(s, "the training worker stopped")
+
+    def _lost(self, s: Session, reason: str) -> None:
+        """A run whose worker failed: paused at its last checkpoint (rebuilt when next used)."""
+        s.remote, s.returned, s.copy, s.trainer = None, None, None, None
+        s.status, s.reason = "paused", reason
+        s.record(Batch(), status=True)
