@@ -45,6 +45,7 @@ from app.batch import Batch, Demand, pack
 from app.transfer import dumps, loads
 
 MIN_SLICE = 0.0001  # a slice still runs at least one step
+CHUNK_SECONDS = 0.001  # steps between two looks at the pipe inside a slice
 FLUSH_SECONDS = 0.004  # batches gathered into one pipe message for at most this long
 
 
@@ -100,9 +101,10 @@ class Run:
             if now < self.next_frame:
                 return False
             period = 1.0 / d.fps
-            # deadline pacing keeps the average rate; a late frame does not cause a burst
+            # deadline pacing keeps the average rate: a frame up to one period late is made up
+            # by the next one coming sooner; later than that, the schedule starts again from now
             self.next_frame = (
-                self.next_frame + period if self.next_frame + period > now else now + period / 2
+                self.next_frame + period if self.next_frame + period > now - period else now
             )
         return True
 
@@ -233,7 +235,9 @@ class Worker:
         records: list[dict[str, Any]] = []
         frame = False
         while True:
-            k = min(max(1, int((deadline - now) / run.step_cost)), spec.budget)
+            # chunks of about CHUNK_SECONDS, so a waiting request (a copy for the page, a
+            # pause) is answered within one chunk rather than one slice
+            k = min(max(1, int(min(deadline - now, CHUNK_SECONDS) / run.step_cost)), spec.budget)
             if spec.speed:
                 # token bucket: at most speed steps/s, bursts of 50 ms worth
                 run.tokens = min(
@@ -257,7 +261,7 @@ class Worker:
             if run.frame_due(t.iteration, now):
                 frame = True
                 break  # end the slice at the frame: its snapshot matches its step
-            if t.status != "ok" or spec.budget <= 0 or now >= deadline:
+            if t.status != "ok" or spec.budget <= 0 or now >= deadline or self.conn.poll():
                 break
         ended = "diverged" if t.status == "diverged" else "finished" if spec.budget <= 0 else None
         metrics = None
