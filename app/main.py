@@ -29,9 +29,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Training threads hold the GIL in short NumPy calls; a shorter switch interval lets
-        # the event loop thread get it back sooner (healthz p99, stream latency).
-        sys.setswitchinterval(0.005)
+        # The pipe receivers (unpickling batches) and the database writer hold the GIL in
+        # short stretches; a 1 ms switch interval (default 5) hands it back to the event loop
+        # sooner: healthz p99 with 100 streams went from 23-29 to ~17 ms.
+        sys.setswitchinterval(0.001)
         manager = Manager(resolved, asyncio.get_running_loop())
         app.state.manager = manager
         try:

@@ -48,20 +48,26 @@ class Subscriber:
     fps: float
     include: frozenset[str]
     frames: bool
-    event: asyncio.Event = field(default_factory=asyncio.Event)
+    event: asyncio.Event = field(default_factory=asyncio.Event)  # anything published
+    frame_event: asyncio.Event = field(default_factory=asyncio.Event)  # a frame queued
     queue: deque[Frame] = field(default_factory=lambda: deque(maxlen=4))
     tokens: float = 1.0  # frame allowance: fps per second, at most FRAME_BURST saved up
     token_time: float = 0.0
 
-    def take(self, step: int, now: float, forced: bool) -> bool:
-        """Does this subscriber take a frame of ``step`` now? (Spends an allowance if so.)"""
+    def take(self, step: int, now: float, forced: bool, paced: float = 0.0) -> bool:
+        """Does this subscriber take a frame of ``step`` now? (Spends an allowance if so.)
+
+        ``paced`` is the rate the producer already paces frames at (the hub's demand): a
+        subscriber asking for that rate or more takes them all, since the producer keeps the
+        average by deadline and a second limit here would only drop the late-then-early pairs.
+        """
         if not self.frames:
             return False
         if forced:  # a manual step or edit: always worth drawing
             return True
         if self.every and step % self.every:
             return False
-        if not self.fps:
+        if not self.fps or (paced and self.fps >= paced):
             return True
         # a token bucket, not a minimum gap: frames are made at the fastest subscriber's rate,
         # paced by deadline, and arrive with jitter; a gap rule would drop the early ones
@@ -134,9 +140,9 @@ class Hub:
                 self.ring.extend(steps)
                 self.last_seq = max(self.last_seq, steps[-1][0])
             if frame is not None:
-                now = time.monotonic()
+                now, paced = time.monotonic(), self.demand.fps
                 for sub in self.subscribers:
-                    if sub.take(frame.step, now, forced_frame):
+                    if sub.take(frame.step, now, forced_frame, paced):
                         sub.queue.append(frame)
             if status is not None:
                 self.status = status
@@ -164,6 +170,8 @@ class Hub:
             subs = list(self.subscribers)
         for sub in subs:
             sub.event.set()
+            if sub.queue:
+                sub.frame_event.set()
 
     # ---- reading (event loop) ------------------------------------------------------------------
 
@@ -251,8 +259,13 @@ async def follow(
                 continue
             if records and opts.min_interval:
                 # gather a few slices' steps into the next event: fewer, larger events keep
-                # the event loop free with many streams (lag stays under the interval + commit)
-                await asyncio.sleep(opts.min_interval)
+                # the event loop free with many streams (lag stays under the interval + commit);
+                # a frame ends the wait, or the next one would replace it unseen
+                sub.frame_event.clear()
+                if not sub.queue:
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(opts.min_interval):
+                            await sub.frame_event.wait()
             try:
                 async with asyncio.timeout(opts.ping_seconds):
                     await sub.event.wait()

@@ -1,0 +1,86 @@
+"""The stream hub's frame hand-out, without a server: which frames a subscriber takes, and that a
+frame published while a stream gathers step records is sent rather than replaced unseen."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from app.batch import Demand, Frame
+from app.db import Store
+from app.stream import Hub, StreamOptions, Subscriber, follow
+
+
+def subscriber(fps: float) -> Subscriber:
+    return Subscriber(owner="o", every=0, fps=fps, include=frozenset(), frames=True)
+
+
+def jittered_arrivals(fps: float, n: int) -> list[float]:
+    """Deadline-paced frames as they arrive: on average ``fps`` a second, but each pair is one
+    frame most of a period late, then the next on time (the producer makes the late one up)."""
+    period = 1.0 / fps
+    times = []
+    for i in range(n):
+        late = 0.9 * period if i % 2 == 0 else 0.0
+        times.append(100.0 + i * period + late)
+    return times
+
+
+def test_subscriber_at_the_paced_rate_takes_every_frame() -> None:
+    sub = subscriber(10)
+    taken = [sub.take(i, t, False, paced=10) for i, t in enumerate(jittered_arrivals(10, 200))]
+    assert all(taken)
+
+
+def test_slower_subscriber_is_thinned_to_its_own_rate() -> None:
+    sub = subscriber(10)
+    arrivals = jittered_arrivals(30, 300)  # 10 seconds of frames paced for a 30-fps reader
+    taken = sum(sub.take(i, t, False, paced=30) for i, t in enumerate(arrivals))
+    seconds = arrivals[-1] - arrivals[0]
+    assert 10 * seconds - 1 <= taken <= 10 * seconds + 2  # rate plus the burst allowance
+
+
+def test_every_n_steps_and_forced_frames() -> None:
+    sub = Subscriber(owner="o", every=5, fps=0, include=frozenset(), frames=True)
+    assert [s for s in range(1, 21) if sub.take(s, 0.0, False)] == [5, 10, 15, 20]
+    assert sub.take(7, 0.0, True)  # a manual step is always drawn
+    assert not Subscriber(owner="o", every=0, fps=10, include=frozenset(), frames=False).take(
+        5, 0.0, True
+    )
+
+
+def test_frame_published_while_gathering_steps_is_sent(tmp_path: Path) -> None:
+    """Two frames a little apart, both inside the stream's step-gathering interval: each goes
+    out as its own event (before, the wait let the second replace the first in the queue)."""
+    store = Store(tmp_path / "db.sqlite3")
+
+    async def scenario() -> list[bytes]:
+        hub = Hub(ring_size=64, last_seq=0, loop=asyncio.get_running_loop())
+        hub.demand = Demand(frames=True, fps=30)
+        sub = subscriber(30)
+        opts = StreamOptions(after=0, follow=True, ping_seconds=5, retry_ms=1000, min_interval=0.5)
+        chunks: list[bytes] = []
+
+        async def read() -> None:
+            async for chunk in follow(hub, store, "s", sub, opts, lambda: None, lambda: None):
+                chunks.append(chunk)
+
+        reader = asyncio.create_task(read())
+        await asyncio.sleep(0.05)
+        hub.publish([(1, '{"step":1}')])
+        await asyncio.sleep(0.05)  # the stream now gathers steps for up to 0.5 s
+        hub.publish([(2, '{"step":2}')], Frame(2, 2, '{"frame":2}'))
+        await asyncio.sleep(0.05)
+        hub.publish([(3, '{"step":3}')], Frame(3, 3, '{"frame":3}'))
+        await asyncio.sleep(0.1)
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
+        return chunks
+
+    try:
+        chunks = asyncio.run(scenario())
+    finally:
+        store.close()
+    text = b"".join(chunks).decode()
+    assert text.count("event: frame") == 2
+    assert '{"frame":2}' in text and '{"frame":3}' in text
