@@ -42,12 +42,14 @@ class Batch:
 class Demand:
     """What a session's subscribers want in weight frames, taken together: a frame at every
     ``every``-th step and/or ``fps`` times a second (0 = no constraint), with the views
-    ``include``; ``frames`` False = nobody wants frames."""
+    ``include``; ``frames`` False = nobody wants frames. ``copies``: whole trainer copies a
+    second for the pages that draw the session (they render from the trainer itself)."""
 
     frames: bool = False
     every: int = 0
     fps: float = 0.0
     include: frozenset[str] = frozenset()
+    copies: float = 0.0
 
     @property
     def views(self) -> frozenset[str] | None:

@@ -3,7 +3,9 @@
 Each :class:`Handle` owns one worker process and its pipe: a sender thread writes queued
 messages (so no caller, the event loop included, ever blocks on a full pipe), and a receiver
 thread reads the worker's messages in order and hands batches to the session manager. Requests
-that want an answer (``stop``, ``copy``) get a :class:`~concurrent.futures.Future`.
+that want an answer (``stop``, ``copy``) get a :class:`~concurrent.futures.Future`; a request
+may name a ``decode`` function for the reply, which then runs on the receiver thread, in order
+with the worker's other messages (copies refer to what earlier ones carried: app/transfer.py).
 
 Workers start on first use from a fork server that has already imported the engine, so a
 worker is up in milliseconds and never inherits the web process's threads or sockets. A run
@@ -27,7 +29,8 @@ from app.settings import Settings
 
 log = logging.getLogger(__name__)
 
-Reply = tuple[bytes | None, int | None]  # (pickled trainer or None, remaining budget)
+# (pickled trainer, or what ``decode`` made of it, or None: the run had ended; remaining budget)
+Reply = tuple[Any, int | None]
 
 
 def _context() -> Any:
@@ -60,7 +63,7 @@ class Handle:
         self.alive = True
         self._on_message, self._on_lost = on_message, on_lost
         self._out: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
-        self._pending: dict[int, Future[Reply]] = {}
+        self._pending: dict[int, tuple[Future[Reply], Callable[[bytes], Any] | None]] = {}
         self._lock = threading.Lock()
         self._ids = itertools.count()
         for target, name in ((self._send_loop, "send"), (self._receive_loop, "receive")):
@@ -69,14 +72,20 @@ class Handle:
     def post(self, msg: tuple[Any, ...]) -> None:
         self._out.put(msg)
 
-    def request(self, kind: str, sid: str, full: bool = False) -> Future[Reply]:
+    def request(
+        self,
+        kind: str,
+        sid: str,
+        full: bool = False,
+        decode: Callable[[bytes], Any] | None = None,
+    ) -> Future[Reply]:
         fut: Future[Reply] = Future()
         with self._lock:
             if not self.alive:
                 fut.set_result((None, None))
                 return fut
             req = next(self._ids)
-            self._pending[req] = fut
+            self._pending[req] = (fut, decode)
         self.post((kind, sid, req, full))
         return fut
 
@@ -113,11 +122,7 @@ class Handle:
             while True:
                 for msg in self.conn.recv():
                     if msg[0] == "reply":
-                        _, req, blob, budget = msg
-                        with self._lock:
-                            fut = self._pending.pop(req, None)
-                        if fut is not None:
-                            fut.set_result((blob, budget))
+                        self._resolve(*msg[1:])
                     else:
                         self._on_message(self, msg)
         except (EOFError, OSError):
@@ -128,9 +133,22 @@ class Handle:
             with self._lock:
                 self.alive = False
                 pending, self._pending = self._pending, {}
-            for fut in pending.values():
+            for fut, _ in pending.values():
                 fut.set_result((None, None))
             self._on_lost(self)
+
+    def _resolve(self, req: int, blob: bytes | None, budget: int | None) -> None:
+        with self._lock:
+            fut, decode = self._pending.pop(req, (None, None))
+        if fut is None:
+            return
+        if blob is None or decode is None:
+            fut.set_result((blob, budget))
+            return
+        try:
+            fut.set_result((decode(blob), budget))
+        except Exception as exc:  # the requester sees it (e.g. KeyError: ask for everything)
+            fut.set_exception(exc)
 
 
 class Pool:
@@ -159,6 +177,20 @@ class Pool:
     @property
     def running(self) -> int:
         return sum(len(h.runs) for h in self.handles)
+
+    def warm(self, n: int) -> None:
+        """Start up to ``n`` workers now rather than on first use (a background thread)."""
+
+        def start() -> None:
+            with self._lock:
+                while not self._closed and len(self.handles) < min(n, self.size):
+                    index = next(self._started)
+                    self.handles.append(
+                        Handle(index, self.options, self._on_message, self._on_lost)
+                    )
+
+        if n:
+            threading.Thread(target=start, name="bpp-train-warm", daemon=True).start()
 
     def pick(self) -> Handle:
         """The live worker with the fewest runs, starting one while below ``size``."""

@@ -5,6 +5,11 @@ The manager's half of the protocol in app/worker.py. While a session runs remote
 a worker sent back until someone takes the session's lock and adopts it (:meth:`_settle`).
 Worker messages arrive on the pool's receiver threads, which never take a session lock, so a
 request waiting under a lock for a worker's reply can never deadlock with them.
+
+Copies of a running trainer (for ``/state``, the page, the surfaces) come two ways: pushed by the
+worker at the pages' rate (``Demand.copies``) or asked for. Both are unpickled on the receiver
+thread, in the order the worker sent them, because each leaves out the trajectory points the
+ones before it carried (``s.points``, only changed there while the session is remote).
 """
 
 from __future__ import annotations
@@ -36,12 +41,14 @@ class RemoteRuns:
         handle = s.remote
         if handle is None:
             return None
-        now = time.monotonic()
-        if s.copy is not None and now - s.copy[0] < COPY_SECONDS:
-            return s.copy[1]
+        pushed = s.hub.demand.copies
+        # while copies are pushed, the newest one is as recent as a page can show
+        max_age = max(COPY_SECONDS, 2.0 / pushed) if pushed else COPY_SECONDS
+        held = s.copy
+        if held is not None and time.monotonic() - held[0] < max_age:
+            return held[1]
         copy = self._fetch_copy(s, handle)
         if copy is not None:
-            s.copy = (now, copy)
             return copy
         if s.remote is handle and not handle.alive:
             self._lost(s, "the training worker stopped")
@@ -79,16 +86,22 @@ class RemoteRuns:
     def _fetch_copy(self, s: Session, handle: Handle) -> Any:
         """A copy of the trainer training in ``handle``, or None if the run is no longer there."""
         for full in (False, True):
-            blob, _ = handle.request("copy", s.id, full).result(timeout=60)
-            if blob is None:
-                return None
             try:
-                copy = transfer.loads(blob, s.data, s.points)
-            except KeyError:  # a point we never got (a reply nobody waited for): ask for all
+                copy, _ = handle.request(
+                    "copy", s.id, full, lambda blob: self._adopt_copy(s, blob)
+                ).result(timeout=60)
+            except KeyError:  # a point we never got (a copy that failed): ask for all
                 continue
-            s.points = transfer.points_of(copy)
             return copy
         return None
+
+    def _adopt_copy(self, s: Session, blob: bytes) -> Any:
+        """Unpickle a copy (receiver thread) and keep it as the session's latest; KeyError when
+        it refers to a trajectory point we do not hold."""
+        copy = transfer.loads(blob, s.data, s.points)
+        s.points = transfer.points_of(copy)
+        s.copy = (time.monotonic(), copy)
+        return copy
 
     def _settle(self, s: Session) -> None:
         """Adopt a trainer a worker sent back (call under the lock)."""
@@ -113,12 +126,19 @@ class RemoteRuns:
             if s is not None and s.remote is handle:
                 self._lost(s, f"training failed: {msg[2]}")
             return
-        _, _, batch, budget, ended, blob = msg
+        _, _, batch, budget, ended, blob, pushed = msg
         if ended:
             handle.runs.discard(sid)
         if s is None or s.deleted or s.remote is not handle:
             return
         s.budget = budget
+        if pushed is not None:
+            try:
+                self._adopt_copy(s, pushed)
+            except KeyError:  # out of step: the next read asks for a whole copy
+                s.copy = None
+            else:
+                s.hub.wake()  # pages draw it now, not after the batch's commit
         if ended:
             s.status, s.reason = ended, "diverged" if ended == "diverged" else "budget"
             s.returned = blob  # before remote: a reader that sees remote None finds it

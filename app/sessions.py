@@ -42,6 +42,7 @@ class Manager(RemoteRuns):
         self.lock = threading.Lock()
         self._recover()
         self.pool = Pool(settings, self._on_worker_message, self._on_worker_lost)
+        self.pool.warm(settings.warm_workers)
         self._stop = threading.Event()
         self._culler = threading.Thread(target=self._cull_loop, name="bpp-culler", daemon=True)
         self._culler.start()

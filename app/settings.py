@@ -63,6 +63,13 @@ class Settings(BaseSettings):
     workers: int = Field(
         default=2, ge=1, le=64, description="Training worker processes (started on first run)."
     )
+    warm_workers: int = Field(
+        default=1,
+        ge=0,
+        le=64,
+        description="Workers started with the server, so the first run starts at once "
+        "(starting the first one takes about half a second: it imports the engine).",
+    )
     worker_nice: int = Field(
         default=10, ge=0, le=19, description="Niceness of the workers: requests come first."
     )

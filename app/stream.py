@@ -48,6 +48,7 @@ class Subscriber:
     fps: float
     include: frozenset[str]
     frames: bool
+    copies: float = 0.0  # trainer copies a second this reader renders from (a page)
     event: asyncio.Event = field(default_factory=asyncio.Event)  # anything published
     frame_event: asyncio.Event = field(default_factory=asyncio.Event)  # a frame queued
     queue: deque[Frame] = field(default_factory=lambda: deque(maxlen=4))
@@ -119,6 +120,7 @@ class Hub:
                 every=min(everies) if everies else 0,
                 fps=max(timed) if timed else 0.0,
                 include=frozenset().union(*(s.include for s in subs)) if subs else frozenset(),
+                copies=max((s.copies for s in self.subscribers), default=0.0),
             )
             changed, self.demand = demand != self.demand, demand
         if changed and self.on_demand is not None:

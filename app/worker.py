@@ -10,12 +10,13 @@ Protocol (lists of tuples over one duplex ``multiprocessing`` pipe; the web proc
 reads them in order, so a reply never overtakes the batches before it):
 
 web → worker                               worker → web
-``("run", sid, blob, RunSpec)``            ``("batch", sid, Batch, budget, ended, blob)``
+``("run", sid, blob, RunSpec)``            ``("batch", sid, Batch, budget, ended, blob, copy)``
 ``("update", sid, budget, speed)``           — ``ended`` is None, ``"finished"`` or
-``("demand", sid, Demand)``                    ``"diverged"``; ``blob`` the trainer if ended
-``("stop", sid, req, full)``               ``("reply", req, blob, budget)`` — blob None when
-``("copy", sid, req, full)``                 the run had already ended
-``("quit",)``                              ``("lost", sid, error)`` — the run failed
+``("demand", sid, Demand)``                    ``"diverged"``; ``blob`` the trainer if ended;
+``("stop", sid, req, full)``                   ``copy`` a pushed copy (``Demand.copies``)
+``("copy", sid, req, full)``               ``("reply", req, blob, budget)`` — blob None when
+``("quit",)``                                the run had already ended
+                                           ``("lost", sid, error)`` — the run failed
 
 Trainers travel as app/transfer.py blobs: after the first, without the dataset; copies also
 without the trajectory points the web process already holds (unless ``full``).
@@ -25,8 +26,10 @@ its speed limit sleeps until its tokens refill. A round aims at ``round_s``, or 
 shortest frame period when a subscriber wants frames (a frame needs a slice); the
 slices (``target / n``, at most ``slice_s``) shrink while measured rounds overrun the target,
 because each slice also pays fixed costs (encoding, frames, the pipe) that grow with ``n``.
-Weight frames are paced by deadline (``next_frame += 1/fps``), so a subscriber at 10 fps gets
-10 frames a second even though slices end at arbitrary times.
+Weight frames, and the trainer copies pages draw from, are paced by deadline (:class:`Pacer`),
+so a subscriber at 10 fps gets 10 frames a second even though slices end at arbitrary times.
+Copies are pushed rather than asked for: a page's frame then never waits for a reply from a
+worker that the operating system has not scheduled yet.
 """
 
 from __future__ import annotations
@@ -72,6 +75,22 @@ class RunSpec:
 
 
 @dataclass
+class Pacer:
+    """Deadline pacing at ``fps`` a second: the average rate holds even though the checks come
+    at arbitrary times, because a tick up to one period late is made up by the next coming
+    sooner; later than that, the schedule starts again from now."""
+
+    next: float = 0.0
+
+    def due(self, fps: float, now: float) -> bool:
+        if now < self.next:
+            return False
+        period = 1.0 / fps
+        self.next = self.next + period if self.next + period > now - period else now
+        return True
+
+
+@dataclass
 class Run:
     """A session training in this worker."""
 
@@ -81,7 +100,8 @@ class Run:
     tokens: float = 1.0
     token_time: float = field(default_factory=time.monotonic)
     step_cost: float = 1e-4  # seconds per step, a moving average sizing each chunk
-    next_frame: float = 0.0
+    frames: Pacer = field(default_factory=Pacer)
+    copies: Pacer = field(default_factory=Pacer)
     last_metrics: float = 0.0
     last_checkpoint: float = field(default_factory=time.monotonic)
     known: set[int] = field(default_factory=set)  # trajectory steps the web process holds
@@ -97,16 +117,11 @@ class Run:
         d = self.spec.demand
         if not d.frames or not (d.every or d.fps) or (d.every and step % d.every):
             return False
-        if d.fps:
-            if now < self.next_frame:
-                return False
-            period = 1.0 / d.fps
-            # deadline pacing keeps the average rate: a frame up to one period late is made up
-            # by the next one coming sooner; later than that, the schedule starts again from now
-            self.next_frame = (
-                self.next_frame + period if self.next_frame + period > now - period else now
-            )
-        return True
+        return not d.fps or self.frames.due(d.fps, now)
+
+    def copy_due(self, now: float) -> bool:
+        fps = self.spec.demand.copies
+        return bool(fps) and self.copies.due(fps, now)
 
 
 # ---- the worker ----------------------------------------------------------------------------------
@@ -168,7 +183,7 @@ class Worker:
 
     def target_round(self) -> float:
         demands = [r.spec.demand for r in self.runs.values()]
-        fps = max((d.fps for d in demands if d.frames), default=0.0)
+        fps = max((max(d.fps if d.frames else 0.0, d.copies) for d in demands), default=0.0)
         # a frame needs a slice, and deadline pacing keeps the rate while a round is shorter
         # than the frame period: 80 % of it leaves room for jitter. Longer rounds than
         # round_s are fine then (fewer, larger batches: less fixed cost per step).
@@ -233,7 +248,7 @@ class Worker:
         now = time.monotonic()
         deadline = now + slice_s
         records: list[dict[str, Any]] = []
-        frame = False
+        frame = copy = False
         while True:
             # chunks of about CHUNK_SECONDS, so a waiting request (a copy for the page, a
             # pause) is answered within one chunk rather than one slice
@@ -258,9 +273,10 @@ class Worker:
                 spec.budget -= len(recs)
                 records += recs
             now = time.monotonic()
-            if run.frame_due(t.iteration, now):
-                frame = True
-                break  # end the slice at the frame: its snapshot matches its step
+            frame = run.frame_due(t.iteration, now)
+            copy = run.copy_due(now)
+            if frame or copy:
+                break  # end the slice here: the frame or copy shows this step
             if t.status != "ok" or spec.budget <= 0 or now >= deadline or self.conn.poll():
                 break
         ended = "diverged" if t.status == "diverged" else "finished" if spec.budget <= 0 else None
@@ -271,7 +287,7 @@ class Worker:
         checkpoint = bool(ended) or now - run.last_checkpoint >= self.opt.checkpoint_s
         if checkpoint:
             run.last_checkpoint = now
-        if records or frame or ended or checkpoint:
+        if records or frame or copy or ended or checkpoint:
             batch: Batch = pack(
                 t,
                 records,
@@ -281,11 +297,13 @@ class Worker:
                 frame=spec.demand.views if frame or ended else None,
                 checkpoint=checkpoint,
             )
-            blob = None
+            blob = pushed = None
             if ended:
                 del self.runs[run.sid]
                 blob = run.send_trainer(delta=False)
-            self.outbox.append(("batch", run.sid, batch, spec.budget, ended, blob))
+            elif copy:
+                pushed = run.send_trainer(delta=True)
+            self.outbox.append(("batch", run.sid, batch, spec.budget, ended, blob, pushed))
         if ended:
             return None
         if spec.speed and run.tokens < 1:

@@ -4,6 +4,7 @@ Prints the figures issue 4 asks for, measured in the browser:
 
 - time to first paint of the page (First Contentful Paint of ``/`` and of the session page it
   becomes) and the time from ``goto("/")`` until the network is drawn;
+- the time from clicking play until the first trained step is on screen;
 - while the default net trains: server-sent messages received per second and bytes per message
   (per event name, from the DevTools protocol), and frames painted per second (animation frames
   in which the network drawing changed, counted in the page by a MutationObserver + rAF loop);
@@ -21,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "browser")]
@@ -65,11 +68,21 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=float, default=10.0, help="training window")
     ap.add_argument("--grid", type=int, default=41, help="2-D surface points per axis")
+    ap.add_argument("--set", action="append", default=[], metavar="SETTING=VALUE",
+                    help="server setting, e.g. --set worker_nice=0")
     args = ap.parse_args()
+    extra = dict(item.split("=", 1) for item in args.set)
     rows: list[tuple[str, str]] = []
-    with (tempfile.TemporaryDirectory() as tmp, Server(Path(tmp)) as server,
+    with (tempfile.TemporaryDirectory() as tmp, Server(Path(tmp), **extra) as server,
           sync_playwright() as pw):
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        # the server starts its first worker in the background: let it finish, as it would
+        # have long before a visitor came
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if httpx.get(server.url + "/api/healthz").json().get("workers", 1) >= 1:
+                break
+            time.sleep(0.05)
         tab = watch_tab(browser, server.url, "bench")
         page = tab.page
 
@@ -95,7 +108,13 @@ def main() -> None:
                                     f"{ses['n_params']} params"))
 
         page.evaluate(PAINT_COUNTER_JS)
+        before = int(page.locator("#iteration").inner_text())
+        t_play = time.perf_counter()
         page.locator("#play").click()
+        page.wait_for_function(
+            "n => parseInt(document.querySelector('#iteration').textContent) > n", arg=before)
+        rows.append(("click play → first trained step on screen",
+                     fmt((time.perf_counter() - t_play) * 1000, " ms")))
         page.wait_for_function("() => window.__paint.painted > 0")
         start_msgs = len(tab.sse)
         p0 = page.evaluate("() => ({...window.__paint})")

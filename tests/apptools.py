@@ -36,7 +36,8 @@ FAST = {
 
 
 def make_settings(data_dir: Path, **overrides: Any) -> Settings:
-    return Settings(data_dir=data_dir, **overrides)
+    # in-process apps come and go with each test: start workers only when a run needs one
+    return Settings(data_dir=data_dir, **{"warm_workers": 0, **overrides})
 
 
 class ApiClient:

@@ -4,6 +4,7 @@ frame published while a stream gathers step records is sent rather than replaced
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from app.batch import Demand, Frame
@@ -77,10 +78,12 @@ def test_frame_published_while_gathering_steps_is_sent(tmp_path: Path) -> None:
         await asyncio.gather(reader, return_exceptions=True)
         return chunks
 
-    try:
-        chunks = asyncio.run(scenario())
-    finally:
-        store.close()
+    # in a thread of its own: the browser tests' Playwright keeps an event loop running here
+    with ThreadPoolExecutor(1) as pool:
+        try:
+            chunks = pool.submit(asyncio.run, scenario()).result(timeout=30)
+        finally:
+            store.close()
     text = b"".join(chunks).decode()
     assert text.count("event: frame") == 2
     assert '{"frame":2}' in text and '{"frame":3}' in text

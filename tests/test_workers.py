@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from apptools import FAST, ApiClient, make_settings, wait_status
 
+from app.stream import Subscriber
 from engine.trainer import Trainer
 
 ADAM = dict(FAST, optimizer={"name": "adam", "lr": 0.01}, dropout=0.2)
@@ -116,3 +117,51 @@ def test_a_killed_worker_pauses_its_runs_at_their_checkpoint(api: ApiClient) -> 
     finished = wait_status(api, sid, h, "finished")
     assert finished["step"] >= 50
     assert all(x.process.pid != handle.process.pid for x in api.manager.pool.handles)
+
+
+def test_a_page_gets_copies_pushed_at_its_rate(api: ApiClient) -> None:
+    """A page's subscriber (``copies``) makes the worker push trainer copies without being
+    asked; reads in between still get consistent copies (both kinds leave out what the other
+    sent before, so they must be unpickled in order)."""
+    sid, h = api.create(FAST)
+    session = api.manager.sessions[sid]
+    page = Subscriber(
+        owner=session.owner, every=0, fps=0.0, include=frozenset(), frames=False, copies=20.0
+    )
+    session.hub.add(page)
+    try:
+        api.post(f"/api/sessions/{sid}/run", json={"steps": 1_000_000}, headers=h)
+        pushed: dict[int, Any] = {}
+        end = time.monotonic() + 1.5
+        while time.monotonic() < end:
+            held = session.copy
+            if held is not None:
+                pushed[id(held[1])] = held[1]
+            if len(pushed) == 8:  # a read among the pushes
+                state = api.get(f"/api/sessions/{sid}/state", headers=h).json()
+                t = Trainer(FAST)
+                t.step(state["iteration"])
+                assert state["layers"] == local_layers(t)
+            time.sleep(0.005)
+        api.post(f"/api/sessions/{sid}/pause", headers=h)
+    finally:
+        session.hub.remove(page)
+    copies = sorted(pushed.values(), key=lambda c: c.iteration)
+    assert len(copies) >= 10  # 20 a second were asked for, for 1.5 s
+    for copy in copies[:: max(1, len(copies) // 4)]:
+        t = Trainer(FAST)
+        t.step(copy.iteration)
+        assert local_layers(copy) == local_layers(t)
+
+
+def test_the_first_worker_starts_with_the_server(tmp_path: Path) -> None:
+    client = ApiClient(make_settings(tmp_path, warm_workers=1))
+    try:
+        end = time.monotonic() + 20
+        while client.get("/api/healthz").json()["workers"] < 1 and time.monotonic() < end:
+            time.sleep(0.05)
+        assert client.get("/api/healthz").json() == {
+            "ok": True, "sessions": 0, "running": 0, "scheduled": 0, "workers": 1
+        }
+    finally:
+        client.close()

@@ -47,6 +47,7 @@ class PageState:
     ui: view.UiState = field(default_factory=view.UiState)
     show_test: bool | None = None
     points: Any = None  # (raw, labels, domain) of the current data, once gathered
+    drawn: Any = None  # the session's trainer copy the last frame looked at
 
 
 def store_image(session_id: str, kind: str, data: bytes) -> None:

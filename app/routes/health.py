@@ -13,10 +13,11 @@ router = APIRouter(tags=["health"])
 
 @router.get("/healthz")
 async def healthz(manager: ManagerDep) -> dict[str, Any]:
-    """Liveness plus a few gauges: sessions, running sessions, active workers."""
+    """Liveness plus a few gauges: sessions, running sessions, runs in workers, workers."""
     return {
         "ok": True,
         "sessions": len(manager.sessions),
         "running": sum(1 for s in manager.sessions.values() if s.status == "running"),
         "scheduled": manager.pool.running,
+        "workers": sum(1 for h in manager.pool.handles if h.alive),
     }

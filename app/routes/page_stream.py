@@ -14,6 +14,7 @@ loss-surface fragment, and dataset thumbnails.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import time
@@ -94,6 +95,7 @@ def state_key(session: Session, manager: Any, st: regions.PageState) -> tuple[An
     """A cheap fingerprint of everything a frame shows; equal keys mean nothing to redraw."""
     with session.lock:
         t = manager.load(session)
+        st.drawn = session.copy
         phase = t.phase
         return (
             session.generation,
@@ -176,10 +178,15 @@ async def page_events(
     """HTML fragments per region for the playground page (see the module docstring)."""
     session = slot.session
     hub = session.hub
-    sub = Subscriber(owner=session.owner, every=0, fps=0.0, include=frozenset(), frames=False)
+    rate = min(fps, settings.max_fps)
+    # no weight frames: the page renders from the trainer, whose copies a worker pushes at
+    # the page's rate while the session trains there
+    sub = Subscriber(
+        owner=session.owner, every=0, fps=0.0, include=frozenset(), frames=False, copies=rate
+    )
     hub.add(sub)
     st = regions.PageState(ui=ui_of(session.id))
-    interval = 1.0 / min(fps, settings.max_fps)
+    interval = 1.0 / rate
     retry = settings.retry_ms + random.randint(0, settings.retry_ms)
     del hide  # classroom hiding is CSS on the page; controls render the same
     live = SurfaceLive(session, manager, st.ui)
@@ -195,15 +202,19 @@ async def page_events(
             if hub.closed:
                 yield ServerSentEvent(event="close", raw_data=hub.closed)
                 return
+            if await _copy_coming(session, st, sub, due + interval):
+                continue
             seq = hub.last_seq
             changed = await anyio.to_thread.run_sync(frame, session, manager, st)
             changed.update(live.take())
             for name, html in changed.items():
                 yield ServerSentEvent(event=name, raw_data=html, id=str(seq))
             # pacing by deadline, so render and wake-up times do not add to the period; whatever
-            # changes meanwhile merges into the next frame
+            # changes meanwhile merges into the next frame. A look that found nothing new
+            # keeps its turn: the next publish (a new copy) is drawn at once.
             now = time.monotonic()
-            due = due + interval if due + interval > now - interval else now
+            if changed:
+                due = due + interval if due + interval > now - interval else now
             await asyncio.sleep(max(0.0, due - now))
             if sub.event.is_set():
                 continue
@@ -214,6 +225,25 @@ async def page_events(
     finally:
         surface_task.cancel()
         hub.remove(sub)
+
+
+async def _copy_coming(
+    session: Session, st: regions.PageState, sub: Subscriber, until: float
+) -> bool:
+    """While a worker trains the session and pushes copies at the page's rate, wait (until
+    ``until`` at most) for a copy newer than the one last drawn; True if one came or may
+    come, False when it is time to draw. Drawing on a clock of its own instead, the page
+    would beat against the worker's: sometimes two frames of one copy, then none."""
+    held = session.copy
+    if session.remote is None or held is None or held is not st.drawn:
+        return False
+    wait = until - time.monotonic()
+    if wait <= 0:
+        return False
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(wait):
+            await sub.event.wait()
+    return True
 
 
 @router.put("/sessions/{session_id}/ui", status_code=204)
