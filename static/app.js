@@ -148,17 +148,36 @@
     const token = {}
     pending[key] = token
     let left = urls.length
-    const done = function () {
-      if (--left > 0 || pending[key] !== token) return
-      if (network) swapNetwork(target, data)
-      else htmx.swap(target, data, { swapStyle: 'innerHTML' })
+    const after = function () {
       refreshTooltip()
       syncView()
       document.dispatchEvent(new CustomEvent('bpp:swapped', { detail: { id: key } }))
     }
+    const done = function () {
+      if (--left > 0 || pending[key] !== token) return
+      if (network) { offerNetwork(target, data, after); return }
+      htmx.swap(target, data, { swapStyle: 'innerHTML' })
+      after()
+    }
     if (!urls.length) { left = 1; done(); return }
     urls.forEach(function (u) { const img = new Image(); img.onload = done; img.onerror = done; img.src = u })
   })
+
+  // The network drawing is swapped in animation-frame callbacks, one per displayed frame:
+  // two drawings arriving between the same two paints would otherwise show only the second.
+  // At most two wait (the next one and the newest), so frames are dropped, never queued.
+  const netQueue = []
+  function offerNetwork (target, html, after) {
+    netQueue.push([target, html, after])
+    if (netQueue.length > 2) netQueue.splice(1, 1)
+    if (netQueue.length === 1) requestAnimationFrame(networkTick)
+  }
+  function networkTick () {
+    const w = netQueue.shift()
+    swapNetwork(w[0], w[1])
+    w[2]()
+    if (netQueue.length) requestAnimationFrame(networkTick)
+  }
 
   // Swap in a new network drawing; unless a run streams (a frame every few milliseconds),
   // each edge starts at the width and colour it had on screen, then the CSS transition on
