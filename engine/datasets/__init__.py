@@ -32,10 +32,11 @@ fraction in [0, 1], summing to 1; val or test may be 0), ``standardize`` (train 
 """
 
 from engine.datasets.build import csv_to_inline, make_dataset
+from engine.datasets.csvtable import TableLimit, inspect_csv, load_csv
 from engine.datasets.dataset import Dataset
 from engine.datasets.features import FEATURES
 from engine.datasets.generators import DATASETS, TASKS, Generator, Source, default_spec
-from engine.datasets.tabular import MAX_COLS, MAX_ROWS, TableLimit, inspect_csv, load_csv
+from engine.datasets.tabular import MAX_COLS, MAX_ROWS
 
 __all__ = [
     "DATASETS",

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from engine.datasets.csvtable import load_csv
 from engine.datasets.dataset import Dataset, make_inputs
 from engine.datasets.features import check_features, expand
 from engine.datasets.generators import (
@@ -30,7 +31,7 @@ from engine.datasets.generators import (
     Source,
 )
 from engine.datasets.split import check_split, fit_standardizer, split_indices
-from engine.datasets.tabular import MAX_COLS, MAX_ROWS, check_x, check_y, load_csv, resolve_task
+from engine.datasets.tabular import MAX_COLS, MAX_ROWS, check_x, check_y, resolve_task
 
 COMMON_KEYS = ("name", "seed", "split", "standardize", "features", "standardize_target")
 INLINE_KEYS = ("x", "y", "task", "input_names", "target_name")
