@@ -221,18 +221,32 @@
 
   // ---- tooltips and the weight editor ------------------------------------------------------
   let hovered = null
+  // the view's words in Korean, shown under the English in the tooltip
+  const VIEW_KO = { weights: '가중치', activations: '활성화', delta: '오차 δ', gradients: '기울기', updates: '업데이트' }
   function describe (el) {
     const svg = document.getElementById('network')
     const view = (svg && svg.dataset.view) || (document.getElementById('view') || {}).value || 'weights'
     const v = el.dataset.value
+    const ko = VIEW_KO[view] || ''
     if (el.dataset.pending || (el.closest && el.closest('.column.pending'))) {
-      return 'not computed yet in this iteration (step on to compute it)'
+      return ['not computed yet in this iteration (step on to compute it)',
+        '이번 이터레이션에서는 아직 계산되지 않았습니다 (다음 단계로 진행하면 계산됩니다)']
     }
     if (el.classList.contains('edge')) {
-      return view + ' · w[' + el.dataset.layer + '][' + el.dataset.i + '→' + el.dataset.j + '] = ' + v
+      return [view + ' · w[' + el.dataset.layer + '][' + el.dataset.i + '→' + el.dataset.j + '] = ' + v, ko]
     }
-    if (el.classList.contains('bias')) return 'bias of layer ' + el.dataset.layer + ' unit ' + el.dataset.j + ' = ' + v
-    return view + ' · layer ' + el.dataset.layer + ' unit ' + el.dataset.unit + (v !== undefined ? ' = ' + v : '')
+    if (el.classList.contains('bias')) return ['bias of layer ' + el.dataset.layer + ' unit ' + el.dataset.j + ' = ' + v, '편향']
+    return [view + ' · layer ' + el.dataset.layer + ' unit ' + el.dataset.unit + (v !== undefined ? ' = ' + v : ''), ko]
+  }
+  // the English line, then the Korean in a <span lang="ko"> on the next line (text only)
+  function showTip (tip, el) {
+    const [en, ko] = describe(el)
+    tip.textContent = en
+    if (!ko) return
+    const span = document.createElement('span')
+    span.lang = 'ko'
+    span.textContent = ko
+    tip.append(document.createElement('br'), span)
   }
   function selectorOf (el) {
     if (el.classList.contains('edge')) return 'line.edge[data-layer="' + el.dataset.layer + '"][data-i="' + el.dataset.i + '"][data-j="' + el.dataset.j + '"]'
@@ -243,7 +257,7 @@
     const tip = document.getElementById('tooltip')
     if (!hovered || !tip) return
     const el = document.querySelector(hovered)
-    if (el) tip.textContent = describe(el)
+    if (el) showTip(tip, el)
   }
   document.addEventListener('mouseover', function (evt) {
     const el = evt.target.closest && evt.target.closest('#network .edge, #network .bias, #network .node')
@@ -251,7 +265,7 @@
     if (!tip) return
     if (!el) { hovered = null; tip.hidden = true; return }
     hovered = selectorOf(el)
-    tip.textContent = describe(el)
+    showTip(tip, el)
     tip.hidden = false
     const box = document.getElementById('network-panel').getBoundingClientRect()
     tip.style.left = (evt.clientX - box.left + 12) + 'px'

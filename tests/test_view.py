@@ -96,3 +96,22 @@ def test_data_without_a_plane_has_no_surface(counted: list[int]) -> None:
     assert not pic.plane and pic.surface is None and not counted
     out = regions.live_regions(pic, regions.PageState(), "s1")
     assert 'id="decision"' not in out["output"]
+
+
+def test_phase_words_have_korean_beside_them() -> None:
+    """Every phase the stepper names (just ran, next, the order list) has Korean words, and
+    the live phase region shows them next to the English."""
+    t = Trainer(small_config())
+    session = FakeSession(t)
+    pic = view.gather(session, Manager(), None)
+    assert view.phase_words(pic.snap) == ("ready", "forward · layer 1")
+    assert view.phase_ko("ready") == "준비"
+    assert view.phase_ko("forward · layer 1") == "순전파 · 은닉층 1"
+    assert view.phase_ko("backward · output layer") == "역전파 · 출력층"
+    assert all(view.phase_ko(s["name"]) for s in regions.phase_order(pic.snap))
+    for _ in range(len(pic.snap["layers"]) + 1):  # forward through every layer, then the loss
+        t.step_phase()
+    pic = view.gather(session, Manager(), None)
+    out = regions.live_regions(pic, regions.PageState(), "s1")["phase"]
+    assert ">loss</strong>" in out and ">손실</span>" in out
+    assert "backward · output layer" in out and "역전파 · 출력층" in out

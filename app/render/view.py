@@ -10,6 +10,7 @@ fragments the page stream sends.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -203,6 +204,32 @@ def phase_words(snap: dict[str, Any]) -> tuple[str, str]:
     return done, nxt
 
 
+PHASE_KO = {
+    "ready": "준비",
+    "forward": "순전파",
+    "loss": "손실",
+    "backward": "역전파",
+    "update": "업데이트",
+}
+LAYER_WORDS = re.compile(r"layer (\d+)")
+
+
+def phase_ko(words: str) -> str:
+    """The Korean of a phase in words (:func:`phase_words`, ``regions.phase_order``):
+    ``forward · layer 2`` → ``순전파 · 은닉층 2`` (the numbered layers are the hidden ones),
+    ``backward · output layer`` → ``역전파 · 출력층``; "" for words it does not know.
+    The page shows it beside the English (the template filter ``phase_ko``), so the stream's
+    fragments keep their English parts."""
+    name, _, where = str(words).partition(" · ")
+    ko = PHASE_KO.get(name.strip(), "")
+    if not ko or not where:
+        return ko
+    if where.startswith("output"):
+        return f"{ko} · 출력층"
+    m = LAYER_WORDS.fullmatch(where.strip())
+    return f"{ko} · 은닉층 {m.group(1)}" if m else ko
+
+
 def counters(pic: Picture) -> dict[str, str]:
     s = pic.snap
     n, b = s["n_train"], s["batch_size"]
@@ -214,6 +241,8 @@ def counters(pic: Picture) -> dict[str, str]:
         "ipe": str(s["iterations_per_epoch"]),
         "ipe_formula": f"⌈{n} / {b}⌉ = {s['iterations_per_epoch']} per epoch; "
         f"× {epochs} epochs = {s['iterations_per_epoch'] * epochs} iterations",
+        "ipe_formula_ko": f"에포크당 {s['iterations_per_epoch']}회; 에포크 {epochs}회 = "
+        f"이터레이션 {s['iterations_per_epoch'] * epochs}회",
         "batch_loss": fmt(s.get("loss")),
         "lr": fmt(s.get("lr")),
         "grad_norm": fmt(s.get("grad_norm")),

@@ -23,10 +23,11 @@ from fastapi.templating import Jinja2Templates
 from app import presets
 from app.deps import ManagerDep, OwnerDep
 from app.errors import ApiError, NotFound
-from app.render import controls
+from app.render import controls, view
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = Jinja2Templates(directory=ROOT / "templates")
+TEMPLATES.env.filters["phase_ko"] = view.phase_ko  # Korean beside the phase words
 VENDOR = {
     "htmx.org": ROOT / "node_modules" / "htmx.org" / "dist",
     "htmx-ext-sse": ROOT / "node_modules" / "htmx-ext-sse" / "dist",
