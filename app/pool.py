@@ -129,6 +129,8 @@ class Handle:
             pass
         except Exception:
             log.exception("training worker message failed")
+            # its runs are reported lost below: the process must not train on unheard
+            self.process.kill()
         finally:
             with self._lock:
                 self.alive = False

@@ -14,6 +14,7 @@ ones before it carried (``s.points``, only changed there while the session is re
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -22,7 +23,10 @@ from app.batch import Batch, Demand
 from app.pool import Handle, Pool
 from app.session import Session
 
+log = logging.getLogger(__name__)
+
 COPY_SECONDS = 0.02  # reads of a running session share one copy of its trainer this long
+MAX_PUSHED_AGE = 0.1  # a pushed copy serves other readers at most this long
 
 
 class RemoteRuns:
@@ -31,20 +35,26 @@ class RemoteRuns:
     pool: Pool
     sessions: dict[str, Session]
 
-    def load(self, session: Session) -> Any:
+    def load(self, session: Session, pushed_ok: bool = False) -> Any:
         raise NotImplementedError
 
-    def _copy(self, s: Session) -> Any:
+    def _copy(self, s: Session, pushed_ok: bool = False) -> Any:
         """A recent copy of the trainer if the session trains in a worker, else None (after
-        adopting a trainer that came back). Call under the lock."""
+        adopting a trainer that came back). Call under the lock.
+
+        ``pushed_ok`` (the page): while the worker pushes copies, the newest pushed one, however
+        old: a page must not wait for a worker the machine has not scheduled (it draws the
+        next copy when it comes)."""
         self._settle(s)
         handle = s.remote
         if handle is None:
             return None
         pushed = s.hub.demand.copies
-        # while copies are pushed, the newest one is as recent as a page can show
-        max_age = max(COPY_SECONDS, 2.0 / pushed) if pushed else COPY_SECONDS
         held = s.copy
+        if held is not None and pushed and pushed_ok:
+            return held[1]
+        # while copies are pushed, the newest is as recent as a reader needs, up to a bound
+        max_age = min(max(COPY_SECONDS, 2.0 / pushed), MAX_PUSHED_AGE) if pushed else COPY_SECONDS
         if held is not None and time.monotonic() - held[0] < max_age:
             return held[1]
         copy = self._fetch_copy(s, handle)
@@ -105,8 +115,12 @@ class RemoteRuns:
 
     def _settle(self, s: Session) -> None:
         """Adopt a trainer a worker sent back (call under the lock)."""
+        # remote first: the receiver sets returned, then clears remote; read the other way
+        # round, a reader between the two would rebuild from an older checkpoint
+        if s.remote is not None:
+            return
         blob = s.returned
-        if blob is not None and s.remote is None:
+        if blob is not None:
             s.returned = None
             s.trainer, s.copy = transfer.loads(blob, s.data), None
             s.points = {}
@@ -135,7 +149,9 @@ class RemoteRuns:
         if pushed is not None:
             try:
                 self._adopt_copy(s, pushed)
-            except KeyError:  # out of step: the next read asks for a whole copy
+            except Exception as exc:  # e.g. out of step: the next read asks for a whole copy
+                if not isinstance(exc, KeyError):
+                    log.warning("pushed copy of %s unreadable: %r", sid, exc)
                 s.copy = None
             else:
                 s.hub.wake()  # pages draw it now, not after the batch's commit

@@ -174,9 +174,12 @@
   }
   function networkTick () {
     const w = netQueue.shift()
-    swapNetwork(w[0], w[1])
-    w[2]()
-    if (netQueue.length) requestAnimationFrame(networkTick)
+    try {
+      swapNetwork(w[0], w[1])
+      w[2]()
+    } finally { // a failed drawing must not stop the ones after it
+      if (netQueue.length) requestAnimationFrame(networkTick)
+    }
   }
 
   // Swap in a new network drawing; unless a run streams (a frame every few milliseconds),

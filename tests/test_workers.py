@@ -165,3 +165,23 @@ def test_the_first_worker_starts_with_the_server(tmp_path: Path) -> None:
         }
     finally:
         client.close()
+
+
+def test_a_slow_page_does_not_make_other_readers_stale(api: ApiClient) -> None:
+    """A page asking for a copy every 2 s: /state still reads a copy at most 0.1 s old."""
+    sid, h = api.create(FAST)
+    session = api.manager.sessions[sid]
+    page = Subscriber(
+        owner=session.owner, every=0, fps=0.0, include=frozenset(), frames=False, copies=0.5
+    )
+    session.hub.add(page)
+    try:
+        api.post(f"/api/sessions/{sid}/run", json={"steps": 1_000_000}, headers=h)
+        time.sleep(0.3)
+        first = api.get(f"/api/sessions/{sid}/state", headers=h).json()["iteration"]
+        time.sleep(0.3)
+        second = api.get(f"/api/sessions/{sid}/state", headers=h).json()["iteration"]
+        api.post(f"/api/sessions/{sid}/pause", headers=h)
+    finally:
+        session.hub.remove(page)
+    assert second > first

@@ -54,16 +54,21 @@ class Picture:
 
 
 def gather(
-    session: Any, manager: Any, data_key_seen: str | None, want_images: bool = True
+    session: Any,
+    manager: Any,
+    data_key_seen: str | None,
+    want_images: bool = True,
+    pushed_ok: bool = False,
 ) -> Picture:
     """Copy what the page needs out of the trainer (takes the session's lock).
 
     ``want_images``: the heatmaps are redrawn this frame, so compute the decision surface of
     2-D data (the costliest part: several times the snapshot). 2-D data the page has not seen
     yet (``data_key_seen`` differs) always gets them: the old heatmaps would not fit it.
+    ``pushed_ok``: a page's frame, which draws the newest pushed copy (``Manager.load``).
     """
     with session.lock:
-        t = manager.load(session)
+        t = manager.load(session, pushed_ok=pushed_ok)
         snap = t.snapshot(frozenset({"gradients", "updates", "probe"}))
         data = t.data
         key = json.dumps(t.config["dataset"], sort_keys=True) + f"|{session.generation}"

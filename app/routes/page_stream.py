@@ -94,8 +94,9 @@ def take_records(session: Session, manager: Any, st: regions.PageState) -> None:
 def state_key(session: Session, manager: Any, st: regions.PageState) -> tuple[Any, ...]:
     """A cheap fingerprint of everything a frame shows; equal keys mean nothing to redraw."""
     with session.lock:
-        t = manager.load(session)
-        st.drawn = session.copy
+        t = manager.load(session, pushed_ok=True)
+        held = session.copy  # a push may have replaced the copy since load: not drawn then
+        st.drawn = held if held is not None and held[1] is t else None
         phase = t.phase
         return (
             session.generation,
@@ -117,7 +118,9 @@ def frame(session: Session, manager: Any, st: regions.PageState) -> dict[str, st
     if key == st.key:
         return {}
     st.key = key
-    pic = view.gather(session, manager, st.data_key, regions.images_due(st, session.status))
+    pic = view.gather(
+        session, manager, st.data_key, regions.images_due(st, session.status), pushed_ok=True
+    )
     if pic.session["generation"] != st.generation:
         load_curves(manager, session, st)
     else:
