@@ -94,7 +94,7 @@ def pack(
     seq = seq_base + t.iteration
     picture = None
     if frame is not None:
-        snap = t.snapshot(frame)
+        snap = t.snapshot(frame, arrays=True)  # encoded right here, arrays and all
         picture = Frame(
             seq, t.iteration, encode({"seq": seq, "generation": generation, "t": now, **snap})
         )

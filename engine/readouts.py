@@ -33,6 +33,10 @@ def finite_list(arr: Any) -> Any:
     return cleaned.tolist()
 
 
+def _as_array(arr: Any) -> NDArray[np.float64]:
+    return np.ascontiguousarray(arr, dtype=np.float64)
+
+
 def finite(x: float) -> float | None:
     return x if math.isfinite(x) else None
 
@@ -77,43 +81,50 @@ def _optimizer_state(trainer: Trainer) -> list[dict[str, Any]]:
     return out
 
 
-def snapshot(trainer: Trainer, include: frozenset[str] | set[str] = frozenset()) -> dict[str, Any]:
-    """Weights per layer, counters and status; ``include`` adds the requested views."""
+def snapshot(
+    trainer: Trainer, include: frozenset[str] | set[str] = frozenset(), arrays: bool = False
+) -> dict[str, Any]:
+    """Weights per layer, counters and status; ``include`` adds the requested views.
+
+    The numbers come as nested lists with None for non-finite values, or with ``arrays`` as
+    float64 NumPy arrays that may be views of the trainer's own (for an encoder that writes
+    arrays directly and non-finite values as null; encode before the trainer steps again)."""
     unknown = set(include) - INCLUDES
     if unknown:
         raise ValueError(
             f"include: unknown view {sorted(unknown)[0]!r}; choose from {sorted(INCLUDES)}"
         )
+    numbers = _as_array if arrays else finite_list
     net = trainer.net
     layers: list[dict[str, Any]] = []
     updates = trainer.updates
     k = 0
     for layer in net.layers:
         entry: dict[str, Any] = {
-            "W": finite_list(layer.W),
-            "b": finite_list(layer.b),
+            "W": numbers(layer.W),
+            "b": numbers(layer.b),
             "activation": layer.activation.name,
         }
         n = len(layer.params)
         if "gradients" in include:
-            entry["dW"], entry["db"] = finite_list(layer.dW), finite_list(layer.db)
+            entry["dW"], entry["db"] = numbers(layer.dW), numbers(layer.db)
         if "updates" in include:
-            entry["dW_update"] = finite_list(updates[k])
-            entry["db_update"] = finite_list(updates[k + 1])
+            entry["dW_update"] = numbers(updates[k])
+            entry["db_update"] = numbers(updates[k + 1])
         if "batchnorm" in include and layer.bn is not None:
             bn = layer.bn
             entry["batchnorm"] = {
-                "gamma": finite_list(bn.gamma),
-                "beta": finite_list(bn.beta),
-                "running_mean": finite_list(bn.running_mean),
-                "running_var": finite_list(bn.running_var),
+                "gamma": numbers(bn.gamma),
+                "beta": numbers(bn.beta),
+                "running_mean": numbers(bn.running_mean),
+                "running_var": numbers(bn.running_var),
             }
             if "gradients" in include:
-                entry["batchnorm"]["dgamma"] = finite_list(bn.dgamma)
-                entry["batchnorm"]["dbeta"] = finite_list(bn.dbeta)
+                entry["batchnorm"]["dgamma"] = numbers(bn.dgamma)
+                entry["batchnorm"]["dbeta"] = numbers(bn.dbeta)
         if "batch" in include:
             for key in ("x", "z", "a", "delta"):
-                entry[f"batch_{key}"] = finite_list(getattr(layer, key))
+                entry[f"batch_{key}"] = numbers(getattr(layer, key))
         layers.append(entry)
         k += n
     out: dict[str, Any] = {

@@ -273,8 +273,10 @@ class Trainer:
     def metrics(self) -> dict[str, dict[str, float]]:
         return readouts.metrics(self)
 
-    def snapshot(self, include: frozenset[str] | set[str] = frozenset()) -> dict[str, Any]:
-        return readouts.snapshot(self, include)
+    def snapshot(
+        self, include: frozenset[str] | set[str] = frozenset(), arrays: bool = False
+    ) -> dict[str, Any]:
+        return readouts.snapshot(self, include, arrays)
 
     def decision_surface(self, resolution: int = 100, neuron_resolution: int = 10) -> Any:
         from engine.surface import decision_surface

@@ -87,3 +87,28 @@ def test_frame_published_while_gathering_steps_is_sent(tmp_path: Path) -> None:
     text = b"".join(chunks).decode()
     assert text.count("event: frame") == 2
     assert '{"frame":2}' in text and '{"frame":3}' in text
+
+
+def test_frame_text_from_arrays_equals_the_list_snapshot() -> None:
+    """Frames are encoded from the trainer's arrays directly: the same JSON text as from the
+    list snapshot the REST API uses, non-finite values (a diverged run) as null."""
+    import json
+
+    from app.batch import pack
+    from app.jsontext import encode
+    from engine.trainer import Trainer
+
+    t = Trainer({"dataset": {"name": "circle", "n_samples": 60}, "hidden": [{"units": 3}]})
+    t.step(4)
+    t.net.layers[0].W[0, 1] = float("nan")
+    t.net.layers[1].b[0] = float("inf")
+    views = frozenset({"gradients", "updates", "batch"})
+    frame = pack(t, [], seq_base=0, generation=0, frame=views).frame
+    assert frame is not None
+    data = json.loads(frame.json)
+    for key in ("seq", "generation", "t"):
+        del data[key]
+    assert json.dumps(data, sort_keys=True) == json.dumps(
+        json.loads(encode(t.snapshot(views))), sort_keys=True
+    )
+    assert data["layers"][0]["W"][0][1] is None and data["layers"][1]["b"][0] is None
