@@ -68,6 +68,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=float, default=10.0, help="training window")
     ap.add_argument("--grid", type=int, default=41, help="2-D surface points per axis")
+    ap.add_argument("--speed", default="", help="the page's speed control while playing "
+                    "(steps/s: 100, 10, 2; default full speed)")
     ap.add_argument("--set", action="append", default=[], metavar="SETTING=VALUE",
                     help="server setting, e.g. --set worker_nice=0")
     args = ap.parse_args()
@@ -108,6 +110,8 @@ def main() -> None:
                                     f"{ses['n_params']} params"))
 
         page.evaluate(PAINT_COUNTER_JS)
+        if args.speed:
+            page.locator("#speed").select_option(args.speed)
         before = int(page.locator("#iteration").inner_text())
         t_play = time.perf_counter()
         page.locator("#play").click()
