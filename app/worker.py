@@ -35,6 +35,7 @@ worker that the operating system has not scheduled yet.
 from __future__ import annotations
 
 import contextlib
+import gc
 import heapq
 import itertools
 import os
@@ -315,6 +316,7 @@ def main(conn: Connection, options: Options) -> None:
     """Entry point of a worker process."""
     if options.nice:
         os.nice(options.nice)  # the web process (requests, streams) comes first
+    gc.freeze()  # the imported engine lives as long as we do: out of the full collections
     # EOF or a broken pipe: the web process went away, and there is nobody to hand runs back to
     with contextlib.suppress(EOFError, BrokenPipeError, ConnectionResetError, KeyboardInterrupt):
         Worker(conn, options).serve()
