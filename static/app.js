@@ -136,12 +136,23 @@
   // The network drawing is always swapped here: its edges then grow or shrink to their new
   // widths (a CSS transition, see swapNetwork) instead of jumping.
   const pending = {}
+  // pictures already loaded swap in at once (a running drawing keeps pointing at the same ones)
+  const loadedPngs = new Set()
+  function rememberPng (u) {
+    if (loadedPngs.size > 200) loadedPngs.clear()
+    loadedPngs.add(u)
+  }
   document.addEventListener('htmx:sseBeforeMessage', function (evt) {
     const data = evt.detail.data || ''
     const target = evt.detail.elt || evt.target
     const network = target.id === 'network-wrap'
+    if (target.id === 'counters') { // 30 a second, plain text: no htmx processing needed
+      evt.preventDefault()
+      target.innerHTML = data
+      return
+    }
     const urls = Array.from(data.matchAll(/(?:src|href)="(\/api\/sessions\/[^"]+\.png\?v=\d+)"/g))
-      .map(function (m) { return m[1] })
+      .map(function (m) { return m[1] }).filter(function (u) { return !loadedPngs.has(u) })
     if (!urls.length && !network) return
     evt.preventDefault()
     const key = target.id
@@ -160,7 +171,12 @@
       after()
     }
     if (!urls.length) { left = 1; done(); return }
-    urls.forEach(function (u) { const img = new Image(); img.onload = done; img.onerror = done; img.src = u })
+    urls.forEach(function (u) {
+      const img = new Image()
+      img.onload = function () { rememberPng(u); done() }
+      img.onerror = done
+      img.src = u
+    })
   })
 
   // The network drawing is swapped in animation-frame callbacks, one per displayed frame:
@@ -197,8 +213,13 @@
         before[edgeKey(e)] = [parseFloat(now.strokeWidth), now.stroke]
       })
     }
+    if (!still) {
+      // streaming, up to 30 times a second: the drawing holds no htmx attributes, so a plain
+      // swap does (htmx's swap would also scan it and run its settle steps each time)
+      target.innerHTML = html
+      return
+    }
     htmx.swap(target, html, { swapStyle: 'innerHTML' })
-    if (!still) return
     const moved = []
     target.querySelectorAll('line.edge').forEach(function (e) {
       const was = before[edgeKey(e)]
