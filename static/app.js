@@ -135,13 +135,34 @@
   // ---- swaps: preload the pictures a fragment points at, newest fragment wins --------------
   // The network drawing is always swapped here: its edges then grow or shrink to their new
   // widths (a CSS transition, see swapNetwork) instead of jumping.
-  const pending = {}
-  // pictures already loaded swap in at once (a running drawing keeps pointing at the same ones)
+  // Pictures: a fragment waits until the PNGs it points at are loaded (no half-drawn frame);
+  // each URL loads once, and ones already loaded do not delay anything.
   const loadedPngs = new Set()
-  function rememberPng (u) {
-    if (loadedPngs.size > 200) loadedPngs.clear()
-    loadedPngs.add(u)
+  const loadingPngs = new Map()
+  function loadPng (u) {
+    if (loadedPngs.has(u)) return Promise.resolve()
+    let p = loadingPngs.get(u)
+    if (!p) {
+      p = new Promise(function (resolve) {
+        const img = new Image()
+        img.onload = function () {
+          if (loadedPngs.size > 200) loadedPngs.clear()
+          loadedPngs.add(u)
+          resolve()
+        }
+        img.onerror = resolve
+        img.src = u
+      }).then(function () { loadingPngs.delete(u) })
+      loadingPngs.set(u, p)
+    }
+    return p
   }
+  // Network drawings keep their order while their pictures load (a newer one pointing at the
+  // same new picture used to replace the one before it); one two places behind the newest
+  // is dropped. Other regions show only their newest fragment.
+  const pending = {}
+  let netChain = Promise.resolve()
+  let netSeq = 0
   document.addEventListener('htmx:sseBeforeMessage', function (evt) {
     const data = evt.detail.data || ''
     const target = evt.detail.elt || evt.target
@@ -156,26 +177,25 @@
     if (!urls.length && !network) return
     evt.preventDefault()
     const key = target.id
-    const token = {}
-    pending[key] = token
-    let left = urls.length
     const after = function () {
       refreshTooltip()
       syncView()
       document.dispatchEvent(new CustomEvent('bpp:swapped', { detail: { id: key } }))
     }
-    const done = function () {
-      if (--left > 0 || pending[key] !== token) return
-      if (network) { offerNetwork(target, data, after); return }
+    const loaded = function () { return Promise.all(urls.map(loadPng)) }
+    if (network) {
+      const n = ++netSeq
+      netChain = netChain.then(loaded).then(function () {
+        if (netSeq - n < 2) offerNetwork(target, data, after)
+      }).catch(function (err) { console.error(err) }) // one failure must not end the chain
+      return
+    }
+    const token = {}
+    pending[key] = token
+    loaded().then(function () {
+      if (pending[key] !== token) return
       htmx.swap(target, data, { swapStyle: 'innerHTML' })
       after()
-    }
-    if (!urls.length) { left = 1; done(); return }
-    urls.forEach(function (u) {
-      const img = new Image()
-      img.onload = function () { rememberPng(u); done() }
-      img.onerror = done
-      img.src = u
     })
   })
 
