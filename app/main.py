@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from threadpoolctl import threadpool_limits
 
 from app import errors
 from app.deps import csrf_check
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # what importing the app made (~90k objects: modules, routes, schemas) lives as long as
         # the process: kept out of the collector's full passes, which stop every thread
         gc.freeze()
+        threadpool_limits(1)  # requests compute small things: no BLAS threads spinning for them
         manager = Manager(resolved, asyncio.get_running_loop())
         app.state.manager = manager
         try:
