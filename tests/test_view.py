@@ -98,6 +98,19 @@ def test_data_without_a_plane_has_no_surface(counted: list[int]) -> None:
     assert 'id="decision"' not in out["output"]
 
 
+def test_test_set_predictions_only_with_the_pictures() -> None:
+    """Data without a plane (regression here): the predicted-vs-true picture costs a forward
+    pass over the test set, so it is computed and sent with the heatmaps, not every frame."""
+    config = small_config(dataset={"name": "diabetes"}, hidden=[{"units": 3}])
+    session = FakeSession(Trainer(config))
+    pic = view.gather(session, Manager(), None, want_images=False)
+    assert pic.pred is None
+    assert "output" not in regions.live_regions(pic, regions.PageState(), "s1")
+    pic = view.gather(session, Manager(), None, want_images=True)
+    assert pic.pred is not None
+    assert "<svg" in regions.live_regions(pic, regions.PageState(), "s1")["output"]
+
+
 def test_phase_words_have_korean_beside_them() -> None:
     """Every phase the stepper names (just ran, next, the order list) has Korean words, and
     the live phase region shows them next to the English."""

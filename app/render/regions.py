@@ -150,7 +150,10 @@ def live_regions(pic: view.Picture, st: PageState, sid: str) -> dict[str, str]:
     v = st.image_no
     sprite = f"/api/sessions/{sid}/sprite.png?v={v}" if "sprite" in st.image_kinds else None
     out = {"network": view.network_svg(pic, st.ui, sprite)}
-    out["output"] = output_html(pic, sid, v, "digits" in st.image_kinds)
+    if pic.plane or pic.images:
+        # predictions over the test set (digits, regression) cost a forward pass and a large
+        # fragment: redrawn with the heatmaps, not every frame
+        out["output"] = output_html(pic, sid, v, "digits" in st.image_kinds)
     if pic.points is not None or st.show_test != st.ui.show_test:
         if pic.points is not None:
             st.points = pic.points

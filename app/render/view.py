@@ -63,7 +63,8 @@ def gather(
     """Copy what the page needs out of the trainer (takes the session's lock).
 
     ``want_images``: the heatmaps are redrawn this frame, so compute the decision surface of
-    2-D data (the costliest part: several times the snapshot). 2-D data the page has not seen
+    2-D data (the costliest part: several times the snapshot), or the test-set predictions of
+    other data (the output picture goes with the heatmaps). 2-D data the page has not seen
     yet (``data_key_seen`` differs) always gets them: the old heatmaps would not fit it.
     ``pushed_ok``: a page's frame, which draws the newest pushed copy (``Manager.load``).
     """
@@ -92,6 +93,8 @@ def gather(
             if data.task == "regression":
                 ys = np.asarray(data.y_train, dtype=np.float64)
                 pic.target_scale = float(np.max(np.abs(ys))) if ys.size else 1.0
+        elif not want_images:
+            pass  # the output picture below is redrawn at the heatmaps' cadence
         elif data.task == "regression" and data.x_test.shape[0]:
             out = t.net.evaluate(data.x_test)[-1][1]
             pic.pred = (np.asarray(out)[:, 0].copy(), np.asarray(data.y_test)[:, 0].copy())
