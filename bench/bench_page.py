@@ -64,10 +64,27 @@ def fmt(x: float, unit: str = "") -> str:
     return f"{x:,.1f}{unit}" if x >= 10 else f"{x:.3g}{unit}"
 
 
+def surface_figure(page: Any, grid: int, rows: list[tuple[str, str]]) -> None:
+    """Click "compute" for a 2-D loss surface and time it until it is fully on screen."""
+    page.locator("select#surface-kind").select_option("2d")
+    resolution = page.locator("#surface-resolution")
+    if resolution.count():
+        resolution.fill(str(grid))
+    t1 = time.perf_counter()
+    page.locator("#surface-compute").click()
+    page.wait_for_function(SURFACE_DONE_JS, timeout=120_000)
+    surface = time.perf_counter() - t1
+    contours = page.locator("svg#surface-2d path.contour").count()
+    rows.append((f"click → full {grid}×{grid} 2-D surface on screen",
+                 fmt(surface * 1000, " ms") + f" ({contours} contour paths)"))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=float, default=10.0, help="training window")
     ap.add_argument("--grid", type=int, default=41, help="2-D surface points per axis")
+    ap.add_argument("--preset", default="", help="open /?preset=NAME instead of the default net")
+    ap.add_argument("--no-surface", action="store_true", help="skip the 2-D surface figure")
     ap.add_argument("--speed", default="", help="the page's speed control while playing "
                     "(steps/s: 100, 10, 2; default full speed)")
     ap.add_argument("--set", action="append", default=[], metavar="SETTING=VALUE",
@@ -92,7 +109,7 @@ def main() -> None:
         tab.context.expose_binding("__bppPaint", lambda _src, e: paints.append(e))
         tab.context.add_init_script(PAINT_OBSERVER_JS)
         t0 = time.perf_counter()
-        page.goto("/")
+        page.goto(f"/?preset={args.preset}" if args.preset else "/")
         page.locator("body[data-session-id]:not([data-session-id=''])").wait_for()
         page.locator("svg#network line.edge").first.wait_for(state="attached")
         drawn = time.perf_counter() - t0
@@ -106,7 +123,7 @@ def main() -> None:
         sid = page.locator("body").get_attribute("data-session-id")
         ses: dict[str, Any] = tab.context.request.get(f"/api/sessions/{sid}").json()
         hidden = "-".join(str(h["units"]) for h in ses["config"]["hidden"])
-        rows.append(("default net", f"{ses['config']['dataset']['name']}, hidden {hidden}, "
+        rows.append(("net", f"{ses['config']['dataset']['name']}, hidden {hidden}, "
                                     f"{ses['n_params']} params"))
 
         page.evaluate(PAINT_COUNTER_JS)
@@ -146,17 +163,8 @@ def main() -> None:
                      fmt((p1["painted"] - p0["painted"]) / window)))
         rows.append(("animation frames/s (display)", fmt((p1["ticks"] - p0["ticks"]) / window)))
 
-        page.locator("select#surface-kind").select_option("2d")
-        resolution = page.locator("#surface-resolution")
-        if resolution.count():
-            resolution.fill(str(args.grid))
-        t1 = time.perf_counter()
-        page.locator("#surface-compute").click()
-        page.wait_for_function(SURFACE_DONE_JS, timeout=120_000)
-        surface = time.perf_counter() - t1
-        contours = page.locator("svg#surface-2d path.contour").count()
-        rows.append((f"click → full {args.grid}×{args.grid} 2-D surface on screen",
-                     fmt(surface * 1000, " ms") + f" ({contours} contour paths)"))
+        if not args.no_surface:
+            surface_figure(page, args.grid, rows)
         problems = final_problems(tab)
         rows.append(("console errors / CSP violations / >1 EventSource",
                      "none" if not problems else f"{len(problems)}: {problems[:3]}"))
