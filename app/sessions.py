@@ -113,9 +113,8 @@ class Manager(RemoteRuns):
     def load(self, session: Session, pushed_ok: bool = False) -> Any:
         """The session's trainer, rebuilt from its checkpoint if needed (call under its lock).
 
-        While the session trains in a worker this is a copy, at most ``COPY_SECONDS`` old
-        (``MAX_PUSHED_AGE`` while a page has copies pushed; any age with ``pushed_ok``): read
-        it, never change it (:meth:`_local` brings the trainer itself back)."""
+        While the session trains in a worker this is a copy (how recent: ``RemoteRuns._copy``):
+        read it, never change it (:meth:`_local` brings the trainer itself back)."""
         copy = self._copy(session, pushed_ok)
         if copy is not None:
             return copy
