@@ -7,6 +7,9 @@ in the web process (manual steps, edits) pack their results the same way.
 
 Step records get a sequence number ``seq = seq_base + step``: it only grows, across resets too
 (a reset moves ``seq_base`` past every number used), and it is the SSE event id.
+
+What subscribers want of a batch (:class:`Demand`) and how often they get it (:class:`Pacer`,
+shared by the workers' frames and copies and by the page's own frames) live here too.
 """
 
 from __future__ import annotations
@@ -54,6 +57,23 @@ class Demand:
     @property
     def views(self) -> frozenset[str] | None:
         return self.include if self.frames else None
+
+
+@dataclass
+class Pacer:
+    """Deadline pacing at ``fps`` a second: the average rate holds even though the checks come
+    at arbitrary times, because a tick up to one period late is made up by the next coming
+    sooner; later than that, the schedule starts again from now."""
+
+    next: float = 0.0
+
+    def due(self, fps: float, now: float) -> bool:
+        if now < self.next:
+            return False
+        period = 1.0 / fps
+        self.next = self.next + period if self.next + period > now - period else now
+        return True
+
 
 
 def counters_of(t: Any) -> dict[str, Any]:

@@ -47,7 +47,7 @@ from typing import Any
 
 from threadpoolctl import threadpool_limits
 
-from app.batch import Batch, Demand, pack
+from app.batch import Batch, Demand, Pacer, pack
 from app.transfer import dumps, loads
 
 MIN_SLICE = 0.0001  # a slice still runs at least one step
@@ -75,22 +75,6 @@ class RunSpec:
     budget: int
     speed: float | None
     demand: Demand
-
-
-@dataclass
-class Pacer:
-    """Deadline pacing at ``fps`` a second: the average rate holds even though the checks come
-    at arbitrary times, because a tick up to one period late is made up by the next coming
-    sooner; later than that, the schedule starts again from now."""
-
-    next: float = 0.0
-
-    def due(self, fps: float, now: float) -> bool:
-        if now < self.next:
-            return False
-        period = 1.0 / fps
-        self.next = self.next + period if self.next + period > now - period else now
-        return True
 
 
 @dataclass

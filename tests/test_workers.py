@@ -7,6 +7,7 @@ would show as a difference.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -119,17 +120,27 @@ def test_a_killed_worker_pauses_its_runs_at_their_checkpoint(api: ApiClient) -> 
     assert all(x.process.pid != handle.process.pid for x in api.manager.pool.handles)
 
 
+@contextlib.contextmanager
+def page_watching(api: ApiClient, sid: str, copies: float) -> Iterator[Any]:
+    """A page's subscriber on session ``sid``, asking for ``copies`` trainer copies a second;
+    yields the session."""
+    session = api.manager.sessions[sid]
+    page = Subscriber(
+        owner=session.owner, every=0, fps=0.0, include=frozenset(), frames=False, copies=copies
+    )
+    session.hub.add(page)
+    try:
+        yield session
+    finally:
+        session.hub.remove(page)
+
+
 def test_a_page_gets_copies_pushed_at_its_rate(api: ApiClient) -> None:
     """A page's subscriber (``copies``) makes the worker push trainer copies without being
     asked; reads in between still get consistent copies (both kinds leave out what the other
     sent before, so they must be unpickled in order)."""
     sid, h = api.create(FAST)
-    session = api.manager.sessions[sid]
-    page = Subscriber(
-        owner=session.owner, every=0, fps=0.0, include=frozenset(), frames=False, copies=20.0
-    )
-    session.hub.add(page)
-    try:
+    with page_watching(api, sid, 20.0) as session:
         api.post(f"/api/sessions/{sid}/run", json={"steps": 1_000_000}, headers=h)
         pushed: dict[int, Any] = {}
         end = time.monotonic() + 1.5
@@ -144,8 +155,6 @@ def test_a_page_gets_copies_pushed_at_its_rate(api: ApiClient) -> None:
                 assert state["layers"] == local_layers(t)
             time.sleep(0.005)
         api.post(f"/api/sessions/{sid}/pause", headers=h)
-    finally:
-        session.hub.remove(page)
     copies = sorted(pushed.values(), key=lambda c: c.iteration)
     assert len(copies) >= 10  # 20 a second were asked for, for 1.5 s
     for copy in copies[:: max(1, len(copies) // 4)]:
@@ -170,18 +179,11 @@ def test_the_first_worker_starts_with_the_server(tmp_path: Path) -> None:
 def test_a_slow_page_does_not_make_other_readers_stale(api: ApiClient) -> None:
     """A page asking for a copy every 2 s: /state still reads a copy at most 0.1 s old."""
     sid, h = api.create(FAST)
-    session = api.manager.sessions[sid]
-    page = Subscriber(
-        owner=session.owner, every=0, fps=0.0, include=frozenset(), frames=False, copies=0.5
-    )
-    session.hub.add(page)
-    try:
+    with page_watching(api, sid, 0.5):
         api.post(f"/api/sessions/{sid}/run", json={"steps": 1_000_000}, headers=h)
         time.sleep(0.3)
         first = api.get(f"/api/sessions/{sid}/state", headers=h).json()["iteration"]
         time.sleep(0.3)
         second = api.get(f"/api/sessions/{sid}/state", headers=h).json()["iteration"]
         api.post(f"/api/sessions/{sid}/pause", headers=h)
-    finally:
-        session.hub.remove(page)
     assert second > first

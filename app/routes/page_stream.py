@@ -27,6 +27,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.batch import Pacer
 from app.deps import ManagerDep, SessionDep, SettingsDep
 from app.errors import ApiError
 from app.render import regions, view
@@ -199,13 +200,13 @@ async def page_events(
     slot.on_close(surface_task.cancel)
     try:
         yield ServerSentEvent(comment="connected", retry=retry)
-        due = time.monotonic()
+        pacer = Pacer(time.monotonic())
         while True:
             sub.event.clear()
             if hub.closed:
                 yield ServerSentEvent(event="close", raw_data=hub.closed)
                 return
-            if await _copy_coming(session, st, sub, due + interval):
+            if await _copy_coming(session, st, sub, pacer.next + interval):
                 continue
             seq = hub.last_seq
             changed = await anyio.to_thread.run_sync(frame, session, manager, st)
@@ -217,8 +218,8 @@ async def page_events(
             # keeps its turn: the next publish (a new copy) is drawn at once.
             now = time.monotonic()
             if changed:
-                due = due + interval if due + interval > now - interval else now
-            await asyncio.sleep(max(0.0, due - now))
+                pacer.due(rate, now)  # this frame was due: schedule the next
+            await asyncio.sleep(max(0.0, pacer.next - now))
             if sub.event.is_set():
                 continue
             try:
