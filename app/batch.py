@@ -63,7 +63,7 @@ class Demand:
 class Pacer:
     """Deadline pacing at ``fps`` a second: the average rate holds even though the checks come
     at arbitrary times, because a tick up to one period late is made up by the next coming
-    sooner; later than that, the schedule starts again from now."""
+    sooner; later than that, the schedule starts again one period from now."""
 
     next: float = 0.0
 
@@ -71,7 +71,7 @@ class Pacer:
         if now < self.next:
             return False
         period = 1.0 / fps
-        self.next = self.next + period if self.next + period > now - period else now
+        self.next = self.next + period if self.next + period > now - period else now + period
         return True
 
 

@@ -124,3 +124,6 @@ def test_pacer_keeps_the_average_rate_through_late_checks() -> None:
             ticks.append(now)
         now += 0.057 if int(now * 1000) % 300 < 7 else 0.007
     assert 99 <= len(ticks) <= 101
+    stalled = Pacer()
+    assert stalled.due(10, 0.0) and stalled.due(10, 1.0)  # after a 1 s stall: one tick,
+    assert not stalled.due(10, 1.01) and stalled.due(10, 1.1)  # then every 0.1 s again
