@@ -9,6 +9,7 @@ PNG images are kept per session (latest only) and served by URL: no data: URLs u
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import re
 import time
@@ -39,7 +40,7 @@ class PageState:
     cursor: int = 0  # the last step record (seq) taken into the curves
     key: tuple[Any, ...] = ()  # fingerprint of the last frame (see page_stream.state_key)
     data_key: str | None = None
-    config_json: str = ""
+    config_key: str = ""  # config_key() of the controls the page shows
     image_no: int = 0
     image_at: float = -1e9  # monotonic time the heatmaps were last drawn
     image_kinds: frozenset[str] = frozenset()
@@ -213,10 +214,10 @@ def config_regions(
     session: dict[str, Any], st: PageState, hidden: set[str] | None = None
 ) -> dict[str, str]:
     """Control fragments, rebuilt only when the session's config changed."""
-    cfg_json = json.dumps(session["config"], sort_keys=True)
-    if cfg_json == st.config_json:
+    key = config_key(session["config"])
+    if key == st.config_key:
         return {}
-    st.config_json = cfg_json
+    st.config_key = key
     ctx = context_for(session, hidden or set())
     return {
         name.replace("_", "-"): render_block(name, ctx)
@@ -229,4 +230,13 @@ def context_for(session: dict[str, Any], hidden: set[str]) -> dict[str, Any]:
 
     ctx = controls.page_context(session, session["config"], hidden)
     ctx["share_url"] = "/?c=" + encode_config(session["config"])
+    ctx["cfg_key"] = config_key(session["config"])
     return ctx
+
+
+def config_key(config: dict[str, Any]) -> str:
+    """A short digest of a config. The page's stream URL carries the one its controls were
+    rendered from, so connecting does not re-send (and so reset) controls a user may be
+    typing into already."""
+    text = json.dumps(config, sort_keys=True).encode()
+    return hashlib.blake2b(text, digest_size=8).hexdigest()
