@@ -62,18 +62,20 @@ class Demand:
 @dataclass
 class Pacer:
     """Deadline pacing at ``fps`` a second: the average rate holds even though the checks come
-    at arbitrary times, because a tick up to one period late is made up by the next coming
-    sooner; later than that, the schedule starts again one period from now."""
+    at arbitrary times, because a tick up to ``make_up`` periods late is made up by the next
+    ones coming sooner (at most one per check); later than that, the schedule starts again
+    one period from now."""
 
     next: float = 0.0
+    make_up: float = 1.0
 
     def due(self, fps: float, now: float) -> bool:
         if now < self.next:
             return False
         period = 1.0 / fps
-        self.next = self.next + period if self.next + period > now - period else now + period
+        late = now - self.next
+        self.next = self.next + period if late < (1.0 + self.make_up) * period else now + period
         return True
-
 
 
 def counters_of(t: Any) -> dict[str, Any]:

@@ -27,7 +27,8 @@ shortest frame period when a subscriber wants frames (a frame needs a slice); th
 slices (``target / n``, at most ``slice_s``) shrink while measured rounds overrun the target,
 because each slice also pays fixed costs (encoding, frames, the pipe) that grow with ``n``.
 Weight frames, and the trainer copies pages draw from, are paced by deadline (:class:`Pacer`),
-so a subscriber at 10 fps gets 10 frames a second even though slices end at arbitrary times.
+so a subscriber at 10 fps gets 10 frames a second even though slices end at arbitrary times
+(frames missed while the worker was not scheduled, up to ``FRAME_MAKE_UP`` periods, are made up).
 Copies are pushed rather than asked for: a page's frame then never waits for a reply from a
 worker that the operating system has not scheduled yet.
 """
@@ -51,6 +52,9 @@ from app.batch import Batch, Demand, Pacer, pack
 from app.transfer import dumps, loads
 
 MIN_SLICE = 0.0001  # a slice still runs at least one step
+# a worker the OS leaves unscheduled for a few hundred milliseconds (a busy machine) makes up
+# the frames it missed, one per slice, rather than losing them: a client asked for a rate
+FRAME_MAKE_UP = 10  # periods
 CHUNK_SECONDS = 0.001  # steps between two looks at the pipe inside a slice
 FLUSH_SECONDS = 0.004  # batches gathered into one pipe message for at most this long
 
@@ -87,7 +91,7 @@ class Run:
     tokens: float = 1.0
     token_time: float = field(default_factory=time.monotonic)
     step_cost: float = 1e-4  # seconds per step, a moving average sizing each chunk
-    frames: Pacer = field(default_factory=Pacer)
+    frames: Pacer = field(default_factory=lambda: Pacer(make_up=FRAME_MAKE_UP))
     copies: Pacer = field(default_factory=Pacer)
     last_metrics: float = 0.0
     last_checkpoint: float = field(default_factory=time.monotonic)

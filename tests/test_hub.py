@@ -127,3 +127,16 @@ def test_pacer_keeps_the_average_rate_through_late_checks() -> None:
     stalled = Pacer()
     assert stalled.due(10, 0.0) and stalled.due(10, 1.0)  # after a 1 s stall: one tick,
     assert not stalled.due(10, 1.01) and stalled.due(10, 1.1)  # then every 0.1 s again
+
+
+def test_pacer_makes_up_a_stall_shorter_than_its_horizon() -> None:
+    """A worker left unscheduled for 0.35 s (3.5 periods at 10 fps) makes up the ticks it
+    missed, one per check, when ``make_up`` covers the stall; with the default it loses them."""
+    from app.batch import Pacer
+
+    for make_up, want in ((5, 20), (1, 17)):
+        pacer, ticks, now = Pacer(make_up=make_up), 0, 0.0
+        while now < 2.0:  # checks every 20 ms, none between 0.5 and 0.85 s
+            ticks += pacer.due(10, now)
+            now += 0.37 if abs(now - 0.48) < 1e-9 else 0.02
+        assert ticks == want, (make_up, ticks)
