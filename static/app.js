@@ -172,6 +172,10 @@
       target.innerHTML = data
       return
     }
+    if (CONTROLS.includes(target.id) && keepEditing(target, data)) {
+      evt.preventDefault()
+      return
+    }
     const urls = Array.from(data.matchAll(/(?:src|href)="(\/api\/sessions\/[^"]+\.png\?v=\d+)"/g))
       .map(function (m) { return m[1] }).filter(function (u) { return !loadedPngs.has(u) })
     if (!urls.length && !network) return
@@ -198,6 +202,29 @@
       after()
     })
   })
+
+  // Control regions are re-rendered when the config changes (another field's change applied,
+  // another tab, a reset). A number the learner is typing into at that moment keeps what they
+  // typed, and the focus: leaving the field then sends it as usual.
+  const CONTROLS = ['data-controls', 'layer-controls', 'train-controls']
+  function keepEditing (target, html) {
+    const a = document.activeElement
+    if (!a || !a.id || !target.contains(a) || a.tagName !== 'INPUT' ||
+        a.value === a.defaultValue) return false
+    const typed = a.value
+    htmx.swap(target, html, { swapStyle: 'innerHTML' })
+    const b = document.getElementById(a.id)
+    if (b && b.tagName === 'INPUT') {
+      b.value = typed
+      b.focus()
+      // a value set by script fires no change on leaving the field: send it then ourselves,
+      // unless the learner's own edits fire one first (change comes before blur)
+      const send = function () { if (b.value !== b.defaultValue) htmx.trigger(b, 'change') }
+      b.addEventListener('blur', send, { once: true })
+      b.addEventListener('change', function () { b.removeEventListener('blur', send) }, { once: true })
+    }
+    return true
+  }
 
   // The network drawing is swapped in animation-frame callbacks, one per displayed frame:
   // two drawings arriving between the same two paints would otherwise show only the second.

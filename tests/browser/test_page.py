@@ -287,3 +287,31 @@ def test_shared_url_opens_the_same_config(open_tab: OpenTab) -> None:
     expect(other.page.locator("svg#network line.edge")).to_have_count(
         page.locator("svg#network line.edge").count()
     )
+
+
+def test_a_field_being_typed_into_survives_a_config_change_from_elsewhere(
+    open_tab: OpenTab,
+) -> None:
+    """The learner types a batch size; before they leave the field, the config changes
+    elsewhere (a script, another tab) and the controls are drawn again. What they typed stays,
+    with the focus, and leaving the field applies it on top of the other change."""
+    tab = open_tab(config_url(SMALL_NET))
+    page = tab.page
+    sid = ready(tab)
+    page.wait_for_timeout(300)  # the stream is connected and has drawn its first frame
+    field = page.locator("#batch-size")
+    field.fill("7")
+    r = tab.context.request.patch(
+        f"/api/sessions/{sid}", data={"config": {"optimizer": {"lr": 0.2}}}
+    )
+    assert r.ok, r.text()
+    poll(lambda: close(float(page.locator("#lr").input_value()), 0.2), what="controls redrawn")
+    expect(field).to_have_value("7")
+    expect(field).to_be_focused()
+    field.blur()
+    cfg = wait_config(tab, lambda c: c["batch_size"] == 7, "batch size 7")
+    assert close(cfg["optimizer"]["lr"], 0.2)
+    # with nothing typed, a redraw shows the server's value
+    r = tab.context.request.patch(f"/api/sessions/{sid}", data={"config": {"batch_size": 9}})
+    assert r.ok, r.text()
+    expect(field).to_have_value("9")
