@@ -56,8 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         default_response_class=errors.SafeJSONResponse,
         dependencies=[Depends(csrf_check)],
     )
-    if settings is not None:
-        app.dependency_overrides[get_settings] = lambda: settings
+    app.state.settings = resolved
     errors.install(app)
     app.add_exception_handler(events.StreamGone, events.stream_gone)
     for module in (health, catalog, sessions, readouts, events, datasets):
