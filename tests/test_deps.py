@@ -1,0 +1,52 @@
+"""Request dependencies run on the event loop, never in the thread pool.
+
+FastAPI runs a plain ``def`` dependency in its thread pool: a request then waits for a pool
+thread, and for the GIL, once per dependency. Ours only read headers and dicts, so they are
+``async def``; with sync ones, healthz p99 under 100 streams was 20-32 ms instead of 12-18.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from pathlib import Path
+from typing import Any
+
+from apptools import make_settings
+from fastapi.dependencies.models import Dependant
+from fastapi.dependencies.utils import get_dependant
+from fastapi.routing import APIRoute
+
+import app.routes as route_modules
+from app.main import create_app
+
+
+def _calls(dependant: Dependant) -> list[Any]:
+    out = []
+    for dep in dependant.dependencies:
+        out.append(dep.call)
+        out += _calls(dep)
+    return out
+
+
+def test_every_dependency_of_every_route_is_async(tmp_path: Path) -> None:
+    application = create_app(make_settings(tmp_path))
+    calls: list[Any] = []
+    n_routes = 0
+    for info in pkgutil.iter_modules(route_modules.__path__):
+        router = getattr(importlib.import_module(f"app.routes.{info.name}"), "router", None)
+        for route in getattr(router, "routes", []):
+            if isinstance(route, APIRoute):
+                n_routes += 1
+                calls += _calls(route.dependant)
+    for dep in application.router.dependencies:  # app-wide: the CSRF check
+        calls.append(dep.dependency)
+        calls += _calls(get_dependant(path="", call=dep.dependency))
+    assert n_routes > 20 and len(calls) > n_routes
+    sync = {
+        f"{c.__module__}.{c.__qualname__}"
+        for c in calls
+        if not (inspect.iscoroutinefunction(c) or inspect.isasyncgenfunction(c))
+    }
+    assert not sync, f"dependencies that would run in the thread pool: {sorted(sync)}"
