@@ -35,8 +35,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # short stretches; a 1 ms switch interval (default 5) hands it back to the event loop
         # sooner: healthz p99 with 100 streams went from 23-29 to ~17 ms.
         sys.setswitchinterval(0.001)
-        # what importing the app made (~90k objects: modules, routes, schemas) lives as long as
-        # the process: kept out of the collector's full passes, which stop every thread
+        pages.warm_up()
+        # what importing the app made (~90k objects: modules, routes, schemas, the compiled
+        # template) lives as long as the process: kept out of the collector's full passes,
+        # which stop every thread
         gc.freeze()
         threadpool_limits(1)  # requests compute small things: no BLAS threads spinning for them
         manager = Manager(resolved, asyncio.get_running_loop())
