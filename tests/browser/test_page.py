@@ -298,7 +298,6 @@ def test_a_field_being_typed_into_survives_a_config_change_from_elsewhere(
     tab = open_tab(config_url(SMALL_NET))
     page = tab.page
     sid = ready(tab)
-    page.wait_for_timeout(300)  # the stream is connected and has drawn its first frame
     field = page.locator("#batch-size")
     field.fill("7")
     r = tab.context.request.patch(
