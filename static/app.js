@@ -172,20 +172,21 @@
       target.innerHTML = data
       return
     }
-    if (CONTROLS.includes(target.id) && keepEditing(target, data)) {
-      evt.preventDefault()
-      return
-    }
-    const urls = Array.from(data.matchAll(/(?:src|href)="(\/api\/sessions\/[^"]+\.png\?v=\d+)"/g))
-      .map(function (m) { return m[1] }).filter(function (u) { return !loadedPngs.has(u) })
-    if (!urls.length && !network) return
-    evt.preventDefault()
     const key = target.id
     const after = function () {
       refreshTooltip()
       syncView()
       document.dispatchEvent(new CustomEvent('bpp:swapped', { detail: { id: key } }))
     }
+    if (CONTROLS.includes(key) && keepEditing(target, data)) {
+      evt.preventDefault()
+      after()
+      return
+    }
+    const urls = Array.from(data.matchAll(/(?:src|href)="(\/api\/sessions\/[^"]+\.png\?v=\d+)"/g))
+      .map(function (m) { return m[1] }).filter(function (u) { return !loadedPngs.has(u) })
+    if (!urls.length && !network) return
+    evt.preventDefault()
     const loaded = function () { return Promise.all(urls.map(loadPng)) }
     if (network) {
       const n = ++netSeq

@@ -29,10 +29,6 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = Jinja2Templates(directory=ROOT / "templates")
 TEMPLATES.env.filters["phase_ko"] = view.phase_ko  # Korean beside the phase words
 
-
-def warm_up() -> None:
-    """Compile the page template now (about 0.1 s), not while the first visitor waits."""
-    TEMPLATES.env.get_template("index.html")
 VENDOR = {
     "htmx.org": ROOT / "node_modules" / "htmx.org" / "dist",
     "htmx-ext-sse": ROOT / "node_modules" / "htmx-ext-sse" / "dist",
@@ -131,6 +127,11 @@ def vendor(package: str, filename: str) -> Response:
     if not path.is_file():
         raise NotFound("file")
     return FileResponse(path, headers={"Cache-Control": "public, max-age=3600"})
+
+
+def warm_up() -> None:
+    """Compile the page template now (about 0.1 s), not while the first visitor waits."""
+    TEMPLATES.env.get_template("index.html")
 
 
 def install(app: FastAPI) -> None:
