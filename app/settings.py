@@ -1,9 +1,9 @@
 """Runtime settings: every limit and knob of the service, read from ``BPP_*`` environment variables.
 
-Routes read settings through the cached :func:`get_settings` dependency; tests build a
-:class:`Settings` object and hand it to ``create_app`` (which overrides the dependency) instead
-of touching the environment. Limits exist so that one caller cannot exhaust memory or CPU
-(RELIABILITY.md promises 7 and 13).
+``create_app`` takes a :class:`Settings` object (tests build one) or else the cached
+:func:`get_settings` from the environment, and keeps it in ``app.state.settings``; routes read
+it through the ``SettingsDep`` dependency (app/deps.py). Limits exist so that one caller
+cannot exhaust memory or CPU (RELIABILITY.md promises 7 and 13).
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@
 // - boot: after POST /api/sessions, open the session's page (/?s=<id>).
 // - learning-rate slider on a log10 scale mirrored into the number input.
 // - image preloading before a region swap (no flicker), edges easing to their new widths,
-//   tooltips with live values,
-//   the weight editor, the classroom share link, import. (Data editing: static/data.js.)
+//   typed values kept through a redraw of the controls, the classroom share link, import.
+// (Data editing: static/data.js; tooltips and the weight editor: static/tooltip.js.)
 (function () {
   'use strict'
 
@@ -123,6 +123,7 @@
   document.addEventListener('change', function (evt) {
     const t = evt.target
     if (t.id === 'lr-log') htmx.trigger('#lr', 'change')
+    if (t.id === 'view') chosenView = [t.value, Date.now()]
     if (t.id === 'speed') {
       const body = { steps: 1000000 }
       if (t.value) body.speed = parseFloat(t.value)
@@ -174,7 +175,6 @@
     }
     const key = target.id
     const after = function () {
-      refreshTooltip()
       syncView()
       document.dispatchEvent(new CustomEvent('bpp:swapped', { detail: { id: key } }))
     }
@@ -207,16 +207,20 @@
   // Control regions are re-rendered when the config changes (another field's change applied,
   // another tab, a reset). A number the learner is typing into at that moment keeps what they
   // typed, and the focus: leaving the field then sends it as usual.
+  // (Typed fields only: a file picker's value cannot be set, and a slider mid-drag is lost
+  // with its element anyway; a half-typed number such as "1e" has no value to keep.)
   const CONTROLS = ['data-controls', 'layer-controls', 'train-controls']
+  const TYPED = ['text', 'number', 'search']
   function keepEditing (target, html) {
     const a = document.activeElement
-    if (!a || !a.id || !target.contains(a) || a.tagName !== 'INPUT' ||
-        a.value === a.defaultValue) return false
+    if (!a || !a.id || !target.contains(a) || a.tagName !== 'INPUT' || !TYPED.includes(a.type) ||
+        a.value === a.defaultValue || a.validity.badInput) return false
     const typed = a.value
     htmx.swap(target, html, { swapStyle: 'innerHTML' })
     const b = document.getElementById(a.id)
-    if (b && b.tagName === 'INPUT') {
+    if (b && b.tagName === 'INPUT' && TYPED.includes(b.type)) {
       b.value = typed
+      b.dispatchEvent(new Event('input', { bubbles: true })) // the lr slider follows #lr
       b.focus()
       // a value set by script fires no change on leaving the field: send it then ourselves,
       // unless the learner's own edits fire one first (change comes before blur)
@@ -284,83 +288,20 @@
   }
 
   // the stepper may show another view than the one chosen (what the phase produced): mirror it
+  // The picker shows the drawing's view (the phase stepper changes it), except while the
+  // drawing has not caught up with the learner's own choice yet: it would flip back meanwhile.
+  let chosenView = null // [view, time chosen]
   function syncView () {
     const svg = document.getElementById('network')
     const sel = document.getElementById('view')
-    if (svg && sel && svg.dataset.view && sel.value !== svg.dataset.view) sel.value = svg.dataset.view
-  }
-  document.addEventListener('htmx:sseMessage', function () { refreshTooltip(); syncView() })
-
-  // ---- tooltips and the weight editor ------------------------------------------------------
-  let hovered = null
-  // the view's words in Korean, shown under the English in the tooltip
-  const VIEW_KO = { weights: '가중치', activations: '활성화', delta: '오차 δ', gradients: '기울기', updates: '업데이트' }
-  function describe (el) {
-    const svg = document.getElementById('network')
-    const view = (svg && svg.dataset.view) || (document.getElementById('view') || {}).value || 'weights'
-    const v = el.dataset.value
-    const ko = VIEW_KO[view] || ''
-    if (el.dataset.pending || (el.closest && el.closest('.column.pending'))) {
-      return ['not computed yet in this iteration (step on to compute it)',
-        '이번 이터레이션에서는 아직 계산되지 않았습니다 (다음 단계로 진행하면 계산됩니다)']
+    if (!svg || !sel || !svg.dataset.view) return
+    if (chosenView) {
+      if (svg.dataset.view !== chosenView[0] && Date.now() - chosenView[1] < 3000) return
+      chosenView = null
     }
-    if (el.classList.contains('edge')) {
-      return [view + ' · w[' + el.dataset.layer + '][' + el.dataset.i + '→' + el.dataset.j + '] = ' + v, ko]
-    }
-    if (el.classList.contains('bias')) return ['bias of layer ' + el.dataset.layer + ' unit ' + el.dataset.j + ' = ' + v, '편향']
-    return [view + ' · layer ' + el.dataset.layer + ' unit ' + el.dataset.unit + (v !== undefined ? ' = ' + v : ''), ko]
+    if (sel.value !== svg.dataset.view) sel.value = svg.dataset.view
   }
-  // the English line, then the Korean in a <span lang="ko"> on the next line (text only)
-  function showTip (tip, el) {
-    const [en, ko] = describe(el)
-    tip.textContent = en
-    if (!ko) return
-    const span = document.createElement('span')
-    span.lang = 'ko'
-    span.textContent = ko
-    tip.append(document.createElement('br'), span)
-  }
-  function selectorOf (el) {
-    if (el.classList.contains('edge')) return 'line.edge[data-layer="' + el.dataset.layer + '"][data-i="' + el.dataset.i + '"][data-j="' + el.dataset.j + '"]'
-    if (el.classList.contains('bias')) return 'rect.bias[data-layer="' + el.dataset.layer + '"][data-j="' + el.dataset.j + '"]'
-    return 'g.node[data-layer="' + el.dataset.layer + '"][data-unit="' + el.dataset.unit + '"]'
-  }
-  function refreshTooltip () {
-    const tip = document.getElementById('tooltip')
-    if (!hovered || !tip) return
-    const el = document.querySelector(hovered)
-    if (el) showTip(tip, el)
-  }
-  document.addEventListener('mouseover', function (evt) {
-    const el = evt.target.closest && evt.target.closest('#network .edge, #network .bias, #network .node')
-    const tip = document.getElementById('tooltip')
-    if (!tip) return
-    if (!el) { hovered = null; tip.hidden = true; return }
-    hovered = selectorOf(el)
-    showTip(tip, el)
-    tip.hidden = false
-    const box = document.getElementById('network-panel').getBoundingClientRect()
-    tip.style.left = (evt.clientX - box.left + 12) + 'px'
-    tip.style.top = (evt.clientY - box.top + 12) + 'px'
-  })
-  document.addEventListener('click', function (evt) {
-    if (evt.target.id === 'weight-cancel') { document.getElementById('weight-editor').hidden = true; return }
-    const el = evt.target.closest && evt.target.closest('#network .edge, #network .bias')
-    if (!el) return
-    const form = document.getElementById('weight-editor')
-    const edge = el.classList.contains('edge')
-    form.querySelector('[name=param]').value = edge ? 'W' : 'b'
-    document.getElementById('weight-layer').value = el.dataset.layer
-    document.getElementById('weight-index').value = edge ? el.dataset.i + ',' + el.dataset.j : el.dataset.j
-    document.getElementById('weight-name').textContent = edge
-      ? 'w[' + el.dataset.layer + '][' + el.dataset.i + '][' + el.dataset.j + ']'
-      : 'b[' + el.dataset.layer + '][' + el.dataset.j + ']'
-    const input = document.getElementById('weight-input')
-    input.value = el.dataset.value
-    form.hidden = false
-    input.focus()
-    if (edge) document.getElementById('surface-weight').value = el.dataset.layer + ':W:' + el.dataset.i + ',' + el.dataset.j
-  })
+  document.addEventListener('htmx:sseMessage', syncView)
 
   // ---- sharing, import, CSV --------------------------------------------------------------------
   function shareLink () {

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import json
-import re
 import socket
 import time
 from collections.abc import Iterator
@@ -192,43 +191,3 @@ def test_stalled_reader_neither_slows_training_nor_grows_memory(tmp_path: Path) 
     # a producer that waited on slow readers would drop to ~0; 0.5 leaves room for a busy machine
     assert stalled >= 0.5 * reading, (stalled, reading)
     assert (rss1 - rss0) < 20_000, (rss0, rss1)
-
-
-def _first_frame(http: httpx.Client, url: str, headers: dict) -> list[str]:
-    """The names of the page stream's events up to its first status region (the control
-    regions, when sent, come before the live ones)."""
-    names: list[str] = []
-    with connect_sse(http, "GET", url, headers=headers, timeout=30) as es:
-        for sse in es.iter_sse():
-            if sse.event != "message":
-                names.append(sse.event)
-            if sse.event == "status":
-                return names
-    raise AssertionError(f"the page stream ended before a frame: {names}")
-
-
-def test_page_stream_sends_controls_only_when_the_config_differs(server: Server) -> None:
-    """The page's stream URL names the config its controls show: connecting re-sends none of
-    them (that would reset a field the learner is typing into); a config change sends them."""
-    with httpx.Client(base_url=server.url) as http:
-        sid, h = create(http)
-        page = http.get(f"/?s={sid}", headers=h)
-        assert page.status_code == 200, page.text[:300]
-        found = re.search(r'sse-connect="([^"]+)"', page.text)
-        assert found, "the page has no stream URL"
-        url = found.group(1).replace("&amp;", "&")
-        assert "cfg=" in url, url
-        first = _first_frame(http, url, h)
-        assert "network" in first, first
-        assert not {"train-controls", "data-controls", "layer-controls"} & set(first), first
-        # without the digest (an old page), or after a change, the controls come
-        assert "train-controls" in _first_frame(http, url.split("?")[0], h)
-        r = http.patch(f"/api/sessions/{sid}", json={"config": {"optimizer": {"lr": 0.5}}},
-                       headers=h)
-        assert r.status_code == 200, r.text
-        with connect_sse(http, "GET", url, headers=h, timeout=30) as es:
-            for sse in es.iter_sse():
-                if sse.event == "train-controls":
-                    assert re.search(r'id="lr"[^>]*value="0\.5"', sse.data), sse.data[:500]
-                    break
-                assert sse.event != "status", "the changed config's controls did not come"

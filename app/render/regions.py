@@ -9,7 +9,6 @@ PNG images are kept per session (latest only) and served by URL: no data: URLs u
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import re
 import time
@@ -40,7 +39,7 @@ class PageState:
     cursor: int = 0  # the last step record (seq) taken into the curves
     key: tuple[Any, ...] = ()  # fingerprint of the last frame (see page_stream.state_key)
     data_key: str | None = None
-    config_key: str = ""  # config_key() of the controls the page shows
+    config_json: str = ""
     image_no: int = 0
     image_at: float = -1e9  # monotonic time the heatmaps were last drawn
     image_kinds: frozenset[str] = frozenset()
@@ -214,29 +213,25 @@ def config_regions(
     session: dict[str, Any], st: PageState, hidden: set[str] | None = None
 ) -> dict[str, str]:
     """Control fragments, rebuilt only when the session's config changed."""
-    key = config_key(session["config"])
-    if key == st.config_key:
+    cfg_json = json.dumps(session["config"], sort_keys=True)
+    if cfg_json == st.config_json:
         return {}
-    st.config_key = key
-    ctx = context_for(session, hidden or set())
+    st.config_json = cfg_json
+    ctx = context_for(session, hidden or set(), st.ui)
     return {
         name.replace("_", "-"): render_block(name, ctx)
         for name in ("data_controls", "layer_controls", "train_controls", "share")
     }
 
 
-def context_for(session: dict[str, Any], hidden: set[str]) -> dict[str, Any]:
+def context_for(
+    session: dict[str, Any], hidden: set[str], ui: view.UiState
+) -> dict[str, Any]:
+    """What the page template needs for the controls; ``ui`` checks the page's own boxes
+    (show test data, discretize, log scale) as the server draws them."""
     from app.routes.pages import encode_config
 
     ctx = controls.page_context(session, session["config"], hidden)
     ctx["share_url"] = "/?c=" + encode_config(session["config"])
-    ctx["cfg_key"] = config_key(session["config"])
+    ctx["ui"] = ui
     return ctx
-
-
-def config_key(config: dict[str, Any]) -> str:
-    """A short digest of a config. The page's stream URL carries the one its controls were
-    rendered from, so connecting does not re-send (and so reset) controls a user may be
-    typing into already."""
-    text = json.dumps(config, sort_keys=True).encode()
-    return hashlib.blake2b(text, digest_size=8).hexdigest()

@@ -139,7 +139,7 @@ def initial_context(session: Session, manager: Any, hidden: set[str]) -> dict[st
     load_curves(manager, session, st)
     pic = view.gather(session, manager, None)
     live = regions.live_regions(pic, st, session.id)
-    ctx = regions.context_for(pic.session, hidden)
+    ctx = regions.context_for(pic.session, hidden, st.ui)
     ctx["regions"] = {
         "network": live["network"],
         "output": live["output"],
@@ -178,13 +178,6 @@ async def page_events(
     settings: SettingsDep,
     fps: Annotated[float, Query(gt=0, le=60, description="Most frames per second.")] = 30,
     hide: Annotated[str | None, Query(max_length=200)] = None,
-    cfg: Annotated[
-        str,
-        Query(
-            pattern="^[0-9a-f]{0,16}$",
-            description="Digest of the config the page's controls show (sent if it differs).",
-        ),
-    ] = "",
 ) -> AsyncIterator[ServerSentEvent]:
     """HTML fragments per region for the playground page (see the module docstring)."""
     session = slot.session
@@ -196,7 +189,7 @@ async def page_events(
         owner=session.owner, every=0, fps=0.0, include=frozenset(), frames=False, copies=rate
     )
     hub.add(sub)
-    st = regions.PageState(ui=ui_of(session.id), config_key=cfg)
+    st = regions.PageState(ui=ui_of(session.id))
     interval = 1.0 / rate
     retry = settings.retry_ms + random.randint(0, settings.retry_ms)
     del hide  # classroom hiding is CSS on the page; controls render the same

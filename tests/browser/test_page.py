@@ -314,3 +314,54 @@ def test_a_field_being_typed_into_survives_a_config_change_from_elsewhere(
     r = tab.context.request.patch(f"/api/sessions/{sid}", data={"config": {"batch_size": 9}})
     assert r.ok, r.text()
     expect(field).to_have_value("9")
+    # the learning rate the same way: the log slider beside it follows the typed rate
+    lr = page.locator("#lr")
+    lr.fill("0.5")
+    r = tab.context.request.patch(f"/api/sessions/{sid}", data={"config": {"seed": 31}})
+    assert r.ok, r.text()
+    poll(lambda: page.locator("#seed").input_value() == "31", what="controls redrawn again")
+    expect(lr).to_have_value("0.5")
+    assert close(float(page.locator("#lr-log").input_value()), math.log10(0.5), abs_=0.01)
+    lr.blur()
+    wait_config(tab, lambda c: close(c["optimizer"]["lr"], 0.5) and c["seed"] == 31, "lr 0.5")
+
+
+def test_redrawn_controls_keep_a_chosen_csv_file_and_the_page_boxes(open_tab: OpenTab) -> None:
+    """A config change redraws only the control regions it changes: a CSV file just chosen
+    (its column picker showing, the file picker focused) survives a learning-rate change.
+    The page's own boxes (show test data, discretize, log scale) come checked after a reload
+    when the server draws that way."""
+    tab = open_tab(config_url(SMALL_NET))
+    page = tab.page
+    sid = ready(tab)
+    upload = page.locator("#csv-upload")
+    upload.focus()
+    upload.set_input_files(
+        files=[{"name": "t.csv", "mimeType": "text/csv", "buffer": b"a,b,y\n1,2,0\n3,4,1\n5,6,0\n"}]
+    )
+    expect(page.locator("#csv-target-box")).to_be_visible()
+    r = tab.context.request.patch(
+        f"/api/sessions/{sid}", data={"config": {"optimizer": {"lr": 0.2}}}
+    )
+    assert r.ok, r.text()
+    poll(lambda: close(float(page.locator("#lr").input_value()), 0.2), what="controls redrawn")
+    expect(page.locator("#csv-target-box")).to_be_visible()
+    for box in ("#show-test", "#discretize", "#log-scale"):
+        page.locator(box).check()
+    poll(lambda: tab.session()["status"] in ("paused", "running"), what="session")
+    page.reload()
+    ready(tab)
+    for box in ("#show-test", "#discretize", "#log-scale"):
+        expect(page.locator(box)).to_be_checked()
+    # a data change redraws the data controls around the focused file picker: no page error
+    # (a file input's value cannot be set back)
+    upload.focus()
+    upload.set_input_files(
+        files=[{"name": "t.csv", "mimeType": "text/csv", "buffer": b"a,b,y\n1,2,0\n3,4,1\n5,6,0\n"}]
+    )
+    r = tab.context.request.patch(
+        f"/api/sessions/{sid}", data={"config": {"dataset": {"noise": 0.17}}}
+    )
+    assert r.ok, r.text()
+    poll(lambda: close(float(page.locator("#noise").input_value()), 0.17), what="data redrawn")
+    assert not tab.page_errors, tab.page_errors

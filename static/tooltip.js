@@ -1,0 +1,81 @@
+// Backprop Playground: the network drawing's tooltips and its weight editor.
+// - hovering an edge, bias or node shows the number the current view gives it (English, then
+//   Korean), and keeps showing the live value as new drawings stream in;
+// - clicking an edge or bias opens the weight editor on it (the form PUTs .../weights), and
+//   points the 1-D loss surface at that weight.
+(function () {
+  'use strict'
+
+  let hovered = null
+  // the view's words in Korean, shown under the English in the tooltip
+  const VIEW_KO = { weights: '가중치', activations: '활성화', delta: '오차 δ', gradients: '기울기', updates: '업데이트' }
+  function describe (el) {
+    const svg = document.getElementById('network')
+    const view = (svg && svg.dataset.view) || (document.getElementById('view') || {}).value || 'weights'
+    const v = el.dataset.value
+    const ko = VIEW_KO[view] || ''
+    if (el.dataset.pending || (el.closest && el.closest('.column.pending'))) {
+      return ['not computed yet in this iteration (step on to compute it)',
+        '이번 이터레이션에서는 아직 계산되지 않았습니다 (다음 단계로 진행하면 계산됩니다)']
+    }
+    if (el.classList.contains('edge')) {
+      return [view + ' · w[' + el.dataset.layer + '][' + el.dataset.i + '→' + el.dataset.j + '] = ' + v, ko]
+    }
+    if (el.classList.contains('bias')) return ['bias of layer ' + el.dataset.layer + ' unit ' + el.dataset.j + ' = ' + v, '편향']
+    return [view + ' · layer ' + el.dataset.layer + ' unit ' + el.dataset.unit + (v !== undefined ? ' = ' + v : ''), ko]
+  }
+  // the English line, then the Korean in a <span lang="ko"> on the next line (text only)
+  function showTip (tip, el) {
+    const [en, ko] = describe(el)
+    tip.textContent = en
+    if (!ko) return
+    const span = document.createElement('span')
+    span.lang = 'ko'
+    span.textContent = ko
+    tip.append(document.createElement('br'), span)
+  }
+  function selectorOf (el) {
+    if (el.classList.contains('edge')) return 'line.edge[data-layer="' + el.dataset.layer + '"][data-i="' + el.dataset.i + '"][data-j="' + el.dataset.j + '"]'
+    if (el.classList.contains('bias')) return 'rect.bias[data-layer="' + el.dataset.layer + '"][data-j="' + el.dataset.j + '"]'
+    return 'g.node[data-layer="' + el.dataset.layer + '"][data-unit="' + el.dataset.unit + '"]'
+  }
+  // the hovered element was replaced by a new drawing: show the new one's value
+  function refreshTooltip () {
+    const tip = document.getElementById('tooltip')
+    if (!hovered || !tip) return
+    const el = document.querySelector(hovered)
+    if (el) showTip(tip, el)
+  }
+  document.addEventListener('htmx:sseMessage', refreshTooltip)
+  document.addEventListener('bpp:swapped', refreshTooltip)
+  document.addEventListener('mouseover', function (evt) {
+    const el = evt.target.closest && evt.target.closest('#network .edge, #network .bias, #network .node')
+    const tip = document.getElementById('tooltip')
+    if (!tip) return
+    if (!el) { hovered = null; tip.hidden = true; return }
+    hovered = selectorOf(el)
+    showTip(tip, el)
+    tip.hidden = false
+    const box = document.getElementById('network-panel').getBoundingClientRect()
+    tip.style.left = (evt.clientX - box.left + 12) + 'px'
+    tip.style.top = (evt.clientY - box.top + 12) + 'px'
+  })
+  document.addEventListener('click', function (evt) {
+    if (evt.target.id === 'weight-cancel') { document.getElementById('weight-editor').hidden = true; return }
+    const el = evt.target.closest && evt.target.closest('#network .edge, #network .bias')
+    if (!el) return
+    const form = document.getElementById('weight-editor')
+    const edge = el.classList.contains('edge')
+    form.querySelector('[name=param]').value = edge ? 'W' : 'b'
+    document.getElementById('weight-layer').value = el.dataset.layer
+    document.getElementById('weight-index').value = edge ? el.dataset.i + ',' + el.dataset.j : el.dataset.j
+    document.getElementById('weight-name').textContent = edge
+      ? 'w[' + el.dataset.layer + '][' + el.dataset.i + '][' + el.dataset.j + ']'
+      : 'b[' + el.dataset.layer + '][' + el.dataset.j + ']'
+    const input = document.getElementById('weight-input')
+    input.value = el.dataset.value
+    form.hidden = false
+    input.focus()
+    if (edge) document.getElementById('surface-weight').value = el.dataset.layer + ':W:' + el.dataset.i + ',' + el.dataset.j
+  })
+})()
