@@ -7,7 +7,8 @@ client sees is already on disk. A hub keeps
   a cursor into it, so a slow reader costs no memory; a reader that fell behind the ring reads
   the missing records from SQLite instead (promises 1 and 4);
 * per subscriber, a small bounded deque of weight frames (oldest dropped), filled at the
-  subscriber's own cadence (``every`` N steps and/or at most ``fps`` per second);
+  subscriber's own cadence (``every`` N steps and/or at most ``fps`` per second); a client slow
+  to take the stream's writes gets only the newest of them;
 * the latest status, with a version number.
 
 Event ids are the session's step sequence number ``seq`` (equal to the step count until the
@@ -37,6 +38,7 @@ from app.jsontext import encode
 REPLAY_BATCH = 1000  # records per replayed "step" event: bounds one event's size
 TERMINAL = ("finished", "diverged")
 FRAME_BURST = 2.0
+SLOW_WRITE = 0.05  # a write that waits this long (seconds) means the client is not keeping up
 
 
 @dataclass(eq=False)
@@ -216,6 +218,7 @@ async def follow(
     """
     cursor = opts.after
     seen_version = -1
+    slow = False  # the last write waited for the client
     # jitter spreads reconnects of many clients after a server restart (promise 3)
     retry = opts.retry_ms + random.randint(0, opts.retry_ms)
     # registered here, not by the route: a generator that never starts never unregisters
@@ -244,8 +247,11 @@ async def follow(
                 status_due = hub.status_version != seen_version and hub.status_seq <= cursor
                 status, version = hub.status, hub.status_version
                 behind = cursor < hub.last_seq
-            if frames:  # older queued frames are superseded by the newest
-                chunk.append(_event("frame", frames[-1].json, cursor))
+            # a client keeping up gets every frame it asked for (two can be queued when the
+            # loop or a worker was held up); one that is slow to take our writes gets only the
+            # newest, so it catches up instead of falling further behind
+            for f in frames[-1:] if slow else frames:
+                chunk.append(_event("frame", f.json, cursor))
             closing = False
             if status_due:
                 seen_version = version
@@ -254,7 +260,9 @@ async def follow(
                     chunk.append(_event("close", encode({"reason": status["status"]}), cursor))
                     closing = True
             if chunk:
-                yield b"".join(chunk)
+                sent = time.monotonic()
+                yield b"".join(chunk)  # returns once the server took it: later if the client lags
+                slow = time.monotonic() - sent > SLOW_WRITE
             if closing:
                 return
             if behind:

@@ -89,6 +89,41 @@ def test_frame_published_while_gathering_steps_is_sent(tmp_path: Path) -> None:
     assert '{"frame":2}' in text and '{"frame":3}' in text
 
 
+def test_two_queued_frames_both_go_to_a_client_keeping_up_only_the_newest_to_a_slow_one(
+    tmp_path: Path,
+) -> None:
+    """Two frames queued before the stream wakes (a held-up loop or worker): a client that
+    takes the writes at once gets both; one whose last write waited (it lags) gets the newest."""
+    store = Store(tmp_path / "db.sqlite3")
+
+    async def scenario(lag: float) -> list[str]:
+        hub = Hub(ring_size=64, last_seq=0, loop=asyncio.get_running_loop())
+        hub.demand = Demand(frames=True, fps=10)
+        sub = subscriber(10)
+        opts = StreamOptions(after=0, follow=True, ping_seconds=5, retry_ms=1000, min_interval=0)
+        stream = follow(hub, store, "s", sub, opts, lambda: None, lambda: None)
+        await stream.__anext__()  # ": connected"
+        hub.publish([(1, '{"step":1}')], Frame(1, 1, '{"frame":1}'))
+        first = await stream.__anext__()
+        await asyncio.sleep(lag)  # the client takes its time over the first write
+        # both frames are queued before the stream runs again (no await in between)
+        hub.publish([(2, '{"step":2}')], Frame(2, 2, '{"frame":2}'))
+        hub.publish([(3, '{"step":3}')], Frame(3, 3, '{"frame":3}'))
+        second = await stream.__anext__()
+        await stream.aclose()
+        text = (first + second).decode()
+        return [line for line in text.splitlines() if line.startswith("data: {\"frame")]
+
+    with ThreadPoolExecutor(1) as pool:  # Playwright may hold an event loop in this thread
+        try:
+            fast = pool.submit(asyncio.run, scenario(0.0)).result(timeout=30)
+            slow = pool.submit(asyncio.run, scenario(0.2)).result(timeout=30)
+        finally:
+            store.close()
+    assert fast == ['data: {"frame":1}', 'data: {"frame":2}', 'data: {"frame":3}']
+    assert slow == ['data: {"frame":1}', 'data: {"frame":3}']
+
+
 def test_frame_text_from_arrays_equals_the_list_snapshot() -> None:
     """Frames are encoded from the trainer's arrays directly: the same JSON text as from the
     list snapshot the REST API uses, non-finite values (a diverged run) as null."""
