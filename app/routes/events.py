@@ -9,6 +9,7 @@ FastAPI's own ``fastapi.sse``. Guarantees and their mechanics live in :mod:`app.
 from __future__ import annotations
 
 import logging
+import secrets
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated
@@ -123,7 +124,7 @@ async def stream_slot(
     429 over a cap). Async, so the check and the take run on the event loop without a gap; a
     dependency with ``yield``, so the slot is given back after the response, not before."""
     session = manager.sessions.get(session_id)
-    if session is None or owner is None or session.owner != owner:
+    if session is None or owner is None or not secrets.compare_digest(session.owner, owner):
         raise StreamGone()
     slots = _slots(request)
     slots.take(session, settings)
