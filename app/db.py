@@ -54,6 +54,10 @@ CREATE TABLE IF NOT EXISTS history (
     record TEXT NOT NULL,
     PRIMARY KEY (session_id, seq)
 ) WITHOUT ROWID;
+-- the rows that carry full-set metrics (the curves), a few a second among thousands of steps:
+-- without it, reading a session's curves scans every step row it ever wrote
+CREATE INDEX IF NOT EXISTS history_metrics ON history(session_id, generation, seq)
+    WHERE has_metrics = 1;
 """
 
 Statement = tuple[str, Sequence[Any] | Iterable[Sequence[Any]], bool]  # (sql, params, many)
@@ -236,6 +240,18 @@ class Store:
         )
         return [(int(r[0]), str(r[1])) for r in rows]
 
+    def metrics_between(
+        self, session_id: str, generation: int, after: int, upto: int
+    ) -> list[tuple[int, str]]:
+        """Records with full-set metrics of one generation, ``after < seq <= upto``, oldest
+        first, as stored JSON text."""
+        rows = self._reader().execute(
+            "SELECT seq, record FROM history INDEXED BY history_metrics WHERE session_id = ? "
+            "AND generation = ? AND has_metrics = 1 AND seq > ? AND seq <= ? ORDER BY seq",
+            (session_id, generation, after, upto),
+        )
+        return [(int(r[0]), str(r[1])) for r in rows]
+
     def history(
         self,
         session_id: str,
@@ -246,8 +262,10 @@ class Store:
         metrics_only: bool,
     ) -> list[str]:
         """Records of one generation, every ``stride``-th step, as JSON text."""
+        # named, because without statistics the planner walks the primary key instead
+        source = "history INDEXED BY history_metrics" if metrics_only else "history"
         sql = (
-            "SELECT record FROM history WHERE session_id = ? AND generation = ? AND step > ? "
+            f"SELECT record FROM {source} WHERE session_id = ? AND generation = ? AND step > ? "
             "AND (step % ? = 0 OR has_metrics = 1)"
         )
         if metrics_only:

@@ -80,12 +80,15 @@ def load_curves(manager: Any, session: Session, st: regions.PageState) -> None:
 
 def take_records(session: Session, manager: Any, st: regions.PageState) -> None:
     """Feed the step records published since the last frame into the curves."""
+    upto = session.hub.last_seq
     records = session.hub.read_ring(st.cursor, HISTORY_ROWS)
-    if records is None:  # fell behind the ring: the database has them all
-        load_curves(manager, session, st)
-        return
+    if records is None:
+        # fell behind the ring (a small net trains more steps between two frames than it
+        # holds): the database has every published record, and only those with metrics count
+        records = manager.store.metrics_between(session.id, st.generation, st.cursor, upto)
+        st.cursor = upto
     for seq, text in records:
-        st.cursor = seq
+        st.cursor = max(st.cursor, seq)
         if '"metrics"' in text:
             rec = json.loads(text)
             if rec.get("generation") == st.generation:

@@ -1,0 +1,124 @@
+"""The page's loss curves follow the step records: from the hub's ring while the page keeps up,
+and from the database when a fast small net trains more steps between two frames than the ring
+holds. Catching up reads only the rows with metrics after the page's cursor, through the
+partial index on them; before, it re-read the whole history every frame (25 ms and growing,
+which held xor-no-hidden's page at 19 frames/s)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from app.db import Store
+from app.render import regions, view
+from app.routes.page_stream import load_curves, take_records
+from app.session import INSERT_STEP
+from app.stream import Hub
+
+METRICS_EVERY = 50
+
+
+def record(step: int, generation: int = 0) -> str:
+    rec: dict[str, Any] = {"seq": step, "generation": generation, "step": step, "loss": 1 / step}
+    if step % METRICS_EVERY == 0:
+        rec["metrics"] = {"train": {"loss": 1 / step, "accuracy": 0.5}}
+    return json.dumps(rec)
+
+
+class Fixture:
+    """A real store and hub, written and published the way a session does (commit first)."""
+
+    def __init__(self, path: Path) -> None:
+        self.store = Store(path)
+        self.loop = asyncio.new_event_loop()  # never run: no subscribers to wake
+        self.hub = Hub(ring_size=16, last_seq=0, loop=self.loop)
+        self.session = SimpleNamespace(id="s", hub=self.hub, generation=0)
+        self.manager = SimpleNamespace(store=self.store)
+        row = ("s", "owner", "", "{}", "running", 0, 0, "{}", 0.0, 0.0)
+        insert = "INSERT INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?)"
+        assert self.store.submit([(insert, row, False)]).wait()
+
+    def train(self, first: int, last: int, generation: int = 0, chunk: int = 10) -> None:
+        for start in range(first, last + 1, chunk):
+            steps = [
+                (s, record(s, generation)) for s in range(start, min(last, start + chunk - 1) + 1)
+            ]
+            rows = [
+                ("s", s, generation, s, 1 / s, int(s % METRICS_EVERY == 0), text)
+                for s, text in steps
+            ]
+            assert self.store.submit([(INSERT_STEP, rows, True)]).wait()
+            self.hub.publish(steps)
+
+    def close(self) -> None:
+        self.store.close()
+        self.loop.close()
+
+
+@pytest.fixture
+def fx(tmp_path: Path) -> Iterator[Fixture]:
+    f = Fixture(tmp_path / "db.sqlite3")
+    yield f
+    f.close()
+
+
+def test_curves_catch_up_from_the_database_without_rereading_the_history(
+    fx: Fixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    st = regions.PageState(ui=view.UiState())
+    load_curves(fx.manager, fx.session, st)
+    full_reads: list[int] = []
+    real = fx.store.history
+    monkeypatch.setattr(fx.store, "history", lambda *a: full_reads.append(1) or real(*a))
+
+    fx.train(1, 60)  # 60 steps against a ring of 16: behind at once
+    take_records(fx.session, fx.manager, st)
+    assert st.curves.steps == [50] and st.cursor == 60
+    fx.train(61, 64)  # a few: read from the ring
+    take_records(fx.session, fx.manager, st)
+    assert st.cursor == 64
+    fx.train(65, 2000)  # far behind the ring
+    take_records(fx.session, fx.manager, st)
+    fx.train(2001, 2050)
+    take_records(fx.session, fx.manager, st)
+
+    expected = list(range(METRICS_EVERY, 2051, METRICS_EVERY))
+    assert st.curves.steps == expected  # each metric row once, in order
+    assert st.curves.loss["train"] == [1 / s for s in expected]
+    assert st.cursor == 2050
+    assert full_reads == []  # caught up from its cursor, never by reloading everything
+    fresh = regions.PageState(ui=view.UiState())
+    load_curves(fx.manager, fx.session, fresh)
+    assert fresh.curves.steps == expected
+
+
+def test_catching_up_skips_another_generation(fx: Fixture) -> None:
+    st = regions.PageState(ui=view.UiState())
+    load_curves(fx.manager, fx.session, st)
+    fx.train(1, 100, generation=0)
+    fx.train(101, 300, generation=1)  # a reset: the page reloads on seeing the new generation
+    take_records(fx.session, fx.manager, st)
+    assert st.curves.steps == [50, 100]
+    assert st.cursor == 300
+
+
+def test_metric_reads_use_the_partial_index(fx: Fixture) -> None:
+    """Without statistics SQLite's planner walks the primary key over every step row the
+    session wrote; the metric reads must name the index."""
+    fx.train(1, 200)
+    conn = fx.store._reader()  # the reader of this thread, as the methods below use it
+    sent: list[str] = []
+    conn.set_trace_callback(sent.append)
+    fx.store.metrics_between("s", 0, 0, 200)
+    fx.store.history("s", 0, 0, 1000, 1, True)
+    conn.set_trace_callback(None)
+    assert len(sent) == 2
+    for sql in sent:
+        plan = " ".join(str(row[3]) for row in conn.execute("EXPLAIN QUERY PLAN " + sql))
+        assert "history_metrics" in plan, plan
