@@ -107,6 +107,24 @@
     let text = 'request failed (' + evt.detail.xhr.status + ')'
     try { text = JSON.parse(evt.detail.xhr.responseText).detail || text } catch (e) {}
     say(text)
+    revert(evt.detail.elt)
+  })
+  // a change the server refused: the control shows the value the server kept, which is the
+  // one it rendered the control with (its default value)
+  function revert (elt) {
+    if (!elt || !elt.matches || !elt.matches('input, select')) return
+    if (elt.type === 'checkbox' || elt.type === 'radio') elt.checked = elt.defaultChecked
+    else if (elt.tagName === 'SELECT') {
+      for (const o of elt.options) o.selected = o.defaultSelected
+    } else if (elt.type !== 'file') elt.value = elt.defaultValue
+    if (elt.id === 'lr') elt.dispatchEvent(new Event('input', { bubbles: true })) // the slider follows
+  }
+  // an accepted change: the last refusal no longer applies
+  document.addEventListener('htmx:afterRequest', function (evt) {
+    const verb = evt.detail.requestConfig && evt.detail.requestConfig.verb
+    if (!evt.detail.successful || verb === 'get') return
+    const err = document.querySelector('#status-wrap .error')
+    if (err) err.textContent = ''
   })
 
   // ---- learning rate: log slider <-> number ------------------------------------------------
@@ -291,6 +309,30 @@
   // The picker shows the drawing's view (the phase stepper changes it), except while the
   // drawing has not caught up with the learner's own choice yet: it would flip back meanwhile.
   let chosenView = null // [view, time chosen]
+  // stepping by hand needs a paused run (the API answers 409 otherwise): say so by disabling
+  function syncRunning () {
+    const st = document.getElementById('status')
+    const running = !!st && st.dataset.status === 'running'
+    for (const id of ['step', 'step-epoch', 'phase-next', 'net-phase-next']) {
+      const b = document.getElementById(id)
+      if (b) {
+        b.disabled = running
+        b.title = running ? 'pause to step by hand · 직접 진행하려면 일시정지하세요' : ''
+      }
+    }
+  }
+  document.addEventListener('DOMContentLoaded', syncRunning)
+  // (text-only regions: htmx swaps them itself, then says so)
+  document.addEventListener('htmx:sseMessage', function (evt) {
+    const id = (evt.detail.elt || evt.target).id
+    if (id === 'status-wrap') syncRunning()
+    if (id === 'phase-wrap') {
+      const done = document.getElementById('phase-name')
+      const mirror = document.getElementById('net-phase-name')
+      if (done && mirror) mirror.textContent = done.textContent
+    }
+  })
+
   function syncView () {
     const svg = document.getElementById('network')
     const sel = document.getElementById('view')

@@ -150,7 +150,8 @@
   })
 
   document.addEventListener('click', function (evt) {
-    if (evt.target.id !== 'csv-create' || !table) return
+    // closest: the button's Korean half is a span of its own
+    if (!evt.target.closest || !evt.target.closest('#csv-create') || !table) return
     const target = document.getElementById('csv-target').value
     const column = table.info.columns.find(function (c) { return c.name === target })
     const dataset = { name: 'csv', text: table.text, target: target }

@@ -60,8 +60,24 @@
     tip.style.left = (evt.clientX - box.left + 12) + 'px'
     tip.style.top = (evt.clientY - box.top + 12) + 'px'
   })
+  // the current weight, unless the learner started typing or picked another one meanwhile
+  function fillWeight (input, edge, layer, i, j) {
+    const name = document.getElementById('weight-name').textContent
+    fetch('/api/sessions/' + document.body.dataset.sessionId + '/state')
+      .then(function (r) { return r.ok ? r.json() : null })
+      .then(function (state) {
+        if (!state || input.dataset.typed || document.getElementById('weight-name').textContent !== name) return
+        const layerState = state.layers[Number(layer)]
+        const value = edge ? layerState.W[Number(i)][Number(j)] : layerState.b[Number(j)]
+        if (value !== null && value !== undefined) input.value = String(value)
+      })
+      .catch(function () {})
+  }
+  document.addEventListener('input', function (evt) {
+    if (evt.target.id === 'weight-input') evt.target.dataset.typed = '1'
+  })
   document.addEventListener('click', function (evt) {
-    if (evt.target.id === 'weight-cancel') { document.getElementById('weight-editor').hidden = true; return }
+    if (evt.target.closest && evt.target.closest('#weight-cancel')) { document.getElementById('weight-editor').hidden = true; return }
     const el = evt.target.closest && evt.target.closest('#network .edge, #network .bias')
     if (!el) return
     const form = document.getElementById('weight-editor')
@@ -73,9 +89,15 @@
       ? 'w[' + el.dataset.layer + '][' + el.dataset.i + '][' + el.dataset.j + ']'
       : 'b[' + el.dataset.layer + '][' + el.dataset.j + ']'
     const input = document.getElementById('weight-input')
-    input.value = el.dataset.value
+    // the drawing's number is the view's (a gradient, an update…) and rounded: the weight
+    // itself, in full, comes from the REST API
+    const svg = document.getElementById('network')
+    const view = (svg && svg.dataset.view) || 'weights'
+    input.value = view === 'weights' ? el.dataset.value : ''
+    input.dataset.typed = ''
     form.hidden = false
     input.focus()
+    fillWeight(input, edge, el.dataset.layer, el.dataset.i, el.dataset.j)
     if (edge) document.getElementById('surface-weight').value = el.dataset.layer + ':W:' + el.dataset.i + ',' + el.dataset.j
   })
 })()

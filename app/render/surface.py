@@ -86,8 +86,8 @@ def surface_1d(result: dict[str, Any]) -> str:
         f'<circle class="current-point" cx="{px(0.0):.1f}" cy="{py(cur["loss"]):.1f}" r="5"/>'
     )
     out.append(f'<text class="axis" x="{SIZE / 2}" y="{SIZE - 8}">{_axis_label(result, 0)}</text>')
-    out.append(f'<text class="axis" x="4" y="{M - 8}">loss {fmt(hi, 3)}</text>')
-    out.append(f'<text class="axis" x="4" y="{SIZE - M + 14}">{fmt(lo, 3)}</text>')
+    out.append(f'<text class="axis y" x="4" y="{M - 8}">loss {fmt(hi, 3)}</text>')
+    out.append(f'<text class="axis y" x="4" y="{SIZE - M + 14}">{fmt(lo, 3)}</text>')
     out.append(
         f'<text class="note" x="{SIZE - M}" y="{M + 14}">slope dL/dw = {fmt(slope, 4)}</text>'
     )

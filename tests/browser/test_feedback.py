@@ -1,0 +1,103 @@
+"""What the page tells a learner about their own actions: the weight editor offers the weight
+(not the number the view shows), a refused change is said and undone on screen, stepping by
+hand waits for a pause, the phase stepper's button sits beside the drawing, hidden tools and
+classroom-hidden panels leave no trace. From a fresh-eyes review of the page."""
+
+from __future__ import annotations
+
+from browsertools import OpenTab, Tab, poll
+from pagetools import EDGE_000, SMALL_NET, choose, config_url, ready, set_input, wait_config
+from playwright.sync_api import expect
+
+
+def expected_refusal(tab: Tab) -> None:
+    """Chromium logs every 4xx as a console error; wait for this one, then leave it out."""
+    poll(lambda: any("status of 422" in m for m in tab.console_errors), what="the 422 logged")
+    # (htmx logs its own line about it too)
+    tab.console_errors[:] = [m for m in tab.console_errors if "422" not in m]
+
+
+def test_weight_editor_offers_the_weight_in_every_view(open_tab: OpenTab) -> None:
+    tab = open_tab(config_url(SMALL_NET))
+    page = tab.page
+    ready(tab)
+    page.locator("#step-epoch").click()
+    poll(lambda: tab.session()["step"] > 0, what="one epoch")
+    choose(page, "select#view", "gradients")
+    expect(page.locator("svg#network")).to_have_attribute("data-view", "gradients")
+    state = tab.state("gradients")
+    weight, grad = state["layers"][0]["W"][0][0], state["layers"][0]["dW"][0][0]
+    assert weight != grad
+    page.locator(EDGE_000).dispatch_event("click")  # a level line: Playwright sees no box
+    editor = page.locator("#weight-input")
+    expect(editor).to_be_visible()
+    expect(editor).to_have_value(str(weight))  # in full, from the API: not the gradient shown
+    page.locator("#weight-cancel span[lang=ko]").click()  # the Korean half of the button
+    expect(page.locator("#weight-editor")).to_be_hidden()
+
+
+def test_a_refused_change_is_said_and_undone_on_screen(open_tab: OpenTab) -> None:
+    tab = open_tab(config_url(SMALL_NET))
+    page = tab.page
+    ready(tab)
+    batch = page.locator("#batch-size")
+    set_input(batch, 0)
+    error = page.locator("#status-wrap .error")
+    expect(error).to_contain_text("batch_size")
+    expect(batch).to_have_value("10")  # what the server kept
+    expected_refusal(tab)
+    set_input(page.locator("#batch-size"), 20)
+    wait_config(tab, lambda c: c["batch_size"] == 20, "batch size 20")
+    expect(error).to_have_text("")  # the refusal no longer applies
+
+
+def test_stepping_by_hand_waits_for_a_pause(open_tab: OpenTab) -> None:
+    tab = open_tab(config_url(SMALL_NET))
+    page = tab.page
+    ready(tab)
+    buttons = ["#step", "#step-epoch", "#phase-next", "#net-phase-next"]
+    for b in buttons:
+        expect(page.locator(b)).to_be_enabled()
+    page.locator("#play").click()
+    for b in buttons:
+        expect(page.locator(b)).to_be_disabled()
+    page.locator("#pause").click()
+    for b in buttons:
+        expect(page.locator(b)).to_be_enabled()
+
+
+def test_the_phase_button_beside_the_drawing_names_the_phase(open_tab: OpenTab) -> None:
+    tab = open_tab(config_url(SMALL_NET))
+    page = tab.page
+    ready(tab)
+    button, named = page.locator("#net-phase-next"), page.locator("#net-phase-name")
+    drawing = page.locator("svg#network").bounding_box()
+    box = button.bounding_box()
+    assert drawing and box and box["y"] < drawing["y"] + drawing["height"] < 800
+    button.click()
+    expect(named).to_contain_text("forward")
+    expect(page.locator("svg#network rect.computing")).to_be_attached()
+    assert tab.state()["last_phase"] == {"phase": "forward", "layer": 0}
+
+
+def test_no_point_tools_for_data_without_a_plane(open_tab: OpenTab) -> None:
+    tab = open_tab(config_url(SMALL_NET))
+    page = tab.page
+    ready(tab)
+    expect(page.locator("#point-tools")).to_be_visible()
+    choose(page, "select#dataset", "digits")
+    wait_config(tab, lambda c: c["dataset"]["name"] == "digits", "digits")
+    expect(page.locator("#point-tools")).to_be_hidden()
+
+
+def test_classroom_hidden_panels_leave_no_hole(open_tab: OpenTab) -> None:
+    tab = open_tab(config_url(SMALL_NET) + "&hide=data,phase,surface")
+    page = tab.page
+    ready(tab)
+    expect(page.locator("#data-panel")).to_be_hidden()
+    grid = page.locator(".grid").bounding_box()
+    net = page.locator("#network-panel").bounding_box()
+    curves = page.locator("#curves").bounding_box()
+    assert grid and net and curves
+    assert net["x"] - grid["x"] < 20  # starts where the data panel was
+    assert curves["x"] - grid["x"] < 20 and curves["width"] > 0.9 * grid["width"]
