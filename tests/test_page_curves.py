@@ -17,7 +17,7 @@ import pytest
 
 from app.db import Store
 from app.render import regions, view
-from app.routes.page_stream import load_curves, take_records
+from app.routes.page_stream import close_curves, load_curves, take_records
 from app.session import INSERT_STEP
 from app.stream import Hub
 
@@ -122,3 +122,23 @@ def test_metric_reads_use_the_partial_index(fx: Fixture) -> None:
     for sql in sent:
         plan = " ".join(str(row[3]) for row in conn.execute("EXPLAIN QUERY PLAN " + sql))
         assert "history_metrics" in plan, plan
+
+
+def test_curves_end_on_the_step_a_stopped_run_shows() -> None:
+    """Training computes full-set metrics every metrics_interval only: a paused run's curves
+    and legend would stop up to that long before the step shown. The page closes them."""
+    from engine.trainer import Trainer
+    from tests.conftest import small_config
+    from tests.test_view import FakeSession, Manager
+
+    trainer = Trainer(small_config())
+    trainer.step(10)
+    st = regions.PageState(ui=view.UiState())
+    st.curves.add({"step": 10, "metrics": trainer.metrics()})
+    trainer.step(25)  # trained on, then paused before the next metric row
+    session, manager = FakeSession(trainer), Manager()
+    close_curves(session, manager, st)
+    assert st.curves.steps == [10, 35]
+    assert st.curves.last("train") == trainer.metrics()["train"]["loss"]
+    close_curves(session, manager, st)
+    assert st.curves.steps == [10, 35]  # once per stop

@@ -6,6 +6,7 @@ import threading
 import time
 from typing import Any
 
+import numpy as np
 import pytest
 
 from app.render import regions, view
@@ -128,3 +129,22 @@ def test_phase_words_have_korean_beside_them() -> None:
     out = regions.live_regions(pic, regions.PageState(), "s1")["phase"]
     assert ">loss</strong>" in out and ">손실</span>" in out
     assert "backward · output layer" in out and "역전파 · 출력층" in out
+
+
+def test_points_stand_out_where_the_network_is_sure() -> None:
+    """A trained network's surface at full strength is the points' own colour: it is washed
+    toward white so that the points drawn on it stay visible."""
+    import io
+
+    from PIL import Image
+
+    from app.render.images import decision_png
+    from app.render.palette import class_colour
+
+    for p, k in ((1.0, 1), (0.0, 0)):
+        surface = {"output": np.full((4, 4), p), "task": "binary"}
+        pixel = Image.open(io.BytesIO(decision_png(surface, discrete=False))).getpixel((1, 1))
+        point = bytes.fromhex(class_colour(k)[1:])
+        distance = sum((a - b) ** 2 for a, b in zip(pixel, point, strict=True)) ** 0.5
+        assert distance > 60, (pixel, class_colour(k))
+        assert sum(pixel) > sum(point)  # lighter, the same hue

@@ -33,13 +33,14 @@ class Curves:
     stride: int = 1
     _seen: int = 0
 
-    def add(self, record: dict[str, Any]) -> None:
-        """Take a step record that carries ``metrics`` (others are ignored)."""
+    def add(self, record: dict[str, Any], keep: bool = False) -> None:
+        """Take a step record that carries ``metrics`` (others are ignored); ``keep``: even
+        where thinning would skip it (the point the curves end on)."""
         m = record.get("metrics")
         if not m:
             return
         self._seen += 1
-        if self._seen % self.stride:
+        if self._seen % self.stride and not keep:
             return
         self.steps.append(int(record["step"]))
         for s in SPLITS:

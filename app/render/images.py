@@ -36,22 +36,33 @@ def scaled(values: Array) -> Array:
     return values / peak if peak > 1e-12 else np.zeros_like(values)
 
 
+# the decision surface is washed this far toward white: the data points drawn on it in full
+# colour stay visible where the network is sure (at full strength they vanish into it)
+WASH = 0.4
+
+
+def washed(rgb: NDArray[np.uint8], amount: float = WASH) -> NDArray[np.uint8]:
+    """``rgb + amount · (255 − rgb)``, rounded."""
+    c = rgb.astype(np.float64)
+    return np.rint(c + amount * (255.0 - c)).astype(np.uint8)
+
+
 def decision_png(surface: dict[str, Any], discrete: bool, target_scale: float = 1.0) -> bytes:
     """The network's output over the plane: P(class 1) for binary data (orange 0 … blue 1),
-    the winning class for multi-class data, the value for regression."""
+    the winning class for multi-class data, the value for regression; washed toward white."""
     out = np.asarray(surface["output"], dtype=np.float64)
     task = surface["task"]
     if task == "multiclass":
-        return png(class_rgb(out, discrete))
+        return png(washed(class_rgb(out, discrete)))
     if task == "binary":
         v = 2.0 * out - 1.0
         if discrete:
             v = np.where(v >= 0, 0.75, -0.75)
-        return png(diverging_rgb(v))
+        return png(washed(diverging_rgb(v)))
     v = out / max(target_scale, 1e-12)
     if discrete:
         v = np.sign(v) * 0.75
-    return png(diverging_rgb(v))
+    return png(washed(diverging_rgb(v)))
 
 
 def tiles(surface: dict[str, Any], feature_index: list[int]) -> list[Array]:

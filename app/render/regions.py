@@ -48,6 +48,7 @@ class PageState:
     show_test: bool | None = None
     points: Any = None  # (raw, labels, domain) of the current data, once gathered
     drawn: Any = None  # the session's trainer copy the last frame looked at
+    settled: tuple[int, int] = (-1, -1)  # (generation, step) of the curves' closing point
 
 
 def store_image(session_id: str, kind: str, data: bytes) -> None:

@@ -95,6 +95,21 @@ def take_records(session: Session, manager: Any, st: regions.PageState) -> None:
                 st.curves.add(rec)
 
 
+def close_curves(session: Session, manager: Any, st: regions.PageState) -> None:
+    """A run stopped between two metric rows (training computes the full-set metrics every
+    ``metrics_interval`` only): end the curves, and the numbers beside them, on the step the
+    page shows. Computed once per stop, for this page only (the history keeps its rows)."""
+    with session.lock:
+        t = manager.load(session)
+        at = (session.generation, t.iteration)
+        steps = st.curves.steps
+        if t.iteration == 0 or at == st.settled or (steps and steps[-1] >= t.iteration):
+            return
+        metrics = t.metrics()
+    st.settled = at
+    st.curves.add({"step": at[1], "metrics": metrics}, keep=True)
+
+
 def state_key(session: Session, manager: Any, st: regions.PageState) -> tuple[Any, ...]:
     """A cheap fingerprint of everything a frame shows; equal keys mean nothing to redraw."""
     with session.lock:
@@ -129,6 +144,8 @@ def frame(session: Session, manager: Any, st: regions.PageState) -> dict[str, st
         load_curves(manager, session, st)
     else:
         take_records(session, manager, st)
+    if pic.session["status"] != "running":
+        close_curves(session, manager, st)
     out = regions.config_regions(pic.session, st)
     out.update(regions.live_regions(pic, st, session.id))
     changed = {k: v for k, v in out.items() if st.last.get(k) != v}
