@@ -31,6 +31,9 @@ class Regularization(Model):
     rate: float = Field(default=0.0, ge=0, le=10)
 
 
+NULL_MEANS_OFF = frozenset({"clip_norm"})
+
+
 class SessionConfig(Model):
     """A training config; omitted keys take the engine's defaults (see the catalog routes).
 
@@ -55,8 +58,12 @@ class SessionConfig(Model):
     probe: int | None = Field(default=None, ge=0, le=1_000_000)
 
     def engine_dict(self) -> dict[str, Any]:
-        """Only the keys the caller set (so defaults stay the engine's)."""
-        return self.model_dump(exclude_unset=True, exclude_none=True)
+        """Only the keys the caller set (so defaults stay the engine's); null counts as not
+        set, except where the engine gives it a meaning (``clip_norm: null`` is off)."""
+        out = self.model_dump(exclude_unset=True, exclude_none=True)
+        for key in NULL_MEANS_OFF & self.model_fields_set:
+            out.setdefault(key, None)
+        return out
 
 
 class SessionCreate(Model):

@@ -69,6 +69,8 @@
             Array.from(all).filter(function (x) { return x.checked }).map(function (x) { return x.value }))
           return
         }
+        // an emptied optional number (clip norm) says "off"; other empty fields say nothing
+        if (e.dataset.encode === 'nullable' && e.value === '') { setPath(body, e.name, null); return }
         const v = valueOf(e)
         if (v !== null && !(typeof v === 'number' && isNaN(v))) setPath(body, e.name, v)
       })

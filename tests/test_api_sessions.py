@@ -223,3 +223,17 @@ def test_inline_data(api: ApiClient) -> None:
     bad = {"dataset": {"name": "inline", "x": [[0, 0], [1]], "y": [0, 1]}}
     r = api.post("/api/sessions", json={"config": bad})
     assert r.status_code == 422 and r.json()["field"].startswith("dataset")
+
+
+def test_clip_norm_null_turns_clipping_off(api: ApiClient) -> None:
+    """null means "not given" for every config key except clip_norm, where it means off."""
+    sid, h = api.create(dict(FAST, clip_norm=1.0))
+    assert api.get(f"/api/sessions/{sid}", headers=h).json()["config"]["clip_norm"] == 1.0
+    r = api.patch(f"/api/sessions/{sid}", json={"config": {"clip_norm": None}}, headers=h)
+    assert r.status_code == 200, r.text
+    assert r.json()["reset"] is False and r.json()["changed"] == ["clip_norm"]
+    assert r.json()["session"]["config"]["clip_norm"] is None
+    batch = r.json()["session"]["config"]["batch_size"]
+    r = api.patch(f"/api/sessions/{sid}", json={"config": {"batch_size": None}}, headers=h)
+    assert r.status_code == 200
+    assert r.json()["session"]["config"]["batch_size"] == batch  # null: not given

@@ -18,6 +18,7 @@ from typing import Any
 
 from app.render import charts, controls, view
 from app.render.palette import fmt
+from engine.stability import Ladder, stable_rate
 
 IMAGES: OrderedDict[tuple[str, str], bytes] = OrderedDict()
 MAX_IMAGES = 600  # (session, kind) pairs kept; the oldest are dropped
@@ -49,6 +50,7 @@ class PageState:
     points: Any = None  # (raw, labels, domain) of the current data, once gathered
     drawn: Any = None  # the session's trainer copy the last frame looked at
     settled: tuple[int, int] = (-1, -1)  # (generation, step) of the curves' closing point
+    ladder: tuple[Any, Ladder] | None = None  # (key, the smaller rates tried) after divergence
 
 
 def store_image(session_id: str, kind: str, data: bytes) -> None:
@@ -184,15 +186,29 @@ def live_regions(pic: view.Picture, st: PageState, sid: str) -> dict[str, str]:
     dv = None
     if s["status"] == "diverged":
         lr = float(s["config"]["optimizer"]["lr"])
-        smaller = float(f"{lr / 10:.3g}")
+        ladder = offer_for(s, st)
+        smaller = ladder.offer
         dv = {
             "words": words(s.get("divergence")),
             "lr": fmt(lr),
             "smaller": fmt(smaller),
+            "checked": ladder.stable is not None,
+            "also": ", ".join(fmt(r) for r in ladder.diverged),
+            "iterations": ladder.iterations,
             "patch": json.dumps({"config": {"optimizer": {"lr": smaller}}}),
         }
     out["divergence"] = render_block("divergence", {"regions": {"divergence": dv}, "sid": sid})
     return out
+
+
+def offer_for(session: dict[str, Any], st: PageState) -> Ladder:
+    """The smaller rate to offer after a divergence, tried from the reset's start (once per
+    generation and config; see engine/stability.py)."""
+    config = session["config"]
+    key = (session["generation"], json.dumps(config, sort_keys=True))
+    if st.ladder is None or st.ladder[0] != key:
+        st.ladder = (key, stable_rate(config, float(config["optimizer"]["lr"])))
+    return st.ladder[1]
 
 
 def output_html(pic: view.Picture, sid: str, v: int, digits: bool) -> str:

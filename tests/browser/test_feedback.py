@@ -101,3 +101,15 @@ def test_classroom_hidden_panels_leave_no_hole(open_tab: OpenTab) -> None:
     assert grid and net and curves
     assert net["x"] - grid["x"] < 20  # starts where the data panel was
     assert curves["x"] - grid["x"] < 20 and curves["width"] > 0.9 * grid["width"]
+
+
+def test_gradient_clipping_is_a_control(open_tab: OpenTab) -> None:
+    """The divergence words suggest clipping: the page offers it (empty = off)."""
+    tab = open_tab(config_url(SMALL_NET))
+    page = tab.page
+    ready(tab)
+    clip = page.locator("#clip-norm")
+    set_input(clip, 1)
+    wait_config(tab, lambda c: c["clip_norm"] == 1, "clip norm 1")
+    set_input(page.locator("#clip-norm"), "")
+    wait_config(tab, lambda c: c["clip_norm"] is None, "clip norm off")

@@ -229,13 +229,19 @@ def test_too_large_learning_rate_shows_divergence_without_nan(open_tab: OpenTab)
     tab.screenshot("desktop-diverged")
     expect(page.locator("#loss-chart polyline.curve-train")).to_be_attached()
     assert not clipped_texts(page, "#curves"), "loss chart labels cut off after divergence"
-    # it offers a reset with a smaller rate
+    # it offers a reset with a smaller rate, one it tried from the same start
+    expect(page.locator("#rate-checked")).to_contain_text("without diverging")
     page.locator("#reset-smaller-lr").click()
     expect(divergence).to_be_hidden()
     ses = poll_for(tab.session, lambda s: s["status"] != "diverged", what="reset after divergence")
     assert ses["config"]["optimizer"]["lr"] < 50
     assert close(float(page.locator("#lr").input_value()), ses["config"]["optimizer"]["lr"])
     assert "NaN" not in page.evaluate("() => document.body.innerText")
+    # and the offer holds: the first play after the reset trains on
+    page.locator("#play").click()
+    poll(lambda: tab.session()["step"] >= 200, what="200 steps at the offered rate")
+    assert tab.session()["status"] == "running"
+    page.locator("#pause").click()
 
 
 def test_shared_url_opens_the_same_config(open_tab: OpenTab) -> None:
