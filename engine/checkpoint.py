@@ -119,6 +119,9 @@ def apply_hparams(trainer: Trainer, changes: dict[str, Any]) -> None:
         )
     trainer.net.set_regularization(new["regularization"])
     trainer.config = new
+    # the rate the next update uses, shown as the current one (it was the last update's until
+    # the next step; recomputed before every update, so resuming is unaffected)
+    trainer.lr = trainer.schedule.lr(trainer.optimizer.hparams["lr"], trainer.epoch)
 
 
 def set_weight(trainer: Trainer, layer: int, param: str, value: Any, index: Any = None) -> None:

@@ -236,7 +236,10 @@ def test_live_learning_rate_change_keeps_weights_and_state() -> None:
     assert t.iteration == 10
     assert all(np.array_equal(a, b) for a, b in zip(weights, t.net.params, strict=True))
     assert np.array_equal(t.optimizer.state[0]["momentum_buffer"], buf)
+    assert t.lr == 0.01  # the rate shown before the next step is the one it will use
     assert t.step(1)[0]["lr"] == 0.01
+    t.set_hparams({"schedule": {"name": "step", "step_size": 1, "gamma": 0.5}})
+    assert t.lr == 0.01 * 0.5**t.epoch
     t.set_hparams({"optimizer": {"name": "adam"}})
     assert t.optimizer.name == "adam" and t.config["optimizer"]["lr"] == 1e-3
     with pytest.raises(ValueError, match="hidden"):
