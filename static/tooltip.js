@@ -18,11 +18,27 @@
       return ['not computed yet in this iteration (step on to compute it)',
         '이번 이터레이션에서는 아직 계산되지 않았습니다 (다음 단계로 진행하면 계산됩니다)']
     }
+    // names as the drawing heads its columns (input, layer 1, …, output); indices as the
+    // weight editor and the REST API count them (from 0)
     if (el.classList.contains('edge')) {
-      return [view + ' · w[' + el.dataset.layer + '][' + el.dataset.i + '→' + el.dataset.j + '] = ' + v, ko]
+      const l = Number(el.dataset.layer)
+      const from = l === 0 ? feature(el.dataset.i) : unit(String(l - 1), el.dataset.i)
+      return [view + ' · w[' + l + '][' + el.dataset.i + '][' + el.dataset.j + '] (' + from + ' → ' +
+        unit(String(l), el.dataset.j) + ') = ' + v, ko]
     }
-    if (el.classList.contains('bias')) return ['bias of layer ' + el.dataset.layer + ' unit ' + el.dataset.j + ' = ' + v, '편향']
-    return [view + ' · layer ' + el.dataset.layer + ' unit ' + el.dataset.unit + (v !== undefined ? ' = ' + v : ''), ko]
+    if (el.classList.contains('bias')) {
+      return ['bias b[' + el.dataset.layer + '][' + el.dataset.j + '] (' + unit(el.dataset.layer, el.dataset.j) + ') = ' + v, '편향']
+    }
+    const name = el.dataset.layer === 'in' ? feature(el.dataset.unit) : unit(el.dataset.layer, el.dataset.unit)
+    return [view + ' · ' + name + (v !== undefined ? ' = ' + v : ''), ko]
+  }
+  function unit (column, k) {
+    const head = document.querySelector('#network g.column[data-column="' + column + '"] text.col-label')
+    return (head ? head.textContent : 'layer ' + column) + ' · unit ' + k
+  }
+  function feature (k) {
+    const labels = document.querySelectorAll('#network g.column[data-column="in"] text.feat-label')
+    return labels[Number(k)] ? labels[Number(k)].textContent : 'input ' + k
   }
   // the English line, then the Korean in a <span lang="ko"> on the next line (text only)
   function showTip (tip, el) {

@@ -6,7 +6,16 @@ classroom-hidden panels leave no trace. From a fresh-eyes review of the page."""
 from __future__ import annotations
 
 from browsertools import OpenTab, Tab, poll
-from pagetools import EDGE_000, SMALL_NET, choose, config_url, ready, set_input, wait_config
+from pagetools import (
+    EDGE_000,
+    EDGE_MIDDLE_JS,
+    SMALL_NET,
+    choose,
+    config_url,
+    ready,
+    set_input,
+    wait_config,
+)
 from playwright.sync_api import expect
 
 
@@ -113,3 +122,23 @@ def test_gradient_clipping_is_a_control(open_tab: OpenTab) -> None:
     wait_config(tab, lambda c: c["clip_norm"] == 1, "clip norm 1")
     set_input(page.locator("#clip-norm"), "")
     wait_config(tab, lambda c: c["clip_norm"] is None, "clip norm off")
+
+
+def test_tooltips_name_layers_as_the_drawing_heads_them(open_tab: OpenTab) -> None:
+    tab = open_tab(config_url(SMALL_NET))
+    page = tab.page
+    ready(tab)
+    tip = page.locator("#tooltip")
+
+    def hover_text() -> str:
+        mid = page.evaluate(EDGE_MIDDLE_JS, EDGE_000)
+        if not mid or not mid["hit"]:
+            return ""
+        page.mouse.move(mid["x"], mid["y"])
+        return tip.inner_text() if tip.is_visible() else ""
+
+    seen: list[str] = []
+    poll(lambda: bool(seen.append(hover_text()) or seen[-1]), what="the edge tooltip")
+    assert "w[0][0][0] (x1 → layer 1 · unit 0)" in seen[-1], seen[-1]
+    page.locator('svg#network g.node[data-layer="0"][data-unit="1"]').hover(force=True)
+    expect(tip).to_contain_text("layer 1 · unit 1")  # heading "layer 1", not "layer 0"
