@@ -73,7 +73,10 @@
     showTip(tip, el)
     tip.hidden = false
     const box = document.getElementById('network-panel').getBoundingClientRect()
-    tip.style.left = (evt.clientX - box.left + 12) + 'px'
+    // beside the pointer, but inside the panel (a long label near the right edge would
+    // otherwise widen the page)
+    const left = Math.min(evt.clientX - box.left + 12, box.width - tip.offsetWidth - 4)
+    tip.style.left = Math.max(4, left) + 'px'
     tip.style.top = (evt.clientY - box.top + 12) + 'px'
   })
   // the current weight, unless the learner started typing or picked another one meanwhile
