@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from app.render import regions, view
+from app.render import charts, regions, view
 from engine.trainer import Trainer
 from tests.conftest import small_config
 
@@ -148,3 +148,13 @@ def test_points_stand_out_where_the_network_is_sure() -> None:
         distance = sum((a - b) ** 2 for a, b in zip(pixel, point, strict=True)) ** 0.5
         assert distance > 60, (pixel, class_colour(k))
         assert sum(pixel) > sum(point)  # lighter, the same hue
+
+
+def test_no_accuracy_chart_for_regression() -> None:
+    curves = charts.Curves()
+    curves.add({"step": 5, "metrics": {"train": {"loss": 0.5}}})  # regression: no accuracy
+    loss, acc = view.curves_svg(curves, view.UiState())
+    assert "polyline" in loss or "circle" in loss
+    assert acc == ""
+    curves.add({"step": 9, "metrics": {"train": {"loss": 0.4, "accuracy": 0.8}}})
+    assert view.curves_svg(curves, view.UiState())[1].startswith('<svg id="acc-chart"')

@@ -259,6 +259,8 @@ def counters(pic: Picture) -> dict[str, str]:
 
 def curves_svg(curves: charts.Curves, ui: UiState) -> tuple[str, str]:
     loss = charts.line_chart("loss-chart", curves.steps, curves.loss, ui.log_scale, curves.marks)
+    if curves.steps and not any(v is not None for series in curves.acc.values() for v in series):
+        return loss, ""  # regression: no accuracy to chart (an empty "no data yet" box misleads)
     acc = charts.line_chart(
         "acc-chart",
         curves.steps,
