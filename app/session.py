@@ -19,6 +19,15 @@ from app.db import Store, Write
 from app.jsontext import encode
 from app.stream import Hub
 
+# an upsert, not INSERT OR REPLACE: a replace deletes the old row first, and the foreign keys'
+# ON DELETE CASCADE then deleted the session's whole step history with it (on every PATCH)
+UPSERT_SESSION = (
+    "INSERT INTO sessions (id, owner, name, config, status, generation, seq_base, counters,"
+    " created, updated) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET"
+    " owner = excluded.owner, name = excluded.name, config = excluded.config,"
+    " status = excluded.status, generation = excluded.generation, seq_base = excluded.seq_base,"
+    " counters = excluded.counters, updated = excluded.updated"
+)
 INSERT_STEP = (
     "INSERT OR REPLACE INTO history (session_id, seq, generation, step, loss, has_metrics, record)"
     " VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -168,8 +177,7 @@ class Session:
         if session_row:
             statements.append(
                 (
-                    "INSERT OR REPLACE INTO sessions (id, owner, name, config, status, generation,"
-                    " seq_base, counters, created, updated) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    UPSERT_SESSION,
                     (
                         self.id,
                         self.owner,

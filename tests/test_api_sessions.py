@@ -237,3 +237,24 @@ def test_clip_norm_null_turns_clipping_off(api: ApiClient) -> None:
     r = api.patch(f"/api/sessions/{sid}", json={"config": {"batch_size": None}}, headers=h)
     assert r.status_code == 200
     assert r.json()["session"]["config"]["batch_size"] == batch  # null: not given
+
+
+def test_history_survives_a_patch_and_a_reset(api: ApiClient) -> None:
+    """The session row is upserted: an INSERT OR REPLACE deleted it first, and the history
+    rows (ON DELETE CASCADE) went with it on every PATCH, even a rename."""
+    sid, h = api.create()
+    api.post(f"/api/sessions/{sid}/step", json={"count": 30}, headers=h)
+
+    def steps() -> list[int]:
+        points = api.get(f"/api/sessions/{sid}/history", headers=h).json()["points"]
+        return [p["step"] for p in points]
+
+    assert steps() == list(range(1, 31))
+    assert api.patch(f"/api/sessions/{sid}", json={"name": "renamed"}, headers=h).status_code == 200
+    r = api.patch(f"/api/sessions/{sid}", json={"config": {"optimizer": {"lr": 0.05}}}, headers=h)
+    assert r.status_code == 200
+    assert steps() == list(range(1, 31))
+    before = api.manager.store.records_after(sid, 0, 1000)
+    assert api.post(f"/api/sessions/{sid}/reset", headers=h).status_code == 200
+    assert steps() == []  # a new generation starts its own history
+    assert api.manager.store.records_after(sid, 0, 1000) == before  # the old one is kept
