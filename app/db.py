@@ -166,15 +166,17 @@ class Store:
                 return
 
     def _commit(self, batch: list[Write]) -> None:
+        # Any error, not only sqlite3's: a value SQLite cannot bind (an int over 64 bits raises
+        # OverflowError) once ended this thread, and every later write waited for ever.
         try:
             self._execute(batch)
-        except sqlite3.Error:
+        except Exception:
             # One bad write must not lose the others: retry each on its own.
             log.exception("batch commit failed; retrying writes one by one")
             for write in batch:
                 try:
                     self._execute([write])
-                except sqlite3.Error:
+                except Exception:
                     log.exception("write failed: %s", write.statements[:1])
         for write in batch:
             if write.after is not None:

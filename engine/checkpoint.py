@@ -76,16 +76,34 @@ def load(trainer: Trainer, state: dict[str, Any]) -> None:
         bn.running_var[...] = var
     trainer.optimizer.load_state_dict(state["optimizer"])
     trainer.rng.bit_generator.state = state["rng"]
-    trainer._perm = np.asarray(state["perm"], dtype=np.int64)
-    trainer._pointer = int(state["pointer"])
-    trainer.iteration = int(state["iteration"])
-    trainer.epoch = int(state["epoch"])
-    trainer.samples_seen = int(state["samples_seen"])
-    trainer.status = state.get("status", "ok")
-    trainer.divergence = state.get("divergence")
+    n = trainer.n_train
+    perm = np.asarray(state["perm"])
+    if perm.shape != (n,) or not np.array_equal(np.sort(perm), np.arange(n)):
+        raise ValueError(f"perm: expected an ordering of the {n} training rows")
+    trainer._perm = perm.astype(np.int64)
+    trainer._pointer = _count(state, "pointer", n)
+    trainer.iteration = _count(state, "iteration")
+    trainer.epoch = _count(state, "epoch")
+    trainer.samples_seen = _count(state, "samples_seen")
+    status = state.get("status", "ok")
+    if status not in ("ok", "diverged"):
+        raise ValueError(f"status: expected 'ok' or 'diverged', got {status!r:.40}")
+    trainer.status = status
+    divergence = state.get("divergence")
+    if divergence is not None and not isinstance(divergence, str):
+        raise ValueError("divergence: expected a text or null")
+    trainer.divergence = divergence
     trainer.loss = state["loss"] if state.get("loss") is not None else math.nan
     if "trajectory" in state:
         trainer.trajectory.load(state["trajectory"])
+
+
+def _count(state: dict[str, Any], key: str, high: int = 2**53) -> int:
+    """A counter from a checkpoint: an integer in [0, high] (JSON-safe, and what SQLite stores)."""
+    value = state[key]
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high:
+        raise ValueError(f"{key}: expected an integer from 0 to {high}, got {value!r:.40}")
+    return value
 
 
 def apply_hparams(trainer: Trainer, changes: dict[str, Any]) -> None:

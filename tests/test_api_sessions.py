@@ -177,6 +177,33 @@ def test_export_import_continues_bit_identically(api: ApiClient) -> None:
     assert bad.status_code == 422 and bad.json()["field"].startswith("checkpoint")
 
 
+def test_import_bounds_every_counter_and_the_data_order(api: ApiClient) -> None:
+    """A checkpoint's counters, batch order and status are checked on import: an iteration of
+    2**70 reached SQLite and ended its writer thread (every later write hung), a bad order
+    failed every later step with a 500."""
+    sid, h = api.create()
+    api.post(f"/api/sessions/{sid}/step", json={"count": 3}, headers=h)
+    doc = api.get(f"/api/sessions/{sid}/export", headers=h).json()
+    n = len(doc["checkpoint"]["perm"])
+    for key, value in [
+        ("iteration", 2**70),
+        ("iteration", -1),
+        ("epoch", 1e308),
+        ("samples_seen", True),
+        ("pointer", n + 1),
+        ("perm", []),
+        ("perm", [0] * n),
+        ("status", "exploded"),
+        ("divergence", 5),
+    ]:
+        broken = dict(doc, checkpoint=dict(doc["checkpoint"], **{key: value}))
+        r = api.post("/api/sessions/import", json=broken, headers=h)
+        assert r.status_code == 422, (key, value, r.text)
+        assert r.json()["field"] == f"checkpoint.{key}", (key, r.json())
+    # the server still writes
+    assert api.post(f"/api/sessions/{sid}/step", json={"count": 1}, headers=h).status_code == 200
+
+
 def test_delete_then_404(api: ApiClient) -> None:
     sid, h = api.create()
     assert api.delete(f"/api/sessions/{sid}", headers=h).status_code == 204
