@@ -132,7 +132,10 @@ class RunRequest(Model):
         default=None, ge=1, le=1_000_000_000, description="Step budget of the run."
     )
     speed: float | None = Field(
-        default=None, gt=0, le=1_000_000, description="Steps per second cap."
+        default=None,
+        ge=0.01,
+        le=1_000_000,
+        description="Steps per second cap (at least one step per 100 s).",
     )
 
 

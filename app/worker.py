@@ -143,7 +143,8 @@ class Worker:
                 wait: float | None = 0.0
             else:
                 self.flush()
-                wait = max(0.0, self.sleeping[0][0] - now) if self.sleeping else None
+                # bounded: a far wake time (a tiny speed) must not overflow poll's timeout
+                wait = min(max(0.0, self.sleeping[0][0] - now), 60.0) if self.sleeping else None
             if self.conn.poll(wait):
                 while True:
                     # EOFError from recv: the web process is gone (main() ends quietly)

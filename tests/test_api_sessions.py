@@ -285,3 +285,14 @@ def test_history_survives_a_patch_and_a_reset(api: ApiClient) -> None:
     assert api.post(f"/api/sessions/{sid}/reset", headers=h).status_code == 200
     assert steps() == []  # a new generation starts its own history
     assert api.manager.store.records_after(sid, 0, 1000) == before  # the old one is kept
+
+
+def test_run_speed_has_a_floor(api: ApiClient) -> None:
+    """A speed of 1e-300 steps/s once reached the worker, whose wake-up time then overflowed
+    and killed it; below one step per 100 s is refused, naming the field."""
+    sid, h = api.create()
+    r = api.post(f"/api/sessions/{sid}/run", json={"speed": 1e-300}, headers=h)
+    assert r.status_code == 422 and r.json()["field"] == "speed", r.text
+    r = api.post(f"/api/sessions/{sid}/run", json={"speed": 0.01, "steps": 5}, headers=h)
+    assert r.status_code == 200
+    api.post(f"/api/sessions/{sid}/pause", headers=h)

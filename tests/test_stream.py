@@ -83,6 +83,19 @@ def test_replay_of_finished_session_from_database(server: Server) -> None:
     assert steps == list(range(251, 601))
 
 
+def test_a_last_event_id_of_other_digits_is_ignored(server: Server) -> None:
+    """'²' passes str.isdigit() and then fails int(): it was a 500; only ASCII ids count."""
+    with httpx.Client(base_url=server.url) as http:
+        sid, h = create(http)
+        http.post(f"/api/sessions/{sid}/step", json={"count": 5}, headers=h)
+        url = f"/api/sessions/{sid}/events?after=2&frames=false"
+        for odd in (b"\xb2", b"\xb9", b"12\xb2"):
+            with http.stream("GET", url, headers={**h, "Last-Event-ID": odd}, timeout=10) as r:
+                assert r.status_code == 200, odd
+                first = next(line for line in r.iter_lines() if line.startswith("data:"))
+            assert '"seq":3' in first  # ?after= applies instead
+
+
 def test_frames_at_client_cadence_and_on_manual_steps(server: Server) -> None:
     with httpx.Client(base_url=server.url) as http:
         sid, h = create(http)

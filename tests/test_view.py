@@ -158,3 +158,18 @@ def test_no_accuracy_chart_for_regression() -> None:
     assert acc == ""
     curves.add({"step": 9, "metrics": {"train": {"loss": 0.4, "accuracy": 0.8}}})
     assert view.curves_svg(curves, view.UiState())[1].startswith('<svg id="acc-chart"')
+
+
+def test_a_flat_1d_curve_at_a_huge_loss_draws() -> None:
+    """A diverged run's losses near 1e100: lo ± 0.5 is lo again, and the y scale divided by 0."""
+    from app.render.surface import surface_1d
+
+    svg = surface_1d(
+        {
+            "alphas": [-1.0, 0.0, 1.0],
+            "losses": [1e100, 1e100, 1e100],
+            "current": {"loss": 1e100, "slope": 0.0},
+            "directions": "weights",
+        }
+    )
+    assert svg.startswith('<svg id="surface-1d"') and "nan" not in svg.lower()

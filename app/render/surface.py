@@ -47,8 +47,9 @@ def surface_1d(result: dict[str, Any]) -> str:
     cur = result["current"]
     finite = [v for v in losses if v is not None] + [cur["loss"]]
     lo, hi = min(finite), max(finite)
-    if hi - lo < 1e-12:
-        lo, hi = lo - 0.5, hi + 0.5
+    scale = max(1.0, abs(lo), abs(hi))
+    if not hi - lo > 1e-12 * scale:  # flat (relatively: at 1e100, lo ± 0.5 is lo again)
+        lo, hi = lo - 0.5 * scale, hi + 0.5 * scale
     a0, a1 = alphas[0], alphas[-1]
 
     def px(a: float) -> float:

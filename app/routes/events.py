@@ -9,6 +9,7 @@ FastAPI's own ``fastapi.sse``. Guarantees and their mechanics live in :mod:`app.
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
@@ -189,7 +190,8 @@ async def events(
         raise limit_error("fps", "max_fps", fps, settings.max_fps)
     hub = session.hub
     cursor = after
-    if last_event_id is not None and last_event_id.strip().isdigit():
+    # ASCII digits only: str.isdigit() also takes '²', which int() then refuses (a 500)
+    if last_event_id is not None and re.fullmatch(r"[0-9]{1,16}", last_event_id.strip()):
         cursor = int(last_event_id)  # the browser's own reconnect: newer than ?after=
     if cursor is None or cursor > hub.last_seq:
         cursor = hub.last_seq
