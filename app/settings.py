@@ -42,6 +42,14 @@ class Settings(BaseSettings):
         default=10_000, ge=1, description="Budget when a run names none."
     )
     max_grid: int = Field(default=61, ge=3, description="Landscape grid points per axis.")
+    max_landscape_work: float = Field(
+        default=4e10,
+        gt=0,
+        description=(
+            "Landscape cost bound: grid points × rows of the split × parameters (4e10 is about"
+            " two seconds here; the session waits meanwhile)."
+        ),
+    )
     max_resolution: int = Field(default=200, ge=2, description="Decision-surface resolution.")
     max_gradcheck_params: int = Field(
         default=5_000, ge=1, description="Gradient check costs 2N passes."
