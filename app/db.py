@@ -277,6 +277,46 @@ class Store:
         )
         return [str(r[0]) for r in rows]
 
+    def sampled(
+        self,
+        session_id: str,
+        generation: int,
+        seq_base: int,
+        span: tuple[int, int],
+        stride: int,
+        limit: int,
+    ) -> list[str]:
+        """Every ``stride``-th step of one generation in ``span`` = (after, upto], and every
+        row with metrics there, oldest first, as JSON text. The wanted steps are looked up by
+        primary key (a generation's rows have ``seq = seq_base + step``) instead of testing
+        ``step % stride`` on every row the session wrote (300 ms over a million rows)."""
+        after, upto = span
+        first = (after // stride + 1) * stride
+        rows = self._reader().execute(
+            "WITH RECURSIVE want(step) AS (SELECT ? UNION ALL SELECT step + ? FROM want"
+            " WHERE step + ? <= ?)"
+            " SELECT seq, record FROM history WHERE session_id = ? AND generation = ?"
+            " AND seq IN (SELECT ? + step FROM want)"
+            " UNION SELECT seq, record FROM history INDEXED BY history_metrics"
+            " WHERE session_id = ? AND generation = ? AND has_metrics = 1 AND seq > ?"
+            " AND seq <= ? ORDER BY seq LIMIT ?",
+            (
+                first,
+                stride,
+                stride,
+                upto,
+                session_id,
+                generation,
+                seq_base,
+                session_id,
+                generation,
+                seq_base + after,
+                seq_base + upto,
+                limit,
+            ),
+        )
+        return [str(r[1]) for r in rows]
+
     def count_steps(self, session_id: str, generation: int) -> int:
         row = (
             self._reader()

@@ -142,3 +142,13 @@ def test_curves_end_on_the_step_a_stopped_run_shows() -> None:
     assert st.curves.last("train") == trainer.metrics()["train"]["loss"]
     close_curves(session, manager, st)
     assert st.curves.steps == [10, 35]  # once per stop
+
+
+@pytest.mark.parametrize(("after", "stride"), [(0, 7), (0, 50), (13, 3), (990, 4), (0, 5000)])
+def test_downsampled_history_by_key_equals_the_scan(fx: Fixture, after: int, stride: int) -> None:
+    """/history?points= looks the wanted steps up by primary key: the same rows, in the same
+    order, as testing step % stride (and has_metrics) on every row."""
+    fx.train(1, 1000)
+    scanned = fx.store.history("s", 0, after, 100_000, stride, False)
+    assert fx.store.sampled("s", 0, 0, (after, 1000), stride, 100_000) == scanned
+    assert fx.store.sampled("s", 0, 0, (after, 1000), stride, 5) == scanned[:5]

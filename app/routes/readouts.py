@@ -61,9 +61,14 @@ def history(
     the rows that carry them), oldest first."""
     store, gen = manager.store, session.generation
     stride = 1
+    steps = int(session.counters.get("iteration", 0))  # one row per step of this generation
     if points is not None:
-        stride = max(1, math.ceil(store.count_steps(session.id, gen) / points))
-    rows = store.history(session.id, gen, after, limit, stride, metrics)
+        stride = max(1, math.ceil(steps / points))
+    if stride > 1 and not metrics:
+        span = (after, steps)
+        rows = store.sampled(session.id, gen, session.seq_base, span, stride, limit)
+    else:
+        rows = store.history(session.id, gen, after, limit, stride, metrics)
     body = (
         f'{{"session_id":{encode(session.id)},"generation":{gen},"stride":{stride},'
         f'"points":[{",".join(rows)}]}}'
