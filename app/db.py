@@ -316,14 +316,3 @@ class Store:
             ),
         )
         return [str(r[1]) for r in rows]
-
-    def count_steps(self, session_id: str, generation: int) -> int:
-        row = (
-            self._reader()
-            .execute(
-                "SELECT COUNT(*) FROM history WHERE session_id = ? AND generation = ?",
-                (session_id, generation),
-            )
-            .fetchone()
-        )
-        return int(row[0])
