@@ -77,9 +77,28 @@ def _component(section: str, registry: Any, value: Any, default_name: str) -> di
         checked = check_params(f"{registry.kind} {name}", cls.params, params)
         cls(**checked)  # constructors check combinations (e.g. nesterov needs momentum)
     except ValueError as exc:
-        bad = next((k for k in params if repr(k) in str(exc) or f" {k} " in str(exc)), None)
+        bad = _named_key(params, str(exc))
         raise ConfigError(f"{section}.{bad}" if bad else section, str(exc)) from None
     return {"name": name, **checked}
+
+
+def dataset_error(dataset: Mapping[str, Any], exc: ValueError) -> ConfigError:
+    """A data set's error as ``dataset.<the parameter it names>`` (or ``dataset``)."""
+    if isinstance(exc, ConfigError):
+        return exc
+    bad = _named_key([k for k in dataset if k != "name"], str(exc))
+    return ConfigError(f"dataset.{bad}" if bad else "dataset", str(exc))
+
+
+def _named_key(keys: Any, message: str) -> str | None:
+    """The key of ``keys`` that ``message`` names first ('unknown parameter 'x'; expected one of
+    [...]' names x, though the list after it names the others too)."""
+    found = []
+    for k in keys:
+        at = [i for i in (message.find(repr(k)), message.find(f" {k} ")) if i >= 0]
+        if at:
+            found.append((min(at), k))
+    return str(min(found)[1]) if found else None
 
 
 def _hidden(value: Any) -> list[dict[str, Any]]:
@@ -198,7 +217,7 @@ def normalize_config(config: Mapping[str, Any] | None) -> dict[str, Any]:
             dataset = csv_to_inline(dataset)
         task = dataset_task(dataset)
     except ValueError as exc:
-        raise ConfigError("dataset", str(exc)) from None
+        raise dataset_error(dataset, exc) from None
     out_act_default, loss_default = TASK_DEFAULTS[task]
     out: dict[str, Any] = {"dataset": dict(dataset), "hidden": _hidden(config.get("hidden"))}
     out_act = config.get("output_activation", out_act_default)

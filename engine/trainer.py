@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from engine import checkpoint, readouts
-from engine.config import component_params, normalize_config
+from engine.config import component_params, dataset_error, normalize_config
 from engine.datasets import make_dataset
 from engine.network import Network
 from engine.optimizers import OPTIMIZERS, clip_grad_norm
@@ -41,7 +41,10 @@ class Trainer:
     def __init__(self, config: dict[str, Any] | None = None) -> None:
         self.config = normalize_config(config)
         cfg = self.config
-        self.data = make_dataset(cfg["dataset"])
+        try:
+            self.data = make_dataset(cfg["dataset"])
+        except ValueError as exc:  # named by the parameter at fault
+            raise dataset_error(cfg["dataset"], exc) from None
         self.rng = np.random.default_rng(cfg["seed"])
         n_out = (
             self.data.n_classes if self.data.task == "multiclass" else self.data.y_train.shape[1]

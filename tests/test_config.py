@@ -62,6 +62,8 @@ def test_normalized_config_is_stable_and_json_safe() -> None:
         ({"output_activation": "linear"}, "output_activation"),
         ({"init": "magic"}, "init.name"),
         ({"optimizer": {"name": "sgd", "lr": -1}}, "optimizer.lr"),
+        # the unknown key, not the first listed key the message goes on to name
+        ({"optimizer": {"name": "sgd", "lr": 0.1, "bogus": 1}}, "optimizer.bogus"),
         ({"optimizer": {"name": "sgd", "lr": 0.1, "nesterov": True}}, "optimizer.nesterov"),
         ({"optimizer": {"name": "adam", "beta1": 1.5}}, "optimizer.beta1"),
         ({"optimizer": {"name": "rmsprop", "centred": True}}, "optimizer.centred"),
@@ -80,3 +82,19 @@ def test_bad_values_name_their_field(change: dict, field: str) -> None:
         normalize_config(small_config(**change))
     assert err.value.field == field
     assert str(err.value).startswith(field)
+
+
+@pytest.mark.parametrize(
+    ("dataset", "field"),
+    [
+        ({"name": "circle", "n_samples": -5}, "dataset.n_samples"),
+        ({"name": "circle", "n_samples": 100, "noise": -1}, "dataset.noise"),
+    ],
+)
+def test_data_set_errors_name_the_parameter(dataset: dict, field: str) -> None:
+    """Data set parameters are checked when the data is made (in the trainer)."""
+    from engine.trainer import Trainer
+
+    with pytest.raises(ConfigError) as err:
+        Trainer(small_config(dataset=dataset))
+    assert err.value.field == field
