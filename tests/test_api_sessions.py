@@ -49,6 +49,8 @@ def test_step_count_epoch_and_phases(api: ApiClient) -> None:
     assert r.status_code == 200
     assert [rec["step"] for rec in r.json()["records"]] == [1, 2, 3]
     assert r.json()["session"]["seq"] == 3
+    r = api.post(f"/api/sessions/{sid}/step", headers=h)  # no body: one iteration
+    assert r.status_code == 200 and [rec["step"] for rec in r.json()["records"]] == [4], r.text
     r = api.post(f"/api/sessions/{sid}/step", json={"unit": "epoch"}, headers=h).json()
     ipe = r["session"]["iterations_per_epoch"]
     assert r["session"]["step"] == ipe and r["session"]["epoch"] == 1

@@ -118,9 +118,14 @@ def delete_session(session: SessionDep, manager: ManagerDep) -> Response:
 
 @router.post("/{session_id}/step", response_model=StepResult)
 def step_session(
-    body: StepRequest, session: SessionDep, manager: ManagerDep, settings: SettingsDep
+    session: SessionDep,
+    manager: ManagerDep,
+    settings: SettingsDep,
+    body: StepRequest | None = None,
 ) -> dict[str, Any]:
-    """Advance whole iterations, to the end of the epoch, or one phase (layer by layer)."""
+    """Advance whole iterations, to the end of the epoch, or one phase (layer by layer);
+    no body: one iteration."""
+    body = body or StepRequest()
     if body.count is not None and body.count > settings.max_steps_per_request:
         raise limit_error(
             "count", "max_steps_per_request", body.count, settings.max_steps_per_request
