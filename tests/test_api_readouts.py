@@ -47,6 +47,24 @@ def test_history_all_and_downsampled(api: ApiClient, trained: tuple[str, dict[st
     assert few["stride"] == 4 and len(few["points"]) <= 11
     after = api.get(f"/api/sessions/{sid}/history?after=35", headers=h).json()
     assert [p["step"] for p in after["points"]] == [36, 37, 38, 39, 40]
+    assert after["next_after"] is None  # the end
+
+
+def test_history_pages_continue_where_the_limit_cut(
+    api: ApiClient, trained: tuple[str, dict[str, str]]
+) -> None:
+    """A page cut short by ``limit`` says where to go on (it used to end silently)."""
+    sid, h = trained
+    seen: list[int] = []
+    after: int | None = 0
+    while after is not None:
+        body = api.get(f"/api/sessions/{sid}/history?limit=15&after={after}", headers=h).json()
+        seen += [p["step"] for p in body["points"]]
+        after = body["next_after"]
+    assert seen == list(range(1, 41))
+    few = api.get(f"/api/sessions/{sid}/history?points=10&limit=3", headers=h).json()
+    steps = [p["step"] for p in few["points"]]
+    assert len(steps) == 3 and few["next_after"] == steps[-1]
 
 
 def test_gradcheck_agrees(api: ApiClient, trained: tuple[str, dict[str, str]]) -> None:

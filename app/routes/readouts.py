@@ -4,6 +4,7 @@ thread-safe) and runs in the thread pool."""
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Annotated, Any
 
@@ -58,7 +59,8 @@ def history(
     metrics: Annotated[bool, Query(description="Only rows with train/val/test metrics.")] = False,
 ) -> Response:
     """Step records of the current generation (loss, lr, grad_norm; train/val/test metrics on
-    the rows that carry them), oldest first."""
+    the rows that carry them), oldest first. ``next_after`` (null at the end): the ``after``
+    that continues a page cut short by ``limit``."""
     store, gen = manager.store, session.generation
     stride = 1
     steps = int(session.counters.get("iteration", 0))  # one row per step of this generation
@@ -66,12 +68,15 @@ def history(
         stride = max(1, math.ceil(steps / points))
     if stride > 1 and not metrics:
         span = (after, steps)
-        rows = store.sampled(session.id, gen, session.seq_base, span, stride, limit)
+        rows = store.sampled(session.id, gen, session.seq_base, span, stride, limit + 1)
     else:
-        rows = store.history(session.id, gen, after, limit, stride, metrics)
+        rows = store.history(session.id, gen, after, limit + 1, stride, metrics)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_after = json.loads(rows[-1])["step"] if more else None
     body = (
         f'{{"session_id":{encode(session.id)},"generation":{gen},"stride":{stride},'
-        f'"points":[{",".join(rows)}]}}'
+        f'"next_after":{encode(next_after)},"points":[{",".join(rows)}]}}'
     )
     return Response(body, media_type="application/json")
 
