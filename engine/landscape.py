@@ -44,6 +44,17 @@ SPEC = (
 MAX_2D_RESOLUTION = 101
 
 
+def resolution_of(kind: str, resolution: int | None) -> int:
+    """Grid points per axis: the one asked for, or the default (41 for 2-D, 101 for 1-D)."""
+    return resolution or (41 if kind == "2d" else 101)
+
+
+def grid_points(kind: str, resolution: int | None) -> int:
+    """Points a landscape evaluates the loss at (``resolution²`` for 2-D)."""
+    res = resolution_of(kind, resolution)
+    return res * res if kind == "2d" else res
+
+
 class Slice:
     """A validated landscape request bound to a trainer's current weights.
 
@@ -58,7 +69,7 @@ class Slice:
         p = check_params("landscape", SPEC, spec)
         self.kind, self.mode = p["kind"], p["directions"]
         two = self.kind == "2d"
-        res = p["resolution"] or (41 if two else 101)
+        res = resolution_of(self.kind, p["resolution"])
         if two and res > MAX_2D_RESOLUTION:
             raise ValueError(
                 f"landscape: invalid resolution {res}: must be <= {MAX_2D_RESOLUTION} for 2d"

@@ -15,6 +15,7 @@ from app.deps import ManagerDep, SessionDep, SettingsDep
 from app.errors import ApiError, engine_error, limit_error
 from app.jsontext import encode
 from app.schemas import View
+from engine.landscape import grid_points
 
 router = APIRouter(prefix="/sessions/{session_id}", tags=["readouts"])
 ENGINE_ERRORS = (ValueError, TypeError, KeyError, IndexError)
@@ -138,13 +139,9 @@ def landscape(
         spec["weights"] = [_parse_weight(w, i) for i, w in enumerate(weight)]
     with session.lock:
         t = manager.load(session)
-        res = resolution or (41 if kind == "2d" else 101)  # the engine's defaults
-        points = res * res if kind == "2d" else res
-        work = points * t.data.sizes[split] * t.n_params
+        work = grid_points(kind, resolution) * t.data.sizes[split] * t.n_params
         if work > settings.max_landscape_work:
-            raise limit_error(
-                "resolution", "max_landscape_work", work, settings.max_landscape_work
-            )
+            raise limit_error("resolution", "max_landscape_work", work, settings.max_landscape_work)
         try:
             return dict(jsonable(t.landscape(spec)))
         except ENGINE_ERRORS as exc:

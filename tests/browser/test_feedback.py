@@ -16,7 +16,14 @@ from pagetools import (
     set_input,
     wait_config,
 )
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
+
+
+def small_net(open_tab: OpenTab) -> tuple[Tab, Page]:
+    """A tab on a fresh 2-2-1 session, its network drawn."""
+    tab = open_tab(config_url(SMALL_NET))
+    ready(tab)
+    return tab, tab.page
 
 
 def expected_refusal(tab: Tab) -> None:
@@ -27,9 +34,7 @@ def expected_refusal(tab: Tab) -> None:
 
 
 def test_weight_editor_offers_the_weight_in_every_view(open_tab: OpenTab) -> None:
-    tab = open_tab(config_url(SMALL_NET))
-    page = tab.page
-    ready(tab)
+    tab, page = small_net(open_tab)
     page.locator("#step-epoch").click()
     poll(lambda: tab.session()["step"] > 0, what="one epoch")
     choose(page, "select#view", "gradients")
@@ -46,9 +51,7 @@ def test_weight_editor_offers_the_weight_in_every_view(open_tab: OpenTab) -> Non
 
 
 def test_a_refused_change_is_said_and_undone_on_screen(open_tab: OpenTab) -> None:
-    tab = open_tab(config_url(SMALL_NET))
-    page = tab.page
-    ready(tab)
+    tab, page = small_net(open_tab)
     batch = page.locator("#batch-size")
     set_input(batch, 0)
     error = page.locator("#status-wrap .error")
@@ -61,9 +64,7 @@ def test_a_refused_change_is_said_and_undone_on_screen(open_tab: OpenTab) -> Non
 
 
 def test_stepping_by_hand_waits_for_a_pause(open_tab: OpenTab) -> None:
-    tab = open_tab(config_url(SMALL_NET))
-    page = tab.page
-    ready(tab)
+    tab, page = small_net(open_tab)
     buttons = ["#step", "#step-epoch", "#phase-next", "#net-phase-next"]
     for b in buttons:
         expect(page.locator(b)).to_be_enabled()
@@ -76,9 +77,7 @@ def test_stepping_by_hand_waits_for_a_pause(open_tab: OpenTab) -> None:
 
 
 def test_the_phase_button_beside_the_drawing_names_the_phase(open_tab: OpenTab) -> None:
-    tab = open_tab(config_url(SMALL_NET))
-    page = tab.page
-    ready(tab)
+    tab, page = small_net(open_tab)
     button, named = page.locator("#net-phase-next"), page.locator("#net-phase-name")
     drawing = page.locator("svg#network").bounding_box()
     box = button.bounding_box()
@@ -90,9 +89,7 @@ def test_the_phase_button_beside_the_drawing_names_the_phase(open_tab: OpenTab) 
 
 
 def test_no_point_tools_for_data_without_a_plane(open_tab: OpenTab) -> None:
-    tab = open_tab(config_url(SMALL_NET))
-    page = tab.page
-    ready(tab)
+    tab, page = small_net(open_tab)
     expect(page.locator("#point-tools")).to_be_visible()
     choose(page, "select#dataset", "digits")
     wait_config(tab, lambda c: c["dataset"]["name"] == "digits", "digits")
@@ -114,9 +111,7 @@ def test_classroom_hidden_panels_leave_no_hole(open_tab: OpenTab) -> None:
 
 def test_gradient_clipping_is_a_control(open_tab: OpenTab) -> None:
     """The divergence words suggest clipping: the page offers it (empty = off)."""
-    tab = open_tab(config_url(SMALL_NET))
-    page = tab.page
-    ready(tab)
+    tab, page = small_net(open_tab)
     clip = page.locator("#clip-norm")
     set_input(clip, 1)
     wait_config(tab, lambda c: c["clip_norm"] == 1, "clip norm 1")
@@ -125,9 +120,7 @@ def test_gradient_clipping_is_a_control(open_tab: OpenTab) -> None:
 
 
 def test_tooltips_name_layers_as_the_drawing_heads_them(open_tab: OpenTab) -> None:
-    tab = open_tab(config_url(SMALL_NET))
-    page = tab.page
-    ready(tab)
+    tab, page = small_net(open_tab)
     tip = page.locator("#tooltip")
 
     def hover_text() -> str:
