@@ -67,6 +67,9 @@ class RemoteRuns:
 
     def _dispatch(self, s: Session) -> None:
         """Hand the session's trainer to a worker to train (call under the lock)."""
+        # a run may have ended in its worker since the caller looked (the receiver clears
+        # ``remote`` without the lock): take its trainer back first, or there is none to send
+        self._settle(s)
         t = s.trainer
         handle = self.pool.pick()
         demand = s.hub.demand

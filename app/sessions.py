@@ -242,10 +242,10 @@ class Manager(RemoteRuns):
                     self.settings.max_running_total,
                     status=429,
                 )
-            session.budget = steps or self.settings.default_run_steps
-            session.speed = speed
-            if session.remote is not None:  # already running: a new budget and speed
-                session.remote.post(("update", session.id, session.budget, speed))
+            handle = session.remote  # read first: a run ending until then wrote its own budget
+            session.budget, session.speed = steps or self.settings.default_run_steps, speed
+            if handle is not None:  # already running: a new budget and speed
+                handle.post(("update", session.id, session.budget, speed))
                 return session
             changed = session.status != "running"
             session.status, session.reason = "running", None

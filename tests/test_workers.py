@@ -187,3 +187,21 @@ def test_a_slow_page_does_not_make_other_readers_stale(api: ApiClient) -> None:
         second = api.get(f"/api/sessions/{sid}/state", headers=h).json()["iteration"]
         api.post(f"/api/sessions/{sid}/pause", headers=h)
     assert second > first
+
+
+def test_a_run_that_ended_unseen_is_taken_back_before_the_next(api: ApiClient) -> None:
+    """A worker's receiver clears ``remote`` without the session lock. A run request that
+    found it cleared between its own look and the hand-over sent a trainer that was not back
+    yet (AttributeError on None, found by the state machine): the hand-over settles first."""
+    sid, h = api.create(FAST)
+    api.post(f"/api/sessions/{sid}/run", json={"steps": 5}, headers=h)
+    wait_status(api, sid, h, "finished")
+    s = api.manager.sessions[sid]
+    assert s.remote is None and s.returned is not None and s.trainer is None  # not settled
+    with s.lock:
+        s.budget = 7
+        api.manager._dispatch(s)
+    deadline = time.monotonic() + 20
+    while api.get(f"/api/sessions/{sid}", headers=h).json()["step"] < 12:
+        assert time.monotonic() < deadline, "the second run did not train"
+        time.sleep(0.02)
