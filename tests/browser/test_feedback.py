@@ -79,7 +79,8 @@ def test_stepping_by_hand_waits_for_a_pause(open_tab: OpenTab) -> None:
 def test_the_phase_button_beside_the_drawing_names_the_phase(open_tab: OpenTab) -> None:
     tab, page = small_net(open_tab)
     button, named = page.locator("#net-phase-next"), page.locator("#net-phase-name")
-    drawing = page.locator("svg#network").bounding_box()
+    # the drawing's container: the svg inside is replaced by every frame
+    drawing = page.locator("#network-wrap").bounding_box()
     box = button.bounding_box()
     assert drawing and box and box["y"] < drawing["y"] + drawing["height"] < 800
     button.click()
