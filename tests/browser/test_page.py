@@ -188,9 +188,11 @@ def test_learning_rate_change_while_running_applies_without_reset(open_tab: Open
     expect(page.locator("#lr")).not_to_have_value(str(new_lr))
     assert close(float(page.locator("#lr").input_value()), 10**-1.5, rel=0.02)
     # recent step records carry the new rate
-    # (steps reach the history through the database writer, a few milliseconds behind)
+    # (steps reach the history through the database writer, a few milliseconds behind; the
+    # step the session was at when the change applied was trained at the old rate, so only
+    # the ones after it count: with after=seq-1 a poll that found only that one failed)
     records = poll_for(
-        lambda: tab.api(f"/api/sessions/{ses['id']}/history", after=max(0, ses["seq"] - 1)),
+        lambda: tab.api(f"/api/sessions/{ses['id']}/history", after=ses["seq"]),
         lambda r: bool(r["points"]),
         what="history after the change",
     )
