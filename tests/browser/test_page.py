@@ -239,7 +239,9 @@ def test_too_large_learning_rate_shows_divergence_without_nan(open_tab: OpenTab)
     assert ses["config"]["optimizer"]["lr"] < 50
     assert close(float(page.locator("#lr").input_value()), ses["config"]["optimizer"]["lr"])
     assert "NaN" not in page.evaluate("() => document.body.innerText")
-    # and the offer holds: the first play after the reset trains on
+    # and the offer holds: the first play after the reset trains on (the button sends the
+    # rate, then the reset: wait for the reset, or it lands after play and pauses the run)
+    poll_for(tab.session, lambda s: s["reason"] == "reset", what="the reset itself")
     page.locator("#play").click()
     poll(lambda: tab.session()["step"] >= 200, what="200 steps at the offered rate")
     assert tab.session()["status"] == "running"
