@@ -99,7 +99,10 @@
       const hide = elt.dataset.hide ? '&hide=' + encodeURIComponent(elt.dataset.hide) : ''
       window.location.replace('/?s=' + encodeURIComponent(id) + hide)
     } else if (elt.id === 'reset-smaller-lr' && evt.detail.successful) {
-      htmx.ajax('POST', '/api/sessions/' + sid() + '/reset', { swap: 'none', source: elt })
+      // fetch, not htmx.ajax with the button as source: the stream may have redrawn the alert
+      // (and dropped the button) before this answer came, and htmx sends nothing for it then
+      fetch('/api/sessions/' + sid() + '/reset', { method: 'POST' })
+        .then(function (r) { if (!r.ok) say('reset failed (' + r.status + ')') })
     } else if (elt.id === 'weight-editor' && evt.detail.successful) {
       elt.hidden = true
     }

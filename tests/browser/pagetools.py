@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import math
 import re
@@ -77,9 +78,16 @@ def wait_config(tab: Tab, check: Any, what: str, timeout: float = 15.0) -> dict[
 
 
 def ready(tab: Tab) -> str:
-    """Wait for the page's session and its network drawing; returns the session id."""
+    """Wait for the page's session, its network drawing and the stream's first frame (which
+    sends the controls again: a control used before it lands can be replaced under the click);
+    returns the session id."""
     sid = tab.session_id()
     expect(tab.page.locator("svg#network line.edge").first).to_be_attached()
+    # a few seconds at most: this only narrows the race (a stream that is slow to start is
+    # checked by the tests that need it)
+    with contextlib.suppress(AssertionError):
+        poll(lambda: any(n == "share" for n, _, _ in tab.sse), 5.0, what="the first frame")
+    tab.page.evaluate("() => new Promise((done) => requestAnimationFrame(() => done()))")
     return sid
 
 
