@@ -1,25 +1,25 @@
 """SQLite persistence: sessions, their latest checkpoint, and every step's history record.
 
-One writer thread owns the only writing connection and commits in small batches (every
-``commit_interval`` or sooner when a caller waits), so training threads never wait on disk and a
-kill -9 loses at most the batch being gathered (RELIABILITY.md promise 15). Each write may carry
-an ``after`` callback that runs once its batch is committed: the stream hub publishes steps only
-then, so a step a client has seen is always on disk. Readers use one connection per thread;
-WAL mode lets them read while the writer writes.
+Writes go through one writer thread (app/writer.py: batching, commit order, failure episodes);
+readers use one connection per thread, and WAL mode lets them read while the writer writes.
+The file is bounded: ``max_bytes`` becomes SQLite's ``max_page_count`` on the writing
+connection (over it a write fails with SQLITE_FULL, a storage failure like a full disk), pages
+freed by deleting or compacting history go back to the file system (``auto_vacuum =
+INCREMENTAL`` and :meth:`Store.vacuum`), and the WAL is truncated after checkpoints
+(``journal_size_limit``). What history is kept is app/retention.py's business.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import queue
 import sqlite3
 import threading
-import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
+
+from app.writer import Statement, Write, Writer
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,9 @@ CREATE TABLE IF NOT EXISTS sessions (
     seq_base INTEGER NOT NULL,
     counters TEXT NOT NULL,
     created REAL NOT NULL,
-    updated REAL NOT NULL
+    updated REAL NOT NULL,
+    reason TEXT,
+    full_from INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS sessions_owner ON sessions(owner);
 CREATE TABLE IF NOT EXISTS checkpoints (
@@ -58,56 +60,83 @@ CREATE TABLE IF NOT EXISTS history (
 -- without it, reading a session's curves scans every step row it ever wrote
 CREATE INDEX IF NOT EXISTS history_metrics ON history(session_id, generation, seq)
     WHERE has_metrics = 1;
+-- the writer's probe for free room during a storage failure (always empty)
+CREATE TABLE IF NOT EXISTS probe (data BLOB);
 """
-
-Statement = tuple[str, Sequence[Any] | Iterable[Sequence[Any]], bool]  # (sql, params, many)
-
-
-@dataclass
-class Write:
-    """One unit of work for the writer: statements, then ``after`` once committed."""
-
-    statements: list[Statement]
-    after: Callable[[], None] | None = None
-    urgent: bool = False
-    done: threading.Event = field(default_factory=threading.Event)
-
-    def wait(self, timeout: float = 10.0) -> bool:
-        return self.done.wait(timeout)
+# columns added since the first schema: (table, column, definition)
+ADDED_COLUMNS = (
+    ("sessions", "reason", "TEXT"),
+    ("sessions", "full_from", "INTEGER NOT NULL DEFAULT 0"),
+)
+WAL_LIMIT = 64 * 1024 * 1024  # the WAL file is truncated to this after a checkpoint
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+def connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
+    target, uri = (f"file:{path}?mode=ro", True) if readonly else (str(path), False)
+    conn = sqlite3.connect(
+        target, uri=uri, check_same_thread=False, isolation_level=None, timeout=30
+    )
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=30000")
     return conn
 
 
 class Store:
-    """The database file plus its writer thread."""
+    """The database file, its writer thread and per-thread readers."""
 
-    def __init__(self, path: Path, commit_interval: float = 0.015) -> None:
+    def __init__(
+        self,
+        path: Path,
+        commit_interval: float = 0.015,
+        max_bytes: int | None = None,
+        on_failed: Callable[[Write], None] | None = None,
+        on_recovered: Callable[[], None] | None = None,
+    ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.commit_interval = commit_interval
-        self._conn = connect(path)
-        # WAL: readers never block the writer; synchronous=NORMAL survives a process kill
-        # (the OS keeps the WAL pages), which is the failure promise 15 is about.
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        # Checkpointing the WAL into the main file fsyncs, which can take a second on a slow
-        # disk; a separate thread does it so commits (and the stream behind them) never wait.
-        self._conn.execute("PRAGMA wal_autocheckpoint=0")
-        self._conn.executescript(SCHEMA)
-        self._queue: queue.Queue[Write | None] = queue.Queue()
+        self.max_bytes = max_bytes
+        conn = self._open_writer(readonly=False, setup=True)
+        self._writer = Writer(conn, commit_interval, on_failed, on_recovered)
         self._local = threading.local()
-        self._thread = threading.Thread(target=self._run, name="bpp-writer", daemon=True)
-        self._thread.start()
         self._closing = threading.Event()
         self._checkpointer = threading.Thread(
             target=self._checkpoint_loop, name="bpp-wal-checkpoint", daemon=True
         )
         self._checkpointer.start()
+
+    def _open_writer(self, readonly: bool, setup: bool = False) -> sqlite3.Connection:
+        conn = connect(self.path, readonly)
+        if readonly:
+            return conn
+        if setup:
+            # must precede the first table: an existing file without it is vacuumed once
+            mode = conn.execute("PRAGMA auto_vacuum").fetchone()[0]
+            if mode != 2:
+                conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
+                if conn.execute("PRAGMA page_count").fetchone()[0] > 1:
+                    log.warning("rewriting %s once for incremental vacuum", self.path)
+                    conn.execute("VACUUM")
+            # WAL: readers never block the writer; synchronous=NORMAL survives a process kill
+            # (the OS keeps the WAL pages), which is the failure promise 15 is about.
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(SCHEMA)
+            self._migrate(conn)
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")
+        # Checkpointing the WAL into the main file fsyncs, which can take a second on a slow
+        # disk; a separate thread does it so commits (and the stream behind them) never wait.
+        conn.execute("PRAGMA wal_autocheckpoint=0")
+        if self.max_bytes is not None:
+            page = conn.execute("PRAGMA page_size").fetchone()[0]
+            conn.execute(f"PRAGMA max_page_count={max(16, self.max_bytes // page)}")
+        return conn
+
+    @staticmethod
+    def _migrate(conn: sqlite3.Connection) -> None:
+        for table, column, definition in ADDED_COLUMNS:
+            have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
     # ---- writing ---------------------------------------------------------------------------
 
@@ -116,19 +145,46 @@ class Store:
         statements: list[Statement],
         after: Callable[[], None] | None = None,
         urgent: bool = False,
+        session_id: str | None = None,
+        frees: bool = False,
     ) -> Write:
-        write = Write(statements, after, urgent)
-        self._queue.put(write)
-        return write
+        return self._writer.submit(Write(statements, after, urgent, session_id, frees))
+
+    @property
+    def failing(self) -> str | None:
+        """The cause while writes fail (a full or read-only disk), else None."""
+        return self._writer.failing
+
+    def reopen(self, readonly: bool = False) -> None:
+        """Reopen the writing connection, read-only if asked (what a disk remounted read-only
+        gives: every write then fails; tests use it to cause that failure)."""
+
+        def swap(old: sqlite3.Connection) -> sqlite3.Connection:
+            old.close()
+            return self._open_writer(readonly)
+
+        self._writer.control(swap).done.wait(30)
+
+    def vacuum(self) -> None:
+        """Give free pages back to the file system (after deletes), on the writer's connection."""
+
+        def run(conn: sqlite3.Connection) -> sqlite3.Connection:
+            conn.execute("PRAGMA incremental_vacuum").fetchall()
+            return conn
+
+        self._writer.control(run).done.wait(60)
 
     def close(self) -> None:
         """Commit everything queued, then stop the writer and fold the WAL into the file."""
-        self._queue.put(None)
-        self._thread.join(timeout=30)
+        self._writer.close()
         self._closing.set()
         self._checkpointer.join(timeout=30)
-        self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        self._conn.close()
+        conn = self._writer.conn
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as exc:
+            log.warning("final WAL checkpoint failed: %s", exc)
+        conn.close()
 
     def _checkpoint_loop(self, interval: float = 1.0) -> None:
         conn = connect(self.path)
@@ -136,70 +192,11 @@ class Store:
             while not self._closing.wait(interval):
                 try:
                     # PASSIVE: copies what it can without blocking the writer or readers
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-                except sqlite3.Error:
-                    log.exception("WAL checkpoint failed")
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error as exc:
+                    log.debug("WAL checkpoint failed: %s", exc)
         finally:
             conn.close()
-
-    def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            batch = [first]
-            stop = False
-            deadline = time.monotonic() + (0 if first.urgent else self.commit_interval)
-            while True:
-                try:
-                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-                except queue.Empty:
-                    break
-                if item is None:
-                    stop = True
-                    break
-                batch.append(item)
-                if item.urgent:
-                    deadline = 0.0
-            self._commit(batch)
-            if stop:
-                return
-
-    def _commit(self, batch: list[Write]) -> None:
-        # Any error, not only sqlite3's: a value SQLite cannot bind (an int over 64 bits raises
-        # OverflowError) once ended this thread, and every later write waited for ever.
-        try:
-            self._execute(batch)
-        except Exception:
-            # One bad write must not lose the others: retry each on its own.
-            log.exception("batch commit failed; retrying writes one by one")
-            for write in batch:
-                try:
-                    self._execute([write])
-                except Exception:
-                    log.exception("write failed: %s", write.statements[:1])
-        for write in batch:
-            if write.after is not None:
-                try:
-                    write.after()
-                except Exception:  # a publisher bug must not stop the writer
-                    log.exception("after-commit callback failed")
-            write.done.set()
-
-    def _execute(self, batch: list[Write]) -> None:
-        conn = self._conn
-        conn.execute("BEGIN")
-        try:
-            for write in batch:
-                for sql, params, many in write.statements:
-                    if many:
-                        conn.executemany(sql, cast(Iterable[Sequence[Any]], params))
-                    else:
-                        conn.execute(sql, cast(Sequence[Any], params))
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
 
     # ---- reading ---------------------------------------------------------------------------
 
@@ -316,3 +313,58 @@ class Store:
             ),
         )
         return [str(r[1]) for r in rows]
+
+    def session_row(self, session_id: str) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = (
+            self._reader().execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        )
+        return row
+
+    def last_row(self, session_id: str, generation: int) -> dict[str, Any] | None:
+        """The newest step record of one generation, decoded."""
+        row = (
+            self._reader()
+            .execute(
+                "SELECT record FROM history WHERE session_id = ? AND generation = ?"
+                " ORDER BY seq DESC LIMIT 1",
+                (session_id, generation),
+            )
+            .fetchone()
+        )
+        return None if row is None else dict(json.loads(row[0]))
+
+    def losses_after(
+        self, session_id: str, generation: int, after: int, limit: int
+    ) -> list[tuple[int, int, float | None]]:
+        """``(seq, step, loss)`` of one generation's rows with ``seq > after``, oldest first
+        (what a restored trainer replays and checks itself against)."""
+        rows = self._reader().execute(
+            "SELECT seq, step, loss FROM history WHERE session_id = ? AND generation = ?"
+            " AND seq > ? ORDER BY seq LIMIT ?",
+            (session_id, generation, after, limit),
+        )
+        return [(int(r[0]), int(r[1]), r[2]) for r in rows]
+
+    def used_bytes(self) -> int:
+        """Bytes of the file in use (pages minus free pages), what ``max_bytes`` bounds."""
+        conn = self._reader()
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+        size = conn.execute("PRAGMA page_size").fetchone()[0]
+        return int((pages - free) * size)
+
+    def file_bytes(self) -> int:
+        """Bytes on disk: the database file and its WAL."""
+        wal = self.path.with_name(self.path.name + "-wal")
+        return sum(p.stat().st_size for p in (self.path, wal) if p.exists())
+
+    def checkpoint_at(self, session_id: str) -> tuple[int, int] | None:
+        """``(generation, step)`` of the session's stored checkpoint."""
+        row = (
+            self._reader()
+            .execute(
+                "SELECT generation, step FROM checkpoints WHERE session_id = ?", (session_id,)
+            )
+            .fetchone()
+        )
+        return None if row is None else (int(row[0]), int(row[1]))

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import Future
 from typing import Any
 
 from app import transfer, worker
 from app.batch import Batch, Demand
-from app.pool import Handle, Pool
+from app.pool import Handle, Pool, Reply
 from app.session import Session
 
 log = logging.getLogger(__name__)
@@ -82,12 +83,14 @@ class RemoteRuns:
         if s.hub.demand != demand:  # changed while we were here: it may have missed the worker
             handle.post(("demand", s.id, s.hub.demand))
 
-    def _local(self, s: Session) -> Any:
+    def _local(self, s: Session, stop: Future[Reply] | None = None) -> Any:
         """Bring the trainer back from its worker, stopping the run there (call under the lock;
-        ``status`` stays as it is). Returns the trainer."""
+        ``status`` stays as it is; ``stop``: the stop request, if already sent). Returns the
+        trainer."""
         handle = s.remote
         if handle is not None:
-            blob, budget = handle.request("stop", s.id).result(timeout=60)
+            stop = stop or handle.request("stop", s.id)
+            blob, budget = stop.result(timeout=60)
             handle.runs.discard(s.id)
             if blob is not None:
                 s.returned, s.remote = blob, None
@@ -95,6 +98,15 @@ class RemoteRuns:
             elif s.remote is handle and not handle.alive:
                 self._lost(s, "the training worker stopped")
         return self.load(s)
+
+    def _recall(self, s: Session) -> None:
+        """Stop the session's run in its worker and drop its trainer there and here (call under
+        the lock: the trainer is about to be rebuilt from the database)."""
+        handle = s.remote
+        if handle is not None:
+            handle.request("stop", s.id).result(timeout=60)
+            handle.runs.discard(s.id)
+        s.remote = s.returned = None
 
     def _fetch_copy(self, s: Session, handle: Handle) -> Any:
         """A copy of the trainer training in ``handle``, or None if the run is no longer there."""

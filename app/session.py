@@ -23,10 +23,13 @@ from app.stream import Hub
 # ON DELETE CASCADE then deleted the session's whole step history with it (on every PATCH)
 UPSERT_SESSION = (
     "INSERT INTO sessions (id, owner, name, config, status, generation, seq_base, counters,"
-    " created, updated) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET"
+    " created, updated, reason) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET"
     " owner = excluded.owner, name = excluded.name, config = excluded.config,"
     " status = excluded.status, generation = excluded.generation, seq_base = excluded.seq_base,"
-    " counters = excluded.counters, updated = excluded.updated"
+    " counters = excluded.counters, updated = excluded.updated, reason = excluded.reason"
+)
+UPDATE_STATUS = (
+    "UPDATE sessions SET status = ?, reason = ?, counters = ?, updated = ? WHERE id = ?"
 )
 INSERT_STEP = (
     "INSERT OR REPLACE INTO history (session_id, seq, generation, step, loss, has_metrics, record)"
@@ -57,6 +60,9 @@ class Session:
         self.config = config
         self.status = status
         self.reason: str | None = None
+        # what clients have been told (committed): GET answers from this, so a status is never
+        # reported before the history rows that came before it can be read
+        self.shown: tuple[str, str | None, dict[str, Any]] = (status, None, counters)
         self.generation, self.seq_base = generation, seq_base
         self.counters = counters
         self.created = created
@@ -81,6 +87,7 @@ class Session:
         self.last_metrics = 0.0
         self.dirty = False
         self.streams = 0
+        self.last_write: Write | None = None  # the newest write queued for this session
 
     # ---- reading ---------------------------------------------------------------------------
 
@@ -92,17 +99,21 @@ class Session:
     def refresh_counters(self) -> None:
         self.counters = counters_of(self.trainer)
 
+    def show(self) -> None:
+        """What is in memory is what clients are told from now on (no write pending)."""
+        self.shown = (self.status, self.reason, self.counters)
+
     def public(self) -> dict[str, Any]:
-        """The session as scripts see it (SessionPublic)."""
-        c = self.counters
+        """The session as scripts see it (SessionPublic), as of its last committed write."""
+        status, reason, c = self.shown
         return {
             "id": self.id,
             "name": self.name,
-            "status": self.status,
-            "reason": self.reason,
+            "status": status,
+            "reason": reason,
             "created": self.created,
             "generation": self.generation,
-            "seq": self.seq,
+            "seq": self.seq_base + int(c.get("iteration", 0)),
             "step": c.get("iteration", 0),
             "epoch": c.get("epoch", 0),
             "samples_seen": c.get("samples_seen", 0),
@@ -110,7 +121,7 @@ class Session:
             "n_params": c.get("n_params", 0),
             "loss": c.get("loss"),
             "divergence": c.get("divergence"),
-            "run": {"budget": self.budget if self.status == "running" else 0, "speed": self.speed},
+            "run": {"budget": self.budget if status == "running" else 0, "speed": self.speed},
             "config": self.config,
         }
 
@@ -189,6 +200,7 @@ class Session:
                         encode(self.counters),
                         self.created,
                         time.time(),
+                        self.reason,
                     ),
                     False,
                 )
@@ -196,8 +208,8 @@ class Session:
         elif status or batch.checkpoint is not None:
             statements.append(
                 (
-                    "UPDATE sessions SET status = ?, counters = ?, updated = ? WHERE id = ?",
-                    (self.status, encode(self.counters), time.time(), self.id),
+                    UPDATE_STATUS,
+                    (self.status, self.reason, encode(self.counters), time.time(), self.id),
                     False,
                 )
             )
@@ -215,9 +227,13 @@ class Session:
         steps = [(row[0], row[4]) for row in batch.rows]
         picture = batch.frame
         payload = self.status_payload() if status else None
+        shown = (self.status, self.reason, self.counters)
         hub = self.hub
 
         def publish() -> None:
+            self.shown = shown
             hub.publish(steps, picture, payload, forced_frame)
 
-        return self.store.submit(statements, publish, urgent)
+        write = self.store.submit(statements, publish, urgent, session_id=self.id)
+        self.last_write = write
+        return write

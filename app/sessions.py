@@ -5,23 +5,30 @@ a running session get a copy. Requests that drive a session (step, edit, reset) 
 Starlette's thread pool and take the session's lock; nothing here runs on the event loop.
 
 Restart recovery (promise 16): every saved session is listed again as ``paused``; its trainer is
-rebuilt from the latest checkpoint on first use and continues bit-identically.
+rebuilt from the latest checkpoint and the steps stored after it on first use, and continues
+bit-identically (app/recovery.py). A change the database refuses is a 507 and is undone there.
+A graceful shutdown (:meth:`Manager.drain`) stops every run, checkpoints it with reason
+``shutdown`` and ends every stream (promise 20).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import logging
 import secrets
 import threading
 import time
+from concurrent.futures import Future
 from typing import Any
 
+from app.batch import Batch
 from app.db import Store
 from app.errors import ApiError, Conflict, NotFound, engine_error, limit_error
 from app.limits import build_trainer, check_config, restore_trainer
 from app.pool import Pool
+from app.recovery import Recovery, step_sharing
 from app.remote import RemoteRuns
+from app.retention import Retention
 from app.session import Session
 from app.settings import Settings
 from app.stream import Hub
@@ -29,17 +36,27 @@ from engine.config import changes_task
 
 LIVE = ("optimizer", "schedule", "regularization", "clip_norm", "batch_size", "probe")
 EXPORT_FORMAT = "backprop-playground/session-1"
+log = logging.getLogger(__name__)
 
 
-class Manager(RemoteRuns):
+class Manager(RemoteRuns, Recovery):
     """All sessions of this process, indexed by id."""
 
     def __init__(self, settings: Settings, loop: asyncio.AbstractEventLoop) -> None:
         self.settings = settings
         self.loop = loop
-        self.store = Store(settings.db_path, settings.commit_interval_ms / 1000)
         self.sessions: dict[str, Session] = {}
         self.lock = threading.Lock()
+        self.draining = False
+        self._drain_lock = threading.Lock()
+        self._start_repairs()
+        self.store = Store(
+            settings.db_path,
+            settings.commit_interval_ms / 1000,
+            max_bytes=int(settings.max_db_mb * 2**20),
+            on_failed=self._write_failed,
+        )
+        self.retention = Retention(self.store, settings)
         self._recover()
         self.pool = Pool(settings, self._on_worker_message, self._on_worker_lost)
         self.pool.warm(settings.warm_workers)
@@ -56,40 +73,41 @@ class Manager(RemoteRuns):
         hub.on_demand = lambda demand: self._demand_changed(session, demand)
         return session
 
-    def _recover(self) -> None:
-        for row in self.store.sessions():
-            status = "paused" if row["status"] in ("running", "paused") else row["status"]
-            session = self._new_session(
-                id=row["id"],
-                owner=row["owner"],
-                name=row["name"],
-                config=json.loads(row["config"]),
-                status=status,
-                generation=row["generation"],
-                seq_base=row["seq_base"],
-                counters=json.loads(row["counters"]),
-                created=row["created"],
-            )
-            if row["status"] == "running":
-                session.reason = "restart"
-                session.hub.status = session.status_payload()
-                self.store.submit(
-                    [("UPDATE sessions SET status = 'paused' WHERE id = ?", (row["id"],), False)]
-                )
-            self.sessions[session.id] = session
+    def drain(self, reason: str = "shutdown") -> None:
+        """Stop every run, checkpoint every loaded session (runs say ``reason``), then end
+        every stream once its last status has gone out. Once; later calls return at once."""
+        with self._drain_lock:
+            if self.draining:
+                return
+            self.draining = True
+            sessions = list(self.sessions.values())
+            # every stop is asked for at once: the workers send the trainers back in parallel
+            stops = {s.id: s.remote.request("stop", s.id) for s in sessions if s.remote}
+            writes = [self._park(s, reason, stops.get(s.id)) for s in sessions]
+            for write in writes:
+                if write is not None:
+                    write.done.wait(10)
+            for s in sessions:
+                s.hub.end()
+
+    def _park(self, s: Session, reason: str, stop: Future[Any] | None) -> Any:
+        with s.lock:
+            if s.deleted:
+                return None
+            if s.remote is not None:
+                self._local(s, stop)
+            running = s.status == "running"
+            if running:
+                s.status, s.reason = "paused", reason
+            if s.trainer is not None:
+                return s.emit([], status=True, checkpoint=True, urgent=True)
+            return s.record(Batch(), status=True, urgent=True) if running else None
 
     def close(self) -> None:
-        """Stop training, checkpoint what changed, and flush the database."""
+        """Drain (if not yet), stop the workers and the repairs, and flush the database."""
+        self.drain()
         self._stop.set()
-        for session in list(self.sessions.values()):
-            with session.lock:
-                if session.remote is not None:
-                    self._local(session)
-                if session.trainer is None or session.deleted:
-                    continue
-                if session.status == "running":
-                    session.status, session.reason = "paused", "shutdown"
-                session.emit([], status=True, checkpoint=True)
+        self._stop_repairs()
         self.pool.close()
         self.store.close()
 
@@ -119,11 +137,7 @@ class Manager(RemoteRuns):
         if copy is not None:
             return copy
         if session.trainer is None:
-            state = self.store.checkpoint(session.id)
-            if state is None:
-                session.trainer = build_trainer(session.config, self.settings)
-            else:
-                session.trainer = restore_trainer(state, self.settings)
+            session.trainer = self._rebuild(session)
             session.refresh_counters()
         return session.trainer
 
@@ -132,6 +146,7 @@ class Manager(RemoteRuns):
     def create(
         self, owner: str, config: dict[str, Any], name: str | None, trainer: Any = None
     ) -> Session:
+        self._writable()
         if len(self.owned(owner)) >= self.settings.max_sessions_per_owner:
             raise limit_error(
                 "sessions",
@@ -156,7 +171,9 @@ class Manager(RemoteRuns):
         )
         session.trainer = trainer
         with session.lock:
-            session.emit([], session_row=True, checkpoint=True, status=True, urgent=True).wait()
+            self._stored(
+                session.emit([], session_row=True, checkpoint=True, status=True, urgent=True)
+            )
         with self.lock:
             self.sessions[session_id] = session
         return session
@@ -169,7 +186,7 @@ class Manager(RemoteRuns):
             with self.lock:
                 self.sessions.pop(session.id, None)
             hub = session.hub
-            self.store.submit(
+            write = self.store.submit(
                 [
                     ("DELETE FROM history WHERE session_id = ?", (session.id,), False),
                     ("DELETE FROM checkpoints WHERE session_id = ?", (session.id,), False),
@@ -177,7 +194,13 @@ class Manager(RemoteRuns):
                 ],
                 after=lambda: hub.close("deleted"),
                 urgent=True,
-            ).wait()
+                frees=True,  # tried on a full disk too: it gives room back
+            )
+            if not write.wait():  # still stored: it stays
+                session.deleted, session.status = False, "paused"
+                with self.lock:
+                    self.sessions[session.id] = session
+                self._stored(write)
 
     # ---- driving ---------------------------------------------------------------------------
 
@@ -190,6 +213,7 @@ class Manager(RemoteRuns):
         include: frozenset[str],
     ) -> dict[str, Any]:
         with session.lock:
+            self._writable()
             if session.status == "running":
                 raise Conflict("session is running; pause it before stepping", field="status")
             t = self._local(session)
@@ -207,20 +231,22 @@ class Manager(RemoteRuns):
             elif unit == "epoch":
                 records = t.step_epoch()
             else:
-                records = t.step(count or 1)
+                records = step_sharing(t, count or 1)
             if t.status == "diverged":
                 session.status, session.reason = "diverged", "diverged"
             changed = session.status == "diverged"
             metrics = t.metrics() if records else None
-            session.emit(
-                records,
-                metrics=metrics,
-                frame=self._frame_views(session),
-                forced_frame=True,
-                status=changed,
-                checkpoint=changed or self._due(session),
-                urgent=True,
-            ).wait()
+            self._stored(
+                session.emit(
+                    records,
+                    metrics=metrics,
+                    frame=self._frame_views(session),
+                    forced_frame=True,
+                    status=changed,
+                    checkpoint=changed or self._due(session),
+                    urgent=True,
+                )
+            )
             return {
                 "session": session.public(),
                 "records": records,
@@ -230,6 +256,9 @@ class Manager(RemoteRuns):
 
     def run(self, session: Session, steps: int | None, speed: float | None) -> Session:
         with session.lock:
+            self._writable()
+            if self.draining:
+                raise ApiError(503, "the server is shutting down; run again once it is back")
             t = self.load(session)
             if t.status == "diverged":
                 raise Conflict("session diverged; reset it or change the config", field="status")
@@ -250,7 +279,7 @@ class Manager(RemoteRuns):
             changed = session.status != "running"
             session.status, session.reason = "running", None
             if changed:
-                session.emit([], status=True, urgent=True).wait()
+                self._stored(session.emit([], status=True, urgent=True))
             self._dispatch(session)
         return session
 
@@ -265,21 +294,24 @@ class Manager(RemoteRuns):
     def reset(self, session: Session, config: dict[str, Any] | None = None) -> Session:
         """A fresh trainer (same or new config); step numbering continues in a new generation."""
         with session.lock:
+            self._writable()
             old = self._local(session)
             trainer = build_trainer(config if config is not None else session.config, self.settings)
             session.seq_base = max(session.seq_base + old.iteration, session.hub.last_seq)
             session.generation += 1
             session.trainer, session.config = trainer, trainer.config
             session.status, session.reason, session.budget = "paused", "reset", 0
-            session.emit(
-                [],
-                status=True,
-                checkpoint=True,
-                session_row=True,
-                frame=self._frame_views(session),
-                forced_frame=True,
-                urgent=True,
-            ).wait()
+            self._stored(
+                session.emit(
+                    [],
+                    status=True,
+                    checkpoint=True,
+                    session_row=True,
+                    frame=self._frame_views(session),
+                    forced_frame=True,
+                    urgent=True,
+                )
+            )
         return session
 
     def patch(
@@ -287,6 +319,7 @@ class Manager(RemoteRuns):
     ) -> tuple[Session, bool, list[str]]:
         """Live hyper-parameter changes, or a reset when the model or data must change."""
         with session.lock:
+            self._writable()
             t = self._local(session)
             if name is not None:
                 session.name = name
@@ -326,7 +359,9 @@ class Manager(RemoteRuns):
                     state = dict(t.checkpoint(), status="ok", divergence=None)
                     session.trainer = restore_trainer(state, self.settings)
                     session.status, session.reason, revived = "paused", "revived", True
-            session.emit([], session_row=True, checkpoint=True, status=revived, urgent=True).wait()
+            self._stored(
+                session.emit([], session_row=True, checkpoint=True, status=revived, urgent=True)
+            )
             if session.status == "running":
                 self._dispatch(session)  # back to training, with the new settings
             return session, False, changed
@@ -335,18 +370,21 @@ class Manager(RemoteRuns):
         self, session: Session, layer: int, param: str, value: Any, index: list[int] | None
     ) -> dict[str, Any]:
         with session.lock:
+            self._writable()
             t = self._local(session)
             try:
                 t.set_weight(layer, param, value, tuple(index) if index is not None else None)
             except (ValueError, TypeError) as exc:
                 raise engine_error(exc) from None
-            session.emit(
-                [],
-                frame=self._frame_views(session),
-                forced_frame=True,
-                checkpoint=True,
-                urgent=True,
-            ).wait()
+            self._stored(
+                session.emit(
+                    [],
+                    frame=self._frame_views(session),
+                    forced_frame=True,
+                    checkpoint=True,
+                    urgent=True,
+                )
+            )
             if session.status == "running":
                 self._dispatch(session)
             return t.snapshot(frozenset())
@@ -382,6 +420,10 @@ class Manager(RemoteRuns):
     def _cull_loop(self) -> None:
         while not self._stop.wait(self.settings.cull_interval_seconds):
             self.cull()
+            try:
+                self.retention.run(list(self.sessions.values()))
+            except Exception:  # a failed pass is tried again next time
+                log.exception("history compaction failed")
 
     def cull(self) -> None:
         """Pause idle runs; checkpoint and unload idle sessions (promise 7)."""
@@ -395,6 +437,6 @@ class Manager(RemoteRuns):
                 self.pause(session, reason="idle")
             elif idle and session.trainer is not None and session.status != "running":
                 with session.lock:
-                    if session.dirty:
-                        session.emit([], checkpoint=True).wait()
+                    if session.dirty and not session.emit([], checkpoint=True).wait():
+                        continue  # not saved: keep it in memory
                     session.trainer = None  # rebuilt from the checkpoint when next used

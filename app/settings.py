@@ -28,6 +28,27 @@ class Settings(BaseSettings):
     commit_interval_ms: float = Field(
         default=15.0, ge=0, description="The writer gathers steps this long before one commit."
     )
+    max_db_mb: float = Field(
+        default=4096.0,
+        ge=1,
+        description=(
+            "Size cap of the database file (MB): history of idle sessions is compacted as it"
+            " nears it; over it, writes fail like on a full disk (507, runs pause)."
+        ),
+    )
+    history_window_steps: int = Field(
+        default=100_000,
+        ge=1,
+        description=(
+            "Each session's most recent steps kept at full resolution (a resume by"
+            " Last-Event-ID works within them); older steps are kept downsampled."
+        ),
+    )
+    history_sparse_points: int = Field(
+        default=2_000,
+        ge=10,
+        description="Loss points kept (besides every metrics row) for the downsampled part.",
+    )
 
     # --- model and data limits ------------------------------------------------------------------
     max_hidden_layers: int = Field(default=8, ge=0)

@@ -13,6 +13,18 @@ client sees is already on disk. A hub keeps
 
 Event ids are the session's step sequence number ``seq`` (equal to the step count until the
 first reset), so ``Last-Event-ID`` and ``?after=`` mean "I have every step up to here".
+
+Cursors that the history cannot continue (promise 17: every loop awaits, whatever the cursor):
+
+* past the hub's last step (the history was cut back by a replay that disagreed, or the client
+  names a step that never was): the client gets a ``status`` event with ``reason: "rewound"``
+  and ``seq`` N, and continues after N — its steps after N are void;
+* before the session's full-resolution window (older history is kept downsampled:
+  app/retention.py): a ``status`` event with ``reason: "compacted"`` and ``seq`` N, and the
+  stream continues after N.
+
+When the server shuts down (:meth:`Hub.end`), a stream sends what is due and ends without a
+``close`` event: the client reconnects (``retry``) to the restarted server.
 """
 
 from __future__ import annotations
@@ -93,6 +105,10 @@ class Hub:
         self.status_seq = last_seq
         self.status_version = 0
         self.closed: str | None = None
+        self.ending = False  # the server is shutting down: streams end (clients reconnect)
+        self.rewinds = 0  # how many times the history was cut back
+        self.rewind_seq = last_seq  # ... and to which seq, the last time
+        self.window_start = 0  # steps after this are kept at full resolution
         self.subscribers: set[Subscriber] = set()
         self.loop = loop
         self._wake_pending = False
@@ -159,6 +175,25 @@ class Hub:
             self.closed = reason
         self.wake()
 
+    def end(self) -> None:
+        """The server is going down: every stream ends once it has sent what is due."""
+        with self.lock:
+            self.ending = True
+        self.wake()
+
+    def rewind(self, seq: int, status: dict[str, Any]) -> None:
+        """The history was cut back to ``seq`` (call once the cut is committed): readers past
+        it are told and continue from there."""
+        with self.lock:
+            self.ring.clear()
+            self.last_seq = seq
+            self.rewinds += 1
+            self.rewind_seq = seq
+            self.status = status
+            self.status_seq = seq
+            self.status_version += 1
+        self.wake()
+
     def wake(self) -> None:
         """Wake every subscriber; at most one pending callback, whatever the publish rate."""
         with self.lock:
@@ -184,7 +219,7 @@ class Hub:
         with self.lock:
             if cursor >= self.last_seq:
                 return []
-            if not self.ring or cursor < self.ring[0][0] - 1:
+            if not self.ring or cursor < self.ring[0][0] - 1 or self.ring[-1][0] != self.last_seq:
                 return None
             # the ring is gap-free and ends at last_seq: count from the right end, which is
             # where readers are (a deque walks from its nearer end, O(records wanted))
@@ -215,9 +250,12 @@ async def follow(
 
     Everything due at one wake-up (steps, the newest frame, a status) goes out as one chunk:
     one socket write instead of three, which is what lets one event loop feed 100 streams.
+    Every pass of the loop awaits something (promise 17): a database read, the client taking
+    a chunk, a yield to the loop between two replayed batches, or the next publish.
     """
     cursor = opts.after
     seen_version = -1
+    seen_rewinds = hub.rewinds
     slow = False  # the last write waited for the client
     # jitter spreads reconnects of many clients after a server restart (promise 3)
     retry = opts.retry_ms + random.randint(0, opts.retry_ms)
@@ -232,6 +270,9 @@ async def follow(
                 yield _event("close", encode({"reason": hub.closed}), cursor)
                 return
             chunk: list[bytes] = []
+            cursor, seen_rewinds, notice = place(hub, cursor, seen_rewinds)
+            if notice is not None:
+                chunk.append(_event("status", encode(notice), cursor))
             records = hub.read_ring(cursor, REPLAY_BATCH)
             if records is None:
                 records = await anyio.to_thread.run_sync(
@@ -247,6 +288,7 @@ async def follow(
                 status_due = hub.status_version != seen_version and hub.status_seq <= cursor
                 status, version = hub.status, hub.status_version
                 behind = cursor < hub.last_seq
+                ending = hub.ending
             # a client keeping up gets every frame it asked for (two can be queued when the
             # loop or a worker was held up); one that is slow to take our writes gets only the
             # newest, so it catches up instead of falling further behind
@@ -263,9 +305,10 @@ async def follow(
                 sent = time.monotonic()
                 yield b"".join(chunk)  # returns once the server took it: later if the client lags
                 slow = time.monotonic() - sent > SLOW_WRITE
-            if closing:
-                return
-            if behind:
+            if closing or ending:
+                return  # ending: the client reconnects (retry) and resumes from its last id
+            if behind and records:
+                await asyncio.sleep(0)  # more to replay: the loop serves others in between
                 continue
             if records and opts.min_interval:
                 # gather a few slices' steps into the next event: fewer, larger events keep
@@ -284,6 +327,25 @@ async def follow(
     finally:
         hub.remove(sub)
         on_close()
+
+
+def place(hub: Hub, cursor: int, seen_rewinds: int) -> tuple[int, int, dict[str, Any] | None]:
+    """Where a reader at ``cursor`` continues: ``(cursor, rewinds seen, notice)``, the notice
+    being the ``status`` to tell it when its cursor had to move (see the module docstring)."""
+    with hub.lock:
+        rewinds, rewind_seq, last = hub.rewinds, hub.rewind_seq, hub.last_seq
+        start, status = hub.window_start, hub.status
+    moved, reason = cursor, None
+    if rewinds != seen_rewinds and cursor > rewind_seq:
+        moved, reason = rewind_seq, "rewound"  # cut back while this reader was past the cut
+    elif cursor > last:
+        moved, reason = last, "rewound"
+    elif cursor < start:
+        moved, reason = start, "compacted"
+    if reason is None:
+        return cursor, rewinds, None
+    notice = {**status, "reason": reason, "seq": moved, "step": None, "from": cursor}
+    return moved, rewinds, notice
 
 
 def _event(name: str, data: str, cursor: int) -> bytes:

@@ -41,7 +41,10 @@ class Fixture:
         self.session = SimpleNamespace(id="s", hub=self.hub, generation=0)
         self.manager = SimpleNamespace(store=self.store)
         row = ("s", "owner", "", "{}", "running", 0, 0, "{}", 0.0, 0.0)
-        insert = "INSERT INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?)"
+        insert = (
+            "INSERT INTO sessions (id, owner, name, config, status, generation, seq_base,"
+            " counters, created, updated) VALUES (?,?,?,?,?,?,?,?,?,?)"
+        )
         assert self.store.submit([(insert, row, False)]).wait()
 
     def train(self, first: int, last: int, generation: int = 0, chunk: int = 10) -> None:

@@ -37,6 +37,7 @@ class PageState:
 
     curves: charts.Curves = field(default_factory=charts.Curves)
     generation: int = -1
+    rewinds: int = 0  # the hub's rewinds when the curves were loaded
     cursor: int = 0  # the last step record (seq) taken into the curves
     key: tuple[Any, ...] = ()  # fingerprint of the last frame (see page_stream.state_key)
     data_key: str | None = None

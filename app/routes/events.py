@@ -193,8 +193,8 @@ async def events(
     # ASCII digits only: str.isdigit() also takes '²', which int() then refuses (a 500)
     if last_event_id is not None and re.fullmatch(r"[0-9]{1,16}", last_event_id.strip()):
         cursor = int(last_event_id)  # the browser's own reconnect: newer than ?after=
-    if cursor is None or cursor > hub.last_seq:
-        cursor = hub.last_seq
+    if cursor is None:
+        cursor = hub.last_seq  # the live end; a cursor past it is follow()'s to answer
     rate = settings.default_fps if fps is None else fps
     if not every and not rate:
         rate = settings.default_fps  # frames need some cadence

@@ -5,19 +5,28 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 
 from app.deps import ManagerDep
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
-async def healthz(manager: ManagerDep) -> dict[str, Any]:
-    """Liveness plus a few gauges: sessions, running sessions, runs in workers, workers."""
-    return {
+@router.get(
+    "/healthz",
+    responses={503: {"description": "The database refuses writes (`storage` says why)."}},
+)
+async def healthz(manager: ManagerDep) -> Any:
+    """Liveness plus a few gauges: sessions, running sessions, runs in workers, workers; 503
+    with ``storage`` (the cause) while the database refuses writes (a full or read-only disk)."""
+    body: dict[str, Any] = {
         "ok": True,
         "sessions": len(manager.sessions),
         "running": sum(1 for s in manager.sessions.values() if s.status == "running"),
         "scheduled": manager.pool.running,
         "workers": sum(1 for h in manager.pool.handles if h.alive),
     }
+    storage = manager.store.failing
+    if storage is not None:
+        return JSONResponse({**body, "ok": False, "storage": storage}, status_code=503)
+    return body

@@ -72,6 +72,7 @@ def load_curves(manager: Any, session: Session, st: regions.PageState) -> None:
 
     st.curves = Curves()
     st.generation = session.generation
+    st.rewinds = session.hub.rewinds
     st.cursor = session.hub.last_seq
     rows = manager.store.history(session.id, session.generation, 0, HISTORY_ROWS, 1, True)
     for text in rows:
@@ -140,8 +141,8 @@ def frame(session: Session, manager: Any, st: regions.PageState) -> dict[str, st
     pic = view.gather(
         session, manager, st.data_key, regions.images_due(st, session.status), pushed_ok=True
     )
-    if pic.session["generation"] != st.generation:
-        load_curves(manager, session, st)
+    if pic.session["generation"] != st.generation or session.hub.rewinds != st.rewinds:
+        load_curves(manager, session, st)  # a new generation, or the history was cut back
     else:
         take_records(session, manager, st)
     if pic.session["status"] != "running":
@@ -226,6 +227,8 @@ async def page_events(
             if hub.closed:
                 yield ServerSentEvent(event="close", raw_data=hub.closed)
                 return
+            if hub.ending:
+                return  # the server is going down: the page reconnects once it is back
             if await _copy_coming(session, st, sub, pacer.next + interval):
                 continue
             seq = hub.last_seq

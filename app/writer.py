@@ -1,0 +1,252 @@
+"""The database's one writer: a thread that commits queued writes in small batches, and what
+happens when the disk refuses them.
+
+Writes are committed in the order they were submitted; each may carry an ``after`` callback that
+runs once it is committed (the stream hub publishes steps only then: a step a client has seen
+is on disk). A kill -9 loses at most the batch being gathered (RELIABILITY.md promise 15).
+
+A write that fails is a failure its caller sees (promise 19): ``after`` does not run,
+``Write.error`` names the cause, and ``on_failed`` hands it to the session manager, which puts
+the session back to what the database holds. Two kinds of failure:
+
+* **storage** (the disk is full, read-only, or gone: SQLite's FULL, READONLY, IOERR, ...): the
+  writer enters a *failing episode*. The writes after the one that failed are not attempted
+  (they fail at once with the same cause), so the database always holds a prefix of what was
+  submitted; writes that only free space (deleting a session, compacting history) are still
+  tried. Every ``PROBE_SECONDS`` a probe transaction that needs ``PROBE_BYTES`` of room is
+  tried; when it commits, the episode is over (``on_recovered``). It is logged once at each
+  end, not per write.
+* **a bad write** (a value SQLite cannot bind, a constraint): that write alone fails; the others
+  of its batch commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+log = logging.getLogger(__name__)
+
+Statement = tuple[str, Sequence[Any] | Iterable[Sequence[Any]], bool]  # (sql, params, many)
+PROBE_SECONDS = 1.0
+PROBE_BYTES = 256 * 1024  # room a probe needs: a little more than a batch of steps
+# errors that are about a statement, not the storage under it
+NOT_STORAGE = (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)
+
+
+@dataclass
+class Write:
+    """One unit of work: statements in one transaction, then ``after`` once committed.
+
+    ``frees``: the write only deletes, so it is tried during a storage failure too."""
+
+    statements: list[Statement]
+    after: Callable[[], None] | None = None
+    urgent: bool = False
+    session_id: str | None = None
+    frees: bool = False
+    error: str | None = None  # set when the write failed: the cause, in words
+    done: threading.Event = field(default_factory=threading.Event)
+
+    def wait(self, timeout: float = 30.0) -> bool:
+        """True once the write is committed; False when it failed or did not end in time."""
+        return self.done.wait(timeout) and self.error is None
+
+
+@dataclass
+class Control:
+    """Work for the writer's connection outside the queue's transactions (vacuum, reopen):
+    ``run(conn)`` returns the connection to use from then on."""
+
+    run: Callable[[sqlite3.Connection], sqlite3.Connection]
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+def storage_cause(exc: BaseException) -> str | None:
+    """The cause in words if ``exc`` is the storage failing (not the statement), else None."""
+    if isinstance(exc, sqlite3.Error) and not isinstance(exc, NOT_STORAGE):
+        name = getattr(exc, "sqlite_errorname", "") or type(exc).__name__
+        return f"{exc} ({name})"
+    if isinstance(exc, OSError):
+        return str(exc)
+    return None
+
+
+class Writer:
+    """The writer thread over ``conn`` (which it alone uses)."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        commit_interval: float,
+        on_failed: Callable[[Write], None] | None = None,
+        on_recovered: Callable[[], None] | None = None,
+    ) -> None:
+        self.conn = conn
+        self.commit_interval = commit_interval
+        self.on_failed, self.on_recovered = on_failed, on_recovered
+        self.failing: str | None = None  # the cause, during a storage failure episode
+        self.failing_since = 0.0
+        self._queue: queue.Queue[Write | Control | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="bpp-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, write: Write) -> Write:
+        self._queue.put(write)
+        return write
+
+    def control(self, run: Callable[[sqlite3.Connection], sqlite3.Connection]) -> Control:
+        item = Control(run)
+        self._queue.put(item)
+        return item
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Commit everything queued, then stop."""
+        self._queue.put(None)
+        self._thread.join(timeout)
+
+    # ---- the thread --------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            try:
+                first = self._queue.get(timeout=PROBE_SECONDS if self.failing else None)
+            except queue.Empty:
+                self._probe()
+                continue
+            if first is None:
+                return
+            batch: list[Write] = []
+            stop = self._gather(first, batch)
+            if batch:
+                self._commit(batch)
+            if self.failing and time.monotonic() - self._last_probe >= PROBE_SECONDS:
+                self._probe()
+            if stop:
+                return
+
+    def _gather(self, first: Write | Control, batch: list[Write]) -> bool:
+        """Writes arriving within ``commit_interval`` of the first join its batch (an urgent
+        one ends the wait); a control item runs in order. True when told to stop."""
+        item: Write | Control | None = first
+        deadline = time.monotonic() + self.commit_interval
+        while True:
+            if item is None:
+                return True
+            if isinstance(item, Control):
+                if batch:
+                    self._commit(batch)
+                    batch.clear()
+                self._run_control(item)
+            else:
+                batch.append(item)
+                if item.urgent:
+                    deadline = 0.0
+            try:
+                item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                return False
+
+    def _run_control(self, item: Control) -> None:
+        try:
+            self.conn = item.run(self.conn)
+        except Exception:
+            log.exception("database maintenance failed")
+        finally:
+            item.done.set()
+
+    def _commit(self, batch: list[Write]) -> None:
+        if not self.failing:
+            try:
+                self._execute(batch)
+            except Exception:
+                pass  # find the write at fault below, one by one
+            else:
+                for write in batch:
+                    self._committed(write)
+                return
+        for write in batch:
+            if self.failing and not write.frees:
+                self._failed(write, self.failing)
+                continue
+            try:
+                self._execute([write])
+            except Exception as exc:
+                cause = storage_cause(exc)
+                if cause is None:
+                    log.error("write failed (%r): %.80s", exc, write.statements[0][0])
+                elif not self.failing:
+                    self._begin_episode(cause)
+                self._failed(write, cause or f"the write was refused: {exc!r}")
+            else:
+                self._committed(write)
+
+    def _execute(self, batch: list[Write]) -> None:
+        conn = self.conn
+        conn.execute("BEGIN")
+        try:
+            for write in batch:
+                for sql, params, many in write.statements:
+                    if many:
+                        conn.executemany(sql, cast(Iterable[Sequence[Any]], params))
+                    else:
+                        conn.execute(sql, cast(Sequence[Any], params))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:  # SQLITE_FULL has already rolled it back
+                conn.execute("ROLLBACK")
+            raise
+
+    def _committed(self, write: Write) -> None:
+        if write.after is not None:
+            try:
+                write.after()
+            except Exception:  # a publisher bug must not stop the writer
+                log.exception("after-commit callback failed")
+        write.done.set()
+
+    def _failed(self, write: Write, cause: str) -> None:
+        write.error = cause
+        write.done.set()
+        if self.on_failed is not None:
+            try:
+                self.on_failed(write)
+            except Exception:
+                log.exception("failed-write handler failed")
+
+    # ---- failure episodes ----------------------------------------------------------------------
+
+    _last_probe = 0.0
+
+    def _begin_episode(self, cause: str) -> None:
+        self.failing, self.failing_since = cause, time.monotonic()
+        self._last_probe = time.monotonic()
+        log.error("storage failing, writes refused until it recovers: %s", cause)
+
+    def _probe(self) -> None:
+        """Try a transaction that needs ``PROBE_BYTES`` of room (and leaves nothing behind)."""
+        self._last_probe = time.monotonic()
+        try:
+            self.conn.execute("BEGIN")
+            self.conn.execute("INSERT INTO probe (data) VALUES (zeroblob(?))", (PROBE_BYTES,))
+            self.conn.execute("DELETE FROM probe")
+            self.conn.execute("COMMIT")
+        except Exception as exc:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            self.failing = storage_cause(exc) or repr(exc)
+            return
+        seconds = time.monotonic() - self.failing_since
+        log.warning("storage writable again after %.1f s", seconds)
+        self.failing = None
+        if self.on_recovered is not None:
+            try:
+                self.on_recovered()
+            except Exception:
+                log.exception("storage-recovered handler failed")
