@@ -117,8 +117,9 @@ def free_port() -> int:
 class Server:
     """``uvicorn app.main:app`` in a subprocess on 127.0.0.1."""
 
-    def __init__(self, data_dir: Path, **env: Any) -> None:
+    def __init__(self, data_dir: Path, log: Path | None = None, **env: Any) -> None:
         self.data_dir = data_dir
+        self.log = log  # the server's stderr goes here (appended), if given
         self.env = {f"BPP_{k.upper()}": str(v) for k, v in env.items()}
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0
@@ -130,11 +131,14 @@ class Server:
     def start(self, timeout: float = 30.0) -> Server:
         self.port = free_port()
         env = {**os.environ, "BPP_DATA_DIR": str(self.data_dir), **self.env}
+        stderr = None if self.log is None else self.log.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
              "--port", str(self.port), "--log-level", "warning", "--no-access-log"],
-            cwd=ROOT, env=env,
+            cwd=ROOT, env=env, stderr=stderr,
         )
+        if stderr is not None:
+            stderr.close()  # the child has its own copy
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

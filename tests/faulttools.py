@@ -31,6 +31,9 @@ class Prober:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        deadline = time.monotonic() + 5
+        while len(self.times) < 20 and time.monotonic() < deadline:
+            time.sleep(self.every)  # enough samples for a percentile
         self._stop.set()
         self._thread.join(10)
 
