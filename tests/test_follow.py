@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -16,8 +15,8 @@ from apptools import FAST, Server
 from faulttools import Prober, Reader, wait_for
 
 STEPS = 3000
-OPTS = {"history_window_steps": 500, "history_sparse_points": 100, "cull_interval_seconds": 0.2, "checkpoint_seconds": 0.05,
-        "ping_seconds": 0.5}
+OPTS = {"history_window_steps": 500, "history_sparse_points": 100,
+        "cull_interval_seconds": 0.2, "checkpoint_seconds": 0.05, "ping_seconds": 0.5}
 
 
 @pytest.fixture(scope="module")
