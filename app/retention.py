@@ -59,7 +59,7 @@ class Retention:
             for s in sorted(idle, key=lambda s: s.last_seen):
                 if self.store.used_bytes() <= RELIEF * self.max_bytes:
                     break
-                done += self.compact(s, 0)
+                done += self.saved(s) and self.compact(s, 0)
         if done:
             self.store.vacuum()
         return done
@@ -92,6 +92,15 @@ class Retention:
             log.warning("compacting %s failed: %s", s.id, write.error)
             return False
         return True
+
+    @staticmethod
+    def saved(s: Session) -> bool:
+        """Checkpoint an idle session's unsaved steps, so that all of its history can go (a
+        restore replays what follows the checkpoint); False if it could not be saved."""
+        with s.lock:
+            if s.trainer is None or not s.dirty or s.remote is not None:
+                return True
+            return s.emit([], checkpoint=True).wait()
 
     def _checkpoint_seq(self, s: Session) -> int:
         """Seq of the session's stored checkpoint (rows after it are replayed on a restore)."""
