@@ -68,7 +68,8 @@ ADDED_COLUMNS = (
     ("sessions", "reason", "TEXT"),
     ("sessions", "full_from", "INTEGER NOT NULL DEFAULT 0"),
 )
-WAL_LIMIT = 64 * 1024 * 1024  # the WAL file is truncated to this after a checkpoint
+WAL_LIMIT = 64 * 2**20  # the WAL file is truncated to this whenever it is reset
+WAL_RESET = 16 * 2**20  # a WAL larger than this is checkpointed and emptied
 
 
 def connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
@@ -188,13 +189,20 @@ class Store:
         conn.close()
 
     def _checkpoint_loop(self, interval: float = 1.0) -> None:
+        """Fold the WAL into the file every ``interval``. A PASSIVE checkpoint never waits,
+        but under steady writes it never catches up either (frames keep arriving while it
+        copies), and the WAL grew without end (350 MB in a minute at full speed); past
+        ``WAL_RESET`` bytes a TRUNCATE checkpoint makes writers wait for the rest (the PASSIVE
+        ones did most of the copying) and empties it."""
         conn = connect(self.path)
+        wal = self.path.with_name(self.path.name + "-wal")
         try:
             while not self._closing.wait(interval):
                 try:
-                    # PASSIVE: copies what it can without blocking the writer or readers
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                except sqlite3.Error as exc:
+                    if wal.exists() and wal.stat().st_size > WAL_RESET:
+                        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+                except (sqlite3.Error, OSError) as exc:
                     log.debug("WAL checkpoint failed: %s", exc)
         finally:
             conn.close()
