@@ -21,6 +21,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.errors import ApiError
+from app.quotas import Quotas
 from app.session import Session
 from app.sessions import Manager
 from app.settings import Settings
@@ -43,6 +44,28 @@ async def get_manager(request: Request) -> Manager:
 
 
 ManagerDep = Annotated[Manager, Depends(get_manager)]
+
+
+async def get_quotas(request: Request, settings: SettingsDep) -> Quotas:
+    """The app's quota counters (app/quotas.py), made on first use: on the event loop, so
+    once, however many requests come at the same time."""
+    state = request.app.state
+    quotas: Quotas | None = getattr(state, "quotas", None)
+    if quotas is None:
+        quotas = state.quotas = Quotas(settings)
+    return quotas
+
+
+QuotasDep = Annotated[Quotas, Depends(get_quotas)]
+
+
+async def client_address(request: Request) -> str:
+    """The client's address as the server sees it (behind a proxy, uvicorn's
+    ``--forwarded-allow-ips`` decides whether it is the proxy's or the forwarded one)."""
+    return request.client.host if request.client is not None else "unknown"
+
+
+AddressDep = Annotated[str, Depends(client_address)]
 
 
 def hash_token(token: str) -> str:

@@ -1,8 +1,10 @@
 """JSON errors: every 4xx names what was wrong; bad input never becomes a 500.
 
 Bodies look like ``{"detail": "...", "field": "optimizer.lr", "limit": "max_units", "max": 256}``
-(``field``/``limit``/``max`` when they apply). Engine ``ValueError``s carry the dotted field at
-the start of their message (``"optimizer.lr: invalid lr -1.0: must be > 0"``) or in ``.field``.
+(``field``/``limit``/``max`` when they apply). A 429 (a quota, :func:`quota_error`) also carries
+``Retry-After``: whole seconds until trying again makes sense. Engine ``ValueError``s carry the
+dotted field at the start of their message (``"optimizer.lr: invalid lr -1.0: must be > 0"``)
+or in ``.field``.
 Every JSON response goes through :class:`SafeJSONResponse`, which turns NaN/Infinity into null
 instead of raising (Starlette's encoder refuses them, which would be a 500) — promise 8.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -45,9 +48,11 @@ class ApiError(Exception):
         field: str | None = None,
         limit: str | None = None,
         maximum: float | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
+        self.retry_after = retry_after
         self.body: dict[str, Any] = {"detail": detail}
         if field is not None:
             self.body["field"] = field
@@ -79,6 +84,15 @@ def limit_error(
     )
 
 
+def quota_error(
+    field: str, limit: str, value: float, maximum: float, retry_after: float
+) -> ApiError:
+    """429 for a quota (promises 7 and 21), with ``Retry-After: retry_after`` (seconds)."""
+    error = limit_error(field, limit, value, maximum, status=429)
+    error.retry_after = retry_after
+    return error
+
+
 def engine_error(exc: Exception, prefix: str = "") -> ApiError:
     """422 for a ValueError/TypeError raised by the engine on user input, naming the field."""
     message = str(exc) or type(exc).__name__
@@ -100,7 +114,10 @@ def _loc(loc: tuple[Any, ...] | list[Any]) -> str:
 
 async def _api_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    return SafeJSONResponse(exc.body, status_code=exc.status)
+    headers = None
+    if exc.retry_after is not None:  # delay-seconds: a whole number (RFC 9110 §10.2.3)
+        headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
+    return SafeJSONResponse(exc.body, status_code=exc.status, headers=headers)
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:

@@ -23,7 +23,7 @@ from typing import Any
 
 from app.batch import Batch
 from app.db import Store
-from app.errors import ApiError, Conflict, NotFound, engine_error, limit_error
+from app.errors import ApiError, Conflict, NotFound, engine_error, quota_error
 from app.limits import build_trainer, check_config, restore_trainer
 from app.pool import Pool
 from app.recovery import Recovery, step_sharing
@@ -137,6 +137,7 @@ class Manager(RemoteRuns, Recovery):
         if copy is not None:
             return copy
         if session.trainer is None:
+            self._make_room(session)
             session.trainer = self._rebuild(session)
             session.refresh_counters()
         return session.trainer
@@ -147,16 +148,21 @@ class Manager(RemoteRuns, Recovery):
         self, owner: str, config: dict[str, Any], name: str | None, trainer: Any = None
     ) -> Session:
         self._writable()
+        retry = self.settings.cull_interval_seconds
         if len(self.owned(owner)) >= self.settings.max_sessions_per_owner:
-            raise limit_error(
+            raise quota_error(
                 "sessions",
                 "max_sessions_per_owner",
                 len(self.owned(owner)) + 1,
                 self.settings.max_sessions_per_owner,
-                status=429,
+                retry,
             )
+        stored, most = len(self.sessions), self.settings.max_sessions_total
+        if stored >= most:
+            raise quota_error("sessions", "max_sessions_total", stored + 1, most, retry)
         if trainer is None:
-            trainer = build_trainer(config, self.settings)
+            trainer = build_trainer(config, self.settings)  # validates: a 422 unloads nothing
+        self._make_room()
         session_id = secrets.token_urlsafe(18)  # 144 bits
         session = self._new_session(
             id=session_id,
@@ -264,12 +270,12 @@ class Manager(RemoteRuns, Recovery):
                 raise Conflict("session diverged; reset it or change the config", field="status")
             running = sum(1 for s in self.sessions.values() if s.status == "running")
             if session.status != "running" and running >= self.settings.max_running_total:
-                raise limit_error(
+                raise quota_error(
                     "run",
                     "max_running_total",
                     running + 1,
                     self.settings.max_running_total,
-                    status=429,
+                    self.settings.cull_interval_seconds,
                 )
             handle = session.remote  # read first: a run ending until then wrote its own budget
             session.budget, session.speed = steps or self.settings.default_run_steps, speed
@@ -425,6 +431,56 @@ class Manager(RemoteRuns, Recovery):
             except Exception:  # a failed pass is tried again next time
                 log.exception("history compaction failed")
 
+    def _make_room(self, loading: Session | None = None) -> None:
+        """Keep trainers in memory under ``max_sessions_loaded`` (promise 21): before one more
+        is built (for ``loading``, or a new session), unload the least recently used sessions
+        that nobody runs or watches, as :meth:`cull` does; a 429 naming the limit if none can be.
+
+        Held in memory: a trainer here, or one training in a worker. Simultaneous loads may
+        each find the same room: the cap can be passed by as many trainers as requests build at
+        that instant, and the next load unloads back under it.
+        """
+        cap = self.settings.max_sessions_loaded
+        held = [
+            s
+            for s in list(self.sessions.values())
+            if s is not loading
+            and (s.trainer is not None or s.remote is not None or s.returned is not None)
+        ]
+        excess = len(held) + 1 - cap
+        if excess <= 0:
+            return
+        idle = [s for s in held if s.status != "running" and not s.hub.subscribers]
+        for s in sorted(idle, key=lambda s: s.last_seen):
+            if excess > 0 and self._unload(s):
+                excess -= 1
+        if excess > 0:
+            raise quota_error(
+                "sessions",
+                "max_sessions_loaded",
+                len(held) + 1,
+                cap,
+                self.settings.cull_interval_seconds,
+            )
+
+    def _unload(self, session: Session) -> bool:
+        """Checkpoint and drop the trainer of a session nobody runs or watches (it is rebuilt
+        from the checkpoint when next used); False if it is busy, running or watched."""
+        if not session.lock.acquire(blocking=False):
+            return False  # a request has it: not idle (and waiting could deadlock two loads)
+        try:
+            self._settle(session)
+            busy = session.remote is not None or session.status == "running"
+            if busy or session.hub.subscribers:
+                return False
+            if session.trainer is not None:
+                if session.dirty and not session.emit([], checkpoint=True).wait():
+                    return False  # not saved (a refusing disk): it stays in memory
+                session.trainer = None  # rebuilt from the checkpoint when next used
+            return True
+        finally:
+            session.lock.release()
+
     def cull(self) -> None:
         """Pause idle runs; checkpoint and unload idle sessions (promise 7)."""
         now = time.monotonic()
@@ -436,7 +492,4 @@ class Manager(RemoteRuns, Recovery):
             elif idle and session.status == "running":
                 self.pause(session, reason="idle")
             elif idle and session.trainer is not None and session.status != "running":
-                with session.lock:
-                    if session.dirty and not session.emit([], checkpoint=True).wait():
-                        continue  # not saved: keep it in memory
-                    session.trainer = None  # rebuilt from the checkpoint when next used
+                self._unload(session)

@@ -81,6 +81,57 @@ class Settings(BaseSettings):
     max_running_total: int = Field(default=200, ge=1)
     max_streams_per_session: int = Field(default=8, ge=1)
     max_streams_per_owner: int = Field(default=32, ge=1)
+    # Server-wide quotas (promise 21): owners are free, so per-owner quotas alone limit nothing.
+    # Defaults for the 2-core, 24 GB machine serving a classroom of 30+ learners, each with a
+    # few sessions, a page stream and perhaps a script's stream.
+    max_sessions_total: int = Field(
+        default=2_000,
+        ge=1,
+        description=(
+            "Sessions stored. A class of 30 at the per-owner cap makes 600; a digits-mlp"
+            " checkpoint is ~0.3 MB, so 2,000 is ~0.6 GB of checkpoints (history is capped"
+            " apart) and a few MB of listings in memory."
+        ),
+    )
+    max_sessions_loaded: int = Field(
+        default=500,
+        ge=1,
+        description=(
+            "Sessions whose trainer is in memory (here or training in a worker). At the cap the"
+            " least recently used one nobody runs or watches is unloaded first (its checkpoint"
+            " kept); a 429 only when none can be. 500 covers every watched and running session"
+            " at the stream and run caps (256 + 200) plus requests in flight, so those always"
+            " find room; at a few MB a digits-mlp trainer, 1-3 GB of the 24."
+        ),
+    )
+    max_streams_total: int = Field(
+        default=256,
+        ge=1,
+        description=(
+            "Open streams (/events and /page-events) in total. The sessions bench holds its"
+            " targets with 100 clients of running sessions; a class of 30 needs ~90 (a page and"
+            " a script each, a second tab), most of them on paused sessions that cost a ping."
+        ),
+    )
+    max_streams_per_address: int = Field(
+        default=64,
+        ge=1,
+        description=(
+            "Open streams per client address: a class of 30 behind one NAT address with a page"
+            " and a script stream each fits; one address takes at most a quarter of the total."
+        ),
+    )
+    max_new_owners_per_address: int = Field(
+        default=60,
+        ge=1,
+        description=(
+            "New owners (creates and imports without a token) per client address per window:"
+            " a class of 30 behind one NAT address opening the page at once, twice over."
+        ),
+    )
+    new_owners_window_seconds: float = Field(
+        default=60.0, gt=0, description="The sliding window of max_new_owners_per_address."
+    )
     idle_seconds: float = Field(
         default=900.0,
         gt=0,

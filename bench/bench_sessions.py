@@ -217,6 +217,8 @@ def main() -> None:
         "max_sessions_per_owner": 1000,
         "max_streams_per_owner": 1000,
         "max_running_total": 1000,
+        "max_streams_per_address": 1000,  # every client here comes from 127.0.0.1
+        "max_streams_total": 1000,
     }
     # each part on a fresh server: the first part leaves a large WAL to fold in, which would
     # colour the second part's speeds

@@ -96,11 +96,13 @@ def test_sessions_per_owner_and_running_total_are_429(api: ApiClient) -> None:
     ids = [sid] + [api.create(token=token)[0] for _ in range(2)]
     r = api.post("/api/sessions", json={"config": FAST}, headers=h)
     assert r.status_code == 429 and r.json()["limit"] == "max_sessions_per_owner"
+    assert r.headers["retry-after"] == "10"  # capacity: the cull interval
     for i in ids[:2]:
         assert api.post(f"/api/sessions/{i}/run", json={"steps": 1_000_000, "speed": 10},
                         headers=h).status_code == 200
     r = api.post(f"/api/sessions/{ids[2]}/run", json={"steps": 10}, headers=h)
     assert r.status_code == 429 and r.json()["limit"] == "max_running_total"
+    assert r.headers["retry-after"] == "10"
 
 
 def test_idle_running_sessions_are_paused(tmp_path: Path) -> None:

@@ -74,6 +74,7 @@ def refused(http: httpx.Client, url: str, headers: dict[str, str]) -> dict[str, 
         assert r.status_code == 429, r.status_code  # (a 200 is a stream: never read it)
         r.read()
         assert r.headers["content-type"].startswith("application/json")
+        assert int(r.headers["retry-after"]) >= 1  # every 429 says when to try again
         return dict(r.json())
 
 

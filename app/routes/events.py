@@ -11,18 +11,16 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.sse import EventSourceResponse, format_sse_event
 
-from app.deps import ManagerDep, OwnerDep, SettingsDep
+from app.deps import AddressDep, ManagerDep, OwnerDep, QuotasDep, SettingsDep
 from app.errors import ApiError, limit_error
 from app.schemas import View
 from app.session import Session
-from app.settings import Settings
 from app.stream import StreamOptions, Subscriber, follow
 
 router = APIRouter(tags=["events"])
@@ -41,47 +39,6 @@ async def stream_gone(_: Request, exc: Exception) -> Response:
     return Response(
         body, status_code=404, media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
     )
-
-
-class StreamSlots:
-    """Open streams per session and per owner, for the caps (promise 4).
-
-    A slot is taken when a stream request is admitted and given back when its response has
-    ended, both by :func:`stream_slot` on the event loop: the check and the take have no
-    ``await`` between them, so simultaneous requests cannot both pass a cap.
-    """
-
-    def __init__(self) -> None:
-        self.by_session: Counter[str] = Counter()
-        self.by_owner: Counter[str] = Counter()
-
-    def take(self, session: Session, settings: Settings) -> None:
-        """Count one more stream of ``session``, or raise a 429 naming the cap it would pass."""
-        open_here, open_owner = self.by_session[session.id], self.by_owner[session.owner]
-        if open_here >= settings.max_streams_per_session:
-            raise limit_error(
-                "events",
-                "max_streams_per_session",
-                open_here + 1,
-                settings.max_streams_per_session,
-                status=429,
-            )
-        if open_owner >= settings.max_streams_per_owner:
-            raise limit_error(
-                "events",
-                "max_streams_per_owner",
-                open_owner + 1,
-                settings.max_streams_per_owner,
-                status=429,
-            )
-        self.by_session[session.id] += 1
-        self.by_owner[session.owner] += 1
-
-    def give(self, session: Session) -> None:
-        for counter, key in ((self.by_session, session.id), (self.by_owner, session.owner)):
-            counter[key] -= 1
-            if counter[key] <= 0:
-                del counter[key]
 
 
 class StreamSlot:
@@ -110,16 +67,8 @@ class StreamSlot:
         self._cleanups.clear()
 
 
-def _slots(request: Request) -> StreamSlots:
-    state = request.app.state
-    slots: StreamSlots | None = getattr(state, "stream_slots", None)
-    if slots is None:
-        slots = state.stream_slots = StreamSlots()
-    return slots
-
-
 async def stream_slot(
-    session_id: str, owner: OwnerDep, manager: ManagerDep, settings: SettingsDep, request: Request
+    session_id: str, owner: OwnerDep, manager: ManagerDep, quotas: QuotasDep, address: AddressDep
 ) -> AsyncIterator[StreamSlot]:
     """Admit a stream of one of the caller's sessions (404 with a ``close`` event otherwise;
     429 over a cap). Async, so the check and the take run on the event loop without a gap; a
@@ -127,14 +76,13 @@ async def stream_slot(
     session = manager.sessions.get(session_id)
     if session is None or owner is None or not secrets.compare_digest(session.owner, owner):
         raise StreamGone()
-    slots = _slots(request)
-    slots.take(session, settings)
+    quotas.streams.take(session, address)
     slot = StreamSlot(session)
     try:
         yield slot
     finally:
         slot.close()
-        slots.give(session)
+        quotas.streams.give(session, address)
 
 
 StreamSlotDep = Annotated[StreamSlot, Depends(stream_slot)]

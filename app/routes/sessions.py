@@ -5,13 +5,25 @@ session's lock or a database commit never blocks the event loop."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import APIRouter, Response
 
 from app import presets
-from app.deps import ManagerDep, OwnerDep, SessionDep, SettingsDep, TokenDep, hash_token
+from app.deps import (
+    AddressDep,
+    ManagerDep,
+    OwnerDep,
+    QuotasDep,
+    SessionDep,
+    SettingsDep,
+    TokenDep,
+    hash_token,
+)
 from app.errors import ApiError, limit_error
+from app.quotas import Quotas
 from app.schemas import (
     ImportRequest,
     PatchRequest,
@@ -31,11 +43,23 @@ from app.settings import Settings
 router = APIRouter(prefix="/sessions", tags=["sessions"])
 
 
-def _owner_for_new(token: str | None, response: Response, settings: Settings) -> str:
-    """The caller's token, or a new one (also set as the browser's HttpOnly cookie)."""
+@contextmanager
+def _owner_for_new(
+    token: str | None, response: Response, settings: Settings, quotas: Quotas, address: str
+) -> Iterator[str]:
+    """The caller's token, or a new one, counted against the new-owner rate of the caller's
+    address (promise 21) and set as the browser's HttpOnly cookie once the ``with`` body (the
+    create) succeeded; a create that fails makes no owner, and is not counted."""
     if token:
-        return token
+        yield token
+        return
+    quotas.new_owner(address)
     token = secrets.token_urlsafe(32)  # 256 bits
+    try:
+        yield token
+    except BaseException:
+        quotas.owners.give_back(address)
+        raise
     response.set_cookie(
         settings.cookie_name,
         token,
@@ -45,7 +69,6 @@ def _owner_for_new(token: str | None, response: Response, settings: Settings) ->
         max_age=365 * 24 * 3600,
         path="/",
     )
-    return token
 
 
 def _created(manager: Manager, session: Session, token: str) -> dict[str, Any]:
@@ -61,6 +84,8 @@ def create_session(
     response: Response,
     manager: ManagerDep,
     settings: SettingsDep,
+    quotas: QuotasDep,
+    address: AddressDep,
 ) -> dict[str, Any]:
     """Create a session from a config (or a preset plus overrides); paused at step 0."""
     config = body.config.engine_dict()
@@ -73,8 +98,8 @@ def create_session(
                 field="preset",
             )
         config = presets.merge(base, config)
-    token = _owner_for_new(token, response, settings)
-    session = manager.create(hash_token(token), config, body.name)
+    with _owner_for_new(token, response, settings, quotas, address) as token:
+        session = manager.create(hash_token(token), config, body.name)
     return _created(manager, session, token)
 
 
@@ -85,10 +110,12 @@ def import_session(
     response: Response,
     manager: ManagerDep,
     settings: SettingsDep,
+    quotas: QuotasDep,
+    address: AddressDep,
 ) -> dict[str, Any]:
     """Create a session from an export document; it continues exactly where it was saved."""
-    token = _owner_for_new(token, response, settings)
-    session = manager.import_(hash_token(token), body.model_dump(), body.name)
+    with _owner_for_new(token, response, settings, quotas, address) as token:
+        session = manager.import_(hash_token(token), body.model_dump(), body.name)
     return _created(manager, session, token)
 
 
