@@ -32,7 +32,10 @@ router = APIRouter(prefix="/sessions", tags=["sessions"])
 
 
 def _owner_for_new(token: str | None, response: Response, settings: Settings) -> str:
-    """The caller's token, or a new one (also set as the browser's HttpOnly cookie)."""
+    """The caller's token, or a new one (also set as the browser's HttpOnly cookie).
+
+    The answer carries the token (``owner_token``), so no cache may keep it."""
+    response.headers["Cache-Control"] = "no-store"
     if token:
         return token
     token = secrets.token_urlsafe(32)  # 256 bits
