@@ -30,9 +30,11 @@ bench: setup
 
 setup: $(VENV)/.installed
 
+# npm: --ignore-scripts, as none of the front-end packages needs one (swagger-ui-dist's
+# dependency @scarf/scarf would only report the install to its vendor)
 $(VENV)/.installed: pyproject.toml package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
 	$(PY) -m pip install -e '.[test]'
-	npm ci --no-audit --no-fund
+	npm ci --no-audit --no-fund --ignore-scripts
 	touch $@
