@@ -11,8 +11,10 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
 .PHONY: run test setup lint bench browser
 
+# uvicorn with the service's connection limits (app/serve.py: header and keep-alive timeouts,
+# a concurrency limit, a graceful-shutdown timeout)
 run: setup
-	$(PY) -m uvicorn app.main:app --host $(HOST) --port $(PORT)
+	$(PY) -m app.serve --host $(HOST) --port $(PORT)
 
 test: setup lint browser
 	$(PY) -m pytest
