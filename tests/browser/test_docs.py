@@ -21,7 +21,7 @@ def test_the_api_docs_render_here_under_the_csp(open_tab: OpenTab, server: Serve
     health.locator(".try-out__btn").click()
     health.locator(".execute").click()
     expect(health.locator(".live-responses-table tbody .response-col_status")).to_have_text("200")
-    expect(health.locator(".copy-to-clipboard").first).to_be_visible()
+    expect(health.locator(".curl-command .copy-to-clipboard")).to_be_visible()
     expect(health.locator("select").first).to_be_visible()
     # a schema, expanded all the way
     page.locator("section.models .json-schema-2020-12-expand-deep-button").first.click()
