@@ -11,8 +11,10 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
 .PHONY: run test setup lint bench browser
 
+# uvicorn with the service's connection limits (app/serve.py: header and keep-alive timeouts,
+# a concurrency limit, a graceful-shutdown timeout)
 run: setup
-	$(PY) -m uvicorn app.main:app --host $(HOST) --port $(PORT)
+	$(PY) -m app.serve --host $(HOST) --port $(PORT)
 
 test: setup lint browser
 	$(PY) -m pytest
@@ -30,9 +32,11 @@ bench: setup
 
 setup: $(VENV)/.installed
 
+# npm: --ignore-scripts, as none of the front-end packages needs one (swagger-ui-dist's
+# dependency @scarf/scarf would only report the install to its vendor)
 $(VENV)/.installed: pyproject.toml package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
 	$(PY) -m pip install -e '.[test]'
-	npm ci --no-audit --no-fund
+	npm ci --no-audit --no-fund --ignore-scripts
 	touch $@

@@ -67,8 +67,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="Training sessions of a NumPy network, driven over REST and streamed over SSE.",
         lifespan=lifespan,
-        docs_url="/docs",
         openapi_url="/openapi.json",
+        # /docs is ours (app/routes/pages.py): FastAPI's loads Swagger UI from a CDN and runs an
+        # inline script, and its /redoc loads ReDoc and fonts from CDNs
+        docs_url=None,
+        redoc_url=None,
         default_response_class=errors.SafeJSONResponse,
         dependencies=[Depends(csrf_check)],
     )

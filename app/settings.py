@@ -171,6 +171,14 @@ class Settings(BaseSettings):
     default_fps: float = Field(default=10.0, ge=0, le=60)
     max_fps: float = Field(default=60.0, gt=0)
 
+    # --- connections ---------------------------------------------------------------------------
+    header_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="A connection's request headers must arrive within this of the connection "
+        "being made or the previous response (app/protocol.py), or it is closed.",
+    )
+
     # --- browser -------------------------------------------------------------------------------
     cookie_name: str = "bpp_owner"
     cookie_secure: bool = False

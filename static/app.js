@@ -108,29 +108,44 @@
     }
   })
 
-  document.addEventListener('htmx:responseError', function (evt) {
-    let text = 'request failed (' + evt.detail.xhr.status + ')'
-    try { text = JSON.parse(evt.detail.xhr.responseText).detail || text } catch (e) {}
-    say(text)
-    revert(evt.detail.elt)
+  // ---- what the server said to a request of the page's own controls ----------------------
+  // Followed on the request itself (its XHR), not by htmx's after-request events: those fire on
+  // the control that sent it, and when a redraw of its region replaced the control first (an
+  // accepted change's new controls come on the stream and can arrive before its answer), they
+  // never reach the document: a refusal then stayed on screen after the accepted change.
+  document.addEventListener('htmx:beforeRequest', function (evt) {
+    const xhr = evt.detail.xhr
+    const elt = evt.detail.elt
+    const verb = evt.detail.requestConfig && evt.detail.requestConfig.verb
+    const sent = elt && 'value' in elt ? elt.value : null
+    xhr.addEventListener('loadend', function () {
+      if (!xhr.status) return // not answered (aborted, offline): htmx says so
+      if (xhr.status < 400) {
+        if (verb !== 'get') unsay() // an accepted change: the last refusal no longer applies
+        return
+      }
+      let text = 'request failed (' + xhr.status + ')'
+      try { text = JSON.parse(xhr.responseText).detail || text } catch (e) {}
+      say(text)
+      // a value typed since this request left waits to be sent (htmx queues it): keep it
+      if (sent === null || elt.value === sent) revert(elt)
+    })
   })
+  function unsay () {
+    const err = document.querySelector('#status-wrap .error')
+    if (err) err.textContent = ''
+  }
   // a change the server refused: the control shows the value the server kept, which is the
-  // one it rendered the control with (its default value)
+  // one it rendered the control with (its default value); a control a redraw has replaced
+  // already shows it
   function revert (elt) {
-    if (!elt || !elt.matches || !elt.matches('input, select')) return
+    if (!elt || !elt.matches || !elt.matches('input, select') || !elt.isConnected) return
     if (elt.type === 'checkbox' || elt.type === 'radio') elt.checked = elt.defaultChecked
     else if (elt.tagName === 'SELECT') {
       for (const o of elt.options) o.selected = o.defaultSelected
     } else if (elt.type !== 'file') elt.value = elt.defaultValue
     if (elt.id === 'lr') elt.dispatchEvent(new Event('input', { bubbles: true })) // the slider follows
   }
-  // an accepted change: the last refusal no longer applies
-  document.addEventListener('htmx:afterRequest', function (evt) {
-    const verb = evt.detail.requestConfig && evt.detail.requestConfig.verb
-    if (!evt.detail.successful || verb === 'get') return
-    const err = document.querySelector('#status-wrap .error')
-    if (err) err.textContent = ''
-  })
 
   // ---- learning rate: log slider <-> number ------------------------------------------------
   document.addEventListener('input', function (evt) {

@@ -2,8 +2,9 @@
 
 ``ApiClient`` drives the ASGI app through httpx's ASGITransport on an anyio portal thread, with
 the app's lifespan running (so the real session manager, SQLite file and worker processes run).
-``Server`` starts ``uvicorn app.main:app`` on 127.0.0.1 on a free port with its own data dir:
-the stream, persistence and README tests talk to it over real sockets.
+``Server`` starts ``python -m app.serve`` (uvicorn on ``app.main:app`` with the flags of ``make
+run``) on 127.0.0.1 on a free port with its own data dir: the stream, persistence and README
+tests talk to it over real sockets.
 """
 
 from __future__ import annotations
@@ -115,7 +116,7 @@ def free_port() -> int:
 
 
 class Server:
-    """``uvicorn app.main:app`` in a subprocess on 127.0.0.1."""
+    """``python -m app.serve`` (uvicorn on ``app.main:app``) in a subprocess on 127.0.0.1."""
 
     def __init__(self, data_dir: Path, log: Path | None = None, **env: Any) -> None:
         self.data_dir = data_dir
@@ -133,7 +134,8 @@ class Server:
         env = {**os.environ, "BPP_DATA_DIR": str(self.data_dir), **self.env}
         stderr = None if self.log is None else self.log.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
+            # app/serve.py: uvicorn with the flags `make run` uses
+            [sys.executable, "-m", "app.serve", "--host", "127.0.0.1",
              "--port", str(self.port), "--log-level", "warning", "--no-access-log"],
             cwd=ROOT, env=env, stderr=stderr,
         )

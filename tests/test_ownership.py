@@ -3,12 +3,13 @@ session (promise 10); cookie-authenticated cross-site writes are refused (promis
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from apptools import ApiClient, make_settings
+from apptools import FAST, ApiClient, make_settings
 
 BODIES = {
     "step": {"count": 1}, "run": {"steps": 10}, "weights": {"layer": 0, "param": "b",
@@ -90,3 +91,22 @@ def test_csrf_cookie_requests_need_same_origin(api: ApiClient) -> None:
     # reads are never refused
     r = api.get(f"/api/sessions/{sid}", headers={**cookie, "Sec-Fetch-Site": "cross-site"})
     assert r.status_code == 200 and r.json()["step"] == 4
+
+
+def test_answers_that_carry_the_owner_token_are_never_cached(api: ApiClient) -> None:
+    """Every route answering with ``owner_token`` (a session's credential) says ``no-store``,
+    with a new owner (the token is minted and set as a cookie) and with a known one."""
+    paths = api.app.openapi()["paths"]
+    carrying = [
+        path for path, ops in paths.items() for op in ops.values()
+        if "SessionCreated" in json.dumps(op.get("responses", {}).get("201", {}))
+    ]
+    assert sorted(carrying) == ["/api/sessions", "/api/sessions/import"]
+    sid, owner = api.create()
+    doc = api.get(f"/api/sessions/{sid}/export", headers=owner).json()
+    bodies = {"/api/sessions": {"config": FAST}, "/api/sessions/import": doc}
+    for path in carrying:
+        for headers in ({}, owner):
+            r = api.post(path, json=bodies[path], headers=headers)
+            assert r.status_code == 201 and r.json()["owner_token"], (path, r.text)
+            assert r.headers["cache-control"] == "no-store", (path, headers)

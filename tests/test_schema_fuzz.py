@@ -1,6 +1,8 @@
 """Schemathesis over the OpenAPI schema against a real server: no input — valid or invalid —
-gives a 5xx, and no response carries NaN/Infinity (promises 8 and 14). Bounded: a fixed number
-of examples per operation, derandomized, about half a minute in all."""
+gives a 5xx, and no response carries NaN/Infinity (promises 8 and 14). The routes kept out of
+the API schema (the page, its npm files, the docs, the static files) are described here and
+fuzzed too. Bounded: a fixed number of examples per operation, derandomized, about half a
+minute in all."""
 
 from __future__ import annotations
 
@@ -12,16 +14,37 @@ import httpx
 import pytest
 import schemathesis
 from apptools import FAST, Server
+from fastapi import FastAPI
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
 from app.main import create_app
+from app.routes import pages
 from app.settings import Settings
 
 EXAMPLES = 30
-SCHEMA = schemathesis.openapi.from_dict(create_app(Settings()).openapi())
+PATH_PARAM = {"in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def with_page_routes(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` plus the routes left out of it: the page router's (described by FastAPI from
+    their signatures, as the API's are), the static files and the schema itself."""
+    described = FastAPI()
+    for route in pages.router.routes:
+        described.add_api_route(route.path, route.endpoint, methods=sorted(route.methods),
+                                response_class=route.response_class)
+    plain = {"responses": {"200": {"description": "OK"}}}
+    return {**schema, "paths": {
+        **schema["paths"],
+        **described.openapi()["paths"],
+        "/static/{path}": {"get": {**plain, "parameters": [{"name": "path", **PATH_PARAM}]}},
+        "/openapi.json": {"get": plain},
+    }}
+
+
+SCHEMA = schemathesis.openapi.from_dict(with_page_routes(create_app(Settings()).openapi()))
 OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations()]
 # DELETE last, so the pinned session lives through every other operation
 OPERATIONS.sort(key=lambda op: (op.method.upper() == "DELETE", op.path, op.method))

@@ -20,6 +20,8 @@ router = APIRouter(tags=["page"])
 
 
 def _split_points(data: Any) -> list[tuple[Any, Any]]:
+    """(raw points (N, 2), labels (N,) or (N, 1)) of each part; N may be 0 (a 1-row table has
+    only its training row)."""
     return [
         (getattr(data, f"raw_{s}"), getattr(data, f"y_{s}"))
         for s in ("train", "val", "test")
@@ -41,7 +43,7 @@ def points(session: SessionDep, manager: ManagerDep) -> dict[str, Any]:
             raise ApiError(422, "points: this data set has no 2-D points", field="dataset")
         pieces = _split_points(data)
         x = np.concatenate([np.asarray(p, dtype=np.float64) for p, _ in pieces])
-        ys = np.concatenate([np.asarray(y).reshape(len(p), -1)[:, 0] for p, y in pieces])
+        ys = np.concatenate([np.ravel(y) for _, y in pieces])  # (N,): one label a row
         if data.task == "regression":
             ys = ys.astype(np.float64) * data.target_std + data.target_mean
             y: list[Any] = [round(float(v), 6) for v in ys]

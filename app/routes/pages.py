@@ -1,10 +1,12 @@
 """The browser playground: ``GET /`` (one Jinja2 page whose blocks are also the stream's
-fragments) and the static files it loads (our ``static/`` and the npm-installed htmx files).
+fragments), the API docs (``GET /docs``, Swagger UI) and the static files they load (our
+``static/`` and the npm-installed htmx and Swagger UI files).
 
 ``/?s=<id>`` shows a session the caller owns. Without one (or with ``?c=<base64url JSON
 config>`` / ``?preset=<name>``) the page renders its controls from that config and creates the
 session itself through ``POST /api/sessions`` (htmx, JSON body, the owner cookie), then reloads
-as ``/?s=<id>``. Every page answer carries a Content-Security-Policy without unsafe keywords.
+as ``/?s=<id>``. Every page answer carries a Content-Security-Policy without unsafe keywords
+(app/middleware.py adds it to every HTML response).
 """
 
 from __future__ import annotations
@@ -29,16 +31,20 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = Jinja2Templates(directory=ROOT / "templates")
 TEMPLATES.env.filters["phase_ko"] = view.phase_ko  # Korean beside the phase words
 
+# The front-end files the pages load, from npm packages (`npm ci` puts them in node_modules):
+# /static/vendor/<package>/<file> serves exactly these, so no name a client sends reaches the
+# filesystem.
 VENDOR = {
-    "htmx.org": ROOT / "node_modules" / "htmx.org" / "dist",
-    "htmx-ext-sse": ROOT / "node_modules" / "htmx-ext-sse" / "dist",
-    "htmx-ext-json-enc": ROOT / "node_modules" / "htmx-ext-json-enc" / "dist",
+    "htmx.org": ("htmx.org/dist", ["htmx.min.js"]),
+    "htmx-ext-sse": ("htmx-ext-sse/dist", ["sse.min.js"]),
+    "htmx-ext-json-enc": ("htmx-ext-json-enc/dist", ["json-enc.min.js"]),
+    "swagger-ui-dist": ("swagger-ui-dist", ["swagger-ui-bundle.js", "swagger-ui.css"]),
 }
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
-    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-    "frame-ancestors 'none'"
-)
+VENDOR_FILES = {
+    (package, name): ROOT / "node_modules" / folder / name
+    for package, (folder, names) in VENDOR.items()
+    for name in names
+}
 MAX_C = 8000  # characters of a ?c= config
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -65,7 +71,6 @@ def encode_config(config: dict[str, Any]) -> str:
 
 def page(request: Request, context: dict[str, Any], status: int = 200) -> HTMLResponse:
     response = TEMPLATES.TemplateResponse(request, "index.html", context, status_code=status)
-    response.headers["Content-Security-Policy"] = CSP
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -119,14 +124,22 @@ def index(
 
 @router.get("/static/vendor/{package}/{filename}")
 def vendor(package: str, filename: str) -> Response:
-    """A file of an npm-installed front-end package (``npm ci`` puts them in node_modules)."""
-    folder = VENDOR.get(package)
-    if folder is None or "/" in filename or filename.startswith("."):
-        raise NotFound("file")
-    path = folder / filename
-    if not path.is_file():
+    """A file of an npm-installed front-end package (one of :data:`VENDOR`)."""
+    path = VENDOR_FILES.get((package, filename))
+    if path is None:
         raise NotFound("file")
     return FileResponse(path, headers={"Cache-Control": "public, max-age=3600"})
+
+
+@router.get("/docs", response_class=HTMLResponse)
+def docs(request: Request) -> HTMLResponse:
+    """The OpenAPI docs: Swagger UI from its npm package, started by static/docs.js."""
+    return TEMPLATES.TemplateResponse(request, "docs.html", {"openapi_url": "/openapi.json"})
+
+
+def missing_vendor_files() -> list[Path]:
+    """The files of :data:`VENDOR` that are not on disk (`npm ci` never ran)."""
+    return [path for path in VENDOR_FILES.values() if not path.is_file()]
 
 
 def warm_up() -> None:
@@ -135,7 +148,18 @@ def warm_up() -> None:
 
 
 def install(app: FastAPI) -> None:
-    """Add the page, its stream and images, and the static files to ``app``."""
+    """Add the page, its stream and images, and the static files to ``app``.
+
+    Refuses to start (SystemExit naming the files) when the npm packages are not installed:
+    the page would load, its scripts 404 and nothing would say why.
+    """
+    missing = missing_vendor_files()
+    if missing:
+        names = ", ".join(str(path.relative_to(ROOT)) for path in missing)
+        raise SystemExit(
+            f"Backprop Playground cannot start: front-end files are missing ({names}). "
+            f"Install them with `npm ci` in {ROOT} (or `make setup`)."
+        )
     from app.routes import page_data, page_stream
 
     app.include_router(router)

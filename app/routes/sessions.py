@@ -49,7 +49,10 @@ def _owner_for_new(
 ) -> Iterator[str]:
     """The caller's token, or a new one, counted against the new-owner rate of the caller's
     address (promise 21) and set as the browser's HttpOnly cookie once the ``with`` body (the
-    create) succeeded; a create that fails makes no owner, and is not counted."""
+    create) succeeded; a create that fails makes no owner, and is not counted.
+
+    The answer carries the token (``owner_token``), so no cache may keep it."""
+    response.headers["Cache-Control"] = "no-store"
     if token:
         yield token
         return

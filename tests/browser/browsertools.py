@@ -9,7 +9,8 @@
 - EventSource use (``window.EventSource`` is wrapped to count constructions and instances that
   are not closed, per document);
 - the server-sent events the page receives (name, bytes, arrival time) through the DevTools
-  protocol (``Network.eventSourceMessageReceived``).
+  protocol (``Network.eventSourceMessageReceived``);
+- the URL of every request the page makes.
 
 ``Tab.problems()`` lists what must not happen: console errors, page errors, CSP violations, more
 than one EventSource open at once.
@@ -80,6 +81,7 @@ class Tab:
     es_reports: list[dict[str, Any]] = field(default_factory=list)
     # (event name, bytes, DevTools monotonic arrival time in s)
     sse: list[tuple[str, int, float]] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
 
     # -- helpers used by the tests -------------------------------------------------------------
 
@@ -186,6 +188,7 @@ def watch_tab(
     context.add_init_script(WATCH_SCRIPT)
     page.on("console", on_console)
     page.on("pageerror", lambda error: tab.page_errors.append(str(error)))
+    page.on("request", lambda request: tab.requests.append(request.url))
     cdp = context.new_cdp_session(page)
     cdp.on("Network.eventSourceMessageReceived", on_sse)
     cdp.send("Network.enable")

@@ -16,7 +16,7 @@ from pagetools import (
     set_input,
     wait_config,
 )
-from playwright.sync_api import Page, expect
+from playwright.sync_api import APIResponse, Page, Route, expect
 
 
 def small_net(open_tab: OpenTab) -> tuple[Tab, Page]:
@@ -50,8 +50,14 @@ def test_weight_editor_offers_the_weight_in_every_view(open_tab: OpenTab) -> Non
     expect(page.locator("#weight-editor")).to_be_hidden()
 
 
+def first_frame(tab: Tab) -> None:
+    """The stream's first frame has landed (it sends the controls again, replacing them)."""
+    poll(lambda: any(n == "share" for n, _, _ in tab.sse), what="the stream's first frame")
+
+
 def test_a_refused_change_is_said_and_undone_on_screen(open_tab: OpenTab) -> None:
     tab, page = small_net(open_tab)
+    first_frame(tab)
     batch = page.locator("#batch-size")
     set_input(batch, 0)
     error = page.locator("#status-wrap .error")
@@ -61,6 +67,88 @@ def test_a_refused_change_is_said_and_undone_on_screen(open_tab: OpenTab) -> Non
     set_input(page.locator("#batch-size"), 20)
     wait_config(tab, lambda c: c["batch_size"] == 20, "batch size 20")
     expect(error).to_have_text("")  # the refusal no longer applies
+
+
+class HeldAnswers:
+    """The page's PATCHes of its session reach the real server at once (the change applies,
+    and the stream redraws the controls), but each answer reaches the page only when the test
+    releases it: the order a busy machine can give. ``statuses()`` lists the answers the page
+    has handled (htmx's afterRequest on the #batch-size the test started with, which fires on
+    it even once a redraw has replaced it)."""
+
+    def __init__(self, tab: Tab) -> None:
+        self.page = tab.page
+        self.held: list[tuple[Route, APIResponse]] = []
+        self.page.route(f"**/api/sessions/{tab.session_id()}", self._hold)
+        self.page.evaluate(
+            "() => { window.__answers = []; document.getElementById('batch-size')"
+            ".addEventListener('htmx:afterRequest', (e) => __answers.push(e.detail.xhr.status)) }"
+        )
+
+    def _hold(self, route: Route) -> None:
+        if route.request.method != "PATCH":
+            route.continue_()
+            return
+        self.held.append((route, route.fetch()))
+
+    def wait(self, count: int) -> None:
+        """Until ``count`` requests have reached the server (the page keeps running)."""
+        poll(lambda: self.page.evaluate("() => true") and len(self.held) >= count,
+             what=f"{count} PATCH requests")
+
+    def release(self, index: int) -> int:
+        route, response = self.held[index]
+        route.fulfill(response=response)
+        return response.status
+
+    def statuses(self) -> list[int]:
+        return list(self.page.evaluate("() => window.__answers"))
+
+
+def test_an_accepted_change_answered_after_its_redraw_clears_the_refusal(
+    open_tab: OpenTab,
+) -> None:
+    """The accepted change's new controls come on the stream before its answer: the element
+    that sent it is gone by then (its htmx events no longer reach the document)."""
+    tab, page = small_net(open_tab)
+    first_frame(tab)
+    batch = page.locator("#batch-size")
+    set_input(batch, 0)
+    error = page.locator("#status-wrap .error")
+    expect(error).to_contain_text("batch_size")
+    expected_refusal(tab)
+    answers = HeldAnswers(tab)
+    page.evaluate("() => { document.getElementById('batch-size').dataset.sent = '1' }")
+    set_input(batch, 20)
+    answers.wait(1)
+    expect(page.locator("#batch-size:not([data-sent])")).to_have_value("20")  # redrawn
+    assert answers.release(0) == 200
+    poll(lambda: answers.statuses() == [200], what="the answer handled")
+    expect(error).to_have_text("")
+
+
+def test_a_value_typed_while_a_refusal_is_on_its_way_is_kept_and_sent(
+    open_tab: OpenTab,
+) -> None:
+    """0 (refused), then 20 typed before that answer came: htmx holds the 20 back until the
+    answer, and the refusal put the old value back over it (the 10 was sent instead)."""
+    tab, page = small_net(open_tab)
+    first_frame(tab)
+    answers = HeldAnswers(tab)
+    batch = page.locator("#batch-size")
+    set_input(batch, 0)
+    answers.wait(1)
+    set_input(batch, 20)  # queued behind the first request
+    assert answers.release(0) == 422
+    poll(lambda: answers.statuses() == [422], what="the refusal handled")
+    expected_refusal(tab)
+    expect(page.locator("#status-wrap .error")).to_contain_text("batch_size")
+    answers.wait(2)
+    assert answers.release(1) == 200
+    poll(lambda: answers.statuses() == [422, 200], what="both answers handled")
+    wait_config(tab, lambda c: c["batch_size"] == 20, "batch size 20")
+    expect(page.locator("#batch-size")).to_have_value("20")
+    expect(page.locator("#status-wrap .error")).to_have_text("")
 
 
 def test_stepping_by_hand_waits_for_a_pause(open_tab: OpenTab) -> None:
