@@ -4,6 +4,8 @@ on its own thread, a stream reader with a deadline, and the server's worker proc
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -13,41 +15,54 @@ from typing import Any
 import httpx
 from httpx_sse import connect_sse
 
+PROBE = """
+import json, select, sys, time, httpx
+url, every, timeout = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+times, codes = [], []
+with httpx.Client(base_url=url, timeout=timeout) as http:
+    while True:
+        t0 = time.perf_counter()
+        try:
+            code = http.get("/api/healthz").status_code
+        except httpx.HTTPError:
+            code = 0
+        times.append(time.perf_counter() - t0)
+        codes.append(code)
+
+        if select.select([sys.stdin], [], [], every)[0]:
+            break  # the parent closed our stdin: done
+print(json.dumps({"times": times, "codes": codes}))
+"""
+
 
 class Prober:
-    """Polls ``/api/healthz`` every ``every`` seconds while active; keeps each answer's time.
-
-    A request that gets no answer within ``timeout`` counts as that long (the server hung)."""
+    """Polls ``/api/healthz`` every ``every`` seconds while active, from a process of its own
+    (in the test's process, the readers' JSON parsing would hold the GIL and colour the
+    times); keeps each answer's time. A request with no answer in ``timeout`` counts as that
+    long (the server hung)."""
 
     def __init__(self, url: str, every: float = 0.02, timeout: float = 2.0) -> None:
         self.url, self.every, self.timeout = url, every, timeout
         self.times: list[float] = []
         self.codes: list[int] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._proc: subprocess.Popen[str] | None = None
+        self._started = 0.0
 
     def __enter__(self) -> Prober:
-        self._thread.start()
+        self._proc = subprocess.Popen(
+            [sys.executable, "-c", PROBE, self.url, str(self.every), str(self.timeout)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )
+        self._started = time.monotonic()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        deadline = time.monotonic() + 5
-        while len(self.times) < 20 and time.monotonic() < deadline:
-            time.sleep(self.every)  # enough samples for a percentile
-        self._stop.set()
-        self._thread.join(10)
-
-    def _run(self) -> None:
-        with httpx.Client(base_url=self.url, timeout=self.timeout) as http:
-            while not self._stop.is_set():
-                t0 = time.perf_counter()
-                try:
-                    code = http.get("/api/healthz").status_code
-                except httpx.HTTPError:
-                    code = 0
-                self.times.append(time.perf_counter() - t0)
-                self.codes.append(code)
-                self._stop.wait(self.every)
+        # enough samples for a percentile: at least 2 s of probing
+        time.sleep(max(0.0, 2.0 - (time.monotonic() - self._started)))
+        assert self._proc is not None
+        out, _ = self._proc.communicate("", timeout=30)  # closing stdin stops it
+        result = json.loads(out)
+        self.times, self.codes = result["times"], result["codes"]
 
     def p99(self) -> float:
         ordered = sorted(self.times)
