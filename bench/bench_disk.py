@@ -26,12 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from apptools import Server  # noqa: E402
 
-CONFIG = {
-    "dataset": {"name": "circle", "n_samples": 200, "noise": 0.1},
-    "hidden": [{"units": 4, "activation": "tanh"}, {"units": 2, "activation": "tanh"}],
-    "optimizer": {"name": "sgd", "lr": 0.03},
-    "batch_size": 10,
-}
+from bench.bench_sessions import CONFIG  # noqa: E402  (the sessions bench's net)
+
 MB = 2**20
 
 

@@ -16,7 +16,7 @@ from pagetools import (
     set_input,
     wait_config,
 )
-from playwright.sync_api import APIResponse, Page, Route, expect
+from playwright.sync_api import APIResponse, Locator, Page, Route, expect
 
 
 def small_net(open_tab: OpenTab) -> tuple[Tab, Page]:
@@ -55,15 +55,21 @@ def first_frame(tab: Tab) -> None:
     poll(lambda: any(n == "share" for n, _, _ in tab.sse), what="the stream's first frame")
 
 
-def test_a_refused_change_is_said_and_undone_on_screen(open_tab: OpenTab) -> None:
+def refused_batch_size(open_tab: OpenTab) -> tuple[Tab, Page, Locator, Locator]:
+    """A small net whose batch size 0 was just refused: (tab, page, the field, the error)."""
     tab, page = small_net(open_tab)
     first_frame(tab)
     batch = page.locator("#batch-size")
     set_input(batch, 0)
     error = page.locator("#status-wrap .error")
     expect(error).to_contain_text("batch_size")
-    expect(batch).to_have_value("10")  # what the server kept
     expected_refusal(tab)
+    return tab, page, batch, error
+
+
+def test_a_refused_change_is_said_and_undone_on_screen(open_tab: OpenTab) -> None:
+    tab, page, batch, error = refused_batch_size(open_tab)
+    expect(batch).to_have_value("10")  # what the server kept
     set_input(page.locator("#batch-size"), 20)
     wait_config(tab, lambda c: c["batch_size"] == 20, "batch size 20")
     expect(error).to_have_text("")  # the refusal no longer applies
@@ -110,13 +116,7 @@ def test_an_accepted_change_answered_after_its_redraw_clears_the_refusal(
 ) -> None:
     """The accepted change's new controls come on the stream before its answer: the element
     that sent it is gone by then (its htmx events no longer reach the document)."""
-    tab, page = small_net(open_tab)
-    first_frame(tab)
-    batch = page.locator("#batch-size")
-    set_input(batch, 0)
-    error = page.locator("#status-wrap .error")
-    expect(error).to_contain_text("batch_size")
-    expected_refusal(tab)
+    tab, page, batch, error = refused_batch_size(open_tab)
     answers = HeldAnswers(tab)
     page.evaluate("() => { document.getElementById('batch-size').dataset.sent = '1' }")
     set_input(batch, 20)
