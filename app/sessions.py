@@ -17,11 +17,13 @@ import threading
 import time
 from typing import Any
 
+from app import memory
 from app.db import Store
 from app.errors import ApiError, Conflict, NotFound, engine_error, limit_error
 from app.limits import build_trainer, check_config, restore_trainer
 from app.pool import Pool
 from app.remote import RemoteRuns
+from app.render import regions
 from app.session import Session
 from app.settings import Settings
 from app.stream import Hub
@@ -178,6 +180,7 @@ class Manager(RemoteRuns):
                 after=lambda: hub.close("deleted"),
                 urgent=True,
             ).wait()
+        self.unload(session)
 
     # ---- driving ---------------------------------------------------------------------------
 
@@ -386,6 +389,7 @@ class Manager(RemoteRuns):
     def cull(self) -> None:
         """Pause idle runs; checkpoint and unload idle sessions (promise 7)."""
         now = time.monotonic()
+        unloaded = False
         for session in list(self.sessions.values()):
             idle = now - session.last_seen > self.settings.idle_seconds
             watched = bool(session.hub.subscribers)
@@ -393,8 +397,28 @@ class Manager(RemoteRuns):
                 session.last_seen = now
             elif idle and session.status == "running":
                 self.pause(session, reason="idle")
-            elif idle and session.trainer is not None and session.status != "running":
-                with session.lock:
-                    if session.dirty:
-                        session.emit([], checkpoint=True).wait()
-                    session.trainer = None  # rebuilt from the checkpoint when next used
+            elif idle and session.status != "running" and memory.held(session):
+                unloaded = self.unload(session, trim=False) or unloaded
+        if unloaded:
+            memory.trim()  # once for all of them: it walks every heap
+
+    def unload(self, session: Session, trim: bool = True) -> bool:
+        """Checkpoint a session that is not running and drop what it holds in this process and
+        can rebuild (app/memory.py): the trainer (from the checkpoint when next used), a
+        worker's copies, trajectory points and dataset, the ring of recent records (streams
+        read the database instead) and the page's pictures; a deleted session's page
+        preferences too. With ``trim``, the freed heap goes back to the system. False if the
+        session runs (nothing dropped)."""
+        with session.lock:
+            self._settle(session)  # a trainer a worker sent back: adopted, to checkpoint it
+            if session.remote is not None or session.status == "running":
+                return False
+            if session.dirty and session.trainer is not None and not session.deleted:
+                session.emit([], checkpoint=True).wait()
+            session.trainer, session.copy, session.data, session.points = None, None, None, {}
+            with session.hub.lock:
+                session.hub.ring.clear()
+        regions.forget(session.id, deleted=session.deleted)
+        if trim:
+            memory.trim()
+        return True
