@@ -1,4 +1,4 @@
-"""Run every benchmark and print its table: ``python -m bench [engine|sessions]``."""
+"""Run every benchmark and print its table: ``python -m bench [engine|sessions|memory]``."""
 
 import sys
 
@@ -6,7 +6,7 @@ from bench import bench_engine
 
 
 def main() -> None:
-    which = sys.argv[1:] or ["engine", "sessions"]
+    which = sys.argv[1:] or ["engine", "sessions", "memory"]
     del sys.argv[1:]  # the sessions benchmark reads its own options from the command line
     if "engine" in which:
         bench_engine.main()
@@ -14,6 +14,10 @@ def main() -> None:
         from bench import bench_sessions
 
         bench_sessions.main()
+    if "memory" in which:
+        from bench import bench_memory
+
+        bench_memory.main()
 
 
 main()

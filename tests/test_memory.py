@@ -11,14 +11,18 @@ until a full garbage collection, and glibc kept the freed heap.
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from apptools import FAST, ApiClient, Server, make_settings
+from apptools import (
+    FAST,
+    ApiClient,
+    Server,
+    loaded_sessions,
+    make_settings,
+    train_with_pages_open,
+    wait_for,
+)
 
 from app import memory
 from app.render import regions, view
@@ -29,67 +33,6 @@ STEPS = 2_000
 GIVEN_BACK = 0.45
 
 
-class PageStream(threading.Thread):
-    """A page's event stream, read (and counted) until closed."""
-
-    def __init__(self, url: str, headers: dict[str, str]) -> None:
-        super().__init__(daemon=True)
-        self.url, self.headers = url, headers
-        self.bytes = 0
-        self.stop = threading.Event()
-
-    def run(self) -> None:
-        with httpx.Client(timeout=None) as c, c.stream("GET", self.url, headers=self.headers) as r:
-            for chunk in r.iter_raw():
-                self.bytes += len(chunk)
-                if self.stop.is_set():
-                    return
-
-
-@contextmanager
-def pages_open(base: str, ids: list[str], headers: dict[str, str]) -> Iterator[list[PageStream]]:
-    streams = [PageStream(f"{base}/api/sessions/{i}/page-events?fps=2", headers) for i in ids]
-    for s in streams:
-        s.start()
-    try:
-        yield streams
-    finally:
-        for s in streams:
-            s.stop.set()
-        for s in streams:
-            s.join(30)
-
-
-def wait_for(what: str, check: object, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():  # type: ignore[operator]
-        assert time.monotonic() < deadline, f"never happened: {what}"
-        time.sleep(0.1)
-
-
-def train_with_pages_open(
-    srv: Server, http: httpx.Client, ids: list[str], headers: dict[str, str]
-) -> int:
-    """Run every session STEPS steps while its page is open; the RSS at the end, pages open."""
-    with pages_open(srv.url, ids, headers) as streams:
-        wait_for("every page got its first frame", lambda: all(s.bytes > 1000 for s in streams))
-        for i in ids:
-            assert http.post(
-                f"/api/sessions/{i}/run", json={"steps": STEPS}, headers=headers
-            ).is_success
-        wait_for(
-            "every run spent its budget",
-            lambda: all(
-                http.get(f"/api/sessions/{i}", headers=headers).json()["step"] == STEPS for i in ids
-            ),
-        )
-        return srv.rss_kb()
-
-
-def unloaded(http: httpx.Client) -> bool:
-    return http.get("/api/healthz").json().get("loaded", 0) == 0
-
-
 def test_unloading_idle_sessions_gives_their_memory_back(tmp_path: Path) -> None:
     with (
         Server(tmp_path, idle_seconds=2, cull_interval_seconds=0.2) as srv,
@@ -98,9 +41,9 @@ def test_unloading_idle_sessions_gives_their_memory_back(tmp_path: Path) -> None
         created = http.post("/api/sessions", json={"preset": "digits-mlp", "config": {}}).json()
         headers = {"Authorization": f"Bearer {created['owner_token']}"}
         # one session first, deleted after: code and caches that load once are in the baseline
-        train_with_pages_open(srv, http, [created["id"]], headers)
+        train_with_pages_open(srv, http, [created["id"]], headers, STEPS)
         assert http.delete(f"/api/sessions/{created['id']}", headers=headers).status_code == 204
-        wait_for("the warm-up session unloaded", lambda: unloaded(http))
+        wait_for("the warm-up session unloaded", lambda: loaded_sessions(http) == 0)
         base = srv.rss_kb()
 
         ids = []
@@ -110,8 +53,8 @@ def test_unloading_idle_sessions_gives_their_memory_back(tmp_path: Path) -> None
             )
             assert r.status_code == 201, r.text
             ids.append(r.json()["id"])
-        loaded = train_with_pages_open(srv, http, ids, headers)
-        wait_for("the idle sessions unloaded", lambda: unloaded(http))
+        loaded = train_with_pages_open(srv, http, ids, headers, STEPS)
+        wait_for("the idle sessions unloaded", lambda: loaded_sessions(http) == 0)
         after = srv.rss_kb()
 
     added, back = loaded - base, loaded - after
