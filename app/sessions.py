@@ -14,14 +14,11 @@ A graceful shutdown (:meth:`Manager.drain`) stops every run, checkpoints it with
 from __future__ import annotations
 
 import asyncio
-import logging
 import secrets
 import threading
 import time
-from concurrent.futures import Future
 from typing import Any
 
-from app.batch import Batch
 from app.db import Store
 from app.errors import ApiError, Conflict, NotFound, engine_error, quota_error
 from app.limits import build_trainer, check_config, restore_trainer
@@ -32,14 +29,14 @@ from app.retention import Retention
 from app.session import Session
 from app.settings import Settings
 from app.stream import Hub
+from app.upkeep import Upkeep
 from engine.config import changes_task
 
 LIVE = ("optimizer", "schedule", "regularization", "clip_norm", "batch_size", "probe")
 EXPORT_FORMAT = "backprop-playground/session-1"
-log = logging.getLogger(__name__)
 
 
-class Manager(RemoteRuns, Recovery):
+class Manager(RemoteRuns, Recovery, Upkeep):
     """All sessions of this process, indexed by id."""
 
     def __init__(self, settings: Settings, loop: asyncio.AbstractEventLoop) -> None:
@@ -72,36 +69,6 @@ class Manager(RemoteRuns, Recovery):
         hub.status = session.status_payload()
         hub.on_demand = lambda demand: self._demand_changed(session, demand)
         return session
-
-    def drain(self, reason: str = "shutdown") -> None:
-        """Stop every run, checkpoint every loaded session (runs say ``reason``), then end
-        every stream once its last status has gone out. Once; later calls return at once."""
-        with self._drain_lock:
-            if self.draining:
-                return
-            self.draining = True
-            sessions = list(self.sessions.values())
-            # every stop is asked for at once: the workers send the trainers back in parallel
-            stops = {s.id: s.remote.request("stop", s.id) for s in sessions if s.remote}
-            writes = [self._park(s, reason, stops.get(s.id)) for s in sessions]
-            for write in writes:
-                if write is not None:
-                    write.done.wait(10)
-            for s in sessions:
-                s.hub.end()
-
-    def _park(self, s: Session, reason: str, stop: Future[Any] | None) -> Any:
-        with s.lock:
-            if s.deleted:
-                return None
-            if s.remote is not None:
-                self._local(s, stop)
-            running = s.status == "running"
-            if running:
-                s.status, s.reason = "paused", reason
-            if s.trainer is not None:
-                return s.emit([], status=True, checkpoint=True, urgent=True)
-            return s.record(Batch(), status=True, urgent=True) if running else None
 
     def close(self) -> None:
         """Drain (if not yet), stop the workers and the repairs, and flush the database."""
@@ -207,6 +174,7 @@ class Manager(RemoteRuns, Recovery):
                 with self.lock:
                     self.sessions[session.id] = session
                 self._stored(write)
+        self.unload(session)
 
     # ---- driving ---------------------------------------------------------------------------
 
@@ -422,74 +390,3 @@ class Manager(RemoteRuns, Recovery):
 
     def _due(self, session: Session) -> bool:
         return time.monotonic() - session.last_checkpoint >= self.settings.checkpoint_seconds
-
-    def _cull_loop(self) -> None:
-        while not self._stop.wait(self.settings.cull_interval_seconds):
-            self.cull()
-            try:
-                self.retention.run(list(self.sessions.values()))
-            except Exception:  # a failed pass is tried again next time
-                log.exception("history compaction failed")
-
-    def _make_room(self, loading: Session | None = None) -> None:
-        """Keep trainers in memory under ``max_sessions_loaded`` (promise 21): before one more
-        is built (for ``loading``, or a new session), unload the least recently used sessions
-        that nobody runs or watches, as :meth:`cull` does; a 429 naming the limit if none can be.
-
-        Held in memory: a trainer here, or one training in a worker. Simultaneous loads may
-        each find the same room: the cap can be passed by as many trainers as requests build at
-        that instant, and the next load unloads back under it.
-        """
-        cap = self.settings.max_sessions_loaded
-        held = [
-            s
-            for s in list(self.sessions.values())
-            if s is not loading
-            and (s.trainer is not None or s.remote is not None or s.returned is not None)
-        ]
-        excess = len(held) + 1 - cap
-        if excess <= 0:
-            return
-        idle = [s for s in held if s.status != "running" and not s.hub.subscribers]
-        for s in sorted(idle, key=lambda s: s.last_seen):
-            if excess > 0 and self._unload(s):
-                excess -= 1
-        if excess > 0:
-            raise quota_error(
-                "sessions",
-                "max_sessions_loaded",
-                len(held) + 1,
-                cap,
-                self.settings.cull_interval_seconds,
-            )
-
-    def _unload(self, session: Session) -> bool:
-        """Checkpoint and drop the trainer of a session nobody runs or watches (it is rebuilt
-        from the checkpoint when next used); False if it is busy, running or watched."""
-        if not session.lock.acquire(blocking=False):
-            return False  # a request has it: not idle (and waiting could deadlock two loads)
-        try:
-            self._settle(session)
-            busy = session.remote is not None or session.status == "running"
-            if busy or session.hub.subscribers:
-                return False
-            if session.trainer is not None:
-                if session.dirty and not session.emit([], checkpoint=True).wait():
-                    return False  # not saved (a refusing disk): it stays in memory
-                session.trainer = None  # rebuilt from the checkpoint when next used
-            return True
-        finally:
-            session.lock.release()
-
-    def cull(self) -> None:
-        """Pause idle runs; checkpoint and unload idle sessions (promise 7)."""
-        now = time.monotonic()
-        for session in list(self.sessions.values()):
-            idle = now - session.last_seen > self.settings.idle_seconds
-            watched = bool(session.hub.subscribers)
-            if watched:
-                session.last_seen = now
-            elif idle and session.status == "running":
-                self.pause(session, reason="idle")
-            elif idle and session.trainer is not None and session.status != "running":
-                self._unload(session)

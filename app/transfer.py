@@ -2,7 +2,7 @@
 
 A trainer pickles whole (engine/trainer.py re-seats its views on arrival), but two of its parts
 are large and rarely change: the dataset, and the trajectory's recorded points (θ at every
-``stride``-th step, up to ~32 MB for a large net), which the page's live loss surface reads.
+``stride``-th step, up to 4 MiB: engine/trajectory.py), which the page's live loss surface reads.
 The receiver keeps both. The first transfer of a run carries everything; later ones refer to
 the dataset and to already-sent points by a persistent id (pickle's hook for objects kept
 outside the stream) — a point θ recorded at step ``s`` never changes, so ``s`` names it.

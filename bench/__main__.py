@@ -1,4 +1,4 @@
-"""Run every benchmark and print its table: ``python -m bench [engine|sessions|disk]``."""
+"""Run every benchmark and print its table: ``python -m bench [engine|sessions|disk|memory]``."""
 
 import sys
 
@@ -6,7 +6,7 @@ from bench import bench_engine
 
 
 def main() -> None:
-    which = sys.argv[1:] or ["engine", "sessions", "disk"]
+    which = sys.argv[1:] or ["engine", "sessions", "disk", "memory"]
     del sys.argv[1:]  # the sessions benchmark reads its own options from the command line
     if "engine" in which:
         bench_engine.main()
@@ -18,6 +18,10 @@ def main() -> None:
         from bench import bench_disk
 
         bench_disk.main()
+    if "memory" in which:
+        from bench import bench_memory
+
+        bench_memory.main()
 
 
 main()

@@ -75,7 +75,7 @@ class Slice:
                 f"landscape: invalid resolution {res}: must be <= {MAX_2D_RESOLUTION} for 2d"
             )
         self._bind(trainer, p["split"])
-        path = trainer.trajectory.matrix()
+        path, steps = trainer.trajectory.to_now(self.theta, trainer.iteration)
         span = p["range"]
         d2: Array | None = None
         if self.mode == "weights":
@@ -99,7 +99,7 @@ class Slice:
             d2 = dirs.random_direction(self.layer_params, rng) if two else None
             span = span or 1.0
         else:
-            d1, d2_pca, explained = dirs.pca_directions(path)
+            d1, d2_pca, explained = dirs.pca_directions(path, steps)
             d2 = d2_pca if two else None
             self.info["explained_variance"] = explained[: 2 if two else 1].tolist()
         coords = dirs.project(path, self.theta, d1, d2)
@@ -108,7 +108,7 @@ class Slice:
         self.info["range"] = span
         alphas = np.linspace(-span, span, res)
         betas = np.linspace(-span, span, res) if two else None
-        self._set_plane(trainer, d1, d2, alphas, betas, coords)
+        self._set_plane(steps, d1, d2, alphas, betas, coords)
 
     @classmethod
     def along(
@@ -151,10 +151,11 @@ class Slice:
             if betas is None:
                 raise ValueError("landscape.betas: invalid betas: a 2-D slice needs them")
             b = _window("betas", betas)
-        coords = dirs.project(trainer.trajectory.matrix(), start, d1, d2)
+        path, steps = trainer.trajectory.to_now(self.theta, trainer.iteration)
+        coords = dirs.project(path, start, d1, d2)
         at = dirs.project(self.theta[None], start, d1, d2)[0]
         self.info["range"] = float(max(np.abs(a).max(), np.abs(b).max() if b is not None else 0))
-        self._set_plane(trainer, d1, d2, a, b, coords, tuple(float(c) for c in at))
+        self._set_plane(steps, d1, d2, a, b, coords, tuple(float(c) for c in at))
         return self
 
     def _bind(self, trainer: Trainer, split: str) -> None:
@@ -175,7 +176,7 @@ class Slice:
 
     def _set_plane(
         self,
-        trainer: Trainer,
+        steps: list[int],
         d1: Array,
         d2: Array | None,
         alphas: Array,
@@ -192,7 +193,7 @@ class Slice:
             resolution=len(alphas),
             alphas=self.alphas.tolist(),
             path=finite_list(coords),
-            path_steps=list(trainer.trajectory.steps),
+            path_steps=steps,
         )
         if betas is not None:
             self.info["betas"] = self.betas.tolist()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -78,25 +79,26 @@ class Trainer:
         self.last_phase: dict[str, Any] | None = None
         self.trajectory = Trajectory(self.net.theta)
 
-    def _build_phases(self) -> list[tuple[str, int | None, Callable[[], None]]]:
-        n_layers = len(self.net.layers)
-        Phase = tuple[str, int | None, Callable[[], None]]
-        forwards: list[Phase] = [("forward", i, self._forward_phase(i)) for i in range(n_layers)]
-        backwards: list[Phase] = [
-            ("backward", i, self._backward_phase(i)) for i in range(n_layers - 1, -1, -1)
-        ]
+    def _build_phases(self) -> list[tuple[str, int | None, Callable[[Trainer], None]]]:
+        """The phases of one iteration in order: (name, layer, run), called as ``run(self)``.
+
+        ``run`` takes the trainer as its argument instead of closing over it, so a trainer
+        holds no reference cycle and is freed as soon as the last reference to it goes (the
+        web process replaces a running session's copy at every page frame, and drops whole
+        trainers when it unloads idle sessions) rather than at the next full collection."""
+        n = len(self.net.layers)
         return [
-            *forwards,
-            ("loss", None, self._loss_phase),
-            *backwards,
-            ("update", None, self._update_phase),
+            *(("forward", i, partial(Trainer._forward, i=i)) for i in range(n)),
+            ("loss", None, Trainer._loss_phase),
+            *(("backward", i, partial(Trainer._backward, i=i)) for i in range(n - 1, -1, -1)),
+            ("update", None, Trainer._update_phase),
         ]
 
     # ---- pickling: a whole trainer moves between processes, mid-phase included ---------------
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        del state["_phases"]  # closures over self: rebuilt on arrival
+        del state["_phases"]  # rebuilt on arrival: shorter pickles
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -130,18 +132,13 @@ class Trainer:
 
     # ---- phases ----------------------------------------------------------------------------
 
-    def _forward_phase(self, i: int) -> Callable[[], None]:
-        layer = self.net.layers[i]
-
-        def forward() -> None:
-            if i == 0:
-                self._begin_batch()
-                x = self._xb
-            else:
-                x = self.net.layers[i - 1].a
-            layer.forward(x, True, self.rng)
-
-        return forward
+    def _forward(self, i: int) -> None:
+        if i == 0:
+            self._begin_batch()
+            x = self._xb
+        else:
+            x = self.net.layers[i - 1].a
+        self.net.layers[i].forward(x, True, self.rng)
 
     def _begin_batch(self) -> None:
         if self.config["dropout"] > 0.0:
@@ -160,24 +157,19 @@ class Trainer:
             return
         self.loss = loss
 
-    def _backward_phase(self, i: int) -> Callable[[], None]:
+    def _backward(self, i: int) -> None:
         net = self.net
         layer = net.layers[i]
-        last = i == len(net.layers) - 1
-
-        def backward() -> None:
-            if last:
-                grad = layer.backward_delta(net.output_delta(self._yb), i > 0)
-            else:
-                assert self._grad is not None
-                grad = layer.backward(self._grad, i > 0)
-            self._grad = grad
-            if net.reg_kind != "none":
-                net.add_penalty_grad(layer)
-            if i == 0:
-                self._finish_gradients()
-
-        return backward
+        if i == len(net.layers) - 1:
+            grad = layer.backward_delta(net.output_delta(self._yb), i > 0)
+        else:
+            assert self._grad is not None
+            grad = layer.backward(self._grad, i > 0)
+        self._grad = grad
+        if net.reg_kind != "none":
+            net.add_penalty_grad(layer)
+        if i == 0:
+            self._finish_gradients()
 
     def _finish_gradients(self) -> None:
         grad = self.net.grad  # every layer's gradients, as one flat vector
@@ -237,7 +229,7 @@ class Trainer:
         self.history = []
         name, layer, run = self._phases[self._cursor]
         with np.errstate(all="ignore"):  # overflow is detected and reported as divergence
-            run()
+            run(self)
         self._cursor = (self._cursor + 1) % len(self._phases)
         if self.status != "ok":
             self._cursor = 0
@@ -259,7 +251,7 @@ class Trainer:
                 if self.status != "ok":
                     break
                 for _name, _layer, run in phases[self._cursor :]:
-                    run()
+                    run(self)
                     if self.status != "ok":
                         break
                 self._cursor = 0

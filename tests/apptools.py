@@ -15,7 +15,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -176,3 +178,71 @@ class Server:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+# ---- pages open on a real server ------------------------------------------------------------
+
+
+class PageStream(threading.Thread):
+    """A page's event stream, read (and counted) until closed."""
+
+    def __init__(self, url: str, headers: dict[str, str]) -> None:
+        super().__init__(daemon=True)
+        self.url, self.headers = url, headers
+        self.bytes = 0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        with httpx.Client(timeout=None) as c, c.stream("GET", self.url, headers=self.headers) as r:
+            for chunk in r.iter_raw():
+                self.bytes += len(chunk)
+                if self.stop.is_set():
+                    return
+
+
+@contextlib.contextmanager
+def pages_open(base: str, ids: list[str], headers: dict[str, str]) -> Iterator[list[PageStream]]:
+    """Open the page stream of each session (2 frames a second); closed on leaving."""
+    streams = [PageStream(f"{base}/api/sessions/{i}/page-events?fps=2", headers) for i in ids]
+    for s in streams:
+        s.start()
+    try:
+        yield streams
+    finally:
+        for s in streams:
+            s.stop.set()
+        for s in streams:
+            s.join(30)
+
+
+def wait_for(what: str, check: Callable[[], bool], timeout: float = 120.0) -> None:
+    """Poll ``check`` until it holds (AssertionError naming ``what`` after ``timeout`` s)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"never happened: {what}"
+        time.sleep(0.1)
+
+
+def train_with_pages_open(
+    srv: Server, http: httpx.Client, ids: list[str], headers: dict[str, str], steps: int
+) -> int:
+    """Run every session ``steps`` steps (from step 0) while its page is open, at 2 frames a
+    second; returns the server's RSS (KB) at the end, the pages still open."""
+    with pages_open(srv.url, ids, headers) as streams:
+        wait_for("every page got its first frame", lambda: all(s.bytes > 1000 for s in streams))
+        for i in ids:
+            assert http.post(
+                f"/api/sessions/{i}/run", json={"steps": steps}, headers=headers
+            ).is_success
+        wait_for(
+            "every run spent its budget",
+            lambda: all(
+                http.get(f"/api/sessions/{i}", headers=headers).json()["step"] == steps for i in ids
+            ),
+        )
+        return srv.rss_kb()
+
+
+def loaded_sessions(http: httpx.Client) -> int:
+    """Sessions holding memory in the server's web process (healthz ``loaded``)."""
+    return int(http.get("/api/healthz").json().get("loaded", 0))

@@ -170,7 +170,7 @@ def test_the_first_worker_starts_with_the_server(tmp_path: Path) -> None:
         while client.get("/api/healthz").json()["workers"] < 1 and time.monotonic() < end:
             time.sleep(0.05)
         assert client.get("/api/healthz").json() == {
-            "ok": True, "sessions": 0, "running": 0, "scheduled": 0, "workers": 1
+            "ok": True, "sessions": 0, "loaded": 0, "running": 0, "scheduled": 0, "workers": 1
         }
     finally:
         client.close()

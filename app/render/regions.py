@@ -62,6 +62,18 @@ def store_image(session_id: str, kind: str, data: bytes) -> None:
         IMAGES.popitem(last=False)
 
 
+def forget(session_id: str, deleted: bool = False) -> None:
+    """Drop what the page layer keeps of a session: its pictures (redrawn by the next frame),
+    and once ``deleted`` also its curve marks, last config and page preferences."""
+    for key in list(IMAGES):  # a copy taken at once: frames in other threads add pictures
+        if key[0] == session_id:
+            IMAGES.pop(key, None)
+    if deleted:
+        MARKS.pop(session_id, None)
+        LAST_CONFIG.pop(session_id, None)
+        view.UI.pop(session_id, None)
+
+
 def render_block(name: str, context: dict[str, Any]) -> str:
     from app.routes.pages import TEMPLATES
 

@@ -136,12 +136,10 @@ class SurfaceLive:
 
         with self.session.lock:
             t = self.manager.load(self.session)
-            path = t.trajectory.matrix()
             theta = np.asarray(t.net.theta, dtype=np.float64).copy()
+            path, _ = t.trajectory.to_now(theta, t.iteration)  # ends where θ is now
         if theta.shape != g.origin.shape:
             return [], [0.0, 0.0]
-        if not np.array_equal(path[-1], theta):  # the record is thinned: end where θ is now
-            path = np.vstack([path, theta[None]])
         coords = project(path, g.origin, g.d1, g.d2)
         pts = [[float(a), float(b)] for a, b in coords if np.isfinite(a) and np.isfinite(b)]
         cur = pts[-1] if pts else [0.0, 0.0]

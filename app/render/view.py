@@ -37,6 +37,15 @@ class UiState:
     surface_version: int = 0
 
 
+# a session's page preferences, shared by its pages; kept while the session exists (an unload
+# keeps them: they cannot be rebuilt), dropped when it is deleted (app/render/regions.forget)
+UI: dict[str, UiState] = {}
+
+
+def ui_of(session_id: str) -> UiState:
+    return UI.setdefault(session_id, UiState())
+
+
 @dataclass
 class Picture:
     session: dict[str, Any]

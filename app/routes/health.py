@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from app import memory
 from app.deps import ManagerDep
 
 router = APIRouter(tags=["health"])
@@ -17,11 +18,13 @@ router = APIRouter(tags=["health"])
     responses={503: {"description": "The database refuses writes (`storage` says why)."}},
 )
 async def healthz(manager: ManagerDep) -> Any:
-    """Liveness plus a few gauges: sessions, running sessions, runs in workers, workers; 503
+    """Liveness plus a few gauges: sessions, those holding memory here (``loaded``: a trainer,
+    copies or recent records), running sessions, runs in workers, workers; 503
     with ``storage`` (the cause) while the database refuses writes (a full or read-only disk)."""
     body: dict[str, Any] = {
         "ok": True,
         "sessions": len(manager.sessions),
+        "loaded": sum(1 for s in list(manager.sessions.values()) if memory.held(s)),
         "running": sum(1 for s in manager.sessions.values() if s.status == "running"),
         "scheduled": manager.pool.running,
         "workers": sum(1 for h in manager.pool.handles if h.alive),

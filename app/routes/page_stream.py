@@ -38,7 +38,6 @@ from app.session import Session
 from app.stream import Subscriber
 
 router = APIRouter(tags=["page"])
-UI: dict[str, view.UiState] = {}
 HISTORY_ROWS = 20_000
 
 
@@ -60,10 +59,6 @@ class UiPatch(BaseModel):
     log_scale: bool | None = None
     show_test: bool | None = None
     discretize: bool | None = None
-
-
-def ui_of(session_id: str) -> view.UiState:
-    return UI.setdefault(session_id, view.UiState())
 
 
 def load_curves(manager: Any, session: Session, st: regions.PageState) -> None:
@@ -156,7 +151,7 @@ def frame(session: Session, manager: Any, st: regions.PageState) -> dict[str, st
 
 def initial_context(session: Session, manager: Any, hidden: set[str]) -> dict[str, Any]:
     """The full page of a session: controls from its config and every region pre-rendered."""
-    st = regions.PageState(ui=ui_of(session.id))
+    st = regions.PageState(ui=view.ui_of(session.id))
     load_curves(manager, session, st)
     pic = view.gather(session, manager, None)
     live = regions.live_regions(pic, st, session.id)
@@ -210,7 +205,7 @@ async def page_events(
         owner=session.owner, every=0, fps=0.0, include=frozenset(), frames=False, copies=rate
     )
     hub.add(sub)
-    st = regions.PageState(ui=ui_of(session.id))
+    st = regions.PageState(ui=view.ui_of(session.id))
     interval = 1.0 / rate
     retry = settings.retry_ms + random.randint(0, settings.retry_ms)
     del hide  # classroom hiding is CSS on the page; controls render the same
@@ -276,7 +271,7 @@ async def _copy_coming(
 @router.put("/sessions/{session_id}/ui", status_code=204)
 def set_ui(body: UiPatch, session: SessionDep, manager: ManagerDep) -> Response:
     """Change what the page draws (view, log scale, test points, discrete output, surface)."""
-    ui = ui_of(session.id)
+    ui = view.ui_of(session.id)
     if body.view is not None:
         if body.view not in view.network.VIEWS:
             raise ApiError(
@@ -311,7 +306,7 @@ def _png(session: Session, kind: str) -> Response:
 def decision_png(session: SessionDep, manager: ManagerDep) -> Response:
     """The decision surface as a PNG (orange = class 0 … blue = class 1)."""
     if (session.id, "decision") not in regions.IMAGES:
-        st = regions.PageState(ui=ui_of(session.id))
+        st = regions.PageState(ui=view.ui_of(session.id))
         regions.live_regions(view.gather(session, manager, None), st, session.id)
     return _png(session, "decision")
 
