@@ -98,11 +98,6 @@
       const id = JSON.parse(xhr.responseText).id
       const hide = elt.dataset.hide ? '&hide=' + encodeURIComponent(elt.dataset.hide) : ''
       window.location.replace('/?s=' + encodeURIComponent(id) + hide)
-    } else if (elt.id === 'reset-smaller-lr' && evt.detail.successful) {
-      // fetch, not htmx.ajax with the button as source: the stream may have redrawn the alert
-      // (and dropped the button) before this answer came, and htmx sends nothing for it then
-      fetch('/api/sessions/' + sid() + '/reset', { method: 'POST' })
-        .then(function (r) { if (!r.ok) say('reset failed (' + r.status + ')') })
     } else if (elt.id === 'weight-editor' && evt.detail.successful) {
       elt.hidden = true
     }
@@ -118,10 +113,13 @@
     const elt = evt.detail.elt
     const verb = evt.detail.requestConfig && evt.detail.requestConfig.verb
     const sent = elt && 'value' in elt ? elt.value : null
+    const reset = elt && elt.id === 'reset-smaller-lr'
     xhr.addEventListener('loadend', function () {
       if (!xhr.status) return // not answered (aborted, offline): htmx says so
       if (xhr.status < 400) {
         if (verb !== 'get') unsay() // an accepted change: the last refusal no longer applies
+        // the alert's button: the rate is set, now the reset (by fetch: the button is gone)
+        if (reset) fetch('/api/sessions/' + sid() + '/reset', { method: 'POST' }).then(told)
         return
       }
       let text = 'request failed (' + xhr.status + ')'
@@ -131,6 +129,7 @@
       if (sent === null || elt.value === sent) revert(elt)
     })
   })
+  function told (r) { if (!r.ok) say('reset failed (' + r.status + ')') }
   function unsay () {
     const err = document.querySelector('#status-wrap .error')
     if (err) err.textContent = ''

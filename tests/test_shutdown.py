@@ -9,6 +9,7 @@ import json
 import signal
 import sqlite3
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +72,10 @@ def test_sigterm_under_load_ends_streams_checkpoints_and_exits_quickly(tmp_path:
         for sid in sids:
             assert http.post(f"/api/sessions/{sid}/run", json={"steps": 10**6},
                              headers=h).status_code == 200
-        took, got = asyncio.run(load_and_stop(server, token, sids))
+        # a thread of its own: Playwright's sync API (the browser tests) may have left an event
+        # loop running in this one
+        with ThreadPoolExecutor(1) as pool:
+            took, got = pool.submit(asyncio.run, load_and_stop(server, token, sids)).result()
         assert server.proc is not None and server.proc.returncode is not None
     print(f"SIGTERM to exit: {took:.2f} s")
     assert took < 5.0, f"exit took {took:.1f} s"

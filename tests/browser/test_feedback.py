@@ -224,3 +224,26 @@ def test_tooltips_name_layers_as_the_drawing_heads_them(open_tab: OpenTab) -> No
     assert "w[0][0][0] (x1 → layer 1 · unit 0)" in seen[-1], seen[-1]
     page.locator('svg#network g.node[data-layer="0"][data-unit="1"]').hover(force=True)
     expect(tip).to_contain_text("layer 1 · unit 1")  # heading "layer 1", not "layer 0"
+
+
+def test_the_divergence_reset_goes_out_when_the_alert_is_redrawn_before_the_rate_answers(
+    open_tab: OpenTab,
+) -> None:
+    """The alert's button sets the smaller rate, then resets. The rate revives the session,
+    and the stream can redraw the alert away (button and all) before the rate's answer comes:
+    the reset must still be sent (it was not: the handler listened on the button)."""
+    diverging = {**SMALL_NET, "dataset": {"name": "reg_plane", "n_samples": 200},
+                 "optimizer": {"name": "sgd", "lr": 50.0}}
+    tab = open_tab(config_url(diverging))
+    page = tab.page
+    ready(tab)
+    page.locator("#play").click()
+    divergence = page.locator("#divergence")
+    expect(divergence).to_be_visible(timeout=20_000)
+    expect(page.locator("#rate-checked")).to_contain_text("without diverging")
+    answers = HeldAnswers(tab)
+    page.locator("#reset-smaller-lr").click()
+    answers.wait(1)
+    expect(divergence).to_be_hidden()  # the stream's redraw came first
+    assert answers.release(0) == 200
+    poll(lambda: tab.session()["reason"] == "reset", what="the reset after the rate")
