@@ -35,6 +35,8 @@ INSERT_STEP = (
     "INSERT OR REPLACE INTO history (session_id, seq, generation, step, loss, has_metrics, record)"
     " VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
+# what clients have been told: (status, reason, counters, config), as of the last commit
+Shown = tuple[str, str | None, dict[str, Any], dict[str, Any]]
 COUNTER_KEYS = ("iteration", "epoch", "samples_seen", "iterations_per_epoch", "n_params")
 
 
@@ -62,7 +64,7 @@ class Session:
         self.reason: str | None = None
         # what clients have been told (committed): GET answers from this, so a status is never
         # reported before the history rows that came before it can be read
-        self.shown: tuple[str, str | None, dict[str, Any]] = (status, None, counters)
+        self.shown: Shown = (status, None, counters, config)
         self.generation, self.seq_base = generation, seq_base
         self.counters = counters
         self.created = created
@@ -101,11 +103,11 @@ class Session:
 
     def show(self) -> None:
         """What is in memory is what clients are told from now on (no write pending)."""
-        self.shown = (self.status, self.reason, self.counters)
+        self.shown = (self.status, self.reason, self.counters, self.config)
 
     def public(self) -> dict[str, Any]:
         """The session as scripts see it (SessionPublic), as of its last committed write."""
-        status, reason, c = self.shown
+        status, reason, c, config = self.shown
         return {
             "id": self.id,
             "name": self.name,
@@ -122,7 +124,7 @@ class Session:
             "loss": c.get("loss"),
             "divergence": c.get("divergence"),
             "run": {"budget": self.budget if status == "running" else 0, "speed": self.speed},
-            "config": self.config,
+            "config": config,
         }
 
     def status_payload(self) -> dict[str, Any]:
@@ -227,7 +229,7 @@ class Session:
         steps = [(row[0], row[4]) for row in batch.rows]
         picture = batch.frame
         payload = self.status_payload() if status else None
-        shown = (self.status, self.reason, self.counters)
+        shown = (self.status, self.reason, self.counters, self.config)
         hub = self.hub
 
         def publish() -> None:
