@@ -12,6 +12,8 @@ from typing import Any
 
 from app.errors import ApiError, engine_error, limit_error
 from app.settings import Settings
+from engine.datasets import TableLimit, csv_to_inline
+from engine.trainer import Trainer
 
 
 def check_config(config: Mapping[str, Any], settings: Settings) -> None:
@@ -85,8 +87,6 @@ def expand_csv(config: Mapping[str, Any], settings: Settings) -> Mapping[str, An
     dataset = config.get("dataset")
     if not isinstance(dataset, Mapping) or dataset.get("name") != "csv":
         return config
-    from engine.datasets import TableLimit, csv_to_inline
-
     try:
         inline = csv_to_inline(dataset, **csv_limits(settings))
     except TableLimit as exc:
@@ -103,8 +103,6 @@ def expand_csv(config: Mapping[str, Any], settings: Settings) -> Mapping[str, An
 
 def build_trainer(config: Mapping[str, Any], settings: Settings) -> Any:
     """A new Trainer for a user config, or a 422 naming the bad field or the limit."""
-    from engine.trainer import Trainer
-
     config = expand_csv(config, settings)
     check_config(config, settings)
     try:
@@ -120,8 +118,6 @@ def build_trainer(config: Mapping[str, Any], settings: Settings) -> Any:
 
 def restore_trainer(state: Mapping[str, Any], settings: Settings) -> Any:
     """A Trainer from an imported checkpoint, with the same limits as a new one."""
-    from engine.trainer import Trainer
-
     config = state.get("config")
     if not isinstance(config, Mapping):
         raise ApiError(

@@ -37,7 +37,6 @@ INSERT_STEP = (
 )
 # what clients have been told: (status, reason, counters, config), as of the last commit
 Shown = tuple[str, str | None, dict[str, Any], dict[str, Any]]
-COUNTER_KEYS = ("iteration", "epoch", "samples_seen", "iterations_per_epoch", "n_params")
 
 
 class Session:

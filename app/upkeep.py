@@ -106,10 +106,12 @@ class Upkeep:
         if excess <= 0:
             return
         idle = [s for s in held if s.status != "running" and not s.hub.subscribers]
+        wanted = excess
         for s in sorted(idle, key=lambda s: s.last_seen):
             if excess > 0 and self.unload(s, trim=False):
                 excess -= 1
-        memory.trim()
+        if excess < wanted:
+            memory.trim()  # once for all of them
         if excess > 0:
             raise quota_error(
                 "sessions",

@@ -93,6 +93,7 @@ class Writer:
         self.on_failed, self.on_recovered = on_failed, on_recovered
         self.failing: str | None = None  # the cause, during a storage failure episode
         self.failing_since = 0.0
+        self._last_probe = 0.0
         self._queue: queue.Queue[Write | Control | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="bpp-writer", daemon=True)
         self._thread.start()
@@ -221,8 +222,6 @@ class Writer:
                 log.exception("failed-write handler failed")
 
     # ---- failure episodes ----------------------------------------------------------------------
-
-    _last_probe = 0.0
 
     def _begin_episode(self, cause: str) -> None:
         self.failing, self.failing_since = cause, time.monotonic()

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from app.render.palette import class_colour, fmt
+from app.render.palette import class_colour, diverging, fmt
 
 SPLITS = ("train", "val", "test")
 CAP = 400
@@ -163,8 +163,6 @@ def points_svg(
             cx = (a - x1min) / (x1max - x1min) * size
             cy = (x2max - b) / (x2max - x2min) * size
             if task == "regression":
-                from app.render.palette import diverging
-
                 colour = diverging(float(y) / (scale_y or 1.0))
             else:
                 colour = class_colour(int(y))
