@@ -15,10 +15,9 @@ from typing import Any
 
 import pytest
 
-from app.db import Store
+from app.core.store import Store
 from app.page.feed import PageFeed
-from app.session import INSERT_STEP
-from app.stream import Hub
+from app.streaming.hub import Hub
 
 METRICS_EVERY = 50
 
@@ -51,11 +50,8 @@ class Fixture:
             steps = [
                 (s, record(s, generation)) for s in range(start, min(last, start + chunk - 1) + 1)
             ]
-            rows = [
-                ("s", s, generation, s, 1 / s, int(s % METRICS_EVERY == 0), text)
-                for s, text in steps
-            ]
-            assert self.store.submit([(INSERT_STEP, rows, True)]).wait()
+            rows = [(s, s, 1 / s, int(s % METRICS_EVERY == 0), text) for s, text in steps]
+            assert self.store.submit([self.store.put_steps("s", generation, rows)]).wait()
             self.hub.publish(steps)
 
     def close(self) -> None:

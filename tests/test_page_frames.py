@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from app.page import feed as page_feed
-from app.page import frames
-from app.render import charts, network, regions, view
+from app.page import frames, regions, words
+from app.page.draw import charts, network
 from engine.trainer import Trainer
 from tests.conftest import small_config
 
@@ -192,11 +192,11 @@ def test_phase_words_have_korean_beside_them() -> None:
     t = Trainer(small_config())
     session = FakeSession(t)
     frame = frames.build(t, 0, frames.Look(), pictures=False)
-    assert view.phase_words(frame.snap) == ("ready", "forward · layer 1")
-    assert view.phase_ko("ready") == "준비"
-    assert view.phase_ko("forward · layer 1") == "순전파 · 은닉층 1"
-    assert view.phase_ko("backward · output layer") == "역전파 · 출력층"
-    assert all(view.phase_ko(s["name"]) for s in regions.phase_order(frame.snap))
+    assert words.phase_words(frame.snap) == ("ready", "forward · layer 1")
+    assert words.phase_ko("ready") == "준비"
+    assert words.phase_ko("forward · layer 1") == "순전파 · 은닉층 1"
+    assert words.phase_ko("backward · output layer") == "역전파 · 출력층"
+    assert all(words.phase_ko(s["name"]) for s in regions.phase_order(frame.snap))
     for _ in range(frame.snap["n_layers"] + 1):  # forward through every layer, then the loss
         t.step_phase()
     feed = page_feed.PageFeed("s1")
@@ -213,8 +213,8 @@ def test_points_stand_out_where_the_network_is_sure() -> None:
 
     from PIL import Image
 
-    from app.render.images import decision_png
-    from app.render.palette import class_colour
+    from app.page.draw.images import decision_png
+    from app.page.draw.palette import class_colour
 
     for p, k in ((1.0, 1), (0.0, 0)):
         surface = {"output": np.full((4, 4), p), "task": "binary"}
@@ -228,16 +228,16 @@ def test_points_stand_out_where_the_network_is_sure() -> None:
 def test_no_accuracy_chart_for_regression() -> None:
     curves = charts.Curves()
     curves.add({"step": 5, "metrics": {"train": {"loss": 0.5}}})  # regression: no accuracy
-    loss, acc = view.curves_svg(curves, view.UiState())
+    loss, acc = words.curves_svg(curves, words.UiState())
     assert "polyline" in loss or "circle" in loss
     assert acc == ""
     curves.add({"step": 9, "metrics": {"train": {"loss": 0.4, "accuracy": 0.8}}})
-    assert view.curves_svg(curves, view.UiState())[1].startswith('<svg id="acc-chart"')
+    assert words.curves_svg(curves, words.UiState())[1].startswith('<svg id="acc-chart"')
 
 
 def test_a_flat_1d_curve_at_a_huge_loss_draws() -> None:
     """A diverged run's losses near 1e100: lo ± 0.5 is lo again, and the y scale divided by 0."""
-    from app.render.surface import surface_1d
+    from app.page.draw.loss_surface import surface_1d
 
     svg = surface_1d(
         {

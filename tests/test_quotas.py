@@ -22,7 +22,7 @@ import pytest
 from apptools import FAST, ApiClient, Server, make_settings
 from test_stream_caps import accepted_again, create, events_url, page_url, refused, stream
 
-from app.quotas import OwnerRate
+from app.sessions.quotas import OwnerRate
 from engine.trainer import Trainer
 
 WINDOW = 5.0  # seconds: long enough for four creates on a busy machine, short to wait out

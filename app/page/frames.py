@@ -2,12 +2,12 @@
 
 A page frame is what the playground page's live regions show of one moment of a session, as
 numbers: the counters and the phase, the network drawing cut to the units it draws
-(:class:`app.render.network.Drawing`), and, at their own slower rate, the heatmaps as PNG
-bytes and the output panel's predictions. The training worker of a running session makes one
-at the rate the session's pages ask (app/worker.py) and sends it pickled: a few hundred bytes
-to a few kilobytes whatever the size of the net, instead of the whole trainer. The web process
-makes one from the trainer itself when no worker trains the session. Turning a frame into
-HTML happens once per session and frame, for all its viewers (app/page/feed.py).
+(:class:`app.page.draw.network.Drawing`), and, at their own slower rate, the heatmaps as PNG
+bytes and the output panel's predictions. The training worker of a running session makes one at
+the rate the session's pages ask (app/training/worker.py) and sends it pickled: a few hundred
+bytes to a few kilobytes whatever the size of the net, instead of the whole trainer. The web
+process makes one from the trainer itself when no worker trains the session. Turning a frame
+into HTML happens once per session and frame, for all its viewers (app/page/feed.py).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from app.render import images, network
+from app.page.draw import images, network
 
 DECISION_RES = 64  # the decision heatmap's pixels a side
 NEURON_RES = 16  # each node's tile in the sprite
