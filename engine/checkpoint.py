@@ -21,8 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from engine.config import ConfigError, component_params, normalize_config
-from engine.optimizers import OPTIMIZERS
-from engine.schedules import SCHEDULES
+from engine.optim import OPTIMIZERS, SCHEDULES
 
 if TYPE_CHECKING:
     from engine.trainer import Trainer

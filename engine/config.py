@@ -17,9 +17,8 @@ from engine.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIO
 from engine.datasets import DATASETS, csv_to_inline
 from engine.initializers import INITIALIZERS
 from engine.losses import LOSSES
-from engine.optimizers import OPTIMIZERS
+from engine.optim import OPTIMIZERS, SCHEDULES
 from engine.registry import Param, check_params
-from engine.schedules import SCHEDULES
 
 # Defaults that follow the task when the user does not choose (PyTorch's usual pairings).
 TASK_DEFAULTS = {

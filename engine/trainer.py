@@ -29,8 +29,7 @@ from engine import checkpoint, readouts
 from engine.config import component_params, dataset_error, normalize_config
 from engine.datasets import make_dataset
 from engine.network import Network
-from engine.optimizers import OPTIMIZERS, clip_grad_norm
-from engine.schedules import SCHEDULES
+from engine.optim import OPTIMIZERS, SCHEDULES, clip_grad_norm
 from engine.trajectory import Trajectory
 
 Array = NDArray[np.float64]

@@ -9,7 +9,7 @@ import pytest
 
 from engine.activations import get_activation
 from engine.layers import BatchNorm, Layer
-from engine.optimizers import OPTIMIZERS
+from engine.optim import OPTIMIZERS
 
 
 def test_batchnorm_train_mode_normalises_and_updates_running_stats_like_torch() -> None:

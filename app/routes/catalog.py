@@ -17,8 +17,7 @@ def _registries() -> dict[str, Any]:
     from engine.datasets import DATASETS
     from engine.initializers import INITIALIZERS
     from engine.losses import LOSSES
-    from engine.optimizers import OPTIMIZERS
-    from engine.schedules import SCHEDULES
+    from engine.optim import OPTIMIZERS, SCHEDULES
 
     return {
         "datasets": DATASETS,
