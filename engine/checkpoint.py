@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from engine.config import ConfigError, component_params, normalize_config
+from engine.numbers import finite
 from engine.optim import OPTIMIZERS, SCHEDULES
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ def save(trainer: Trainer, include_trajectory: bool = False) -> dict[str, Any]:
         "samples_seen": trainer.samples_seen,
         "status": trainer.status,
         "divergence": trainer.divergence,
-        "loss": trainer.loss if math.isfinite(trainer.loss) else None,
+        "loss": finite(trainer.loss),
     }
     if include_trajectory:
         state["trajectory"] = trainer.trajectory.to_dict()

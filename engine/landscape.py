@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from engine import directions as dirs
-from engine.readouts import finite_list
+from engine.numbers import finite
 from engine.registry import Param, check_params
 
 if TYPE_CHECKING:
@@ -192,7 +192,7 @@ class Slice:
         self.info.update(
             resolution=len(alphas),
             alphas=self.alphas.tolist(),
-            path=finite_list(coords),
+            path=finite(coords),
             path_steps=steps,
         )
         if betas is not None:
@@ -305,15 +305,15 @@ class Slice:
         current = float(self.losses(np.array([ca]), np.array([cb]))[0])
         result["current"] = {"alpha": ca, "loss": current}
         if self.kind == "1d":
-            result["losses"] = finite_list(grid[0])
+            result["losses"] = finite(grid[0])
             result["current"]["slope"] = self.slope()
         else:
-            result["losses"] = finite_list(grid)
+            result["losses"] = finite(grid)
             result["betas"] = self.betas.tolist()
             result["current"]["beta"] = cb
-        finite = grid[np.isfinite(grid)]
-        result["min"] = float(finite.min()) if finite.size else None
-        result["max"] = float(finite.max()) if finite.size else None
+        seen = grid[np.isfinite(grid)]
+        result["min"] = float(seen.min()) if seen.size else None
+        result["max"] = float(seen.max()) if seen.size else None
         return result
 
 
