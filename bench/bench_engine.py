@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from engine.landscape import Slice
+from engine.inspect.landscape import Slice
 from engine.trainer import Trainer
 
 SMALL = {

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
-from engine.datasets import DATASETS, csv_to_inline
+from engine.datasets import DATASETS, csv_to_inline, make_dataset
 from engine.initializers import INITIALIZERS
 from engine.losses import LOSSES
 from engine.optim import OPTIMIZERS, SCHEDULES
@@ -165,8 +165,6 @@ def _regularization(value: Any) -> dict[str, Any]:
 
 def dataset_task(dataset_spec: Mapping[str, Any]) -> str:
     """The task of a dataset spec without building it (inline data is inferred when built)."""
-    from engine.datasets import make_dataset
-
     name = dataset_spec.get("name")
     if name in ("inline", "csv"):
         return make_dataset(dict(dataset_spec)).task

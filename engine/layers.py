@@ -26,6 +26,9 @@ from engine.activations import Activation
 
 Array = NDArray[np.float64]
 
+# the names of Layer.params, in their order (γ, β only with batch norm)
+PARAM_NAMES = ("W", "b", "gamma", "beta")
+
 
 class BatchNorm:
     """``torch.nn.BatchNorm1d`` (momentum 0.1, eps 1e-5, affine, tracked running stats).

@@ -25,9 +25,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from engine import checkpoint, readouts
+from engine import checkpoint
 from engine.config import component_params, dataset_error, normalize_config
 from engine.datasets import make_dataset
+from engine.inspect import readouts
 from engine.network import Network
 from engine.optim import OPTIMIZERS, SCHEDULES, clip_grad_norm
 from engine.trajectory import Trajectory
@@ -273,17 +274,17 @@ class Trainer:
         return readouts.snapshot(self, include, arrays)
 
     def decision_surface(self, resolution: int = 100, neuron_resolution: int = 10) -> Any:
-        from engine.surface import decision_surface
+        from engine.inspect.decision import decision_surface
 
         return decision_surface(self, resolution, neuron_resolution)
 
     def gradcheck(self, eps: float = 1e-5) -> dict[str, Any]:
-        from engine.gradcheck import gradcheck
+        from engine.inspect.gradcheck import gradcheck
 
         return gradcheck(self.net, self.data.x_train, self.data.y_train, eps=eps)
 
     def landscape(self, spec: dict[str, Any]) -> dict[str, Any]:
-        from engine.landscape import landscape
+        from engine.inspect.landscape import landscape
 
         return landscape(self, spec)
 

@@ -15,7 +15,7 @@ from app.deps import ManagerDep, SessionDep, SettingsDep
 from app.errors import ApiError, engine_error, limit_error
 from app.jsontext import encode
 from app.schemas import View
-from engine.landscape import grid_points
+from engine.inspect.landscape import grid_size
 
 router = APIRouter(prefix="/sessions/{session_id}", tags=["readouts"])
 ENGINE_ERRORS = (ValueError, TypeError, KeyError, IndexError)
@@ -139,7 +139,7 @@ def landscape(
         spec["weights"] = [_parse_weight(w, i) for i, w in enumerate(weight)]
     with session.lock:
         t = manager.load(session)
-        work = grid_points(kind, resolution) * t.data.sizes[split] * t.n_params
+        work = grid_size(kind, resolution) * t.data.sizes[split] * t.n_params
         if work > settings.max_landscape_work:
             raise limit_error("resolution", "max_landscape_work", work, settings.max_landscape_work)
         try:

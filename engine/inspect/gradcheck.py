@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from engine.layers import PARAM_NAMES
 from engine.network import Network
-from engine.readouts import PARAM_NAMES
 
 Array = NDArray[np.float64]
 MAX_ENTRIES = 5000  # larger nets get a seeded sample of entries checked

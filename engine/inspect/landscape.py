@@ -1,8 +1,8 @@
 """Loss landscapes: the data loss on a whole split along 1-D and 2-D slices through θ.
 
 A slice is L(θ₀ + α·d₁ + β·d₂) on a grid of (α, β), with the network in eval mode (running
-batch-norm statistics, no dropout). Directions come from :mod:`engine.directions`, or from the
-caller with :meth:`Slice.along` (a map kept on screen while the weights move).
+batch-norm statistics, no dropout). Directions come from :mod:`engine.inspect.directions`, or
+from the caller with :meth:`Slice.along` (a map kept on screen while the weights move).
 
 Vectorised over the grid: with X (N, F) and grid coefficients α, β (G,), the first layer's
 pre-activation is linear in the coefficients,
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from engine import directions as dirs
+from engine.inspect import directions as dirs
 from engine.numbers import finite
 from engine.registry import Param, check_params
 
@@ -49,7 +49,7 @@ def resolution_of(kind: str, resolution: int | None) -> int:
     return resolution or (41 if kind == "2d" else 101)
 
 
-def grid_points(kind: str, resolution: int | None) -> int:
+def grid_size(kind: str, resolution: int | None) -> int:
     """Points a landscape evaluates the loss at (``resolution²`` for 2-D)."""
     res = resolution_of(kind, resolution)
     return res * res if kind == "2d" else res

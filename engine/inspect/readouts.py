@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from engine.layers import PARAM_NAMES
 from engine.numbers import finite
 
 if TYPE_CHECKING:
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
 
 Array = NDArray[np.float64]
 
-PARAM_NAMES = ("W", "b", "gamma", "beta")
 INCLUDES = frozenset(
     {"gradients", "updates", "probe", "optimizer", "metrics", "batchnorm", "batch"}
 )

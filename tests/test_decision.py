@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.surface import grid_points
+from engine.inspect.decision import grid_points
 from engine.trainer import Trainer
 from tests.conftest import small_config
 
