@@ -30,9 +30,8 @@ from app.session import Session
 from app.settings import Settings
 from app.stream import Hub
 from app.upkeep import Upkeep
-from engine.config import changes_task
+from engine.config import LIVE_KEYS, merge_config
 
-LIVE = ("optimizer", "schedule", "regularization", "clip_norm", "batch_size", "probe")
 EXPORT_FORMAT = "backprop-playground/session-1"
 
 
@@ -297,27 +296,10 @@ class Manager(RemoteRuns, Recovery, Upkeep):
             t = self._local(session)
             if name is not None:
                 session.name = name
-            merged = dict(session.config)
-            for key, value in changes.items():
-                base = merged.get(key)
-                if (
-                    isinstance(value, dict)
-                    and isinstance(base, dict)
-                    and key != "hidden"
-                    and (value.get("name", base.get("name")) == base.get("name"))
-                ):
-                    merged[key] = {**base, **value}
-                else:
-                    merged[key] = value
-            if changes_task(session.config, changes):
-                # another kind of data (say regression after classification): its loss and
-                # output follow it, as when creating, unless this change names them
-                for key in ("loss", "output_activation"):
-                    if key not in changes:
-                        merged.pop(key, None)
+            merged = merge_config(session.config, changes)
             check_config(merged, self.settings)
             changed = sorted(k for k in changes if merged.get(k) != session.config.get(k))
-            if any(k not in LIVE for k in changed):
+            if any(k not in LIVE_KEYS for k in changed):
                 self.reset(session, merged)
                 return session, True, changed
             revived = False

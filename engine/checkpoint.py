@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from engine.config import ConfigError, component_params, normalize_config
+from engine.config import LIVE_KEYS, ConfigError, component_params, merge_config, normalize_config
 from engine.numbers import finite
 from engine.optim import OPTIMIZERS, SCHEDULES
 
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from engine.trainer import Trainer
 
 VERSION = 1
-LIVE_KEYS = ("optimizer", "schedule", "regularization", "clip_norm", "batch_size", "probe")
 
 
 def save(trainer: Trainer, include_trajectory: bool = False) -> dict[str, Any]:
@@ -113,16 +112,7 @@ def apply_hparams(trainer: Trainer, changes: dict[str, Any]) -> None:
     other = sorted(set(changes) - set(LIVE_KEYS))
     if other:
         raise ConfigError(other[0], "changing this needs a reset (a new session state)")
-    merged = copy.deepcopy(trainer.config)
-    for key, value in changes.items():
-        if key in ("optimizer", "schedule", "regularization") and isinstance(value, dict):
-            base = merged[key]
-            if key != "regularization" and value.get("name", base["name"]) != base["name"]:
-                base = {}  # another optimizer or schedule: its own defaults, not the old ones
-            merged[key] = {**base, **value}
-        else:
-            merged[key] = value
-    new = normalize_config(merged)
+    new = normalize_config(merge_config(trainer.config, changes))
     old = trainer.config
     if new["optimizer"] != old["optimizer"]:
         if new["optimizer"]["name"] == old["optimizer"]["name"]:

@@ -26,6 +26,7 @@ from app import presets
 from app.deps import ManagerDep, OwnerDep
 from app.errors import ApiError, NotFound
 from app.render import controls, view
+from engine.config import merge_config
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = Jinja2Templates(directory=ROOT / "templates")
@@ -106,7 +107,7 @@ def index(
             base = presets.preset_config(preset)
             if base is None:
                 raise ValueError(f"preset: unknown preset {preset!r}")
-            config = presets.merge(base, config)
+            config = merge_config(base, config)
         full = controls.normalized(config)
     except ValueError as exc:
         error, config = str(exc), {}

@@ -39,6 +39,7 @@ from app.schemas import (
 from app.session import Session
 from app.sessions import Manager
 from app.settings import Settings
+from engine.config import merge_config
 
 router = APIRouter(prefix="/sessions", tags=["sessions"])
 
@@ -100,7 +101,7 @@ def create_session(
                 f"preset: unknown preset {body.preset!r}; choose one of {list(presets.PRESETS)}",
                 field="preset",
             )
-        config = presets.merge(base, config)
+        config = merge_config(base, config)
     with _owner_for_new(token, response, settings, quotas, address) as token:
         session = manager.create(hash_token(token), config, body.name)
     return _created(manager, session, token)
