@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.jsontext import encode
+from engine.inspect import readouts
 
 
 @dataclass
@@ -116,7 +117,7 @@ def pack(
     seq = seq_base + t.iteration
     picture = None
     if frame is not None:
-        snap = t.snapshot(frame, arrays=True)  # encoded right here, arrays and all
+        snap = readouts.snapshot(t, frame, arrays=True)  # encoded right here, arrays and all
         picture = Frame(
             seq, t.iteration, encode({"seq": seq, "generation": generation, "t": now, **snap})
         )

@@ -31,6 +31,7 @@ from app.settings import Settings
 from app.stream import Hub
 from app.upkeep import Upkeep
 from engine.config import LIVE_KEYS, merge_config
+from engine.inspect import readouts
 
 EXPORT_FORMAT = "backprop-playground/session-1"
 
@@ -208,7 +209,7 @@ class Manager(RemoteRuns, Recovery, Upkeep):
             if t.status == "diverged":
                 session.status, session.reason = "diverged", "diverged"
             changed = session.status == "diverged"
-            metrics = t.metrics() if records else None
+            metrics = readouts.metrics(t) if records else None
             self._stored(
                 session.emit(
                     records,
@@ -224,7 +225,7 @@ class Manager(RemoteRuns, Recovery, Upkeep):
                 "session": session.public(),
                 "records": records,
                 "ran": done,
-                "state": t.snapshot(include),
+                "state": readouts.snapshot(t, include),
             }
 
     def run(self, session: Session, steps: int | None, speed: float | None) -> Session:
@@ -329,7 +330,7 @@ class Manager(RemoteRuns, Recovery, Upkeep):
             self._writable()
             t = self._local(session)
             try:
-                t.set_weight(layer, param, value, tuple(index) if index is not None else None)
+                t.net.set_weight(layer, param, value, tuple(index) if index is not None else None)
             except (ValueError, TypeError) as exc:
                 raise engine_error(exc) from None
             self._stored(
@@ -343,7 +344,7 @@ class Manager(RemoteRuns, Recovery, Upkeep):
             )
             if session.status == "running":
                 self._dispatch(session)
-            return t.snapshot(frozenset())
+            return readouts.snapshot(t, frozenset())
 
     def import_(self, owner: str, document: dict[str, Any], name: str | None) -> Session:
         if document.get("format") != EXPORT_FORMAT or not isinstance(

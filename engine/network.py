@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from engine.activations import get_activation
 from engine.config import component_params
 from engine.initializers import INITIALIZERS
-from engine.layers import Layer
+from engine.layers import PARAM_NAMES, Layer
 from engine.losses import LOSSES, Loss
 
 Array = NDArray[np.float64]
@@ -98,6 +98,73 @@ class Network:
             out.append(flat[offset : offset + size].reshape(shape))
             offset += size
         return out
+
+    # ---- state: the numbers a checkpoint keeps, and hand edits -------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """JSON-safe parameters (``params``, in :attr:`params` order) and batch-norm running
+        statistics (``running``: [mean, var] per batch-norm layer)."""
+        return {
+            "params": [p.tolist() for p in self.params],
+            "running": [
+                [la.bn.running_mean.tolist(), la.bn.running_var.tolist()]
+                for la in self.layers
+                if la.bn is not None
+            ],
+        }
+
+    def load_state(self, params: Any, running: Any) -> None:
+        """Take the numbers of a :meth:`state`; ValueError naming ``params`` or ``running``."""
+        if not isinstance(params, list) or len(params) != len(self.shapes):
+            raise ValueError("params: checkpoint does not match the config's layers")
+        arrays = [
+            _saved_array("params", saved, shape)
+            for saved, shape in zip(params, self.shapes, strict=True)
+        ]
+        bns = [la.bn for la in self.layers if la.bn is not None]
+        if not isinstance(running, list) or len(running) != len(bns):
+            raise ValueError(f"running: expected [mean, var] for each of {len(bns)} batch norms")
+        stats = [
+            [_saved_array("running", s, bn.running_mean.shape, finite=False) for s in pair]
+            for bn, pair in zip(bns, running, strict=True)
+        ]
+        for p, arr in zip(self.params, arrays, strict=True):
+            p[...] = arr
+        for bn, (mean, var) in zip(bns, stats, strict=True):
+            bn.running_mean[...] = mean
+            bn.running_var[...] = var
+
+    def set_weight(self, layer: int, param: str, value: Any, index: Any = None) -> None:
+        """Set ``layers[layer].param`` (W, b, gamma or beta) entirely, or one entry at ``index``."""
+        layers = self.layers
+        if isinstance(layer, bool) or not isinstance(layer, int) or not 0 <= layer < len(layers):
+            raise ValueError(f"layer: invalid layer {layer!r}: must be 0..{len(layers) - 1}")
+        target = dict(zip(PARAM_NAMES, layers[layer].params, strict=False)).get(param)
+        if target is None:
+            raise ValueError(f"param: invalid param {param!r} for layer {layer}")
+        try:
+            arr = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"value: {value!r} is not a number or array of numbers") from None
+        if not np.isfinite(arr).all():
+            raise ValueError("value: must be finite numbers")
+        if index is None:
+            if arr.shape != target.shape:
+                raise ValueError(
+                    f"value: shape {list(arr.shape)} does not match {param} shape "
+                    f"{list(target.shape)}"
+                )
+            target[...] = arr
+            return
+        idx = tuple(index) if isinstance(index, (list, tuple)) else (index,)
+        if len(idx) != target.ndim or any(
+            isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < n
+            for i, n in zip(idx, target.shape, strict=True)
+        ):
+            raise ValueError(f"index: {list(idx)} is outside {param} of shape {list(target.shape)}")
+        if arr.ndim != 0:
+            raise ValueError("value: one number expected with an index")
+        target[idx] = float(arr)
 
     def set_regularization(self, reg: dict[str, Any]) -> None:
         self.reg_kind: str = reg["kind"] if reg["rate"] > 0 else "none"
@@ -199,3 +266,17 @@ class Network:
         """What the model predicts: P(class 1) (binary), class probabilities, or values."""
         z, a = self.evaluate(x)[-1]
         return a
+
+
+def _saved_array(field: str, saved: Any, shape: tuple[int, ...], finite: bool = True) -> Array:
+    """``saved`` as a float64 array of ``shape`` (with finite entries if ``finite``: running
+    statistics may hold what a batch's overflow left, and are taken as they are), or ValueError
+    naming ``field``."""
+    try:
+        arr = np.asarray(saved, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{field}: expected arrays of numbers") from None
+    if arr.shape != shape or (finite and not np.isfinite(arr).all()):
+        kind = "finite arrays" if finite else "arrays"
+        raise ValueError(f"{field}: expected {kind} of shape {shape}, got {arr.shape}")
+    return arr

@@ -13,10 +13,16 @@ by the seeded RNG at each epoch start, and the last batch of an epoch may be sma
 
 Divergence: a non-finite loss, gradient or update ends the iteration as ``diverged``; the
 weights keep their last finite values and no later step runs until the trainer is rebuilt.
+
+Reading a trainer is done by the functions of :mod:`engine.inspect`, which take it as their
+argument (``readouts.snapshot(trainer, {"probe"})``); changing it by :meth:`set_hparams`
+(live keys) and ``trainer.net.set_weight``; :meth:`checkpoint` and :meth:`restore` carry the
+whole run to and from JSON (the format: :mod:`engine.checkpoint`).
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable
 from functools import partial
@@ -26,10 +32,17 @@ import numpy as np
 from numpy.typing import NDArray
 
 from engine import checkpoint
-from engine.config import component_params, dataset_error, normalize_config
+from engine.config import (
+    LIVE_KEYS,
+    ConfigError,
+    component_params,
+    dataset_error,
+    merge_config,
+    normalize_config,
+)
 from engine.datasets import make_dataset
-from engine.inspect import readouts
 from engine.network import Network
+from engine.numbers import finite
 from engine.optim import OPTIMIZERS, SCHEDULES, clip_grad_norm
 from engine.trajectory import Trajectory
 
@@ -263,44 +276,80 @@ class Trainer:
         remaining = -(-(self.n_train - self._pointer) // self.batch_size)
         return self.step(remaining)
 
-    # ---- reading ---------------------------------------------------------------------------
-
-    def metrics(self) -> dict[str, dict[str, float]]:
-        return readouts.metrics(self)
-
-    def snapshot(
-        self, include: frozenset[str] | set[str] = frozenset(), arrays: bool = False
-    ) -> dict[str, Any]:
-        return readouts.snapshot(self, include, arrays)
-
-    def decision_surface(self, resolution: int = 100, neuron_resolution: int = 10) -> Any:
-        from engine.inspect.decision import decision_surface
-
-        return decision_surface(self, resolution, neuron_resolution)
-
-    def gradcheck(self, eps: float = 1e-5) -> dict[str, Any]:
-        from engine.inspect.gradcheck import gradcheck
-
-        return gradcheck(self.net, self.data.x_train, self.data.y_train, eps=eps)
-
-    def landscape(self, spec: dict[str, Any]) -> dict[str, Any]:
-        from engine.inspect.landscape import landscape
-
-        return landscape(self, spec)
-
     # ---- changing ------------------------------------------------------------------------
 
     def set_hparams(self, changes: dict[str, Any]) -> None:
-        checkpoint.apply_hparams(self, changes)
+        """Apply live changes (:data:`~engine.config.LIVE_KEYS` only; anything else changes the
+        model or the data and needs a new trainer: ConfigError naming the key).
 
-    def set_weight(self, layer: int, param: str, value: Any, index: Any = None) -> None:
-        checkpoint.set_weight(self, layer, param, value, index)
+        Optimizer settings keep the optimizer's state; another optimizer starts afresh.
+        """
+        if not isinstance(changes, dict):
+            raise ConfigError("changes", "expected an object")
+        other = sorted(set(changes) - set(LIVE_KEYS))
+        if other:
+            raise ConfigError(other[0], "changing this needs a reset (a new session state)")
+        new = normalize_config(merge_config(self.config, changes))
+        old = self.config
+        if new["optimizer"] != old["optimizer"]:
+            if new["optimizer"]["name"] == old["optimizer"]["name"]:
+                self.optimizer.set_hparams(component_params(new["optimizer"]))
+            else:
+                self.optimizer = OPTIMIZERS.create(
+                    new["optimizer"]["name"], component_params(new["optimizer"])
+                )
+        if new["schedule"] != old["schedule"]:
+            self.schedule = SCHEDULES.create(
+                new["schedule"]["name"], component_params(new["schedule"])
+            )
+        self.net.set_regularization(new["regularization"])
+        self.config = new
+        # the rate the next update uses, shown as the current one (it was the last update's until
+        # the next step; recomputed before every update, so resuming is unaffected)
+        self.lr = self.schedule.lr(self.optimizer.hparams["lr"], self.epoch)
+
+    # ---- state: everything that decides the rest of the run ------------------------------
 
     def checkpoint(self, include_trajectory: bool = False) -> dict[str, Any]:
-        return checkpoint.save(self, include_trajectory)
+        """The run as a JSON-safe dict (format: :mod:`engine.checkpoint`). Taken between the
+        phases of an iteration, it restarts that iteration: no weight has changed before its
+        update phase, and the RNG state is the one the iteration started from."""
+        state: dict[str, Any] = {
+            "version": checkpoint.VERSION,
+            "config": copy.deepcopy(self.config),
+            **self.net.state(),
+            "optimizer": self.optimizer.state_dict(),
+            "rng": (self._iter_rng_state if self._cursor else None) or self.rng.bit_generator.state,
+            "perm": self._perm.tolist(),
+            "pointer": self._pointer,
+            "iteration": self.iteration,
+            "epoch": self.epoch,
+            "samples_seen": self.samples_seen,
+            "status": self.status,
+            "divergence": self.divergence,
+            "loss": finite(self.loss),
+        }
+        if include_trajectory:
+            state["trajectory"] = self.trajectory.to_dict()
+        return state
 
     @classmethod
     def restore(cls, state: dict[str, Any]) -> Trainer:
+        """A trainer continuing a :meth:`checkpoint` bit-identically; ValueError naming the
+        field at fault."""
         trainer = cls(state["config"])
-        checkpoint.load(trainer, state)
+        checkpoint.check_version(state)
+        trainer.net.load_state(state["params"], state.get("running", []))
+        trainer.optimizer.load_state_dict(state["optimizer"])
+        trainer.rng.bit_generator.state = state["rng"]
+        n = trainer.n_train
+        trainer._perm = checkpoint.permutation(state, n)
+        trainer._pointer = checkpoint.count(state, "pointer", n)
+        trainer.iteration = checkpoint.count(state, "iteration")
+        trainer.epoch = checkpoint.count(state, "epoch")
+        trainer.samples_seen = checkpoint.count(state, "samples_seen")
+        trainer.status, trainer.divergence = checkpoint.status(state)
+        trainer.loss = state["loss"] if state.get("loss") is not None else math.nan
+        if "trajectory" in state:
+            trainer.trajectory.load(state["trajectory"])
         return trainer

@@ -10,6 +10,7 @@ from pathlib import Path
 from app.batch import Demand, Frame
 from app.db import Store
 from app.stream import Hub, StreamOptions, Subscriber, follow
+from engine.inspect import readouts
 
 
 def subscriber(fps: float) -> Subscriber:
@@ -144,7 +145,7 @@ def test_frame_text_from_arrays_equals_the_list_snapshot() -> None:
     for key in ("seq", "generation", "t"):
         del data[key]
     assert json.dumps(data, sort_keys=True) == json.dumps(
-        json.loads(encode(t.snapshot(views))), sort_keys=True
+        json.loads(encode(readouts.snapshot(t, views))), sort_keys=True
     )
     assert data["layers"][0]["W"][0][1] is None and data["layers"][1]["b"][0] is None
 

@@ -20,6 +20,7 @@ from app.render import regions, view
 from app.routes.page_stream import close_curves, load_curves, take_records
 from app.session import INSERT_STEP
 from app.stream import Hub
+from engine.inspect import readouts
 
 METRICS_EVERY = 50
 
@@ -137,12 +138,12 @@ def test_curves_end_on_the_step_a_stopped_run_shows() -> None:
     trainer = Trainer(small_config())
     trainer.step(10)
     st = regions.PageState(ui=view.UiState())
-    st.curves.add({"step": 10, "metrics": trainer.metrics()})
+    st.curves.add({"step": 10, "metrics": readouts.metrics(trainer)})
     trainer.step(25)  # trained on, then paused before the next metric row
     session, manager = FakeSession(trainer), Manager()
     close_curves(session, manager, st)
     assert st.curves.steps == [10, 35]
-    assert st.curves.last("train") == trainer.metrics()["train"]["loss"]
+    assert st.curves.last("train") == readouts.metrics(trainer)["train"]["loss"]
     close_curves(session, manager, st)
     assert st.curves.steps == [10, 35]  # once per stop
 

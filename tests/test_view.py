@@ -45,15 +45,16 @@ class Manager:
 
 @pytest.fixture
 def counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Counts Trainer.decision_surface calls."""
+    """Counts decision-surface computations (engine.inspect.decision, as app/render/view.py
+    calls it)."""
     calls: list[int] = []
-    real = Trainer.decision_surface
+    real = view.decision_surface
 
-    def counting(self: Trainer, *args: Any, **kw: Any) -> Any:
+    def counting(trainer: Trainer, *args: Any, **kw: Any) -> Any:
         calls.append(1)
-        return real(self, *args, **kw)
+        return real(trainer, *args, **kw)
 
-    monkeypatch.setattr(Trainer, "decision_surface", counting)
+    monkeypatch.setattr(view, "decision_surface", counting)
     return calls
 
 

@@ -26,6 +26,7 @@ import numpy as np
 from app.render import palette
 from app.render.surface import surface_1d, surface_2d
 from app.render.surface_view import ENGINE_ERRORS, spec_of
+from engine.inspect.landscape import landscape
 
 TICK = 0.1  # seconds between looks at the session (and the 2-D point's frame rate)
 CURVE_SECONDS = 0.5
@@ -83,7 +84,7 @@ class SurfaceLive:
 
     def _curve(self, spec: dict[str, Any]) -> dict[str, Any]:
         with self.session.lock:
-            return dict(self.manager.load(self.session).landscape(spec))
+            return dict(landscape(self.manager.load(self.session), spec))
 
     def _start(self, spec: dict[str, Any], frame: Grid | None = None) -> Grid:
         """A new slice through the current weights. With ``frame`` (a map already shown), the

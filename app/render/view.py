@@ -18,6 +18,8 @@ import numpy as np
 
 from app.render import charts, images, network
 from app.render.palette import fmt
+from engine.inspect import readouts
+from engine.inspect.decision import decision_surface
 
 DECISION_RES = 64
 NEURON_RES = 16
@@ -79,7 +81,7 @@ def gather(
     """
     with session.lock:
         t = manager.load(session, pushed_ok=pushed_ok)
-        snap = t.snapshot(frozenset({"gradients", "updates", "probe"}))
+        snap = readouts.snapshot(t, frozenset({"gradients", "updates", "probe"}))
         data = t.data
         key = json.dumps(t.config["dataset"], sort_keys=True) + f"|{session.generation}"
         pic = Picture(
@@ -94,7 +96,7 @@ def gather(
             pic.plane = True
             pic.images = want_images or key != data_key_seen
             if pic.images:
-                pic.surface = t.decision_surface(DECISION_RES, NEURON_RES)
+                pic.surface = decision_surface(t, DECISION_RES, NEURON_RES)
             if key != data_key_seen:
                 raw = {"train": data.raw_train, "test": data.raw_test}
                 labels = {"train": data.y_train, "test": data.y_test}

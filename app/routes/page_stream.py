@@ -36,6 +36,7 @@ from app.render.surface_live import SurfaceLive
 from app.routes.events import StreamSlotDep
 from app.session import Session
 from app.stream import Subscriber
+from engine.inspect import readouts
 
 router = APIRouter(tags=["page"])
 HISTORY_ROWS = 20_000
@@ -101,7 +102,7 @@ def close_curves(session: Session, manager: Any, st: regions.PageState) -> None:
         steps = st.curves.steps
         if t.iteration == 0 or at == st.settled or (steps and steps[-1] >= t.iteration):
             return
-        metrics = t.metrics()
+        metrics = readouts.metrics(t)
     st.settled = at
     st.curves.add({"step": at[1], "metrics": metrics}, keep=True)
 

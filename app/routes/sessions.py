@@ -40,6 +40,7 @@ from app.session import Session
 from app.sessions import Manager
 from app.settings import Settings
 from engine.config import merge_config
+from engine.inspect import readouts
 
 router = APIRouter(prefix="/sessions", tags=["sessions"])
 
@@ -77,7 +78,7 @@ def _owner_for_new(
 
 def _created(manager: Manager, session: Session, token: str) -> dict[str, Any]:
     with session.lock:
-        state = manager.load(session).snapshot(frozenset())
+        state = readouts.snapshot(manager.load(session), frozenset())
     return {"id": session.id, "owner_token": token, "session": session.public(), "state": state}
 
 

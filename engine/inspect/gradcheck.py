@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import copy
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from engine.layers import PARAM_NAMES
 from engine.network import Network
+
+if TYPE_CHECKING:
+    from engine.trainer import Trainer
 
 Array = NDArray[np.float64]
 MAX_ENTRIES = 5000  # larger nets get a seeded sample of entries checked
@@ -48,17 +51,14 @@ def _backprop(net: Network, x: Array, y: Array) -> list[Array]:
 
 
 def gradcheck(
-    net: Network,
-    x: Array,
-    y: Array,
-    eps: float = 1e-5,
-    max_entries: int = MAX_ENTRIES,
-    seed: int = 0,
+    trainer: Trainer, eps: float = 1e-5, max_entries: int = MAX_ENTRIES, seed: int = 0
 ) -> dict[str, Any]:
-    """Compare backprop with central differences on a private copy of ``net``."""
+    """Compare backprop with central differences on the trainer's whole training set, using a
+    private copy of its network (at most ``max_entries`` entries, a seeded sample beyond)."""
     if not 0 < eps <= 1e-2:
         raise ValueError(f"eps: invalid eps {eps!r}: must be in (0, 0.01]")
-    net = copy.deepcopy(net)  # the live network's recorded arrays must not change
+    x, y = trainer.data.x_train, trainer.data.y_train
+    net = copy.deepcopy(trainer.net)  # the live network's recorded arrays must not change
     for layer in net.layers:
         layer.dropout = 0.0
     t0 = time.perf_counter()
