@@ -86,7 +86,7 @@ class Trainer:
         self._yb: Array = self.data.y_train[:0]
         self._grad: Array | None = None
         self._iter_rng_state: dict[str, Any] | None = None
-        self._batchnorms = [la.bn for la in self.net.layers if la.bn is not None]
+        self._bn_layers = [la for la in self.net.layers if la.bn is not None]
         self._phases = self._build_phases()
         self._cursor = 0
         self.last_phase: dict[str, Any] | None = None
@@ -146,12 +146,14 @@ class Trainer:
     # ---- phases ----------------------------------------------------------------------------
 
     def _forward(self, i: int) -> None:
+        layers = self.net.layers
         if i == 0:
             self._begin_batch()
             x = self._xb
         else:
-            x = self.net.layers[i - 1].a
-        self.net.layers[i].forward(x, True, self.rng)
+            x = layers[i - 1].cache.a
+        # kept on the layer for the backward pass and for the page
+        layers[i].cache = layers[i].forward(x, True, self.rng)
 
     def _begin_batch(self) -> None:
         if self.config["dropout"] > 0.0:
@@ -163,7 +165,7 @@ class Trainer:
 
     def _loss_phase(self) -> None:
         net = self.net
-        loss = net.loss.value(net.loss_input(net.layers[-1]), self._yb)
+        loss = net.loss.value(net.loss_input(net.layers[-1].cache), self._yb)
         self.penalty_value = net.penalty() if net.reg_kind != "none" else 0.0
         if not math.isfinite(loss) or not math.isfinite(self.penalty_value):
             self._diverge(f"the loss became {loss!r}")
@@ -173,14 +175,17 @@ class Trainer:
     def _backward(self, i: int) -> None:
         net = self.net
         layer = net.layers[i]
+        cache = layer.cache
         if i == len(net.layers) - 1:
-            grad = layer.backward_delta(net.output_delta(self._yb), i > 0)
+            delta = net.output_delta(cache, self._yb)
         else:
             assert self._grad is not None
-            grad = layer.backward(self._grad, i > 0)
-        self._grad = grad
+            delta = layer.delta_from(cache, self._grad)
+        layer.delta = delta
+        # into the layer's own gradient buffers: views of net.grad, the vector the update reads
+        self._grad = layer.backward(cache, delta, None, i > 0)
         if net.reg_kind != "none":
-            net.add_penalty_grad(layer)
+            net.add_penalty_grad(layer.W, layer.dW)
         if i == 0:
             self._finish_gradients()
 
@@ -203,8 +208,10 @@ class Trainer:
             self._diverge("an update step became infinite or not a number")
             return
         self.update_flat = delta
-        for bn in self._batchnorms:
-            bn.commit_stats()
+        for layer in self._bn_layers:
+            assert layer.bn is not None and layer.cache.norm is not None
+            assert layer.cache.norm.stats is not None  # a train-mode pass
+            layer.bn.commit_stats(layer.cache.norm.stats)
         n = self._xb.shape[0]
         self.iteration += 1
         self.samples_seen += n
