@@ -142,10 +142,7 @@ class Network:
         target = dict(zip(PARAM_NAMES, layers[layer].params, strict=False)).get(param)
         if target is None:
             raise ValueError(f"param: invalid param {param!r} for layer {layer}")
-        try:
-            arr = np.asarray(value, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(f"value: {value!r} is not a number or array of numbers") from None
+        arr = _as_floats("value", value)
         if not np.isfinite(arr).all():
             raise ValueError("value: must be finite numbers")
         if index is None:
@@ -273,11 +270,16 @@ def _saved_array(field: str, saved: Any, shape: tuple[int, ...], finite: bool = 
     """``saved`` as a float64 array of ``shape`` (with finite entries if ``finite``: running
     statistics may hold what a batch's overflow left, and are taken as they are), or ValueError
     naming ``field``."""
-    try:
-        arr = np.asarray(saved, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"{field}: expected arrays of numbers") from None
+    arr = _as_floats(field, saved)
     if arr.shape != shape or (finite and not np.isfinite(arr).all()):
         kind = "finite arrays" if finite else "arrays"
         raise ValueError(f"{field}: expected {kind} of shape {shape}, got {arr.shape}")
     return arr
+
+
+def _as_floats(field: str, value: Any) -> Array:
+    """``value`` as a float64 array, or ValueError naming ``field`` and the value."""
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{field}: {value!r:.60} is not a number or array of numbers") from None

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.optim.base import WEIGHT_DECAY, Array, Optimizer
+from engine.optim.base import WEIGHT_DECAY, Array, Optimizer, learning_rate
 from engine.registry import Param
 
 EPS = Param("eps", 1e-8, low=0.0, low_open=True, doc="ε added to the denominator")
@@ -34,7 +34,7 @@ class Adagrad(Optimizer):
 
     name = "adagrad"
     params = (
-        Param("lr", 1e-2, low=0.0, low_open=True, doc="learning rate γ"),
+        learning_rate(1e-2),
         Param("lr_decay", 0.0, low=0.0, doc="learning rate decay η"),
         WEIGHT_DECAY,
         Param("initial_accumulator_value", 0.0, low=0.0, doc="starting value of sum"),
@@ -66,7 +66,7 @@ class RMSprop(Optimizer):
 
     name = "rmsprop"
     params = (
-        Param("lr", 1e-2, low=0.0, low_open=True, doc="learning rate γ"),
+        learning_rate(1e-2),
         Param("alpha", 0.99, low=0.0, high=1.0, doc="smoothing constant α"),
         EPS,
         WEIGHT_DECAY,
@@ -116,7 +116,7 @@ class Adam(Optimizer):
 
     name = "adam"
     params = (
-        Param("lr", 1e-3, low=0.0, low_open=True, doc="learning rate γ"),
+        learning_rate(1e-3),
         *BETAS,
         EPS,
         WEIGHT_DECAY,
@@ -164,7 +164,7 @@ class AdamW(Adam):
 
     name = "adamw"
     params = (
-        Param("lr", 1e-3, low=0.0, low_open=True, doc="learning rate γ"),
+        learning_rate(1e-3),
         *BETAS,
         EPS,
         Param("weight_decay", 1e-2, low=0.0, doc="decoupled decay λ: θ ← θ(1 − γλ)"),

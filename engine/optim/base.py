@@ -234,5 +234,10 @@ def _shapes(where: str, value: Any) -> list[tuple[int, ...]]:
 
 OPTIMIZERS: Registry[Optimizer] = Registry("optimizer")
 
-# shared by several rules (each states its own lr, whose default differs between them)
+# shared by several rules
 WEIGHT_DECAY = Param("weight_decay", 0.0, low=0.0, doc="L2 penalty λ, added to the gradient")
+
+
+def learning_rate(default: float) -> Param:
+    """The ``lr`` parameter (γ > 0), with the rule's own torch default."""
+    return Param("lr", default, low=0.0, low_open=True, doc="learning rate γ")

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.optim.base import WEIGHT_DECAY, Array, Optimizer
+from engine.optim.base import WEIGHT_DECAY, Array, Optimizer, learning_rate
 from engine.registry import Param
 
 
@@ -23,7 +23,7 @@ class SGD(Optimizer):
 
     name = "sgd"
     params = (
-        Param("lr", 1e-3, low=0.0, low_open=True, doc="learning rate γ"),
+        learning_rate(1e-3),
         Param("momentum", 0.0, low=0.0, doc="momentum factor μ"),
         Param("dampening", 0.0, low=0.0, high=1.0, doc="dampening τ of the momentum"),
         WEIGHT_DECAY,
