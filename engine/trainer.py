@@ -265,12 +265,13 @@ class Trainer:
         """Run ``n`` whole iterations (or until divergence); returns one record per iteration."""
         records: list[dict[str, Any]] = []
         self.history = records
-        phases = self._phases
+        runs = [run for _name, _layer, run in self._phases]
         with np.errstate(all="ignore"):  # overflow is detected and reported as divergence
             for _ in range(n):
                 if self.status != "ok":
                     break
-                for _name, _layer, run in phases[self._cursor :]:
+                # a partly stepped iteration finishes first; whole ones need no slice of the list
+                for run in runs[self._cursor :] if self._cursor else runs:
                     run(self)
                     if self.status != "ok":
                         break
