@@ -8,5 +8,8 @@
 * :mod:`~engine.inspect.decision` — the decision surface: the network's output (and every
   neuron's) over the input plane.
 
-Each takes the trainer as its first argument, e.g. ``readouts.snapshot(trainer, {"probe"})``.
+The entry points take the trainer as their first argument, e.g.
+``readouts.snapshot(trainer, {"probe"})``, ``gradcheck.gradcheck(trainer)``,
+``landscape.landscape(trainer, spec)``, ``decision.decision_surface(trainer)``; nothing here
+changes it (the gradient check nudges a copy of the network).
 """
