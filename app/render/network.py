@@ -141,16 +141,50 @@ def highlight(last_phase: dict[str, Any] | None, n_layers: int) -> tuple[str | N
     return None, name or ""
 
 
-def network_svg(
+@dataclass
+class Drawing:
+    """The numbers of one network drawing, reduced to the units it draws: what a page frame
+    carries (a few hundred floats, however large the net) and :func:`draw` turns into SVG.
+
+    ``edges[l]`` is the view's matrix of layer ``l`` cut to (drawn inputs, drawn units),
+    ``nodes``/``biases`` the drawn units' values, ``inputs`` the input column's (probe views);
+    ``peaks`` (edges, nodes, biases) are the largest magnitudes over *all* units, so widths
+    and colours match the full drawing's; ``units``/``caps`` say how many units each column
+    has and how many it draws at most (the "+n" marks and sprite tile indices)."""
+
+    view: str
+    labels: list[str]
+    units: list[int]
+    caps: list[int]
+    edges: list[list[list[float]]]
+    nodes: list[list[float]]
+    biases: list[list[float]]
+    inputs: list[float] | None
+    peaks: tuple[float, float, float]
+    feature_names: list[str]
+    n_layers: int
+    last_phase: dict[str, Any] | None
+    computed: set[int] | None
+    numbers: bool  # the probe's own numbers are written under the nodes
+
+    def columns(self) -> list[Column]:
+        span = drawing_width(self.n_layers) - LEFT - NODE - RIGHT
+        xs = [float(LEFT)] + [LEFT + span * (i + 1) / self.n_layers for i in range(self.n_layers)]
+        keys = ["in"] + [str(i) for i in range(self.n_layers)]
+        return [
+            Column(k, lab, u, x, cap)
+            for k, lab, u, x, cap in zip(keys, self.labels, self.units, xs, self.caps, strict=True)
+        ]
+
+
+def prepare(
     snap: dict[str, Any],
     feature_names: list[str],
     view: str,
     probe: dict[str, Any] | None,
-    sprite_url: str | None,
-    tile: int,
     computed: set[int] | None = None,
-) -> str:
-    """The whole ``<svg id="network">`` element as text.
+) -> Drawing:
+    """The drawing's numbers from a full snapshot (where the trainer is: a worker process).
 
     ``computed``: while stepping phases, the layers whose numbers in this view the current
     iteration has already produced (None: all); the others are drawn blank, marked
@@ -165,15 +199,59 @@ def network_svg(
                 nodes[li] = np.zeros_like(nodes[li])
                 if view in ("gradients", "updates"):
                     biases[li] = np.zeros_like(biases[li])
-    wpeak = _peak(edges)
-    npeak = _peak(nodes + ([inputs] if inputs is not None else []))
-    bpeak = _peak(biases)
+    peaks = (
+        _peak(edges),
+        _peak(nodes + ([inputs] if inputs is not None else [])),
+        _peak(biases),
+    )
     _fit(cols)
+    shown = [c.drawn for c in cols]
+    return Drawing(
+        view=view,
+        labels=[c.label for c in cols],
+        units=[c.units for c in cols],
+        caps=[c.cap for c in cols],
+        edges=[e[: shown[i], : shown[i + 1]].tolist() for i, e in enumerate(edges)],
+        nodes=[n[: shown[i + 1]].tolist() for i, n in enumerate(nodes)],
+        biases=[b[: shown[i + 1]].tolist() for i, b in enumerate(biases)],
+        inputs=None if inputs is None else inputs[: shown[0]].tolist(),
+        peaks=peaks,
+        feature_names=list(feature_names),
+        n_layers=len(snap["layers"]),
+        last_phase=snap.get("last_phase"),
+        computed=computed,
+        numbers=view in ("activations", "delta") and probe is not None,
+    )
+
+
+def network_svg(
+    snap: dict[str, Any],
+    feature_names: list[str],
+    view: str,
+    probe: dict[str, Any] | None,
+    sprite_url: str | None,
+    tile: int,
+    computed: set[int] | None = None,
+) -> str:
+    """The whole ``<svg id="network">`` element as text (see :func:`prepare`)."""
+    return draw(prepare(snap, feature_names, view, probe, computed), sprite_url, tile)
+
+
+def draw(d: Drawing, sprite_url: str | None, tile: int) -> str:
+    """The ``<svg id="network">`` element of drawing ``d`` (where the page is served)."""
+    cols = d.columns()
+    view, computed = d.view, d.computed
+    edges = [np.asarray(e, dtype=np.float64).reshape(len(e), -1) for e in d.edges]
+    nodes = [np.asarray(n, dtype=np.float64) for n in d.nodes]
+    biases = [np.asarray(b, dtype=np.float64) for b in d.biases]
+    inputs = None if d.inputs is None else np.asarray(d.inputs, dtype=np.float64)
+    wpeak, npeak, bpeak = d.peaks
+    feature_names = d.feature_names
     n_tiles = sum(c.units for c in cols)
     tallest = max(c.drawn + (1 if c.units > c.drawn else 0) for c in cols)
     height = TOP + tallest * (NODE + GAP) + 10
-    hot, meaning = highlight(snap.get("last_phase"), len(snap["layers"]))
-    view_width = drawing_width(len(snap["layers"]))
+    hot, meaning = highlight(d.last_phase, d.n_layers)
+    view_width = drawing_width(d.n_layers)
     out = [
         f'<svg id="network" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {view_width} {height}" '
         f'role="img" aria-label="network drawing, view {view}" data-view="{view}">'
@@ -185,7 +263,7 @@ def network_svg(
             f'height="{height - 8}" rx="8"/>'
         )
     out.append('<g class="edges">')
-    for li in range(len(snap["layers"])):
+    for li in range(d.n_layers):
         src, dst = cols[li], cols[li + 1]
         for j in range(src.drawn):
             for k in range(dst.drawn):
@@ -206,7 +284,7 @@ def network_svg(
                 )
     out.append("</g>")
     tile_index = 0
-    numbers = view in ("activations", "delta") and probe is not None  # the probe's own numbers
+    numbers = d.numbers
     for ci, col in enumerate(cols):
         values = inputs if col.key == "in" else nodes[ci - 1]
         bias = None if col.key == "in" else biases[ci - 1]

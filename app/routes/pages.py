@@ -30,6 +30,7 @@ from engine.config import merge_config
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = Jinja2Templates(directory=ROOT / "templates")
+TEMPLATES.env.auto_reload = False  # a stat of the file per fragment otherwise (frame rate)
 TEMPLATES.env.filters["phase_ko"] = view.phase_ko  # Korean beside the phase words
 
 # The front-end files the pages load, from npm packages (`npm ci` puts them in node_modules):
