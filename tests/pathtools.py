@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from scipy.sparse.linalg import svds
 
-from engine.landscape import Slice
+from engine.inspect.landscape import Slice
 from engine.trainer import Trainer
 
 PLOT = 300 - 2 * 28  # the plot's side in the 300-unit drawing

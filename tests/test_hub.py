@@ -11,6 +11,7 @@ from app.core.store import Store
 from app.streaming.demand import Demand, Frame
 from app.streaming.hub import Hub, Subscriber
 from app.streaming.sse import StreamOptions, follow
+from engine.inspect import readouts
 
 
 def subscriber(fps: float) -> Subscriber:
@@ -145,7 +146,7 @@ def test_frame_text_from_arrays_equals_the_list_snapshot() -> None:
     for key in ("seq", "generation", "t"):
         del data[key]
     assert json.dumps(data, sort_keys=True) == json.dumps(
-        json.loads(encode(t.snapshot(views))), sort_keys=True
+        json.loads(encode(readouts.snapshot(t, views))), sort_keys=True
     )
     assert data["layers"][0]["W"][0][1] is None and data["layers"][1]["b"][0] is None
 

@@ -18,6 +18,7 @@ import pytest
 from app.core.store import Store
 from app.page.feed import PageFeed
 from app.streaming.hub import Hub
+from engine.inspect import readouts
 
 METRICS_EVERY = 50
 
@@ -134,11 +135,11 @@ def test_curves_end_on_the_step_a_stopped_run_shows() -> None:
     session, manager = FakeSession(trainer), Manager()
     feed = PageFeed("s1")
     feed.curves.generation = 0  # loaded: no history to read back
-    feed.curves.chart.add({"step": 10, "metrics": trainer.metrics()})
+    feed.curves.chart.add({"step": 10, "metrics": readouts.metrics(trainer)})
     trainer.step(25)  # trained on, then paused before the next metric row
     feed.refresh_local(session, manager)
     assert feed.curves.chart.steps == [10, 35]
-    assert feed.curves.chart.last("train") == trainer.metrics()["train"]["loss"]
+    assert feed.curves.chart.last("train") == readouts.metrics(trainer)["train"]["loss"]
     session.hub.last_seq += 1  # something else changed: drawn again, but closed once per stop
     feed.refresh_local(session, manager)
     assert feed.curves.chart.steps == [10, 35]

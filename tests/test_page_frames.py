@@ -16,6 +16,7 @@ import pytest
 from app.page import feed as page_feed
 from app.page import frames, regions, words
 from app.page.draw import charts, network
+from engine.inspect import readouts
 from engine.trainer import Trainer
 from tests.conftest import small_config
 
@@ -66,15 +67,16 @@ class Manager:
 
 @pytest.fixture
 def counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Counts Trainer.decision_surface calls."""
+    """Counts decision-surface computations (engine.inspect.decision, as app/page/frames.py
+    calls it)."""
     calls: list[int] = []
-    real = Trainer.decision_surface
+    real = frames.decision_surface
 
-    def counting(self: Trainer, *args: Any, **kw: Any) -> Any:
+    def counting(trainer: Trainer, *args: Any, **kw: Any) -> Any:
         calls.append(1)
-        return real(self, *args, **kw)
+        return real(trainer, *args, **kw)
 
-    monkeypatch.setattr(Trainer, "decision_surface", counting)
+    monkeypatch.setattr(frames, "decision_surface", counting)
     return calls
 
 
@@ -101,7 +103,7 @@ def test_a_frame_draws_the_network_as_the_whole_snapshot_does(
     t.step(3)
     for _ in range(2):  # forward through the first layer: later layers pending
         t.step_phase()
-    snap = t.snapshot(frozenset({"gradients", "updates", "probe"}))
+    snap = readouts.snapshot(t, frozenset({"gradients", "updates", "probe"}))
     names = list(t.data.feature_names)
     look = frames.Look(view=view_name, view_marker=frames.phase_marker(snap, 0))
     frame = frames.build(t, 0, look, pictures=False)

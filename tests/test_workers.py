@@ -22,6 +22,7 @@ from apptools import FAST, ApiClient, make_settings, wait_status
 from app.page import frames
 from app.page.feed import feed_of
 from app.streaming.hub import Subscriber
+from engine.inspect import readouts
 from engine.trainer import Trainer
 
 ADAM = dict(FAST, optimizer={"name": "adam", "lr": 0.01}, dropout=0.2)
@@ -39,7 +40,7 @@ def layers(api: ApiClient, sid: str, h: dict[str, str]) -> Any:
 
 
 def local_layers(t: Trainer, *include: str) -> Any:
-    return json.loads(json.dumps(t.snapshot(frozenset(include))["layers"]))
+    return json.loads(json.dumps(readouts.snapshot(t, frozenset(include))["layers"]))
 
 
 def test_background_run_equals_local_training(api: ApiClient) -> None:

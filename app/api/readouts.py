@@ -15,7 +15,11 @@ from app.api.deps import ManagerDep, SessionDep, SettingsDep
 from app.api.schemas import View
 from app.core.errors import ApiError, engine_error, limit_error
 from app.core.jsontext import encode
-from engine.landscape import grid_points
+from engine.inspect import readouts
+from engine.inspect.decision import decision_surface
+from engine.inspect.gradcheck import gradcheck as run_gradcheck
+from engine.inspect.landscape import grid_size
+from engine.inspect.landscape import landscape as compute_landscape
 
 router = APIRouter(prefix="/sessions/{session_id}", tags=["readouts"])
 ENGINE_ERRORS = (ValueError, TypeError, KeyError, IndexError)
@@ -43,7 +47,7 @@ def state(
     """Weights and biases per layer, counters, and the views named in ``include``
     (gradients, updates, probe, optimizer, metrics, batchnorm, batch)."""
     with session.lock:
-        out: dict[str, Any] = manager.load(session).snapshot(frozenset(include))
+        out: dict[str, Any] = readouts.snapshot(manager.load(session), frozenset(include))
     out["session"] = session.public()
     return out
 
@@ -97,7 +101,7 @@ def gradcheck(
                 "n_params", "max_gradcheck_params", t.n_params, settings.max_gradcheck_params
             )
         try:
-            return dict(jsonable(t.gradcheck(eps)))
+            return dict(jsonable(run_gradcheck(t, eps)))
         except ENGINE_ERRORS as exc:
             raise engine_error(exc) from None
 
@@ -139,11 +143,11 @@ def landscape(
         spec["weights"] = [_parse_weight(w, i) for i, w in enumerate(weight)]
     with session.lock:
         t = manager.load(session)
-        work = grid_points(kind, resolution) * t.data.sizes[split] * t.n_params
+        work = grid_size(kind, resolution) * t.data.sizes[split] * t.n_params
         if work > settings.max_landscape_work:
             raise limit_error("resolution", "max_landscape_work", work, settings.max_landscape_work)
         try:
-            return dict(jsonable(t.landscape(spec)))
+            return dict(jsonable(compute_landscape(t, spec)))
         except ENGINE_ERRORS as exc:
             raise engine_error(exc) from None
 
@@ -178,7 +182,7 @@ def decision(
     with session.lock:
         t = manager.load(session)
         try:
-            surface = t.decision_surface(resolution, neuron_resolution)
+            surface = decision_surface(t, resolution, neuron_resolution)
         except ENGINE_ERRORS as exc:
             raise engine_error(exc) from None
     if surface is None:

@@ -39,6 +39,8 @@ from app.sessions import presets
 from app.sessions.manager import Manager
 from app.sessions.quotas import Quotas
 from app.sessions.session import Session
+from engine.config import merge_config
+from engine.inspect import readouts
 
 router = APIRouter(prefix="/sessions", tags=["sessions"])
 
@@ -76,7 +78,7 @@ def _owner_for_new(
 
 def _created(manager: Manager, session: Session, token: str) -> dict[str, Any]:
     with session.lock:
-        state = manager.load(session).snapshot(frozenset())
+        state = readouts.snapshot(manager.load(session), frozenset())
     return {"id": session.id, "owner_token": token, "session": session.public(), "state": state}
 
 
@@ -100,7 +102,7 @@ def create_session(
                 f"preset: unknown preset {body.preset!r}; choose one of {list(presets.PRESETS)}",
                 field="preset",
             )
-        config = presets.merge(base, config)
+        config = merge_config(base, config)
     with _owner_for_new(token, response, settings, quotas, address) as token:
         session = manager.create(hash_token(token), config, body.name)
     return _created(manager, session, token)

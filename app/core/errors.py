@@ -21,7 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.core.jsontext import finite
+from engine.numbers import finite
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ Used for every stream event, history row and checkpoint, in the web process and 
 workers alike. orjson writes non-finite floats as null and every float in its shortest form
 that reads back exactly (like ``repr``), about 15x faster than the json module: at 100
 sessions x 10 frames/s, encoding was the largest cost after training itself. Starlette's own
-JSON responses go through :func:`finite` in app/core/errors.py.
+JSON responses go through :func:`engine.numbers.finite` in app/core/errors.py.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import numpy as np
 import orjson
+
+from engine.numbers import finite
 
 
 def encode(obj: Any) -> str:
@@ -24,15 +25,3 @@ def encode(obj: Any) -> str:
     except TypeError:  # integers beyond 64 bits (a checkpoint's RNG state): the json module
         return json.dumps(finite(obj), allow_nan=False, separators=(",", ":"))
 
-
-def finite(obj: Any) -> Any:
-    """A copy of ``obj`` with every non-finite float replaced by None (arrays as lists)."""
-    if isinstance(obj, np.ndarray):
-        return finite(obj.tolist())
-    if isinstance(obj, float):
-        return obj if obj - obj == 0.0 else None
-    if isinstance(obj, dict):
-        return {k: finite(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [finite(v) for v in obj]
-    return obj

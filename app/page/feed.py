@@ -29,6 +29,7 @@ from typing import Any
 from app.page import frames, regions
 from app.page.draw import charts
 from app.page.words import UiState
+from engine.inspect import readouts
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +144,7 @@ class PageFeed:
                 at = (session.generation, t.iteration)
                 steps = self.curves.chart.steps
                 if at != self.curves.settled and not (steps and steps[-1] >= t.iteration):
-                    closing = (at, t.metrics())
+                    closing = (at, readouts.metrics(t))
         self.show(frame, session, manager.store, data, closing)
         self.local_key = key
         return True

@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 
 from app.page.draw import images, network
+from engine.inspect import readouts
+from engine.inspect.decision import decision_surface
 
 DECISION_RES = 64  # the decision heatmap's pixels a side
 NEURON_RES = 16  # each node's tile in the sprite
@@ -122,7 +124,7 @@ def build(t: Any, generation: int, look: Look, pictures: bool) -> PageFrame:
     at = {"iteration": t.iteration, "last_phase": t.last_phase}
     view = shown_view(at, generation, look)
     # arrays, not nested lists: only the drawn units are copied out (network.prepare)
-    full = t.snapshot(NEEDS.get(view, NEEDS["weights"]), arrays=True)
+    full = readouts.snapshot(t, NEEDS.get(view, NEEDS["weights"]), arrays=True)
     data = t.data
     drawing = network.prepare(
         full, list(data.feature_names), view, full.get("probe"), computed_layers(full, view)
@@ -145,7 +147,8 @@ def build(t: Any, generation: int, look: Look, pictures: bool) -> PageFrame:
 def _pictures(t: Any, frame: PageFrame, look: Look) -> None:
     data = t.data
     if data.domain is not None:
-        surface = t.decision_surface(DECISION_RES, NEURON_RES)
+        surface = decision_surface(t, DECISION_RES, NEURON_RES)
+        assert surface is not None  # data with a domain (2-D) has one
         scale = 1.0
         if data.task == "regression":
             ys = np.asarray(data.y_train, dtype=np.float64)

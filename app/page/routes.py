@@ -27,6 +27,7 @@ from app.page import stream as page_stream
 from app.page.feed import first_page
 from app.page.templating import ROOT, TEMPLATES
 from app.sessions import presets
+from engine.config import merge_config
 
 # The front-end files the pages load, from npm packages (`npm ci` puts them in node_modules):
 # /static/vendor/<package>/<file> serves exactly these, so no name a client sends reaches the
@@ -81,7 +82,7 @@ def index(
             base = presets.preset_config(preset)
             if base is None:
                 raise ValueError(f"preset: unknown preset {preset!r}")
-            config = presets.merge(base, config)
+            config = merge_config(base, config)
         full = controls.normalized(config)
     except ValueError as exc:
         error, config = str(exc), {}

@@ -5,8 +5,8 @@ runs one :class:`SurfaceLive` task beside its frame loop. It never blocks the ev
 piece of engine work runs in a worker thread under the session's lock, one small piece at a
 time, so training keeps going between pieces.
 
-* 2-D: the grid is computed a few rows at a time (:meth:`engine.landscape.Slice.rows`), one
-  chunk after the other; each chunk is drawn as it arrives, with ``#surface-progress``
+* 2-D: the grid is computed a few rows at a time (:meth:`engine.inspect.landscape.Slice.rows`),
+  one chunk after the other; each chunk is drawn as it arrives, with ``#surface-progress``
   counting rows. Once drawn, the
   current point and the path are re-projected onto that plane every frame while training moves,
   and the contour map itself is recomputed every ``CONTOUR_SECONDS`` (the old one stays drawn
@@ -27,6 +27,7 @@ import numpy as np
 from app.page.draw import palette
 from app.page.draw.loss_surface import surface_1d, surface_2d
 from app.page.surface_view import ENGINE_ERRORS, spec_of
+from engine.inspect.landscape import landscape
 
 TICK = 0.1  # seconds between looks at the session (and the 2-D point's frame rate)
 CURVE_SECONDS = 0.5
@@ -84,13 +85,13 @@ class SurfaceLive:
 
     def _curve(self, spec: dict[str, Any]) -> dict[str, Any]:
         with self.session.lock:
-            return dict(self.manager.load(self.session).landscape(spec))
+            return dict(landscape(self.manager.load(self.session), spec))
 
     def _start(self, spec: dict[str, Any], frame: Grid | None = None) -> Grid:
         """A new slice through the current weights. With ``frame`` (a map already shown), the
         slice keeps that map's plane directions, origin and window, so the point and the path
         keep their place on screen and the map is redrawn around where training now is."""
-        from engine.landscape import Slice
+        from engine.inspect.landscape import Slice
 
         with self.session.lock:
             t = self.manager.load(self.session)
@@ -133,7 +134,7 @@ class SurfaceLive:
 
     def _where(self, g: Grid) -> tuple[list[list[float]], list[float]]:
         """The path and the current point projected on ``g``'s plane."""
-        from engine.directions import project
+        from engine.inspect.directions import project
 
         with self.session.lock:
             t = self.manager.load(self.session)

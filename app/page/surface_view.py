@@ -1,6 +1,6 @@
 """The loss-surface panel's fragment and the dataset thumbnails.
 
-The slice is computed by :meth:`Trainer.landscape` under the session's lock, in the thread pool
+The slice is computed by ``engine.inspect.landscape`` under the session's lock, in the thread pool
 (the route is a plain ``def``), so the page stays live while it runs and shows its progress
 indicator; training pauses only for the slice's duration.
 """
@@ -15,6 +15,7 @@ import numpy as np
 
 from app.page.draw import images, palette
 from app.page.draw.loss_surface import surface_1d, surface_2d
+from engine.inspect.landscape import landscape
 
 ENGINE_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError)
 
@@ -57,7 +58,7 @@ def surface_fragment(session: Any, manager: Any, kind: str, directions: str, wei
     try:
         spec = spec_of(session, manager, {"kind": kind, "directions": directions, "weight": weight})
         with session.lock:
-            result = manager.load(session).landscape(spec)
+            result = landscape(manager.load(session), spec)
     except ENGINE_ERRORS as exc:
         return f'<p class="error" role="alert">{escape(str(exc))}</p>'
     if kind == "1d":

@@ -11,8 +11,7 @@ from engine.activations import ACTIVATIONS
 from engine.datasets import DATASETS
 from engine.initializers import INITIALIZERS
 from engine.losses import LOSSES
-from engine.optimizers import OPTIMIZERS
-from engine.schedules import SCHEDULES
+from engine.optim import OPTIMIZERS, SCHEDULES
 
 REGISTRIES: dict[str, Any] = {
     "datasets": DATASETS,

@@ -34,9 +34,9 @@ from app.streaming.hub import Hub
 from app.training import messages
 from app.training.backend import Backend
 from app.training.pool import Pool
-from engine.config import changes_task
+from engine.config import LIVE_KEYS, merge_config
+from engine.inspect import readouts
 
-LIVE = ("optimizer", "schedule", "regularization", "clip_norm", "batch_size", "probe")
 EXPORT_FORMAT = "backprop-playground/session-1"
 
 
@@ -211,7 +211,7 @@ class Manager(RemoteRuns, Recovery, Upkeep):
             if t.status == "diverged":
                 session.status, session.reason = "diverged", "diverged"
             changed = session.status == "diverged"
-            metrics = t.metrics() if records else None
+            metrics = readouts.metrics(t) if records else None
             self._stored(
                 session.emit(
                     records,
@@ -227,7 +227,7 @@ class Manager(RemoteRuns, Recovery, Upkeep):
                 "session": session.public(),
                 "records": records,
                 "ran": done,
-                "state": t.snapshot(include),
+                "state": readouts.snapshot(t, include),
             }
 
     def run(self, session: Session, steps: int | None, speed: float | None) -> Session:
@@ -298,31 +298,14 @@ class Manager(RemoteRuns, Recovery, Upkeep):
             self._writable()
             if name is not None:
                 session.name = name
-            merged = dict(session.config)
-            for key, value in changes.items():
-                base = merged.get(key)
-                if (
-                    isinstance(value, dict)
-                    and isinstance(base, dict)
-                    and key != "hidden"
-                    and (value.get("name", base.get("name")) == base.get("name"))
-                ):
-                    merged[key] = {**base, **value}
-                else:
-                    merged[key] = value
-            if changes_task(session.config, changes):
-                # another kind of data (say regression after classification): its loss and
-                # output follow it, as when creating, unless this change names them
-                for key in ("loss", "output_activation"):
-                    if key not in changes:
-                        merged.pop(key, None)
+            merged = merge_config(session.config, changes)
             check_config(merged, self.settings)
             changed = sorted(k for k in changes if merged.get(k) != session.config.get(k))
-            if any(k not in LIVE for k in changed):
+            if any(k not in LIVE_KEYS for k in changed):
                 self.reset(session, merged)
                 return session, True, changed
-            if changed and self._configure_remote(session, {k: changes[k] for k in changed}):
-                return session, False, changed
+            if self._configure_remote(session, {k: changes[k] for k in changed}):
+                return session, False, changed  # the run goes on, with the new settings
             t = self._local(session)
             revived = False
             if changed:
@@ -351,7 +334,7 @@ class Manager(RemoteRuns, Recovery, Upkeep):
             self._writable()
             t = self._local(session)
             try:
-                t.set_weight(layer, param, value, tuple(index) if index is not None else None)
+                t.net.set_weight(layer, param, value, tuple(index) if index is not None else None)
             except (ValueError, TypeError) as exc:
                 raise engine_error(exc) from None
             self._stored(
@@ -365,7 +348,7 @@ class Manager(RemoteRuns, Recovery, Upkeep):
             )
             if session.status == "running":
                 self._dispatch(session)
-            return t.snapshot(frozenset())
+            return readouts.snapshot(t, frozenset())
 
     def import_(self, owner: str, document: dict[str, Any], name: str | None) -> Session:
         if document.get("format") != EXPORT_FORMAT or not isinstance(

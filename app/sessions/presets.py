@@ -1,7 +1,8 @@
 """Named example configs for lessons and the catalog ("presets").
 
 Each preset is a partial config the engine completes with its defaults; creating a session with
-``{"preset": name, "config": {...}}`` merges the caller's keys over the preset's.
+``{"preset": name, "config": {...}}`` merges the caller's keys over the preset's
+(``engine.config.merge_config``).
 """
 
 from __future__ import annotations
@@ -91,19 +92,3 @@ def catalog() -> list[dict[str, Any]]:
         {"name": k, "doc": v["doc"], "config": copy.deepcopy(v["config"])}
         for k, v in PRESETS.items()
     ]
-
-
-def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    """``over`` on top of ``base``; dict sections merge one level unless ``name`` changes."""
-    out = copy.deepcopy(base)
-    for key, value in over.items():
-        old = out.get(key)
-        if (
-            isinstance(value, dict)
-            and isinstance(old, dict)
-            and value.get("name", old.get("name")) == old.get("name")
-        ):
-            out[key] = {**old, **value}
-        else:
-            out[key] = value
-    return out

@@ -105,6 +105,9 @@ class RemoteRuns:
         handle = s.remote
         if handle is None:
             return False
+        if not changes:  # a new name only
+            self._stored(s.emit([], session_row=True, urgent=True))
+            return True
         result, _ = handle.request(messages.Configure, s.id, changes).result(timeout=60)
         if result is None:  # the run ended meanwhile: its trainer comes back here
             return False

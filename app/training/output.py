@@ -19,6 +19,7 @@ from typing import Any
 
 from app.core.jsontext import encode
 from app.streaming.demand import Frame
+from engine.inspect import readouts
 
 
 @dataclass
@@ -70,7 +71,7 @@ def pack(
     seq = seq_base + t.iteration
     picture = None
     if frame is not None:
-        snap = t.snapshot(frame, arrays=True)  # encoded right here, arrays and all
+        snap = readouts.snapshot(t, frame, arrays=True)  # encoded right here, arrays and all
         picture = Frame(
             seq, t.iteration, encode({"seq": seq, "generation": generation, "t": now, **snap})
         )

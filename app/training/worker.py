@@ -60,6 +60,7 @@ from app.training.messages import (
 )
 from app.training.output import Batch, pack
 from app.training.transfer import dumps, loads
+from engine.inspect import readouts
 
 MIN_SLICE = 0.0001  # a slice still runs at least one step
 # a worker the OS leaves unscheduled for a few hundred milliseconds (a busy machine) makes up
@@ -301,7 +302,7 @@ class Worker:
         metrics = None
         # full-set metrics cost a forward pass over all data: only every metrics_interval
         if records and (ended or now - run.last_metrics >= self.opt.metrics_interval_s):
-            metrics, run.last_metrics = t.metrics(), now
+            metrics, run.last_metrics = readouts.metrics(t), now
         checkpoint = bool(ended) or now - run.last_checkpoint >= self.opt.checkpoint_s
         if checkpoint:
             run.last_checkpoint = now

@@ -16,9 +16,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from app.page.draw.palette import class_colour, diverging, fmt
+from engine.numbers import finite
 
 SPLITS = ("train", "val", "test")
 CAP = 400
+CHART_BOUND = 1e300  # metrics give a non-finite loss as 1e308 (engine readouts): not drawn
 AXIS_CHAR = 6.2  # widest advance of a digit, sign or "e" at the axis font (10 px), a bit over
 
 
@@ -45,8 +47,8 @@ class Curves:
         self.steps.append(int(record["step"]))
         for s in SPLITS:
             entry = m.get(s) or {}
-            self.loss[s].append(_finite(entry.get("loss")))
-            self.acc[s].append(_finite(entry.get("accuracy")))
+            self.loss[s].append(finite(entry.get("loss"), CHART_BOUND))
+            self.acc[s].append(finite(entry.get("accuracy"), CHART_BOUND))
         if len(self.steps) > CAP:
             self.steps = self.steps[::2]
             for s in SPLITS:
@@ -57,12 +59,6 @@ class Curves:
     def last(self, split: str, what: str = "loss") -> float | None:
         series = (self.loss if what == "loss" else self.acc)[split]
         return next((v for v in reversed(series) if v is not None), None)
-
-
-def _finite(v: Any) -> float | None:
-    if isinstance(v, int | float) and math.isfinite(v) and abs(v) < 1e300:
-        return float(v)
-    return None
 
 
 def line_chart(

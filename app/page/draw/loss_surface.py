@@ -1,4 +1,4 @@
-"""Loss-surface drawings from a landscape slice (``Trainer.landscape``) as SVG text.
+"""Loss-surface drawings from a landscape slice (``engine.inspect.landscape``) as SVG text.
 
 * 1-D: ``svg#surface-1d`` with the loss curve ``path.curve`` along α, the tangent at the current
   point ``line.tangent`` (slope dL/dα from backprop), and ``circle.current-point``.

@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from engine.layers import PARAM_NAMES
+
 Array = NDArray[np.float64]
-PARAM_NAMES = ("W", "b", "gamma", "beta")
 
 
 def param_slots(layer_params: list[list[Array]]) -> dict[tuple[int, str], tuple[int, Array]]:

@@ -16,51 +16,43 @@ from __future__ import annotations
 
 import copy
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from engine.layers import PARAM_NAMES
 from engine.network import Network
-from engine.readouts import PARAM_NAMES
+
+if TYPE_CHECKING:
+    from engine.trainer import Trainer
 
 Array = NDArray[np.float64]
 MAX_ENTRIES = 5000  # larger nets get a seeded sample of entries checked
 
 
 def _objective(net: Network, x: Array, y: Array) -> float:
-    h = x
-    for layer in net.layers:
-        h = layer.forward(h, True)
-    return float(net.loss.value(net.loss_input(net.layers[-1]), y)) + net.penalty()
+    """J(θ): the data loss with train-mode batch norm (no dropout: no RNG) plus the penalty."""
+    last = net.forward(x, train=True)[-1]
+    return float(net.loss.value(net.loss_input(last), y)) + net.penalty()
 
 
 def _backprop(net: Network, x: Array, y: Array) -> list[Array]:
-    _objective(net, x, y)
-    layers = net.layers
-    grad = layers[-1].backward_delta(net.output_delta(y))
-    net.add_penalty_grad(layers[-1])
-    for layer in reversed(layers[:-1]):
-        assert grad is not None
-        grad = layer.backward(grad)
-        net.add_penalty_grad(layer)
-    return [g.copy() for g in net.grads]
+    """∇J by the network's own backward pass (the one training runs), parameter by parameter."""
+    passes = net.backward(net.forward(x, train=True), y, penalty=True)
+    return [g for _, grads in passes for g in grads]
 
 
 def gradcheck(
-    net: Network,
-    x: Array,
-    y: Array,
-    eps: float = 1e-5,
-    max_entries: int = MAX_ENTRIES,
-    seed: int = 0,
+    trainer: Trainer, eps: float = 1e-5, max_entries: int = MAX_ENTRIES, seed: int = 0
 ) -> dict[str, Any]:
-    """Compare backprop with central differences on a private copy of ``net``."""
+    """Compare backprop with central differences on the trainer's whole training set, using a
+    private copy of its network (at most ``max_entries`` entries, a seeded sample beyond)."""
     if not 0 < eps <= 1e-2:
         raise ValueError(f"eps: invalid eps {eps!r}: must be in (0, 0.01]")
-    net = copy.deepcopy(net)  # the live network's recorded arrays must not change
-    for layer in net.layers:
-        layer.dropout = 0.0
+    x, y = trainer.data.x_train, trainer.data.y_train
+    # the nudges below write into the parameters: a copy keeps the live weights untouched
+    net = copy.deepcopy(trainer.net)
     t0 = time.perf_counter()
     analytic = _backprop(net, x, y)
     backprop_seconds = time.perf_counter() - t0

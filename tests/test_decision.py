@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.surface import grid_points
+from engine.inspect.decision import decision_surface, grid_points
 from engine.trainer import Trainer
 from tests.conftest import small_config
 
@@ -17,7 +17,7 @@ def test_output_grid_matches_pointwise_predictions() -> None:
         )
     )
     t.step(50)
-    s = t.decision_surface(resolution=9, neuron_resolution=4)
+    s = decision_surface(t, resolution=9, neuron_resolution=4)
     assert s is not None and s["output"].shape == (9, 9)
     raw = grid_points(t.data.domain, 9)
     # row 0 is the top edge (largest x2), column 0 the left edge (smallest x1)
@@ -30,13 +30,13 @@ def test_output_grid_matches_pointwise_predictions() -> None:
 
 def test_multiclass_surface_has_class_probabilities() -> None:
     t = Trainer(small_config(dataset={"name": "blobs", "n_samples": 90, "n_classes": 3, "seed": 0}))
-    s = t.decision_surface(resolution=5)
+    s = decision_surface(t, resolution=5)
     assert s is not None and s["output"].shape == (5, 5, 3)
     assert np.allclose(s["output"].sum(axis=2), 1.0)
 
 
 def test_not_2d_gives_none_and_bad_resolution_raises() -> None:
-    assert Trainer(small_config(dataset={"name": "diabetes"})).decision_surface() is None
+    assert decision_surface(Trainer(small_config(dataset={"name": "diabetes"}))) is None
     t = Trainer(small_config())
     with pytest.raises(ValueError, match="resolution"):
-        t.decision_surface(resolution=0)
+        decision_surface(t, resolution=0)

@@ -1,8 +1,8 @@
 """Loss landscapes: the data loss on a whole split along 1-D and 2-D slices through θ.
 
 A slice is L(θ₀ + α·d₁ + β·d₂) on a grid of (α, β), with the network in eval mode (running
-batch-norm statistics, no dropout). Directions come from :mod:`engine.directions`, or from the
-caller with :meth:`Slice.along` (a map kept on screen while the weights move).
+batch-norm statistics, no dropout). Directions come from :mod:`engine.inspect.directions`, or
+from the caller with :meth:`Slice.along` (a map kept on screen while the weights move).
 
 Vectorised over the grid: with X (N, F) and grid coefficients α, β (G,), the first layer's
 pre-activation is linear in the coefficients,
@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from engine import directions as dirs
-from engine.readouts import finite_list
+from engine.inspect import directions as dirs
+from engine.numbers import finite
 from engine.registry import Param, check_params
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ def resolution_of(kind: str, resolution: int | None) -> int:
     return resolution or (41 if kind == "2d" else 101)
 
 
-def grid_points(kind: str, resolution: int | None) -> int:
+def grid_size(kind: str, resolution: int | None) -> int:
     """Points a landscape evaluates the loss at (``resolution²`` for 2-D)."""
     res = resolution_of(kind, resolution)
     return res * res if kind == "2d" else res
@@ -192,7 +192,7 @@ class Slice:
         self.info.update(
             resolution=len(alphas),
             alphas=self.alphas.tolist(),
-            path=finite_list(coords),
+            path=finite(coords),
             path_steps=steps,
         )
         if betas is not None:
@@ -305,15 +305,15 @@ class Slice:
         current = float(self.losses(np.array([ca]), np.array([cb]))[0])
         result["current"] = {"alpha": ca, "loss": current}
         if self.kind == "1d":
-            result["losses"] = finite_list(grid[0])
+            result["losses"] = finite(grid[0])
             result["current"]["slope"] = self.slope()
         else:
-            result["losses"] = finite_list(grid)
+            result["losses"] = finite(grid)
             result["betas"] = self.betas.tolist()
             result["current"]["beta"] = cb
-        finite = grid[np.isfinite(grid)]
-        result["min"] = float(finite.min()) if finite.size else None
-        result["max"] = float(finite.max()) if finite.size else None
+        seen = grid[np.isfinite(grid)]
+        result["min"] = float(seen.min()) if seen.size else None
+        result["max"] = float(seen.max()) if seen.size else None
         return result
 
 

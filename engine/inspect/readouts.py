@@ -1,8 +1,8 @@
 """Reading a trainer out as JSON-safe numbers: metrics and per-layer snapshots.
 
 Nothing here changes the trainer. Every float leaving the engine passes through
-:func:`finite_list`, so NaN or ±Infinity can never reach JSON: a non-finite entry (only possible
-in the gradients of the very step that diverged) becomes ``None``.
+:func:`engine.numbers.finite`, so NaN or ±Infinity can never reach JSON: a non-finite entry (only
+possible in the gradients of the very step that diverged) becomes ``None``.
 """
 
 from __future__ import annotations
@@ -13,32 +13,21 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from engine.layers import PARAM_NAMES
+from engine.numbers import finite
+
 if TYPE_CHECKING:
     from engine.trainer import Trainer
 
 Array = NDArray[np.float64]
 
-PARAM_NAMES = ("W", "b", "gamma", "beta")
 INCLUDES = frozenset(
     {"gradients", "updates", "probe", "optimizer", "metrics", "batchnorm", "batch"}
 )
 
 
-def finite_list(arr: Any) -> Any:
-    """``arr.tolist()`` with non-finite entries replaced by None."""
-    arr = np.asarray(arr, dtype=np.float64)
-    if np.isfinite(arr).all():
-        return arr.tolist()
-    cleaned: Any = np.where(np.isfinite(arr), arr, None)
-    return cleaned.tolist()
-
-
 def _as_array(arr: Any) -> NDArray[np.float64]:
     return np.ascontiguousarray(arr, dtype=np.float64)
-
-
-def finite(x: float) -> float | None:
-    return x if math.isfinite(x) else None
 
 
 def metrics(trainer: Trainer) -> dict[str, dict[str, float]]:
@@ -74,7 +63,7 @@ def _optimizer_state(trainer: Trainer) -> list[dict[str, Any]]:
         entry: dict[str, Any] = {}
         for name in PARAM_NAMES[: len(layer.params)]:
             entry[name] = (
-                {key: finite_list(v) for key, v in state[k].items()} if k < len(state) else {}
+                {key: finite(v) for key, v in state[k].items()} if k < len(state) else {}
             )
             k += 1
         out.append(entry)
@@ -94,7 +83,7 @@ def snapshot(
         raise ValueError(
             f"include: unknown view {sorted(unknown)[0]!r}; choose from {sorted(INCLUDES)}"
         )
-    numbers = _as_array if arrays else finite_list
+    numbers = _as_array if arrays else finite
     net = trainer.net
     layers: list[dict[str, Any]] = []
     updates = trainer.updates
@@ -169,12 +158,12 @@ def probe(trainer: Trainer) -> dict[str, Any]:
     loss = net.loss.value(z if net.loss.on_logits else a, y)
     return {
         "index": int(index),
-        "input": finite_list(x[0]),
+        "input": finite(x[0]),
         "target": np.asarray(y[0]).tolist(),
         "loss": finite(loss),
         "layers": [
             {
-                key: finite_list(rec[key][0] if rec[key].ndim == 2 and key != "dW" else rec[key])
+                key: finite(rec[key][0] if rec[key].ndim == 2 and key != "dW" else rec[key])
                 for key in ("z", "a", "delta", "dW", "db")
             }
             for rec in records

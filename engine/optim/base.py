@@ -1,7 +1,8 @@
-"""Optimizers: hyper-parameters + per-parameter state + an update that returns the change.
+"""The optimizer base class and the ``OPTIMIZERS`` registry.
 
-Each optimizer follows the algorithm printed on its torch.optim documentation page, with the
-same defaults and the same state names, and is picked by name from :data:`OPTIMIZERS`::
+An optimizer is hyper-parameters + per-parameter state + an update that returns the change.
+Each one follows the algorithm printed on its torch.optim documentation page, with the same
+defaults and the same state names, and is picked by name from :data:`OPTIMIZERS`::
 
     opt = OPTIMIZERS.create("sgd", {"lr": 0.1, "momentum": 0.9})
     deltas = opt.step(params, grads, lr)   # params updated in place; deltas[i] = p_new - p_old
@@ -16,9 +17,8 @@ one per line *and* per layer, which keeps a step of a small network cheap. ``sta
 view of parameter ``i``'s slice of that vector, shaped like the parameter (it changes in place
 on the next step; copy it to keep it).
 
-This module holds the base class, the registry, :func:`clip_grad_norm`, SGD and Adagrad;
-:mod:`engine.adaptive` adds RMSprop, Adam and AdamW (imported at the bottom, so importing this
-module registers all five).
+The rules themselves live in :mod:`engine.optim.sgd` and :mod:`engine.optim.adaptive`; the
+package's ``__init__`` registers all five in :data:`OPTIMIZERS`.
 """
 
 from __future__ import annotations
@@ -234,106 +234,10 @@ def _shapes(where: str, value: Any) -> list[tuple[int, ...]]:
 
 OPTIMIZERS: Registry[Optimizer] = Registry("optimizer")
 
-
-def clip_grad_norm(grads: list[Array], max_norm: float) -> float:
-    """Scale ``grads`` in place so their total 2-norm is at most ``max_norm``, as
-    ``torch.nn.utils.clip_grad_norm_``: ``‖g‖ = sqrt(Σ_i ‖g_i‖²)``,
-    ``coef = min(max_norm / (‖g‖ + 1e-6), 1)``, ``g_i ← coef · g_i``. Returns ``‖g‖`` before
-    clipping. A non-finite norm is returned without scaling (torch would multiply by 0 or NaN):
-    the run is diverged either way, and the caller sees the untouched gradients.
-    """
-    if not max_norm > 0:
-        raise ValueError(f"clip_grad_norm: invalid max_norm {max_norm!r}: must be > 0")
-    total = math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
-    coef = max_norm / (total + 1e-6)
-    if coef < 1.0 and math.isfinite(total):  # torch clamps coef at 1: a factor 1 changes nothing
-        for g in grads:
-            g *= coef
-    return total
-
-
-LR = Param("lr", 1e-3, low=0.0, low_open=True, doc="learning rate γ")
+# shared by several rules
 WEIGHT_DECAY = Param("weight_decay", 0.0, low=0.0, doc="L2 penalty λ, added to the gradient")
 
 
-@OPTIMIZERS.register
-class SGD(Optimizer):
-    """Stochastic gradient descent with optional momentum, dampening and Nesterov momentum.
-
-    ``g ← g + λθ`` (if λ ≠ 0); with momentum μ ≠ 0: ``b ← g`` on the first step, else
-    ``b ← μb + (1 − τ)g``; then ``g ← g + μb`` (nesterov) or ``g ← b``; finally ``θ ← θ − γg``.
-    """
-
-    name = "sgd"
-    params = (
-        LR,
-        Param("momentum", 0.0, low=0.0, doc="momentum factor μ"),
-        Param("dampening", 0.0, low=0.0, high=1.0, doc="dampening τ of the momentum"),
-        WEIGHT_DECAY,
-        Param("nesterov", False, kind="bool", doc="Nesterov momentum"),
-    )
-    state_keys = ("momentum_buffer",)
-
-    @classmethod
-    def _check_combination(cls, hp: dict[str, Any]) -> None:
-        if hp["nesterov"] and (hp["momentum"] <= 0 or hp["dampening"] != 0):
-            raise ValueError(
-                f"optimizer sgd: invalid nesterov True: needs momentum>0 and dampening=0 "
-                f"(momentum={hp['momentum']!r}, dampening={hp['dampening']!r})"
-            )
-
-    def _update(self, g: Array, p: Array, lr: float) -> Array:
-        h = self.hparams
-        mu, wd = h["momentum"], h["weight_decay"]
-        if wd != 0:
-            g += wd * p
-        if mu != 0:
-            buf = self._buffers.get("momentum_buffer")
-            if buf is None:  # torch: the buffer starts as the first gradient, undamped
-                buf = self._adopt("momentum_buffer", g.copy())
-            else:
-                buf *= mu
-                buf += g if h["dampening"] == 0 else (1.0 - h["dampening"]) * g
-            if h["nesterov"]:
-                g += mu * buf
-            else:
-                g = buf
-        step = g * lr
-        return np.subtract(p, step, out=step)
-
-
-@OPTIMIZERS.register
-class Adagrad(Optimizer):
-    """Adagrad: per-coordinate rates shrinking with the sum of squared gradients.
-
-    ``γ̃ = γ / (1 + (t − 1)η)``; ``g ← g + λθ`` (if λ ≠ 0); ``sum ← sum + g²`` (starting from
-    the initial accumulator value); ``θ ← θ − γ̃ g / (√sum + ε)``.
-    """
-
-    name = "adagrad"
-    params = (
-        Param("lr", 1e-2, low=0.0, low_open=True, doc="learning rate γ"),
-        Param("lr_decay", 0.0, low=0.0, doc="learning rate decay η"),
-        WEIGHT_DECAY,
-        Param("initial_accumulator_value", 0.0, low=0.0, doc="starting value of sum"),
-        Param("eps", 1e-10, low=0.0, low_open=True, doc="ε added to the denominator"),
-    )
-    state_keys = ("sum",)
-
-    def _update(self, g: Array, p: Array, lr: float) -> Array:
-        h = self.hparams
-        clr = lr / (1.0 + (self.t - 1) * h["lr_decay"])
-        if h["weight_decay"] != 0:
-            g += h["weight_decay"] * p
-        acc = self._buffer("sum", h["initial_accumulator_value"])
-        acc += g * g
-        std = np.sqrt(acc)
-        std += h["eps"]
-        g /= std
-        g *= clr
-        return np.subtract(p, g, out=g)
-
-
-# The adaptive-moment optimizers live next door to keep each module one size; importing them
-# here registers them. (engine.adaptive imports this module, which is complete by this line.)
-import engine.adaptive  # noqa: E402, F401
+def learning_rate(default: float) -> Param:
+    """The ``lr`` parameter (γ > 0), with the rule's own torch default."""
+    return Param("lr", default, low=0.0, low_open=True, doc="learning rate γ")

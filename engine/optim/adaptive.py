@@ -1,8 +1,10 @@
-"""Adaptive-moment optimizers: RMSprop, Adam and AdamW (registered in ``OPTIMIZERS``).
+"""Adaptive-rate optimizers: Adagrad, RMSprop, Adam and AdamW.
 
-Each follows the pseudo-code of its torch.optim documentation page with torch's defaults.
-The update works on flat vectors of all parameters (see :mod:`engine.optimizers`): ``g`` is the
-gradient, ``θ`` the parameters, ``γ`` the learning rate passed to ``step``, ``t`` the step count.
+Each divides the step by a running measure of the gradient's size, per coordinate, and follows
+the pseudo-code of its torch.optim documentation page with torch's defaults; they come in order
+of increasing complexity. The update works on flat vectors of all parameters (see
+:mod:`engine.optim.base`): ``g`` is the gradient, ``θ`` the parameters, ``γ`` the learning rate
+passed to ``step``, ``t`` the step count.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.optimizers import OPTIMIZERS, Array, Optimizer
+from engine.optim.base import WEIGHT_DECAY, Array, Optimizer, learning_rate
 from engine.registry import Param
 
 EPS = Param("eps", 1e-8, low=0.0, low_open=True, doc="ε added to the denominator")
@@ -23,7 +25,37 @@ BETAS = (
 AMSGRAD = Param("amsgrad", False, kind="bool", doc="use the running maximum of v (AMSGrad)")
 
 
-@OPTIMIZERS.register
+class Adagrad(Optimizer):
+    """Adagrad: per-coordinate rates shrinking with the sum of squared gradients.
+
+    ``γ̃ = γ / (1 + (t − 1)η)``; ``g ← g + λθ`` (if λ ≠ 0); ``sum ← sum + g²`` (starting from
+    the initial accumulator value); ``θ ← θ − γ̃ g / (√sum + ε)``.
+    """
+
+    name = "adagrad"
+    params = (
+        learning_rate(1e-2),
+        Param("lr_decay", 0.0, low=0.0, doc="learning rate decay η"),
+        WEIGHT_DECAY,
+        Param("initial_accumulator_value", 0.0, low=0.0, doc="starting value of sum"),
+        Param("eps", 1e-10, low=0.0, low_open=True, doc="ε added to the denominator"),
+    )
+    state_keys = ("sum",)
+
+    def _update(self, g: Array, p: Array, lr: float) -> Array:
+        h = self.hparams
+        clr = lr / (1.0 + (self.t - 1) * h["lr_decay"])
+        if h["weight_decay"] != 0:
+            g += h["weight_decay"] * p
+        acc = self._buffer("sum", h["initial_accumulator_value"])
+        acc += g * g
+        std = np.sqrt(acc)
+        std += h["eps"]
+        g /= std
+        g *= clr
+        return np.subtract(p, g, out=g)
+
+
 class RMSprop(Optimizer):
     """RMSprop: divide by a running root-mean-square of the gradient.
 
@@ -34,10 +66,10 @@ class RMSprop(Optimizer):
 
     name = "rmsprop"
     params = (
-        Param("lr", 1e-2, low=0.0, low_open=True, doc="learning rate γ"),
+        learning_rate(1e-2),
         Param("alpha", 0.99, low=0.0, high=1.0, doc="smoothing constant α"),
         EPS,
-        Param("weight_decay", 0.0, low=0.0, doc="L2 penalty λ, added to the gradient"),
+        WEIGHT_DECAY,
         Param("momentum", 0.0, low=0.0, doc="momentum factor μ"),
         Param("centered", False, kind="bool", doc="normalise by the gradient's variance"),
     )
@@ -74,7 +106,6 @@ class RMSprop(Optimizer):
         return np.subtract(p, step, out=step)
 
 
-@OPTIMIZERS.register
 class Adam(Optimizer):
     """Adam: bias-corrected running means of the gradient and of its square.
 
@@ -85,10 +116,10 @@ class Adam(Optimizer):
 
     name = "adam"
     params = (
-        Param("lr", 1e-3, low=0.0, low_open=True, doc="learning rate γ"),
+        learning_rate(1e-3),
         *BETAS,
         EPS,
-        Param("weight_decay", 0.0, low=0.0, doc="L2 penalty λ, added to the gradient"),
+        WEIGHT_DECAY,
         AMSGRAD,
     )
     state_keys = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
@@ -124,7 +155,6 @@ class Adam(Optimizer):
         return step
 
 
-@OPTIMIZERS.register
 class AdamW(Adam):
     """AdamW: Adam with decoupled weight decay.
 
@@ -134,7 +164,7 @@ class AdamW(Adam):
 
     name = "adamw"
     params = (
-        Param("lr", 1e-3, low=0.0, low_open=True, doc="learning rate γ"),
+        learning_rate(1e-3),
         *BETAS,
         EPS,
         Param("weight_decay", 1e-2, low=0.0, doc="decoupled decay λ: θ ← θ(1 − γλ)"),
