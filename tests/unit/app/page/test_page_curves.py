@@ -128,7 +128,7 @@ def test_curves_end_on_the_step_a_stopped_run_shows() -> None:
     and legend would stop up to that long before the step shown. The page closes them."""
     from engine.trainer import Trainer
     from tests.conftest import small_config
-    from tests.test_page_frames import FakeSession, Manager
+    from tests.unit.app.page.test_page_frames import FakeSession, Manager
 
     trainer = Trainer(small_config())
     trainer.step(10)
