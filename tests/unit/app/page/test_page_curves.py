@@ -67,6 +67,7 @@ def fx(tmp_path: Path) -> Iterator[Fixture]:
     f.close()
 
 
+@pytest.mark.slow
 def test_curves_catch_up_from_the_database_without_rereading_the_history(
     fx: Fixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
