@@ -2,8 +2,9 @@
 
 ``tests/unit/`` mirrors ``engine/`` and ``app/`` (in-process, no server or worker process);
 ``tests/system/`` starts real servers or worker processes, kills or signals them, fills disks
-(marked ``system``); ``tests/browser/`` drives Chromium (marked ``browser``). Tests that take
-more than about 2 s carry ``@pytest.mark.slow`` themselves.
+(marked ``system``); ``tests/browser/`` drives Chromium (marked ``browser``). Unit and system
+tests that take more than about 2 s carry ``@pytest.mark.slow`` themselves; ``make test-fast``
+leaves out ``slow`` and ``browser``.
 """
 
 from __future__ import annotations
