@@ -15,17 +15,20 @@ Views (what edges / nodes show):
 
 Colour is the sign (orange negative, blue positive); width grows with |value| relative to the
 largest in the view. Wide layers draw their first ``MAX_DRAWN - 1`` units and a "+n" mark.
+
+This module computes the drawing (:func:`layout`: positions, colours, widths and the numbers as
+text); ``templates/regions/network.html`` and ``templates/macros/network.html`` write the SVG.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from html import escape
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
+from app.page import templating
 from app.render.palette import diverging, fmt
 
 VIEWS = ("weights", "activations", "delta", "gradients", "updates")
@@ -61,6 +64,8 @@ Matrix = NDArray[np.float64]
 def _arr(x: Any) -> Matrix:
     """Nested lists (None for non-finite) as a float array with 0 where not finite."""
     a = np.array(x if x is not None else [], dtype=np.float64)
+    if np.isfinite(a).all():  # the usual case, and a fifth of nan_to_num's cost per frame
+        return a
     return np.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0)
 
 
@@ -103,18 +108,22 @@ def drawing_width(n_layers: int) -> int:
 
 
 def columns(feature_names: list[str], snap: dict[str, Any]) -> list[Column]:
+    """The drawing's columns. A layer's unit count is its ``units`` when the snapshot has one
+    (a snapshot reduced to the drawn units keeps the true count for the "+n" mark and the
+    sprite tile indices), else the length of its bias."""
     layers = snap["layers"]
     n = len(layers)
     span = drawing_width(n) - LEFT - NODE - RIGHT
     cols = [Column("in", "input", len(feature_names), float(LEFT))]
     for i, layer in enumerate(layers):
         label = "output" if i == n - 1 else f"layer {i + 1}"
-        cols.append(Column(str(i), label, len(layer["b"]), LEFT + span * (i + 1) / n))
+        units = int(layer.get("units", len(layer["b"])))
+        cols.append(Column(str(i), label, units, LEFT + span * (i + 1) / n))
     return cols
 
 
 def _peak(mats: list[Matrix]) -> float:
-    best = max((float(np.max(np.abs(m))) for m in mats if m.size), default=0.0)
+    best = max((float(np.abs(m).max()) for m in mats if m.size), default=0.0)
     return best or 1.0
 
 
@@ -141,6 +150,215 @@ def highlight(last_phase: dict[str, Any] | None, n_layers: int) -> tuple[str | N
     return None, name or ""
 
 
+
+
+class Text(NamedTuple):
+    """A piece of text in the drawing: where (formatted) and what."""
+
+    x: str
+    y: str
+    text: str
+
+
+class Edge(NamedTuple):
+    """``<line class="edge">`` for ``W[layer][i][j]``; numbers already formatted."""
+
+    layer: int
+    i: int
+    j: int
+    value: str  # data-value: the number the view shows
+    x1: str
+    y1: str
+    x2: str
+    y2: str
+    stroke: str  # the colour of the value's sign and size ("" while pending)
+    width: str
+    pending: bool  # this iteration has not produced the number yet: drawn blank
+
+
+class Bias(NamedTuple):
+    value: str
+    x: str
+    y: str
+    fill: str
+    title: str  # the bias in words for the hover title
+
+
+class Node(NamedTuple):
+    """``<g class="node">`` of unit ``unit`` of column ``layer`` ("in" for the inputs)."""
+
+    layer: str
+    unit: int
+    value: str | None  # data-value; None while pending or where the view has no number
+    x: str  # formatted: whole pixels over a sprite tile, tenths for a filled box
+    y: str
+    fill: str  # the filled box's colour (no sprite)
+    tile: str  # the viewBox of its sprite tile
+    label: Text | None  # an input's feature name, left of it
+    bias: Bias | None
+    number: Text | None  # the probe's number under it (activations and delta views)
+
+
+@dataclass
+class ColumnLayout:
+    key: str
+    label: Text
+    pending: bool
+    nodes: list[Node] = field(default_factory=list)
+    more: Text | None = None  # "+n": the units not drawn
+
+
+class Sprite(NamedTuple):
+    """The neuron-output sprite PNG: one ``tile``-pixel square per unit, left to right."""
+
+    href: str
+    width: int
+    height: int
+
+
+@dataclass
+class Layout:
+    """Everything ``regions/network.html`` writes."""
+
+    width: int
+    height: int
+    view: str
+    node: int  # a node's side
+    highlight: tuple[str, str, int, int] | None  # (meaning, x, width, height) of the phase box
+    sprite: Sprite | None
+    edges: list[Edge]
+    columns: list[ColumnLayout]
+
+
+def _edges(
+    cols: list[Column], edges: list[Matrix], wpeak: float, pending: list[bool]
+) -> list[Edge]:
+    """The drawn edges, layer after layer, row by row (0 past a snapshot's matrix). What is
+    the same for a layer's edges (their x, the units' y) is formatted once."""
+    out: list[Edge] = []
+    for li, m in enumerate(edges):
+        src, dst = cols[li], cols[li + 1]
+        wait = pending[li]
+        rows = m[: src.drawn, : dst.drawn].tolist()
+        x1, x2 = f"{src.x + NODE:.0f}", f"{dst.x:.0f}"
+        y2 = [f"{dst.y(k) + NODE / 2:.0f}" for k in range(dst.drawn)]
+        for j in range(src.drawn):
+            y1 = f"{src.y(j) + NODE / 2:.0f}"
+            row = rows[j] if j < len(rows) else []
+            for k in range(dst.drawn):
+                v = row[k] if k < len(row) else 0.0
+                stroke = "" if wait else diverging(v / wpeak)
+                width = f"{0.6 + 5.0 * abs(v) / wpeak:.1f}"
+                out.append(Edge(li, j, k, f"{v:.6g}", x1, y1, x2, y2[k], stroke, width, wait))
+    return out
+
+
+@dataclass
+class _Shown:
+    """What one column shows, as :func:`_column` needs it."""
+
+    pending: bool  # the view's numbers of this layer are not computed yet this iteration
+    values: Matrix | None  # the view's node numbers (None: none, or pending)
+    numbers: Matrix | None  # the probe's numbers written under the nodes (None: not written)
+    bias: Matrix | None
+    first_tile: int  # the sprite tile of its first unit
+
+
+def _column(
+    col: Column, shown: _Shown, peaks: tuple[float, float], sprite: tuple[int, bool],
+    feature_names: list[str],
+) -> ColumnLayout:  # fmt: skip
+    """One column's nodes (pending when the view's numbers are not computed yet). What is the
+    same for every node of the column is formatted once."""
+    npeak, bpeak = peaks
+    tile, tiled = sprite
+    values = [] if shown.values is None else shown.values.tolist()
+    numbers = [] if shown.numbers is None else shown.numbers.tolist()
+    bias = [] if shown.bias is None else shown.bias.tolist()
+    x = col.x
+    centre = f"{x + NODE / 2:.1f}"
+    xs = f"{x:.0f}" if tiled else f"{x:.1f}"
+    label_x, bias_x = f"{x - 4:.1f}", f"{x - 6:.1f}"
+    out = ColumnLayout(col.key, Text(centre, "14", col.label), shown.pending)
+    for k in range(col.drawn):
+        y = col.y(k)
+        label = b = number = None
+        if col.key == "in":
+            name = feature_names[k] if k < len(feature_names) else f"x{k + 1}"
+            label = Text(label_x, f"{y + NODE / 2 + 4:.1f}", name)
+        elif k < len(bias):
+            bv = bias[k]
+            b = Bias(f"{bv:.6g}", bias_x, f"{y + NODE - 8:.1f}", diverging(bv / bpeak), fmt(bv))
+        if k < len(numbers):
+            number = Text(centre, f"{y + NODE + 10:.1f}", fmt(numbers[k], 2))
+        v = values[k] if k < len(values) else None
+        value = None if v is None else f"{v:.6g}"
+        ys = f"{y:.0f}" if tiled else f"{y:.1f}"
+        fill = "" if tiled else diverging((v or 0.0) / npeak)
+        tile_box = f"{(shown.first_tile + k) * tile} 0 {tile} {tile}"
+        out.nodes.append(Node(col.key, k, value, xs, ys, fill, tile_box, label, b, number))
+    if col.units > col.drawn:
+        y = col.y(col.drawn) + NODE / 2 + 4
+        out.more = Text(centre, f"{y:.1f}", f"+{col.units - col.drawn}")
+    return out
+
+
+def layout(
+    snap: dict[str, Any],
+    feature_names: list[str],
+    view: str,
+    probe: dict[str, Any] | None,
+    sprite_url: str | None,
+    tile: int,
+    computed: set[int] | None = None,
+) -> Layout:
+    """The drawing of ``snap`` in ``view`` as data (arguments as :func:`network_svg`)."""
+    cols = columns(feature_names, snap)
+    edges, nodes, biases, inputs = view_values(snap, view, probe)
+    pending = [computed is not None and li not in computed for li in range(len(edges))]
+    for li, wait in enumerate(pending):
+        if wait:
+            edges[li] = np.zeros_like(edges[li])
+            nodes[li] = np.zeros_like(nodes[li])
+            if view in ("gradients", "updates"):
+                biases[li] = np.zeros_like(biases[li])
+    wpeak = _peak(edges)
+    npeak = _peak(nodes + ([inputs] if inputs is not None else []))
+    bpeak = _peak(biases)
+    _fit(cols)
+    n_tiles = sum(c.units for c in cols)
+    tallest = max(c.drawn + (1 if c.units > c.drawn else 0) for c in cols)
+    height = TOP + tallest * (NODE + GAP) + 10
+    hot, meaning = highlight(snap.get("last_phase"), len(snap["layers"]))
+    box = None
+    if hot is not None:
+        col = next(c for c in cols if c.key == hot)
+        box = (meaning, f"{col.x - 8:.0f}", NODE + 16, height - 8)
+    numbers = view in ("activations", "delta") and probe is not None  # the probe's own numbers
+    drawn: list[ColumnLayout] = []
+    art = (tile, sprite_url is not None)
+    first_tile = 0
+    for ci, col in enumerate(cols):
+        if col.key == "in":
+            shown = _Shown(False, inputs, inputs if numbers else None, None, 0)
+        else:
+            wait = pending[ci - 1]
+            values = None if wait else nodes[ci - 1]
+            shown = _Shown(wait, values, values if numbers else None, biases[ci - 1], first_tile)
+        drawn.append(_column(col, shown, (npeak, bpeak), art, feature_names))
+        first_tile += col.units
+    return Layout(
+        width=drawing_width(len(snap["layers"])),
+        height=height,
+        view=view,
+        node=NODE,
+        highlight=box,
+        sprite=Sprite(sprite_url, tile * n_tiles, tile) if sprite_url else None,
+        edges=_edges(cols, edges, wpeak, pending),
+        columns=drawn,
+    )
+
+
 def network_svg(
     snap: dict[str, Any],
     feature_names: list[str],
@@ -150,140 +368,11 @@ def network_svg(
     tile: int,
     computed: set[int] | None = None,
 ) -> str:
-    """The whole ``<svg id="network">`` element as text.
+    """The whole ``<svg id="network">`` element as text (markup: the template escaped it).
 
     ``computed``: while stepping phases, the layers whose numbers in this view the current
     iteration has already produced (None: all); the others are drawn blank, marked
     ``pending`` (their ``data-value`` is 0 and ``data-pending="true"``).
     """
-    cols = columns(feature_names, snap)
-    edges, nodes, biases, inputs = view_values(snap, view, probe)
-    if computed is not None:
-        for li in range(len(edges)):
-            if li not in computed:
-                edges[li] = np.zeros_like(edges[li])
-                nodes[li] = np.zeros_like(nodes[li])
-                if view in ("gradients", "updates"):
-                    biases[li] = np.zeros_like(biases[li])
-    wpeak = _peak(edges)
-    npeak = _peak(nodes + ([inputs] if inputs is not None else []))
-    bpeak = _peak(biases)
-    _fit(cols)
-    n_tiles = sum(c.units for c in cols)
-    tallest = max(c.drawn + (1 if c.units > c.drawn else 0) for c in cols)
-    height = TOP + tallest * (NODE + GAP) + 10
-    hot, meaning = highlight(snap.get("last_phase"), len(snap["layers"]))
-    view_width = drawing_width(len(snap["layers"]))
-    out = [
-        f'<svg id="network" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {view_width} {height}" '
-        f'role="img" aria-label="network drawing, view {view}" data-view="{view}">'
-    ]
-    if hot is not None:
-        col = next(c for c in cols if c.key == hot)
-        out.append(
-            f'<rect class="computing {meaning}" x="{col.x - 8:.0f}" y="4" width="{NODE + 16}" '
-            f'height="{height - 8}" rx="8"/>'
-        )
-    out.append('<g class="edges">')
-    for li in range(len(snap["layers"])):
-        src, dst = cols[li], cols[li + 1]
-        for j in range(src.drawn):
-            for k in range(dst.drawn):
-                m = edges[li]
-                v = float(m[j, k]) if j < m.shape[0] and k < m.shape[1] else 0.0
-                width = 0.6 + 5.0 * abs(v) / wpeak
-                wait = computed is not None and li not in computed
-                look = (
-                    ' data-pending="true" stroke="#d4d4d4" stroke-dasharray="3 3"'
-                    if wait
-                    else f' stroke="{diverging(v / wpeak)}"'
-                )
-                out.append(
-                    f'<line class="edge{" pending" if wait else ""}" data-layer="{li}" '
-                    f'data-i="{j}" data-j="{k}" data-value="{v:.6g}" x1="{src.x + NODE:.0f}" '
-                    f'y1="{src.y(j) + NODE / 2:.0f}" x2="{dst.x:.0f}" '
-                    f'y2="{dst.y(k) + NODE / 2:.0f}"{look} stroke-width="{width:.1f}"/>'
-                )
-    out.append("</g>")
-    tile_index = 0
-    numbers = view in ("activations", "delta") and probe is not None  # the probe's own numbers
-    for ci, col in enumerate(cols):
-        values = inputs if col.key == "in" else nodes[ci - 1]
-        bias = None if col.key == "in" else biases[ci - 1]
-        wait = computed is not None and col.key != "in" and int(col.key) not in computed
-        pend = (" pending", ' data-pending="true"') if wait else ("", "")
-        out.append(f'<g class="column{pend[0]}" data-column="{col.key}"{pend[1]}>')
-        out.append(f'<text class="col-label" x="{col.x + NODE / 2:.1f}" y="14">{col.label}</text>')
-        for k in range(col.units):
-            index = tile_index + k
-            if k >= col.drawn:
-                break
-            b = (float(bias[k]), bpeak) if bias is not None and k < len(bias) else None
-            art = (sprite_url, index, tile, n_tiles)
-            node = _node(col, k, None if wait else values, npeak, b, art, feature_names)
-            out.append(node + (_value_label(col, k, values) if numbers and not wait else ""))
-        if col.units > col.drawn:
-            more = col.units - col.drawn
-            out.append(
-                f'<text class="more" x="{col.x + NODE / 2:.1f}" '
-                f'y="{col.y(col.drawn) + NODE / 2 + 4:.1f}">+{more}</text>'
-            )
-        tile_index += col.units
-    out.append("</svg>")
-    return "".join(out)
-
-
-def _value_label(col: Column, k: int, values: Matrix | None) -> str:
-    """The node's number (activation or δ of the probe example) written under it."""
-    if values is None or k >= len(values):
-        return ""
-    x, y = col.x + NODE / 2, col.y(k) + NODE + 10
-    return f'<text class="node-value" x="{x:.1f}" y="{y:.1f}">{fmt(float(values[k]), 2)}</text>'
-
-
-def _node(
-    col: Column,
-    k: int,
-    values: Matrix | None,
-    npeak: float,
-    bias: tuple[float, float] | None,
-    art: tuple[str | None, int, int, int],
-    feature_names: list[str],
-) -> str:
-    sprite_url, index, tile, n_tiles = art
-    x, y = col.x, col.y(k)
-    v = float(values[k]) if values is not None and k < len(values) else None
-    value_attr = f' data-value="{v:.6g}"' if v is not None else ""
-    parts = [
-        f'<g class="node" data-layer="{col.key}" data-unit="{k}"{value_attr}>',
-    ]
-    if sprite_url:
-        parts.append(
-            f'<svg x="{x:.0f}" y="{y:.0f}" width="{NODE}" height="{NODE}" '
-            f'viewBox="{index * tile} 0 {tile} {tile}">'
-            f'<image href="{sprite_url}" width="{tile * n_tiles}" height="{tile}"/></svg>'
-        )
-        parts.append(
-            f'<rect class="node-box" x="{x:.0f}" y="{y:.0f}" width="{NODE}" height="{NODE}"/>'
-        )
-    else:
-        fill = diverging((v or 0.0) / npeak)
-        parts.append(
-            f'<rect class="node-box filled" x="{x:.1f}" y="{y:.1f}" width="{NODE}" '
-            f'height="{NODE}" fill="{fill}"/>'
-        )
-    if col.key == "in":
-        name = feature_names[k] if k < len(feature_names) else f"x{k + 1}"
-        parts.append(
-            f'<text class="feat-label" x="{x - 4:.1f}" y="{y + NODE / 2 + 4:.1f}">'
-            f"{escape(name)}</text>"
-        )
-    elif bias is not None:
-        b, bpeak = bias
-        parts.append(
-            f'<rect class="bias" data-layer="{col.key}" data-j="{k}" data-value="{b:.6g}" '
-            f'x="{x - 6:.1f}" y="{y + NODE - 8:.1f}" width="8" height="8" '
-            f'fill="{diverging(b / bpeak)}"><title>bias {fmt(b)}</title></rect>'
-        )
-    parts.append("</g>")
-    return "".join(parts)
+    net = layout(snap, feature_names, view, probe, sprite_url, tile, computed)
+    return templating.region("network", {"net": net})

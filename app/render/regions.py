@@ -1,7 +1,8 @@
 """The page's regions as HTML fragments: one named stream event per region.
 
-Fragments are the ``{% block %}``s of ``templates/index.html`` (so the first page and every later
-update come from the same markup) or whole ``<svg>`` elements built by :mod:`app.render`.
+Fragments are the region templates ``templates/regions/<name>.html`` that ``index.html``
+includes (so the first page and every later update come from the same markup), rendered by
+:mod:`app.page.templating` from the numbers :mod:`app.render` computes.
 :class:`PageState` remembers what one page was last sent, so only changed regions go out.
 PNG images are kept per session (latest only) and served by URL: no data: URLs under the CSP.
 """
@@ -16,6 +17,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.page import templating
 from app.render import charts, controls, view
 from app.render.palette import fmt
 from engine.stability import Ladder, stable_rate
@@ -75,10 +77,9 @@ def forget(session_id: str, deleted: bool = False) -> None:
 
 
 def render_block(name: str, context: dict[str, Any]) -> str:
-    from app.routes.pages import TEMPLATES
-
-    template = TEMPLATES.env.get_template("index.html")
-    return "".join(template.blocks[name](template.new_context(context))).strip()
+    """The fragment of region ``name`` (``templates/regions/<name>.html``, which index.html
+    includes), rendered with ``context``."""
+    return templating.region(name, context)
 
 
 def words(text: str | None) -> str:
@@ -225,18 +226,17 @@ def offer_for(session: dict[str, Any], st: PageState) -> Ladder:
 
 
 def output_html(pic: view.Picture, sid: str, v: int, digits: bool) -> str:
+    """The output region (``regions/output.html``) of this picture."""
+    context: dict[str, Any] = {}
     if pic.plane:
-        return (
-            f'<img id="decision" src="/api/sessions/{sid}/decision.png?v={v}" width="300" '
-            f'height="300" alt="decision surface: the network output over the input plane">'
-        )
-    if pic.task == "regression" and pic.pred is not None:
-        return charts.pred_vs_true(*pic.pred)
-    if pic.task == "multiclass" and pic.pred is not None:
+        context["decision"] = f"/api/sessions/{sid}/decision.png?v={v}"
+    elif pic.task == "regression" and pic.pred is not None:
+        context["drawing"] = charts.pred_vs_true(*pic.pred)
+    elif pic.task == "multiclass" and pic.pred is not None:
         from app.render.digits import digits_html
 
-        return digits_html(pic, sid, v, digits)
-    return '<p class="hint">No output picture for this data set.</p>'
+        context["drawing"] = digits_html(pic, sid, v, digits)
+    return render_block("output", context)
 
 
 def config_regions(

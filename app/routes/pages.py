@@ -25,11 +25,11 @@ from fastapi.templating import Jinja2Templates
 from app import presets
 from app.deps import ManagerDep, OwnerDep
 from app.errors import ApiError, NotFound
-from app.render import controls, view
+from app.page import templating
+from app.render import controls
 
-ROOT = Path(__file__).resolve().parents[2]
-TEMPLATES = Jinja2Templates(directory=ROOT / "templates")
-TEMPLATES.env.filters["phase_ko"] = view.phase_ko  # Korean beside the phase words
+ROOT = templating.ROOT
+TEMPLATES = Jinja2Templates(env=templating.ENV)  # the stream's fragments' environment
 
 # The front-end files the pages load, from npm packages (`npm ci` puts them in node_modules):
 # /static/vendor/<package>/<file> serves exactly these, so no name a client sends reaches the
@@ -143,8 +143,8 @@ def missing_vendor_files() -> list[Path]:
 
 
 def warm_up() -> None:
-    """Compile the page template now (about 0.1 s), not while the first visitor waits."""
-    TEMPLATES.env.get_template("index.html")
+    """Compile the page templates now (about 0.1 s), not while the first visitor waits."""
+    templating.warm_up()
 
 
 def install(app: FastAPI) -> None:
