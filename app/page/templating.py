@@ -47,10 +47,23 @@ ENV = jinja2.Environment(
 ENV.filters["phase_ko"] = _phase_ko  # Korean beside the phase words
 
 
+# Compiled templates and macros by name, looked up once: the stream renders several regions
+# per frame, and the environment's own lookup (a locked LRU cache) is paid each time.
+_TEMPLATES: dict[str, jinja2.Template] = {}
+_MACROS: dict[tuple[str, str], Callable[..., Markup]] = {}
+
+
+def template(name: str) -> jinja2.Template:
+    found = _TEMPLATES.get(name)
+    if found is None:
+        found = _TEMPLATES[name] = ENV.get_template(name)
+    return found
+
+
 def render(name: str, context: dict[str, Any]) -> Markup:
     """The template ``name`` (a path under ``templates/``) rendered with ``context``, without
     the whitespace around it."""
-    return Markup(ENV.get_template(name).render(context).strip())
+    return Markup(template(name).render(context).strip())
 
 
 def region(name: str, context: dict[str, Any]) -> Markup:
@@ -59,10 +72,12 @@ def region(name: str, context: dict[str, Any]) -> Markup:
     return render(f"{REGION_DIR}/{name}.html", context)
 
 
-def macro(template: str, name: str) -> Callable[..., Markup]:
-    """The macro ``name`` of ``template`` (``macros/charts.html``), callable from Python; the
-    template module is built once and kept by the template."""
-    found: Callable[..., Markup] = getattr(ENV.get_template(template).module, name)
+def macro(path: str, name: str) -> Callable[..., Markup]:
+    """The macro ``name`` of the template ``path`` (``macros/charts.html``), callable from
+    Python."""
+    found = _MACROS.get((path, name))
+    if found is None:
+        found = _MACROS[path, name] = getattr(template(path).module, name)
     return found
 
 
@@ -72,4 +87,4 @@ def warm_up() -> None:
     ENV.get_template("index.html")
     for folder in (REGION_DIR, "macros"):
         for path in sorted((TEMPLATE_DIR / folder).glob("*.html")):
-            ENV.get_template(f"{folder}/{path.name}")
+            template(f"{folder}/{path.name}")

@@ -136,8 +136,7 @@ def chart_layout(
         plot = Box(left, top, w - left - right, h - top - bottom)
         return Chart(chart_id, w, h, plot, True, [Series(name, "", None) for name in series])
     lo, hi = fixed if fixed else (min(vals), max(vals))
-    tr = (lambda v: math.log10(v)) if log else (lambda v: v)
-    tlo, thi = tr(max(lo, 1e-12) if log else lo), tr(max(hi, 1e-12) if log else hi)
+    tlo, thi = (math.log10(max(lo, 1e-12)), math.log10(max(hi, 1e-12))) if log else (lo, hi)
     if thi - tlo < 1e-12:
         tlo, thi = tlo - 0.5, thi + 0.5
     hi_label, lo_label = (10**thi, 10**tlo) if log else (thi, tlo)
@@ -147,11 +146,10 @@ def chart_layout(
     pw, ph = w - left - right, h - top - bottom
     s0, s1 = steps[0], max(steps[-1], steps[0] + 1)
 
-    def px(step: int) -> float:
-        return left + pw * (step - s0) / (s1 - s0)
+    span, trange = s1 - s0, thi - tlo
 
-    def py(v: float) -> float:
-        return top + ph * (1 - (tr(v) - tlo) / (thi - tlo))
+    def px(step: int) -> float:
+        return left + pw * (step - s0) / span
 
     chart = Chart(chart_id, w, h, Box(left, top, pw, ph), False, [])
     for n, (step, label) in enumerate(marks):
@@ -159,12 +157,22 @@ def chart_layout(
             x = px(step)
             y = top + 10 + 10 * (n % 3)  # stagger neighbouring labels
             chart.marks.append(Mark(step, f"{x:.1f}", label, label[:28], f"{x + 2:.1f}", y))
+    # Every frame redraws up to 3 series × CAP points: the steps' x are formatted once for all
+    # series, and y is written out inline (same arithmetic as a py() would do, no call).
+    xs = [f"{px(step):.1f}," for step in steps]
     for name, ys in series.items():
-        pts = [
-            f"{px(s):.1f},{py(v):.1f}"
-            for s, v in zip(steps, ys, strict=False)
-            if v is not None and (not log or v > 0)
-        ]
+        if log:
+            pts = [
+                f"{x}{top + ph * (1 - (math.log10(v) - tlo) / trange):.1f}"
+                for x, v in zip(xs, ys, strict=False)
+                if v is not None and v > 0
+            ]
+        else:
+            pts = [
+                f"{x}{top + ph * (1 - (v - tlo) / trange):.1f}"
+                for x, v in zip(xs, ys, strict=False)
+                if v is not None
+            ]
         # the latest value as a dot: a series of one point (say, before a divergence) shows
         last = tuple(pts[-1].split(",", 1)) if pts else None
         chart.series.append(Series(name, " ".join(pts), last))  # type: ignore[arg-type]

@@ -22,7 +22,7 @@ text); ``templates/regions/network.html`` and ``templates/macros/network.html`` 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -150,6 +150,9 @@ def highlight(last_phase: dict[str, Any] | None, n_layers: int) -> tuple[str | N
     return None, name or ""
 
 
+# The drawing's records. The templates unpack them in their field order (a loop over 400
+# values per frame reads tuples faster than it looks fields up by name): a field added or
+# moved here moves in templates/macros/network.html too.
 
 
 class Text(NamedTuple):
@@ -199,13 +202,14 @@ class Node(NamedTuple):
     number: Text | None  # the probe's number under it (activations and delta views)
 
 
-@dataclass
-class ColumnLayout:
+class ColumnLayout(NamedTuple):
+    """A column of units (the template unpacks it in this field order)."""
+
     key: str
     label: Text
     pending: bool
-    nodes: list[Node] = field(default_factory=list)
-    more: Text | None = None  # "+n": the units not drawn
+    nodes: list[Node]
+    more: Text | None  # "+n": the units not drawn
 
 
 class Sprite(NamedTuple):
@@ -279,7 +283,7 @@ def _column(
     centre = f"{x + NODE / 2:.1f}"
     xs = f"{x:.0f}" if tiled else f"{x:.1f}"
     label_x, bias_x = f"{x - 4:.1f}", f"{x - 6:.1f}"
-    out = ColumnLayout(col.key, Text(centre, "14", col.label), shown.pending)
+    nodes: list[Node] = []
     for k in range(col.drawn):
         y = col.y(k)
         label = b = number = None
@@ -296,11 +300,12 @@ def _column(
         ys = f"{y:.0f}" if tiled else f"{y:.1f}"
         fill = "" if tiled else diverging((v or 0.0) / npeak)
         tile_box = f"{(shown.first_tile + k) * tile} 0 {tile} {tile}"
-        out.nodes.append(Node(col.key, k, value, xs, ys, fill, tile_box, label, b, number))
+        nodes.append(Node(col.key, k, value, xs, ys, fill, tile_box, label, b, number))
+    more = None
     if col.units > col.drawn:
         y = col.y(col.drawn) + NODE / 2 + 4
-        out.more = Text(centre, f"{y:.1f}", f"+{col.units - col.drawn}")
-    return out
+        more = Text(centre, f"{y:.1f}", f"+{col.units - col.drawn}")
+    return ColumnLayout(col.key, Text(centre, "14", col.label), shown.pending, nodes, more)
 
 
 def layout(
