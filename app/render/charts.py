@@ -119,7 +119,7 @@ class Chart:
     labels: list[Label] = field(default_factory=list)
 
 
-def chart_layout(
+def line_chart(
     chart_id: str,
     steps: list[int],
     series: dict[str, list[float | None]],
@@ -127,14 +127,16 @@ def chart_layout(
     marks: list[tuple[int, str]],
     fixed: tuple[float, float] | None = None,
     size: tuple[int, int] = (380, 170),
-) -> Chart:
-    """The line chart of :func:`line_chart` as data."""
+) -> str:
+    """``<svg id=chart_id>`` with one ``polyline.curve-<name>`` per series (markup): the
+    :class:`Chart` computed here, written by ``macros/charts.html``."""
     w, h = size
     left, right, top, bottom = 46, 8, 8, 20
     vals = [v for s in series.values() for v in s if v is not None and (not log or v > 0)]
     if not steps or not vals:
         plot = Box(left, top, w - left - right, h - top - bottom)
-        return Chart(chart_id, w, h, plot, True, [Series(name, "", None) for name in series])
+        chart = Chart(chart_id, w, h, plot, True, [Series(name, "", None) for name in series])
+        return _draw(chart)
     lo, hi = fixed if fixed else (min(vals), max(vals))
     tlo, thi = (math.log10(max(lo, 1e-12)), math.log10(max(hi, 1e-12))) if log else (lo, hi)
     if thi - tlo < 1e-12:
@@ -145,7 +147,6 @@ def chart_layout(
     left = max(left, 6 + math.ceil(AXIS_CHAR * max(len(t) for t in labels)))
     pw, ph = w - left - right, h - top - bottom
     s0, s1 = steps[0], max(steps[-1], steps[0] + 1)
-
     span, trange = s1 - s0, thi - tlo
 
     def px(step: int) -> float:
@@ -174,28 +175,21 @@ def chart_layout(
                 if v is not None
             ]
         # the latest value as a dot: a series of one point (say, before a divergence) shows
-        last = tuple(pts[-1].split(",", 1)) if pts else None
-        chart.series.append(Series(name, " ".join(pts), last))  # type: ignore[arg-type]
+        last = None
+        if pts:
+            cx, cy = pts[-1].split(",", 1)
+            last = (cx, cy)
+        chart.series.append(Series(name, " ".join(pts), last))
     chart.labels = [
         Label("axis", left - 4, top + 9, labels[0]),
         Label("axis", left - 4, top + ph, labels[1]),
         Label("axis x", left, h - 4, str(s0)),
         Label("axis x end", left + pw, h - 4, f"step {s1}"),
     ]
-    return chart
+    return _draw(chart)
 
 
-def line_chart(
-    chart_id: str,
-    steps: list[int],
-    series: dict[str, list[float | None]],
-    log: bool,
-    marks: list[tuple[int, str]],
-    fixed: tuple[float, float] | None = None,
-    size: tuple[int, int] = (380, 170),
-) -> str:
-    """``<svg id=chart_id>`` with one ``polyline.curve-<name>`` per series (markup)."""
-    chart = chart_layout(chart_id, steps, series, log, marks, fixed, size)
+def _draw(chart: Chart) -> str:
     return templating.macro("macros/charts.html", "line_chart")(chart)
 
 
