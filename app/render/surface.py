@@ -156,6 +156,17 @@ def surface_2d(result: dict[str, Any]) -> str:
     return templating.region("surface_2d", context)
 
 
+def region(drawing: str, note: str) -> str:
+    """The surface region: a drawing of :func:`surface_1d` or :func:`surface_2d` and its note
+    (markup, ``templates/regions/surface.html``)."""
+    return templating.region("surface", {"drawing": drawing, "note": note})
+
+
+def failed(error: str) -> str:
+    """The surface region when the slice could not be computed: the engine's words."""
+    return templating.region("surface", {"error": error})
+
+
 def _clip(v: float) -> float:
     """Keep a point of the path inside the plot (it may wander off a map centred earlier)."""
     return min(max(v, M), SIZE - M) if math.isfinite(v) else SIZE / 2

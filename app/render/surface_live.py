@@ -18,13 +18,11 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from html import escape
 from typing import Any
 
 import numpy as np
 
-from app.render import palette
-from app.render.surface import surface_1d, surface_2d
+from app.render import palette, surface
 from app.render.surface_view import ENGINE_ERRORS, spec_of
 
 TICK = 0.1  # seconds between looks at the session (and the 2-D point's frame rate)
@@ -164,7 +162,7 @@ class SurfaceLive:
         )
         if g.done < rows:
             note = f"computing: {g.done} of {rows} rows"
-        return f'{surface_2d(result)}<p class="hint" id="surface-note">{escape(note)}</p>'
+        return surface.region(surface.surface_2d(result), note)
 
     @staticmethod
     def _draw_1d(result: dict[str, Any]) -> str:
@@ -173,7 +171,7 @@ class SurfaceLive:
             f"loss now {palette.fmt(cur['loss'])}, slope dL/dw = {palette.fmt(cur.get('slope'))}"
             f" at iteration {result['iteration']}"
         )
-        return f'{surface_1d(result)}<p class="hint" id="surface-note">{escape(note)}</p>'
+        return surface.region(surface.surface_1d(result), note)
 
     # ---- the loop ----------------------------------------------------------------------------
 
@@ -184,8 +182,7 @@ class SurfaceLive:
                 await self._tick(wake)
             except ENGINE_ERRORS as exc:
                 self.shown = self.next = None
-                msg = f'<p class="error" role="alert">{escape(str(exc))}</p>'
-                self._emit(wake, surface=msg, surface_progress="")
+                self._emit(wake, surface=surface.failed(str(exc)), surface_progress="")
 
     async def _tick(self, wake: asyncio.Event) -> None:
         # the version first: a request landing between the two reads then shows up as a new

@@ -8,13 +8,11 @@ indicator; training pauses only for the slice's duration.
 from __future__ import annotations
 
 from functools import lru_cache
-from html import escape
 from typing import Any
 
 import numpy as np
 
-from app.render import images, palette
-from app.render.surface import surface_1d, surface_2d
+from app.render import images, palette, surface
 
 ENGINE_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError)
 
@@ -59,21 +57,21 @@ def surface_fragment(session: Any, manager: Any, kind: str, directions: str, wei
         with session.lock:
             result = manager.load(session).landscape(spec)
     except ENGINE_ERRORS as exc:
-        return f'<p class="error" role="alert">{escape(str(exc))}</p>'
+        return surface.failed(str(exc))
     if kind == "1d":
-        body = surface_1d(result)
+        body = surface.surface_1d(result)
         cur = result["current"]
         note = (
             f"loss now {palette.fmt(cur['loss'])}, slope dL/dw = {palette.fmt(cur.get('slope'))}"
             f" at iteration {result['iteration']}"
         )
     else:
-        body = surface_2d(result)
+        body = surface.surface_2d(result)
         note = (
             f"{len(result.get('path') or [])} points of the path; loss "
             f"{palette.fmt(result.get('min'))} … {palette.fmt(result.get('max'))}"
         )
-    return f'{body}<p class="hint" id="surface-note">{escape(note)}</p>'
+    return surface.region(body, note)
 
 
 @lru_cache(maxsize=32)
