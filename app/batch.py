@@ -9,7 +9,7 @@ Step records get a sequence number ``seq = seq_base + step``: it only grows, acr
 (a reset moves ``seq_base`` past every number used), and it is the SSE event id.
 
 What subscribers want of a batch (:class:`Demand`) and how often they get it (:class:`Pacer`,
-shared by the workers' frames and copies and by the page's own frames) live here too.
+shared by the workers' weight frames and page frames) live here too.
 """
 
 from __future__ import annotations
@@ -45,14 +45,16 @@ class Batch:
 class Demand:
     """What a session's subscribers want in weight frames, taken together: a frame at every
     ``every``-th step and/or ``fps`` times a second (0 = no constraint), with the views
-    ``include``; ``frames`` False = nobody wants frames. ``copies``: whole trainer copies a
-    second for the pages that draw the session (they render from the trainer itself)."""
+    ``include``; ``frames`` False = nobody wants frames. ``pages``: page frames a second for
+    the pages that draw the session (app/page/frames.py), drawn as ``look`` says (a
+    :class:`app.page.frames.Look`, or None for the default)."""
 
     frames: bool = False
     every: int = 0
     fps: float = 0.0
     include: frozenset[str] = frozenset()
-    copies: float = 0.0
+    pages: float = 0.0
+    look: Any = None
 
     @property
     def views(self) -> frozenset[str] | None:

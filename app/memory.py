@@ -44,6 +44,7 @@ def held(session: Any) -> bool:
         or session.returned is not None
         or bool(session.points)
         or bool(session.hub.ring)
+        or (session.page is not None and bool(session.page.images))
     )
 
 

@@ -76,9 +76,11 @@ class Handle:
         self,
         kind: str,
         sid: str,
-        full: bool = False,
+        arg: Any = False,
         decode: Callable[[bytes], Any] | None = None,
     ) -> Future[Reply]:
+        """Ask the worker (``stop``, ``copy`` with ``arg`` = full, ``configure`` with ``arg`` =
+        the changes); the future holds its reply."""
         fut: Future[Reply] = Future()
         with self._lock:
             if not self.alive:
@@ -86,7 +88,7 @@ class Handle:
                 return fut
             req = next(self._ids)
             self._pending[req] = (fut, decode)
-        self.post((kind, sid, req, full))
+        self.post((kind, sid, req, arg))
         return fut
 
     def close(self, timeout: float = 5.0) -> None:

@@ -6,28 +6,32 @@ a worker sent back until someone takes the session's lock and adopts it (:meth:`
 Worker messages arrive on the pool's receiver threads, which never take a session lock, so a
 request waiting under a lock for a worker's reply can never deadlock with them.
 
-Copies of a running trainer (for ``/state``, the page, the surfaces) come two ways: pushed by the
-worker at the pages' rate (``Demand.copies``) or asked for. Both are unpickled on the receiver
-thread, in the order the worker sent them, because each leaves out the trajectory points the
-ones before it carried (``s.points``, only changed there while the session is remote).
+Copies of a running trainer (for ``/state``, the surfaces, an export) are asked for, and
+unpickled on the receiver thread, in the order the worker sent them, because each leaves out
+the trajectory points the ones before it carried (``s.points``, only changed there while the
+session is remote). Pages need no copy: the worker sends page frames (app/page/frames.py),
+which the receiver thread renders once for all the session's pages (app/page/feed.py).
 """
 
 from __future__ import annotations
 
 import logging
+import pickle
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
 from app import transfer, worker
 from app.batch import Batch, Demand
+from app.errors import engine_error
+from app.page.feed import PageFeed
 from app.pool import Handle, Pool, Reply
 from app.session import Session
 
 log = logging.getLogger(__name__)
 
 COPY_SECONDS = 0.02  # reads of a running session share one copy of its trainer this long
-MAX_PUSHED_AGE = 0.1  # a pushed copy serves other readers at most this long
 
 
 class RemoteRuns:
@@ -35,28 +39,23 @@ class RemoteRuns:
 
     pool: Pool
     sessions: dict[str, Session]
+    store: Any
+    _stored: Callable[[Any], None]  # app/recovery.py: wait for a write, 507 if refused
+    page_frames: int = 0  # page frames received from workers, and their bytes
+    page_bytes: int = 0
 
-    def load(self, session: Session, pushed_ok: bool = False) -> Any:
+    def load(self, session: Session) -> Any:
         raise NotImplementedError
 
-    def _copy(self, s: Session, pushed_ok: bool = False) -> Any:
+    def _copy(self, s: Session) -> Any:
         """A recent copy of the trainer if the session trains in a worker, else None (after
-        adopting a trainer that came back). Call under the lock.
-
-        ``pushed_ok`` (the page): while the worker pushes copies, the newest pushed one, however
-        old: a page must not wait for a worker the machine has not scheduled (it draws the
-        next copy when it comes)."""
+        adopting a trainer that came back). Call under the lock."""
         self._settle(s)
         handle = s.remote
         if handle is None:
             return None
-        pushed = s.hub.demand.copies
         held = s.copy
-        if held is not None and pushed and pushed_ok:
-            return held[1]
-        # while copies are pushed, the newest is as recent as a reader needs, up to a bound
-        max_age = min(max(COPY_SECONDS, 2.0 / pushed), MAX_PUSHED_AGE) if pushed else COPY_SECONDS
-        if held is not None and time.monotonic() - held[0] < max_age:
+        if held is not None and time.monotonic() - held[0] < COPY_SECONDS:
             return held[1]
         copy = self._fetch_copy(s, handle)
         if copy is not None:
@@ -98,6 +97,22 @@ class RemoteRuns:
             elif s.remote is handle and not handle.alive:
                 self._lost(s, "the training worker stopped")
         return self.load(s)
+
+    def _configure_remote(self, s: Session, changes: dict[str, Any]) -> bool:
+        """Apply live changes to the run training in a worker, which goes on training (call
+        under the lock); False if no worker trains the session (change the trainer here)."""
+        handle = s.remote
+        if handle is None:
+            return False
+        result, _ = handle.request("configure", s.id, changes).result(timeout=60)
+        if result is None:  # the run ended meanwhile: its trainer comes back here
+            return False
+        kind, value = result
+        if kind == "error":
+            raise engine_error(ValueError(value))
+        s.config = value
+        self._stored(s.emit([], session_row=True, urgent=True))
+        return True
 
     def _recall(self, s: Session) -> None:
         """Stop the session's run in its worker and drop its trainer there and here (call under
@@ -155,26 +170,24 @@ class RemoteRuns:
             if s is not None and s.remote is handle:
                 self._lost(s, f"training failed: {msg[2]}")
             return
-        _, _, batch, budget, ended, blob, pushed = msg
+        _, _, batch, budget, ended, blob, page = msg
         if ended:
             handle.runs.discard(sid)
         if s is None or s.deleted or s.remote is not handle:
             return
         s.budget = budget
-        if pushed is not None:
-            try:
-                self._adopt_copy(s, pushed)
-            except Exception as exc:  # e.g. out of step: the next read asks for a whole copy
-                if not isinstance(exc, KeyError):
-                    log.warning("pushed copy of %s unreadable: %r", sid, exc)
-                s.copy = None
-            else:
-                s.hub.wake()  # pages draw it now, not after the batch's commit
         if ended:
             s.status, s.reason = ended, "diverged" if ended == "diverged" else "budget"
             s.returned = blob  # before remote: a reader that sees remote None finds it
             s.remote = None
         s.record(batch, status=bool(ended))
+        if page is not None:
+            self.page_frames += 1
+            self.page_bytes += len(page)
+            feed: PageFeed | None = s.page
+            if feed is not None and s.data is not None:
+                # drawn soon, once for every page of the session, not after the batch's commit
+                feed.offer(pickle.loads(page), s, self.store, s.data)
 
     def _on_worker_lost(self, handle: Handle) -> None:
         for s in list(self.sessions.values()):

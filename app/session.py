@@ -79,6 +79,7 @@ class Session:
         self.data: Any = None
         self.copy: tuple[float, Any] | None = None  # (monotonic time, trainer) read cache
         self.points: dict[int, Any] = {}  # trajectory points received (app/transfer.py)
+        self.page: Any = None  # what its pages are shown (app/page/feed.py), once watched
         # run settings
         self.budget = 0
         self.speed: float | None = None

@@ -95,12 +95,12 @@ class Manager(RemoteRuns, Recovery, Upkeep):
             (s for s in self.sessions.values() if s.owner == owner), key=lambda s: s.created
         )
 
-    def load(self, session: Session, pushed_ok: bool = False) -> Any:
+    def load(self, session: Session) -> Any:
         """The session's trainer, rebuilt from its checkpoint if needed (call under its lock).
 
         While the session trains in a worker this is a copy (how recent: ``RemoteRuns._copy``):
         read it, never change it (:meth:`_local` brings the trainer itself back)."""
-        copy = self._copy(session, pushed_ok)
+        copy = self._copy(session)
         if copy is not None:
             return copy
         if session.trainer is None:
@@ -294,7 +294,6 @@ class Manager(RemoteRuns, Recovery, Upkeep):
         """Live hyper-parameter changes, or a reset when the model or data must change."""
         with session.lock:
             self._writable()
-            t = self._local(session)
             if name is not None:
                 session.name = name
             merged = dict(session.config)
@@ -320,6 +319,9 @@ class Manager(RemoteRuns, Recovery, Upkeep):
             if any(k not in LIVE for k in changed):
                 self.reset(session, merged)
                 return session, True, changed
+            if changed and self._configure_remote(session, {k: changes[k] for k in changed}):
+                return session, False, changed
+            t = self._local(session)
             revived = False
             if changed:
                 try:

@@ -62,7 +62,7 @@ class Subscriber:
     fps: float
     include: frozenset[str]
     frames: bool
-    copies: float = 0.0  # trainer copies a second this reader renders from (a page)
+    pages: float = 0.0  # page frames a second this reader draws (a page's stream)
     event: asyncio.Event = field(default_factory=asyncio.Event)  # anything published
     frame_event: asyncio.Event = field(default_factory=asyncio.Event)  # a frame queued
     queue: deque[Frame] = field(default_factory=lambda: deque(maxlen=4))
@@ -114,6 +114,7 @@ class Hub:
         self._wake_pending = False
         self.demand = Demand()  # all subscribers' frame wishes taken together
         self.on_demand: Callable[[Demand], None] | None = None  # told when the demand changes
+        self.look: Any = None  # how the pages want the session drawn (app/page/frames.Look)
 
     # ---- subscribing (event loop) ------------------------------------------------------------
 
@@ -127,6 +128,11 @@ class Hub:
             self.subscribers.discard(sub)
         self._recompute()
 
+    def set_look(self, look: Any) -> None:
+        with self.lock:
+            self.look = look
+        self._recompute()
+
     def _recompute(self) -> None:
         with self.lock:
             subs = [s for s in self.subscribers if s.frames]
@@ -138,7 +144,8 @@ class Hub:
                 every=min(everies) if everies else 0,
                 fps=max(timed) if timed else 0.0,
                 include=frozenset().union(*(s.include for s in subs)) if subs else frozenset(),
-                copies=max((s.copies for s in self.subscribers), default=0.0),
+                pages=max((s.pages for s in self.subscribers), default=0.0),
+                look=self.look,
             )
             changed, self.demand = demand != self.demand, demand
         if changed and self.on_demand is not None:

@@ -17,7 +17,6 @@ from typing import Any
 from app import memory
 from app.batch import Batch
 from app.errors import quota_error
-from app.render import regions
 from app.retention import Retention
 from app.session import Session
 from app.settings import Settings
@@ -144,7 +143,11 @@ class Upkeep:
                 session.hub.ring.clear()
         finally:
             session.lock.release()
-        regions.forget(session.id, deleted=session.deleted)
+        feed = session.page
+        if feed is not None:  # its pictures are redrawn by the next frame
+            feed.forget_pictures()
+        if session.deleted:  # and its page preferences, curve marks … go with it
+            session.page = None
         if trim:
             memory.trim()
         return True

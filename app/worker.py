@@ -10,26 +10,29 @@ Protocol (lists of tuples over one duplex ``multiprocessing`` pipe; the web proc
 reads them in order, so a reply never overtakes the batches before it):
 
 web → worker                               worker → web
-``("run", sid, blob, RunSpec)``            ``("batch", sid, Batch, budget, ended, blob, copy)``
+``("run", sid, blob, RunSpec)``            ``("batch", sid, Batch, budget, ended, blob, page)``
 ``("update", sid, budget, speed)``           — ``ended`` is None, ``"finished"`` or
 ``("demand", sid, Demand)``                    ``"diverged"``; ``blob`` the trainer if ended;
-``("stop", sid, req, full)``                   ``copy`` a pushed copy (``Demand.copies``)
+``("stop", sid, req, full)``                   ``page`` a pickled page frame (``Demand.pages``)
 ``("copy", sid, req, full)``               ``("reply", req, blob, budget)`` — blob None when
-``("quit",)``                                the run had already ended
+``("configure", sid, req, changes)``           the run had already ended; for ``configure``
+``("quit",)``                                  ("ok", config) or ("error", message)
                                            ``("lost", sid, error)`` — the run failed
 
-Trainers travel as app/transfer.py blobs: after the first, without the dataset; copies also
-without the trajectory points the web process already holds (unless ``full``).
+Trainers travel as app/transfer.py blobs: after the first, without the dataset; copies (asked
+for by readers of a running session) also without the trajectory points the web process
+already holds (unless ``full``). Pages never need the trainer: the worker makes their frames
+(app/page/frames.py: a few hundred bytes to a few kB) at the rate they ask.
 
 Scheduling is round-robin over the runs: one slice each, then the tail of the queue; a run over
 its speed limit sleeps until its tokens refill. A round aims at ``round_s``, or at 80 % of the
 shortest frame period when a subscriber wants frames (a frame needs a slice); the
 slices (``target / n``, at most ``slice_s``) shrink while measured rounds overrun the target,
 because each slice also pays fixed costs (encoding, frames, the pipe) that grow with ``n``.
-Weight frames, and the trainer copies pages draw from, are paced by deadline (:class:`Pacer`),
+Weight frames and page frames are paced by deadline (:class:`Pacer`),
 so a subscriber at 10 fps gets 10 frames a second even though slices end at arbitrary times
 (frames missed while the worker was not scheduled, up to ``FRAME_MAKE_UP`` periods, are made up).
-Copies are pushed rather than asked for: a page's frame then never waits for a reply from a
+Page frames are pushed rather than asked for: a page then never waits for a reply from a
 worker that the operating system has not scheduled yet.
 """
 
@@ -49,6 +52,7 @@ from typing import Any
 from threadpoolctl import threadpool_limits
 
 from app.batch import Batch, Demand, Pacer, pack
+from app.page import frames
 from app.transfer import dumps, loads
 
 MIN_SLICE = 0.0001  # a slice still runs at least one step
@@ -57,6 +61,8 @@ MIN_SLICE = 0.0001  # a slice still runs at least one step
 FRAME_MAKE_UP = 10  # periods
 CHUNK_SECONDS = 0.001  # steps between two looks at the pipe inside a slice
 FLUSH_SECONDS = 0.004  # batches gathered into one pipe message for at most this long
+PICTURE_SECONDS = 0.25  # page frames carry fresh heatmaps at most this often
+PICTURE_SHARE = 0.15  # ... and take at most about this share of a worker's time
 
 
 @dataclass
@@ -92,7 +98,8 @@ class Run:
     token_time: float = field(default_factory=time.monotonic)
     step_cost: float = 1e-4  # seconds per step, a moving average sizing each chunk
     frames: Pacer = field(default_factory=lambda: Pacer(make_up=FRAME_MAKE_UP))
-    copies: Pacer = field(default_factory=Pacer)
+    pages: Pacer = field(default_factory=Pacer)
+    pictures_at: float = -1e9  # when the page frames last carried heatmaps
     last_metrics: float = 0.0
     last_checkpoint: float = field(default_factory=time.monotonic)
     known: set[int] = field(default_factory=set)  # trajectory steps the web process holds
@@ -110,9 +117,14 @@ class Run:
             return False
         return not d.fps or self.frames.due(d.fps, now)
 
-    def copy_due(self, now: float) -> bool:
-        fps = self.spec.demand.copies
-        return bool(fps) and self.copies.due(fps, now)
+    def page_due(self, now: float) -> bool:
+        fps = self.spec.demand.pages
+        return bool(fps) and self.pages.due(fps, now)
+
+    def page_frame(self, pictures: bool) -> bytes:
+        """A page frame of the trainer now, pickled; ``pictures``: with the heatmaps."""
+        look = self.spec.demand.look or frames.Look()
+        return frames.build(self.trainer, self.spec.generation, look, pictures).encode()
 
 
 # ---- the worker ----------------------------------------------------------------------------------
@@ -133,6 +145,7 @@ class Worker:
         self.round_start = time.monotonic()
         self.round_slices = 0
         self.target = options.round_s  # the round time aimed at (target_round, once a round)
+        self.picture_cost = 0.002  # seconds a page frame with heatmaps costs, a moving average
 
     def serve(self) -> None:
         while True:
@@ -175,7 +188,7 @@ class Worker:
 
     def target_round(self) -> float:
         demands = [r.spec.demand for r in self.runs.values()]
-        fps = max((max(d.fps if d.frames else 0.0, d.copies) for d in demands), default=0.0)
+        fps = max((max(d.fps if d.frames else 0.0, d.pages) for d in demands), default=0.0)
         # a frame needs a slice, and deadline pacing keeps the rate while a round is shorter
         # than the frame period: 80 % of it leaves room for jitter. Longer rounds than
         # round_s are fine then (fewer, larger batches: less fixed cost per step).
@@ -229,7 +242,24 @@ class Worker:
             blob = None if run is None else run.send_trainer(delta)
             self.outbox.append(("reply", msg[2], blob, None if run is None else run.spec.budget))
             self.flush()
+        elif kind == "configure":
+            self.outbox.append(("reply", msg[2], self.configure(run, msg[3]), None))
+            self.flush()
         return True
+
+    def configure(self, run: Run | None, changes: dict[str, Any]) -> tuple[str, Any] | None:
+        """A live hyper-parameter change (optimizer, schedule, regularization, clipping, batch
+        size, probe), applied between two slices; None when the run has ended. The slice after
+        it checkpoints: a restart then replays the steps after the change with the new
+        settings (app/recovery.py), not the old ones."""
+        if run is None:
+            return None
+        try:
+            run.trainer.set_hparams(changes)
+        except (ValueError, TypeError) as exc:
+            return ("error", str(exc))
+        run.last_checkpoint = -1e9
+        return ("ok", run.trainer.config)
 
     # ---- one time slice ----------------------------------------------------------------------
 
@@ -240,10 +270,10 @@ class Worker:
         now = time.monotonic()
         deadline = now + slice_s
         records: list[dict[str, Any]] = []
-        frame = copy = False
+        frame = page = False
         while True:
-            # chunks of about CHUNK_SECONDS, so a waiting request (a copy for the page, a
-            # pause) is answered within one chunk rather than one slice
+            # chunks of about CHUNK_SECONDS, so a waiting request (a copy, a pause) is
+            # answered within one chunk rather than one slice
             k = min(max(1, int(min(deadline - now, CHUNK_SECONDS) / run.step_cost)), spec.budget)
             if spec.speed:
                 # token bucket: at most speed steps/s, bursts of 50 ms worth
@@ -266,9 +296,9 @@ class Worker:
                 records += recs
             now = time.monotonic()
             frame = run.frame_due(t.iteration, now)
-            copy = run.copy_due(now)
-            if frame or copy:
-                break  # end the slice here: the frame or copy shows this step
+            page = run.page_due(now)
+            if frame or page:
+                break  # end the slice here: the frame shows this step
             if t.status != "ok" or spec.budget <= 0 or now >= deadline or self.conn.poll():
                 break
         ended = "diverged" if t.status == "diverged" else "finished" if spec.budget <= 0 else None
@@ -279,7 +309,7 @@ class Worker:
         checkpoint = bool(ended) or now - run.last_checkpoint >= self.opt.checkpoint_s
         if checkpoint:
             run.last_checkpoint = now
-        if records or frame or copy or ended or checkpoint:
+        if records or frame or page or ended or checkpoint:
             batch: Batch = pack(
                 t,
                 records,
@@ -289,18 +319,34 @@ class Worker:
                 frame=spec.demand.views if frame or ended else None,
                 checkpoint=checkpoint,
             )
-            blob = pushed = None
+            blob = None
+            # the last frame of a run too: the page shows where it stopped
+            drawn = self.page_frame(run, now) if page or (ended and spec.demand.pages) else None
             if ended:
                 del self.runs[run.sid]
                 blob = run.send_trainer(delta=False)
-            elif copy:
-                pushed = run.send_trainer(delta=True)
-            self.outbox.append(("batch", run.sid, batch, spec.budget, ended, blob, pushed))
+            self.outbox.append(("batch", run.sid, batch, spec.budget, ended, blob, drawn))
         if ended:
             return None
         if spec.speed and run.tokens < 1:
             return now + (1 - run.tokens) / spec.speed
         return 0.0
+
+
+    def page_frame(self, run: Run, now: float) -> bytes:
+        """A page frame of ``run`` now. Its heatmaps (the decision surface and two PNGs: most
+        of a frame's cost) are redrawn at most every PICTURE_SECONDS, and less often when
+        this worker's runs together would spend over PICTURE_SHARE of its time on them: a
+        class of 100 keeps its frame rate, and each heatmap is a second old at most."""
+        interval = max(PICTURE_SECONDS, len(self.runs) * self.picture_cost / PICTURE_SHARE)
+        pictures = now - run.pictures_at >= min(interval, 1.0)
+        if not pictures:
+            return run.page_frame(False)
+        run.pictures_at = now
+        t0 = time.perf_counter()
+        blob = run.page_frame(True)
+        self.picture_cost = 0.8 * self.picture_cost + 0.2 * (time.perf_counter() - t0)
+        return blob
 
 
 def main(conn: Connection, options: Options) -> None:

@@ -12,6 +12,7 @@ until a full garbage collection, and glibc kept the freed heap.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
 from apptools import (
@@ -25,7 +26,6 @@ from apptools import (
 )
 
 from app import memory
-from app.render import regions, view
 
 SESSIONS = 20
 STEPS = 2_000
@@ -65,8 +65,8 @@ def test_unloading_idle_sessions_gives_their_memory_back(tmp_path: Path) -> None
     )
 
 
-def pictures_of(sid: str) -> list[tuple[str, str]]:
-    return [key for key in list(regions.IMAGES) if key[0] == sid]
+def pictures_of(session: Any) -> list[str]:
+    return list(session.page.images) if session.page is not None else []
 
 
 def trained(api: ApiClient, sid: str, headers: dict[str, str]) -> dict[str, object]:
@@ -86,12 +86,12 @@ def test_an_unloaded_session_holds_nothing_here_and_comes_back_the_same(tmp_path
         assert api.get(f"/api/sessions/{sid}/decision.png", headers=h).status_code == 200
         assert api.put(f"/api/sessions/{sid}/ui", json={"log_scale": True}, headers=h).is_success
         session = api.manager.sessions[sid]
-        assert memory.held(session) and pictures_of(sid)
+        assert memory.held(session) and pictures_of(session)
 
         assert api.manager.unload(session)
-        assert not memory.held(session) and not pictures_of(sid)
+        assert not memory.held(session) and not pictures_of(session)
         assert session.trainer is None and session.data is None and not session.hub.ring
-        assert view.ui_of(sid).log_scale  # the page's preferences cannot be rebuilt: kept
+        assert session.page.ui.log_scale  # the page's preferences cannot be rebuilt: kept
 
         # rebuilt from the checkpoint and the database: the same state, the same next steps
         assert trained(api, sid, h) == trained(api, twin, h2)
@@ -111,10 +111,10 @@ def test_deleting_a_session_forgets_its_pictures_and_page_state(tmp_path: Path) 
         assert api.post(f"/api/sessions/{sid}/step", json={"count": 5}, headers=h).is_success
         assert api.get(f"/api/sessions/{sid}/decision.png", headers=h).status_code == 200
         assert api.put(f"/api/sessions/{sid}/ui", json={"log_scale": True}, headers=h).is_success
-        assert pictures_of(sid) and sid in regions.LAST_CONFIG
+        session = api.manager.sessions[sid]
+        assert pictures_of(session) and session.page.ui.log_scale
 
         assert api.delete(f"/api/sessions/{sid}", headers=h).status_code == 204
-        assert not pictures_of(sid)
-        assert sid not in view.UI and sid not in regions.LAST_CONFIG and sid not in regions.MARKS
+        assert session.page is None  # pictures, preferences, curve marks: gone with it
     finally:
         api.close()

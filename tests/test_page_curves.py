@@ -16,8 +16,7 @@ from typing import Any
 import pytest
 
 from app.db import Store
-from app.render import regions, view
-from app.routes.page_stream import close_curves, load_curves, take_records
+from app.page.feed import PageFeed
 from app.session import INSERT_STEP
 from app.stream import Hub
 
@@ -74,41 +73,41 @@ def fx(tmp_path: Path) -> Iterator[Fixture]:
 def test_curves_catch_up_from_the_database_without_rereading_the_history(
     fx: Fixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    st = regions.PageState(ui=view.UiState())
-    load_curves(fx.manager, fx.session, st)
+    feed = PageFeed("s")
+    feed._take_history(fx.session, fx.store)  # the first: the whole history (none yet)
     full_reads: list[int] = []
     real = fx.store.history
     monkeypatch.setattr(fx.store, "history", lambda *a: full_reads.append(1) or real(*a))
 
     fx.train(1, 60)  # 60 steps against a ring of 16: behind at once
-    take_records(fx.session, fx.manager, st)
-    assert st.curves.steps == [50] and st.cursor == 60
+    feed._take_history(fx.session, fx.store)
+    assert feed.curves.chart.steps == [50] and feed.curves.cursor == 60
     fx.train(61, 64)  # a few: read from the ring
-    take_records(fx.session, fx.manager, st)
-    assert st.cursor == 64
+    feed._take_history(fx.session, fx.store)
+    assert feed.curves.cursor == 64
     fx.train(65, 2000)  # far behind the ring
-    take_records(fx.session, fx.manager, st)
+    feed._take_history(fx.session, fx.store)
     fx.train(2001, 2050)
-    take_records(fx.session, fx.manager, st)
+    feed._take_history(fx.session, fx.store)
 
     expected = list(range(METRICS_EVERY, 2051, METRICS_EVERY))
-    assert st.curves.steps == expected  # each metric row once, in order
-    assert st.curves.loss["train"] == [1 / s for s in expected]
-    assert st.cursor == 2050
+    assert feed.curves.chart.steps == expected  # each metric row once, in order
+    assert feed.curves.chart.loss["train"] == [1 / s for s in expected]
+    assert feed.curves.cursor == 2050
     assert full_reads == []  # caught up from its cursor, never by reloading everything
-    fresh = regions.PageState(ui=view.UiState())
-    load_curves(fx.manager, fx.session, fresh)
-    assert fresh.curves.steps == expected
+    fresh = PageFeed("s")
+    fresh._take_history(fx.session, fx.store)
+    assert fresh.curves.chart.steps == expected
 
 
 def test_catching_up_skips_another_generation(fx: Fixture) -> None:
-    st = regions.PageState(ui=view.UiState())
-    load_curves(fx.manager, fx.session, st)
+    feed = PageFeed("s")
+    feed._take_history(fx.session, fx.store)
     fx.train(1, 100, generation=0)
-    fx.train(101, 300, generation=1)  # a reset: the page reloads on seeing the new generation
-    take_records(fx.session, fx.manager, st)
-    assert st.curves.steps == [50, 100]
-    assert st.cursor == 300
+    fx.train(101, 300, generation=1)  # the reset's rows, before the page saw the new generation
+    feed._take_history(fx.session, fx.store)
+    assert feed.curves.chart.steps == [50, 100]
+    assert feed.curves.cursor == 300
 
 
 def test_metric_reads_use_the_partial_index(fx: Fixture) -> None:
@@ -132,19 +131,21 @@ def test_curves_end_on_the_step_a_stopped_run_shows() -> None:
     and legend would stop up to that long before the step shown. The page closes them."""
     from engine.trainer import Trainer
     from tests.conftest import small_config
-    from tests.test_view import FakeSession, Manager
+    from tests.test_page_frames import FakeSession, Manager
 
     trainer = Trainer(small_config())
     trainer.step(10)
-    st = regions.PageState(ui=view.UiState())
-    st.curves.add({"step": 10, "metrics": trainer.metrics()})
-    trainer.step(25)  # trained on, then paused before the next metric row
     session, manager = FakeSession(trainer), Manager()
-    close_curves(session, manager, st)
-    assert st.curves.steps == [10, 35]
-    assert st.curves.last("train") == trainer.metrics()["train"]["loss"]
-    close_curves(session, manager, st)
-    assert st.curves.steps == [10, 35]  # once per stop
+    feed = PageFeed("s1")
+    feed.curves.generation = 0  # loaded: no history to read back
+    feed.curves.chart.add({"step": 10, "metrics": trainer.metrics()})
+    trainer.step(25)  # trained on, then paused before the next metric row
+    feed.refresh_local(session, manager)
+    assert feed.curves.chart.steps == [10, 35]
+    assert feed.curves.chart.last("train") == trainer.metrics()["train"]["loss"]
+    session.hub.last_seq += 1  # something else changed: drawn again, but closed once per stop
+    feed.refresh_local(session, manager)
+    assert feed.curves.chart.steps == [10, 35]
 
 
 @pytest.mark.parametrize(("after", "stride"), [(0, 7), (0, 50), (13, 3), (990, 4), (0, 5000)])

@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 from apptools import FAST, ApiClient, make_settings, wait_status
 
+from app.page import frames
+from app.page.feed import feed_of
 from app.stream import Subscriber
 from engine.trainer import Trainer
 
@@ -121,46 +123,72 @@ def test_a_killed_worker_pauses_its_runs_at_their_checkpoint(api: ApiClient) -> 
 
 
 @contextlib.contextmanager
-def page_watching(api: ApiClient, sid: str, copies: float) -> Iterator[Any]:
-    """A page's subscriber on session ``sid``, asking for ``copies`` trainer copies a second;
-    yields the session."""
+def page_watching(api: ApiClient, sid: str, fps: float) -> Iterator[Any]:
+    """A page's subscriber on session ``sid``, asking for ``fps`` page frames a second, and
+    the session's page feed; yields the feed."""
     session = api.manager.sessions[sid]
     page = Subscriber(
-        owner=session.owner, every=0, fps=0.0, include=frozenset(), frames=False, copies=copies
+        owner=session.owner, every=0, fps=0.0, include=frozenset(), frames=False, pages=fps
     )
+    feed = feed_of(session)
     session.hub.add(page)
     try:
-        yield session
+        yield feed
     finally:
         session.hub.remove(page)
 
 
-def test_a_page_gets_copies_pushed_at_its_rate(api: ApiClient) -> None:
-    """A page's subscriber (``copies``) makes the worker push trainer copies without being
-    asked; reads in between still get consistent copies (both kinds leave out what the other
-    sent before, so they must be unpickled in order)."""
+def test_a_page_gets_frames_at_its_rate_and_never_a_trainer(api: ApiClient) -> None:
+    """A page's subscriber (``pages``) makes the worker send page frames, a few hundred
+    bytes each, at the page's rate; each draws the network as the trainer at its step
+    would; and no trainer crosses the pipe for them."""
     sid, h = api.create(FAST)
-    with page_watching(api, sid, 20.0) as session:
+    with page_watching(api, sid, 20.0) as feed:
         api.post(f"/api/sessions/{sid}/run", json={"steps": 1_000_000}, headers=h)
-        pushed: dict[int, Any] = {}
+        drawn: dict[int, Any] = {}
         end = time.monotonic() + 1.5
         while time.monotonic() < end:
-            held = session.copy
-            if held is not None:
-                pushed[id(held[1])] = held[1]
-            if len(pushed) == 8:  # a read among the pushes
-                state = api.get(f"/api/sessions/{sid}/state", headers=h).json()
-                t = Trainer(FAST)
-                t.step(state["iteration"])
-                assert state["layers"] == local_layers(t)
+            frame = feed.frame
+            if frame is not None:
+                drawn[frame.step] = frame
             time.sleep(0.005)
         api.post(f"/api/sessions/{sid}/pause", headers=h)
-    copies = sorted(pushed.values(), key=lambda c: c.iteration)
-    assert len(copies) >= 10  # 20 a second were asked for, for 1.5 s
-    for copy in copies[:: max(1, len(copies) // 4)]:
+    assert len(drawn) >= 10  # 20 a second were asked for, for 1.5 s
+    assert api.manager.page_bytes < 3000 * api.manager.page_frames
+    assert api.manager.sessions[sid].copy is None  # no trainer copy was made for the page
+    for step in sorted(drawn)[:: max(1, len(drawn) // 4)]:
         t = Trainer(FAST)
-        t.step(copy.iteration)
-        assert local_layers(copy) == local_layers(t)
+        t.step(step)
+        assert drawn[step].drawing == frames.build(t, 0, frames.Look(), False).drawing
+
+
+def test_a_live_change_goes_to_the_worker_as_a_message(api: ApiClient) -> None:
+    """A PATCH of live settings on a running session neither stops the run nor moves its
+    trainer: the worker applies it between two slices. One it refuses is a 422, and the run
+    goes on."""
+    sid, h = api.create(FAST)
+    api.post(f"/api/sessions/{sid}/run", json={"steps": 1_000_000}, headers=h)
+    time.sleep(0.2)
+    (handle,) = [x for x in api.manager.pool.handles if sid in x.runs]
+    sent: list[str] = []
+    real = handle.post
+    handle.post = lambda msg: sent.append(msg[0]) or real(msg)  # type: ignore[method-assign]
+    try:
+        for change in ({"optimizer": {"lr": 0.2}}, {"batch_size": 5}, {"clip_norm": 1.0}):
+            r = api.patch(f"/api/sessions/{sid}", json={"config": change}, headers=h)
+            assert r.status_code == 200 and r.json()["session"]["status"] == "running"
+        bad = api.patch(
+            f"/api/sessions/{sid}", json={"config": {"schedule": {"name": "step", "gamma": -1}}},
+            headers=h,
+        )
+        assert bad.status_code == 422, bad.text
+    finally:
+        handle.post = real  # type: ignore[method-assign]
+    assert sent and set(sent) == {"configure"}, sent
+    body = api.get(f"/api/sessions/{sid}", headers=h).json()
+    assert body["status"] == "running"
+    assert body["config"]["optimizer"]["lr"] == 0.2 and body["config"]["batch_size"] == 5
+    api.post(f"/api/sessions/{sid}/pause", headers=h)
 
 
 def test_the_first_worker_starts_with_the_server(tmp_path: Path) -> None:
@@ -170,23 +198,11 @@ def test_the_first_worker_starts_with_the_server(tmp_path: Path) -> None:
         while client.get("/api/healthz").json()["workers"] < 1 and time.monotonic() < end:
             time.sleep(0.05)
         assert client.get("/api/healthz").json() == {
-            "ok": True, "sessions": 0, "loaded": 0, "running": 0, "scheduled": 0, "workers": 1
+            "ok": True, "sessions": 0, "loaded": 0, "running": 0, "scheduled": 0, "workers": 1,
+            "pages": {"frames": 0, "bytes": 0},
         }
     finally:
         client.close()
-
-
-def test_a_slow_page_does_not_make_other_readers_stale(api: ApiClient) -> None:
-    """A page asking for a copy every 2 s: /state still reads a copy at most 0.1 s old."""
-    sid, h = api.create(FAST)
-    with page_watching(api, sid, 0.5):
-        api.post(f"/api/sessions/{sid}/run", json={"steps": 1_000_000}, headers=h)
-        time.sleep(0.3)
-        first = api.get(f"/api/sessions/{sid}/state", headers=h).json()["iteration"]
-        time.sleep(0.3)
-        second = api.get(f"/api/sessions/{sid}/state", headers=h).json()["iteration"]
-        api.post(f"/api/sessions/{sid}/pause", headers=h)
-    assert second > first
 
 
 def test_a_run_that_ended_unseen_is_taken_back_before_the_next(api: ApiClient) -> None:

@@ -24,9 +24,9 @@ Array = NDArray[np.float64]
 
 
 def png(rgb: NDArray[np.uint8]) -> bytes:
-    """Encode an (H, W, 3) uint8 array."""
+    """Encode an (H, W, 3) uint8 array (quickly: heatmaps go out several times a second)."""
     buf = io.BytesIO()
-    Image.fromarray(rgb, "RGB").save(buf, format="PNG", optimize=False, compress_level=6)
+    Image.fromarray(rgb, "RGB").save(buf, format="PNG", optimize=False, compress_level=1)
     return buf.getvalue()
 
 

@@ -16,46 +16,32 @@ Views (what edges / nodes show):
 Colour is the sign (orange negative, blue positive); width grows with |value| relative to the
 largest in the view. Wide layers draw their first ``MAX_DRAWN - 1`` units and a "+n" mark.
 
-This module computes the drawing (:func:`layout`: positions, colours, widths and the numbers as
-text); ``templates/regions/network.html`` and ``templates/macros/network.html`` write the SVG.
+This module takes the drawing's numbers out of a snapshot (:func:`prepare`, where the trainer
+is); app/render/network_layout.py places them and ``templates/regions/network.html`` writes the
+SVG (:func:`draw`, where the page is served).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from app.page import templating
-from app.render.palette import diverging, fmt
+from app.render.network_layout import (
+    LEFT,
+    MAX_DRAWN,
+    NODE,
+    RIGHT,
+    Column,
+    drawing_width,
+    layout,
+)
 
 VIEWS = ("weights", "activations", "delta", "gradients", "updates")
-NODE = 34
-GAP = 14
-TOP = 24
-LEFT, RIGHT = 40, 14  # room for the feature names; for the highlight around the output
-COLUMN_STEP = 110  # preferred distance between columns
-MIN_WIDTH, MAX_WIDTH = 420, 720  # a phone shows ~350 px: a narrow drawing scales up less
-MAX_DRAWN = 9
 MAX_EDGES = 110  # edges drawn at most: keeps a frame well under 32 KB
-
-
-@dataclass
-class Column:
-    key: str  # "in" or the layer index
-    label: str
-    units: int
-    x: float
-    cap: int = MAX_DRAWN
-
-    @property
-    def drawn(self) -> int:
-        return self.units if self.units <= self.cap else self.cap - 1
-
-    def y(self, k: int) -> float:
-        return TOP + k * (NODE + GAP)
 
 
 Matrix = NDArray[np.float64]
@@ -100,13 +86,6 @@ def view_values(
     return edges, nodes, biases, inputs
 
 
-def drawing_width(n_layers: int) -> int:
-    """The viewBox width for the input column and ``n_layers`` more: as narrow as the columns
-    allow, so the drawing fills a narrow screen (it scales with the width it is given)."""
-    wanted = LEFT + NODE + RIGHT + n_layers * COLUMN_STEP
-    return min(max(wanted, MIN_WIDTH), MAX_WIDTH)
-
-
 def columns(feature_names: list[str], snap: dict[str, Any]) -> list[Column]:
     """The drawing's columns. A layer's unit count is its ``units`` when the snapshot has one
     (a snapshot reduced to the drawn units keeps the true count for the "+n" mark and the
@@ -141,229 +120,86 @@ def _fit(cols: list[Column]) -> None:
         cap -= 1
 
 
-def highlight(last_phase: dict[str, Any] | None, n_layers: int) -> tuple[str | None, str]:
-    """(column key to highlight, what the highlight means) for the phase that just ran."""
-    if not last_phase:
-        return None, ""
-    name, layer = last_phase.get("phase"), last_phase.get("layer")
-    if name in ("forward", "backward") and layer is not None:
-        return str(layer), name
-    if name == "loss":
-        return str(n_layers - 1), "loss"
-    return None, name or ""
-
-
-# The drawing's records. The templates unpack them in their field order (a loop over 400
-# values per frame reads tuples faster than it looks fields up by name): a field added or
-# moved here moves in templates/macros/network.html too.
-
-
-class Text(NamedTuple):
-    """A piece of text in the drawing: where (formatted) and what."""
-
-    x: str
-    y: str
-    text: str
-
-
-class Edge(NamedTuple):
-    """``<line class="edge">`` for ``W[layer][i][j]``; numbers already formatted."""
-
-    layer: int
-    i: int
-    j: int
-    value: str  # data-value: the number the view shows
-    x1: str
-    y1: str
-    x2: str
-    y2: str
-    stroke: str  # the colour of the value's sign and size ("" while pending)
-    width: str
-    pending: bool  # this iteration has not produced the number yet: drawn blank
-
-
-class Bias(NamedTuple):
-    value: str
-    x: str
-    y: str
-    fill: str
-    title: str  # the bias in words for the hover title
-
-
-class Node(NamedTuple):
-    """``<g class="node">`` of unit ``unit`` of column ``layer`` ("in" for the inputs)."""
-
-    layer: str
-    unit: int
-    value: str | None  # data-value; None while pending or where the view has no number
-    x: str  # formatted: whole pixels over a sprite tile, tenths for a filled box
-    y: str
-    fill: str  # the filled box's colour (no sprite)
-    tile: str  # the viewBox of its sprite tile
-    label: Text | None  # an input's feature name, left of it
-    bias: Bias | None
-    number: Text | None  # the probe's number under it (activations and delta views)
-
-
-class ColumnLayout(NamedTuple):
-    """A column of units (the template unpacks it in this field order)."""
-
-    key: str
-    label: Text
-    pending: bool
-    nodes: list[Node]
-    more: Text | None  # "+n": the units not drawn
-
-
-class Sprite(NamedTuple):
-    """The neuron-output sprite PNG: one ``tile``-pixel square per unit, left to right."""
-
-    href: str
-    width: int
-    height: int
-
-
 @dataclass
-class Layout:
-    """Everything ``regions/network.html`` writes."""
+class Drawing:
+    """The numbers of one network drawing, reduced to the units it draws: what a page frame
+    carries (a few hundred floats, however large the net) and :func:`draw` turns into SVG.
 
-    width: int
-    height: int
+    ``edges[l]`` is the view's matrix of layer ``l`` cut to (drawn inputs, drawn units),
+    ``nodes``/``biases`` the drawn units' values, ``inputs`` the input column's (probe views);
+    ``peaks`` (edges, nodes, biases) are the largest magnitudes over *all* units, so widths
+    and colours match the full drawing's; ``units``/``caps`` say how many units each column
+    has and how many it draws at most (the "+n" marks and sprite tile indices)."""
+
     view: str
-    node: int  # a node's side
-    highlight: tuple[str, str, int, int] | None  # (meaning, x, width, height) of the phase box
-    sprite: Sprite | None
-    edges: list[Edge]
-    columns: list[ColumnLayout]
+    labels: list[str]
+    units: list[int]
+    caps: list[int]
+    edges: list[list[list[float]]]
+    nodes: list[list[float]]
+    biases: list[list[float]]
+    inputs: list[float] | None
+    peaks: tuple[float, float, float]
+    feature_names: list[str]
+    n_layers: int
+    last_phase: dict[str, Any] | None
+    computed: set[int] | None
+    numbers: bool  # the probe's own numbers are written under the nodes
+
+    def columns(self) -> list[Column]:
+        span = drawing_width(self.n_layers) - LEFT - NODE - RIGHT
+        xs = [float(LEFT)] + [LEFT + span * (i + 1) / self.n_layers for i in range(self.n_layers)]
+        keys = ["in"] + [str(i) for i in range(self.n_layers)]
+        return [
+            Column(k, lab, u, x, cap)
+            for k, lab, u, x, cap in zip(keys, self.labels, self.units, xs, self.caps, strict=True)
+        ]
 
 
-def _edges(
-    cols: list[Column], edges: list[Matrix], wpeak: float, pending: list[bool]
-) -> list[Edge]:
-    """The drawn edges, layer after layer, row by row (0 past a snapshot's matrix). What is
-    the same for a layer's edges (their x, the units' y) is formatted once."""
-    out: list[Edge] = []
-    for li, m in enumerate(edges):
-        src, dst = cols[li], cols[li + 1]
-        wait = pending[li]
-        rows = m[: src.drawn, : dst.drawn].tolist()
-        x1, x2 = f"{src.x + NODE:.0f}", f"{dst.x:.0f}"
-        y2 = [f"{dst.y(k) + NODE / 2:.0f}" for k in range(dst.drawn)]
-        for j in range(src.drawn):
-            y1 = f"{src.y(j) + NODE / 2:.0f}"
-            row = rows[j] if j < len(rows) else []
-            for k in range(dst.drawn):
-                v = row[k] if k < len(row) else 0.0
-                stroke = "" if wait else diverging(v / wpeak)
-                width = f"{0.6 + 5.0 * abs(v) / wpeak:.1f}"
-                out.append(Edge(li, j, k, f"{v:.6g}", x1, y1, x2, y2[k], stroke, width, wait))
-    return out
-
-
-@dataclass
-class _Shown:
-    """What one column shows, as :func:`_column` needs it."""
-
-    pending: bool  # the view's numbers of this layer are not computed yet this iteration
-    values: Matrix | None  # the view's node numbers (None: none, or pending)
-    numbers: Matrix | None  # the probe's numbers written under the nodes (None: not written)
-    bias: Matrix | None
-    first_tile: int  # the sprite tile of its first unit
-
-
-def _column(
-    col: Column, shown: _Shown, peaks: tuple[float, float], sprite: tuple[int, bool],
-    feature_names: list[str],
-) -> ColumnLayout:  # fmt: skip
-    """One column's nodes (pending when the view's numbers are not computed yet). What is the
-    same for every node of the column is formatted once."""
-    npeak, bpeak = peaks
-    tile, tiled = sprite
-    values = [] if shown.values is None else shown.values.tolist()
-    numbers = [] if shown.numbers is None else shown.numbers.tolist()
-    bias = [] if shown.bias is None else shown.bias.tolist()
-    x = col.x
-    centre = f"{x + NODE / 2:.1f}"
-    xs = f"{x:.0f}" if tiled else f"{x:.1f}"
-    label_x, bias_x = f"{x - 4:.1f}", f"{x - 6:.1f}"
-    nodes: list[Node] = []
-    for k in range(col.drawn):
-        y = col.y(k)
-        label = b = number = None
-        if col.key == "in":
-            name = feature_names[k] if k < len(feature_names) else f"x{k + 1}"
-            label = Text(label_x, f"{y + NODE / 2 + 4:.1f}", name)
-        elif k < len(bias):
-            bv = bias[k]
-            b = Bias(f"{bv:.6g}", bias_x, f"{y + NODE - 8:.1f}", diverging(bv / bpeak), fmt(bv))
-        if k < len(numbers):
-            number = Text(centre, f"{y + NODE + 10:.1f}", fmt(numbers[k], 2))
-        v = values[k] if k < len(values) else None
-        value = None if v is None else f"{v:.6g}"
-        ys = f"{y:.0f}" if tiled else f"{y:.1f}"
-        fill = "" if tiled else diverging((v or 0.0) / npeak)
-        tile_box = f"{(shown.first_tile + k) * tile} 0 {tile} {tile}"
-        nodes.append(Node(col.key, k, value, xs, ys, fill, tile_box, label, b, number))
-    more = None
-    if col.units > col.drawn:
-        y = col.y(col.drawn) + NODE / 2 + 4
-        more = Text(centre, f"{y:.1f}", f"+{col.units - col.drawn}")
-    return ColumnLayout(col.key, Text(centre, "14", col.label), shown.pending, nodes, more)
-
-
-def layout(
+def prepare(
     snap: dict[str, Any],
     feature_names: list[str],
     view: str,
     probe: dict[str, Any] | None,
-    sprite_url: str | None,
-    tile: int,
     computed: set[int] | None = None,
-) -> Layout:
-    """The drawing of ``snap`` in ``view`` as data (arguments as :func:`network_svg`)."""
+) -> Drawing:
+    """The drawing's numbers from a full snapshot (where the trainer is: a worker process).
+
+    ``computed``: while stepping phases, the layers whose numbers in this view the current
+    iteration has already produced (None: all); the others are drawn blank, marked
+    ``pending`` (their ``data-value`` is 0 and ``data-pending="true"``).
+    """
     cols = columns(feature_names, snap)
     edges, nodes, biases, inputs = view_values(snap, view, probe)
-    pending = [computed is not None and li not in computed for li in range(len(edges))]
-    for li, wait in enumerate(pending):
-        if wait:
-            edges[li] = np.zeros_like(edges[li])
-            nodes[li] = np.zeros_like(nodes[li])
-            if view in ("gradients", "updates"):
-                biases[li] = np.zeros_like(biases[li])
-    wpeak = _peak(edges)
-    npeak = _peak(nodes + ([inputs] if inputs is not None else []))
-    bpeak = _peak(biases)
+    if computed is not None:
+        for li in range(len(edges)):
+            if li not in computed:
+                edges[li] = np.zeros_like(edges[li])
+                nodes[li] = np.zeros_like(nodes[li])
+                if view in ("gradients", "updates"):
+                    biases[li] = np.zeros_like(biases[li])
+    peaks = (
+        _peak(edges),
+        _peak(nodes + ([inputs] if inputs is not None else [])),
+        _peak(biases),
+    )
     _fit(cols)
-    n_tiles = sum(c.units for c in cols)
-    tallest = max(c.drawn + (1 if c.units > c.drawn else 0) for c in cols)
-    height = TOP + tallest * (NODE + GAP) + 10
-    hot, meaning = highlight(snap.get("last_phase"), len(snap["layers"]))
-    box = None
-    if hot is not None:
-        col = next(c for c in cols if c.key == hot)
-        box = (meaning, f"{col.x - 8:.0f}", NODE + 16, height - 8)
-    numbers = view in ("activations", "delta") and probe is not None  # the probe's own numbers
-    drawn: list[ColumnLayout] = []
-    art = (tile, sprite_url is not None)
-    first_tile = 0
-    for ci, col in enumerate(cols):
-        if col.key == "in":
-            shown = _Shown(False, inputs, inputs if numbers else None, None, 0)
-        else:
-            wait = pending[ci - 1]
-            values = None if wait else nodes[ci - 1]
-            shown = _Shown(wait, values, values if numbers else None, biases[ci - 1], first_tile)
-        drawn.append(_column(col, shown, (npeak, bpeak), art, feature_names))
-        first_tile += col.units
-    return Layout(
-        width=drawing_width(len(snap["layers"])),
-        height=height,
+    shown = [c.drawn for c in cols]
+    return Drawing(
         view=view,
-        node=NODE,
-        highlight=box,
-        sprite=Sprite(sprite_url, tile * n_tiles, tile) if sprite_url else None,
-        edges=_edges(cols, edges, wpeak, pending),
-        columns=drawn,
+        labels=[c.label for c in cols],
+        units=[c.units for c in cols],
+        caps=[c.cap for c in cols],
+        edges=[e[: shown[i], : shown[i + 1]].tolist() for i, e in enumerate(edges)],
+        nodes=[n[: shown[i + 1]].tolist() for i, n in enumerate(nodes)],
+        biases=[b[: shown[i + 1]].tolist() for i, b in enumerate(biases)],
+        inputs=None if inputs is None else inputs[: shown[0]].tolist(),
+        peaks=peaks,
+        feature_names=list(feature_names),
+        n_layers=len(snap["layers"]),
+        last_phase=snap.get("last_phase"),
+        computed=computed,
+        numbers=view in ("activations", "delta") and probe is not None,
     )
 
 
@@ -376,11 +212,12 @@ def network_svg(
     tile: int,
     computed: set[int] | None = None,
 ) -> str:
-    """The whole ``<svg id="network">`` element as text (markup: the template escaped it).
+    """The whole ``<svg id="network">`` element as text (see :func:`prepare`; markup: the
+    template escaped it)."""
+    return draw(prepare(snap, feature_names, view, probe, computed), sprite_url, tile)
 
-    ``computed``: while stepping phases, the layers whose numbers in this view the current
-    iteration has already produced (None: all); the others are drawn blank, marked
-    ``pending`` (their ``data-value`` is 0 and ``data-pending="true"``).
-    """
-    net = layout(snap, feature_names, view, probe, sprite_url, tile, computed)
-    return templating.region("network", {"net": net})
+
+def draw(d: Drawing, sprite_url: str | None, tile: int) -> str:
+    """The ``<svg id="network">`` element of drawing ``d`` (where the page is served): its
+    layout (app/render/network_layout.py) written by ``templates/regions/network.html``."""
+    return templating.region("network", {"net": layout(d, sprite_url, tile)})

@@ -5,8 +5,9 @@ runs one :class:`SurfaceLive` task beside its frame loop. It never blocks the ev
 piece of engine work runs in a worker thread under the session's lock, one small piece at a
 time, so training keeps going between pieces.
 
-* 2-D: the grid is computed a few rows at a time (:meth:`engine.landscape.Slice.rows`); each
-  chunk is drawn as it arrives, with ``#surface-progress`` counting rows. Once drawn, the
+* 2-D: the grid is computed a few rows at a time (:meth:`engine.landscape.Slice.rows`), one
+  chunk after the other; each chunk is drawn as it arrives, with ``#surface-progress``
+  counting rows. Once drawn, the
   current point and the path are re-projected onto that plane every frame while training moves,
   and the contour map itself is recomputed every ``CONTOUR_SECONDS`` (the old one stays drawn
   meanwhile).
@@ -177,7 +178,11 @@ class SurfaceLive:
 
     async def run(self, wake: asyncio.Event) -> None:
         while True:
-            await asyncio.sleep(TICK)
+            # a grid on its way to the screen goes on at once (each chunk is one short piece
+            # of work in a thread, so requests and training still go between two): waiting a
+            # tick after every chunk made a 41×41 surface take a second to appear
+            busy = self.next is not None and self.progressive
+            await asyncio.sleep(0 if busy else TICK)
             try:
                 await self._tick(wake)
             except ENGINE_ERRORS as exc:

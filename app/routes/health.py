@@ -28,6 +28,8 @@ async def healthz(manager: ManagerDep) -> Any:
         "running": sum(1 for s in manager.sessions.values() if s.status == "running"),
         "scheduled": manager.pool.running,
         "workers": sum(1 for h in manager.pool.handles if h.alive),
+        # page frames the workers sent, and their bytes (what a page costs the pipe)
+        "pages": {"frames": manager.page_frames, "bytes": manager.page_bytes},
     }
     storage = manager.store.failing
     if storage is not None:

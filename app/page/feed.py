@@ -1,0 +1,282 @@
+"""A session's page feed: its frames rendered once, for every page that watches the session.
+
+One :class:`PageFeed` per session (``Session.page``, made on first use, gone with the session)
+holds what the playground page shows of it: the page-only preferences (:class:`UiState`), the
+loss and accuracy curves, the curve marks of hyper-parameter changes, the latest heatmap PNGs,
+and the latest HTML fragment of every region with a version number. :meth:`PageFeed.show`
+renders a page frame (app/page/frames.py) into the regions that changed; each connected page
+remembers the last version it sent and takes only newer fragments (:meth:`PageFeed.since`), so
+two viewers of one session cost one rendering.
+
+Frames come two ways. The worker that trains the session sends them at the rate the pages ask;
+its receiver thread only hands them over (:meth:`PageFeed.offer`: it must get back to the pipe,
+or the worker blocks writing) and one render thread draws the newest frame of each session
+that got one, dropping any a newer one replaced meanwhile (:class:`Renderer`). A session that
+no worker trains (paused, stepped by hand) is drawn from its trainer by
+:meth:`PageFeed.refresh_local`, in a page's thread, when anything a frame shows has changed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from app.page import frames
+from app.render import charts, regions
+from app.render.view import UiState
+
+log = logging.getLogger(__name__)
+
+HISTORY_ROWS = 20_000  # metric rows read back into the curves at most
+IMAGE_SECONDS = 0.25  # heatmaps of a running session are redrawn at most this often
+MAX_MARKS = 40
+
+
+@dataclass
+class Curves:
+    """The curves of one generation and where their reading of the history stands."""
+
+    chart: charts.Curves
+    generation: int = -1
+    rewinds: int = 0  # the hub's rewinds when the curves were loaded
+    cursor: int = 0  # the last step record (seq) taken in
+    settled: tuple[int, int] = (-1, -1)  # (generation, step) of the closing point
+    version: int = 0  # bumped whenever a point is added
+
+
+class PageFeed:
+    """What the pages of one session are shown (see the module docstring)."""
+
+    def __init__(self, session_id: str) -> None:
+        self.sid = session_id
+        self.lock = threading.Lock()  # one rendering at a time (receiver and page threads)
+        self.ui = UiState()
+        self.curves = Curves(charts.Curves())
+        self.marks: list[tuple[int, int, str]] = []  # (generation, step, what changed)
+        self.last_config: dict[str, Any] | None = None
+        self.images: dict[str, bytes] = {}
+        self.image_no = 0
+        self.image_at = -1e9  # monotonic time the heatmaps were last drawn
+        self.frame: frames.PageFrame | None = None  # the last frame shown
+        self.local_key: tuple[Any, ...] = ()  # what the last local frame was made of
+        self.version = 0
+        self.fragments: dict[str, tuple[int, str]] = {}  # region → (version, html)
+        self.memo: dict[str, Any] = {}  # region → what it was last rendered from
+        self.parts: dict[str, Any] = {}  # block regions' data, for the first page
+        self.ladder: tuple[Any, Any] | None = None  # (key, the smaller rates tried)
+        self.points: tuple[Any, ...] | None = None  # (raw, labels, domain) of the data drawn
+        # (frame, session, store, data) a worker sent, waiting for the render thread
+        self.pending: tuple[Any, ...] | None = None
+
+    # ---- what pages take ---------------------------------------------------------------------
+
+    def since(self, seen: int) -> tuple[int, dict[str, str]]:
+        """The fragments newer than version ``seen``, and the version they bring a page to."""
+        with self.lock:
+            out = {name: html for name, (v, html) in self.fragments.items() if v > seen}
+            return self.version, out
+
+    def look(self) -> frames.Look:
+        ui = self.ui
+        return frames.Look(ui.view, ui.view_marker, ui.discretize)
+
+    def pictures_due(self, running: bool) -> bool:
+        """Are the heatmaps redrawn with the next frame? While a run streams, edges and numbers
+        change every frame but the heatmaps at most IMAGE_SECONDS apart (the page waits for a
+        frame's pictures before painting it); a paused session always gets fresh ones."""
+        return not running or time.monotonic() - self.image_at >= IMAGE_SECONDS
+
+    def forget_pictures(self) -> None:
+        with self.lock:
+            self.images = {}
+
+    # ---- frames from a worker ----------------------------------------------------------------
+
+    def offer(self, frame: frames.PageFrame, session: Any, store: Any, data: Any) -> None:
+        """A worker's frame, drawn soon by the render thread (the newest one, if several come
+        before it gets there)."""
+        self.pending = (frame, session, store, data)
+        RENDERER.due(self)
+
+    def render_pending(self) -> None:
+        taken, self.pending = self.pending, None
+        if taken is not None:
+            self.show(*taken)
+
+    # ---- frames from the trainer in this process ---------------------------------------------
+
+    def refresh_local(self, session: Any, manager: Any) -> bool:
+        """Draw the session from its trainer if anything a frame shows changed (a thread; takes
+        the session's lock). False when a worker trains the session: its frames come from
+        there."""
+        with session.lock:
+            if session.remote is not None:
+                return False
+            t = manager.load(session)
+            if session.remote is not None:  # dispatched while loading: a worker draws it
+                return False
+            phase = t.phase
+            key = (
+                session.generation,
+                session.status,
+                session.hub.last_seq,
+                session.hub.rewinds,
+                t.iteration,
+                phase["phase"],
+                phase["layer"],
+                str(t.last_phase),
+                float(t.net.theta.sum()),
+                json.dumps(session.config, sort_keys=True),
+                tuple(vars(self.ui).values()),
+            )
+            if key == self.local_key:
+                return True
+            frame = frames.build(t, session.generation, self.look(), self.pictures_due(False))
+            data = t.data
+            closing = None
+            if session.status != "running" and t.iteration:
+                at = (session.generation, t.iteration)
+                steps = self.curves.chart.steps
+                if at != self.curves.settled and not (steps and steps[-1] >= t.iteration):
+                    closing = (at, t.metrics())
+        self.show(frame, session, manager.store, data, closing)
+        self.local_key = key
+        return True
+
+    # ---- rendering -----------------------------------------------------------------------
+
+    def show(
+        self,
+        frame: frames.PageFrame,
+        session: Any,
+        store: Any,
+        data: Any,
+        closing: tuple[tuple[int, int], dict[str, Any]] | None = None,
+    ) -> None:
+        """Render ``frame`` of ``session`` (whose data set is ``data``) into the regions that
+        changed. ``closing``: ((generation, step), full-set metrics) that end the curves of a
+        run stopped between two metric rows (training computes them every 0.5 s only)."""
+        public = session.public()
+        with self.lock:
+            self._take_history(session, store)
+            if closing is not None:
+                self.curves.settled = closing[0]
+                self.curves.chart.add({"step": closing[0][1], "metrics": closing[1]}, keep=True)
+                self.curves.version += 1
+            self._note_config(public)
+            if frame.images is not None:
+                self.images.update(frame.images)
+                self.image_no += 1
+                self.image_at = time.monotonic()
+            if data is not None and data.domain is not None and (
+                self.points is None or self.memo.get("data_key") != frame.data_key
+            ):
+                raw = {"train": data.raw_train, "test": data.raw_test}
+                labels = {"train": data.y_train, "test": data.y_test}
+                self.points = (raw, labels, tuple(data.domain))
+                self.memo["data_key"] = frame.data_key
+            out = regions.render(frame, public, self)
+            self.frame = frame
+            for name, html in out.items():
+                old = self.fragments.get(name)
+                if old is None or old[1] != html:
+                    self.version += 1
+                    self.fragments[name] = (self.version, html)
+        session.hub.wake()
+
+    def _take_history(self, session: Any, store: Any) -> None:
+        """Bring the curves up to the records published since the last frame: from the hub's
+        ring of recent records, or from the database when the ring has moved past (a small
+        net trains more steps between two frames than the ring holds), or all of them again
+        for a new generation or after the history was cut back."""
+        c, hub = self.curves, session.hub
+        if c.generation != session.generation or c.rewinds != hub.rewinds:
+            c.chart = charts.Curves()
+            c.generation, c.rewinds, c.cursor = session.generation, hub.rewinds, hub.last_seq
+            c.version += 1
+            for text in store.history(session.id, session.generation, 0, HISTORY_ROWS, 1, True):
+                c.chart.add(json.loads(text))
+            return
+        upto = hub.last_seq
+        records = hub.read_ring(c.cursor, HISTORY_ROWS)
+        if records is None:
+            records = store.metrics_between(session.id, c.generation, c.cursor, upto)
+            c.cursor = upto
+        for seq, text in records:
+            c.cursor = max(c.cursor, seq)
+            if '"metrics"' in text:
+                rec = json.loads(text)
+                if rec.get("generation") == c.generation:
+                    c.chart.add(rec)
+                    c.version += 1
+
+    def _note_config(self, public: dict[str, Any]) -> None:
+        """A hyper-parameter change becomes a mark on the curves (the API keeps no such
+        history): compared with the config the last frame showed."""
+        cfg = public["config"]
+        old, self.last_config = self.last_config, cfg
+        if old is None or old == cfg:
+            return
+        self.marks.append(
+            (int(public["generation"]), int(public["step"]), regions.changes(old, cfg))
+        )
+        del self.marks[:-MAX_MARKS]
+        self.curves.version += 1
+
+
+class Renderer:
+    """One thread drawing the frames workers send, a session at a time, newest frame only.
+
+    Rendering is Python under the GIL wherever it runs; here it neither delays the receiver
+    threads' reading of the pipes nor the event loop's requests, and a frame replaced before
+    its turn costs nothing."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.waiting: OrderedDict[int, PageFeed] = OrderedDict()
+        self.thread: threading.Thread | None = None
+
+    def due(self, feed: PageFeed) -> None:
+        with self.cond:
+            self.waiting[id(feed)] = feed
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, name="bpp-render", daemon=True)
+                self.thread.start()
+            self.cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self.cond:
+                while not self.waiting:
+                    self.cond.wait()
+                _, feed = self.waiting.popitem(last=False)
+            try:
+                feed.render_pending()
+            except Exception:  # one session's drawing must not stop the others'
+                log.exception("page frame of %s not drawn", feed.sid)
+
+
+RENDERER = Renderer()
+_MAKING = threading.Lock()
+
+
+def feed_of(session: Any) -> PageFeed:
+    """The session's page feed, made on first use (kept in ``session.page``)."""
+    feed = session.page
+    if feed is None:
+        with _MAKING:
+            feed = session.page
+            if feed is None:
+                feed = session.page = PageFeed(session.id)
+    return feed
+
+
+def publish_look(session: Any, feed: PageFeed) -> None:
+    """Tell the frames' maker what the pages now want drawn (a worker learns it with the
+    session's demand)."""
+    session.hub.set_look(feed.look())

@@ -1,0 +1,185 @@
+"""What a page frame contains, and making one from a trainer, where the trainer is.
+
+A page frame is what the playground page's live regions show of one moment of a session, as
+numbers: the counters and the phase, the network drawing cut to the units it draws
+(:class:`app.render.network.Drawing`), and, at their own slower rate, the heatmaps as PNG
+bytes and the output panel's predictions. The training worker of a running session makes one
+at the rate the session's pages ask (app/worker.py) and sends it pickled: a few hundred bytes
+to a few kilobytes whatever the size of the net, instead of the whole trainer. The web process
+makes one from the trainer itself when no worker trains the session. Turning a frame into
+HTML happens once per session and frame, for all its viewers (app/page/feed.py).
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from app.render import images, network
+
+DECISION_RES = 64  # the decision heatmap's pixels a side
+NEURON_RES = 16  # each node's tile in the sprite
+DIGITS_SHOWN = 24
+# the snapshot's scalars a frame keeps (counters and phase; the arrays go in the drawing)
+SCALARS = (
+    "status", "divergence", "iteration", "epoch", "samples_seen", "iterations_per_epoch",
+    "batch_size", "n_train", "phase", "last_phase", "loss", "penalty", "lr", "grad_norm",
+)  # fmt: skip
+# the snapshot parts each network view draws from (the others are not computed); the probe
+# example in all: the input column shows its features
+NEEDS = {
+    "weights": frozenset({"probe"}),
+    "gradients": frozenset({"gradients", "probe"}),
+    "updates": frozenset({"updates", "probe"}),
+    "activations": frozenset({"probe"}),
+    "delta": frozenset({"probe"}),
+}
+# while stepping phases, the view that shows what the phase just produced
+PHASE_VIEW = {
+    "forward": "activations",
+    "loss": "activations",
+    "backward": "delta",
+    "update": "weights",
+}
+
+
+@dataclass(frozen=True)
+class Look:
+    """What a session's pages want drawn that only the frame's maker can apply: the network
+    view chosen (and the phase it was chosen at, see :func:`shown_view`) and whether the
+    output heatmap shows classes rather than probabilities."""
+
+    view: str = "weights"
+    view_marker: str = ""
+    discretize: bool = False
+
+
+@dataclass
+class PageFrame:
+    """One moment of a session as its page draws it (see the module docstring)."""
+
+    generation: int
+    snap: dict[str, Any]  # SCALARS, plus n_layers
+    drawing: network.Drawing
+    task: str
+    data_key: str  # the data set (and generation) the points and heatmaps belong to
+    plane: bool  # 2-D data: the output is a heatmap over the input plane
+    images: dict[str, bytes] | None = None  # PNGs redrawn with this frame (None: keep the old)
+    tile: int = NEURON_RES  # pixels of one node's tile in the sprite
+    pred: Any = None  # regression: (pred, true); digits: (shown, pred, true, confusion)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def step(self) -> int:
+        return int(self.snap["iteration"])
+
+    def encode(self) -> bytes:
+        return pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def phase_marker(snap: dict[str, Any], generation: int) -> str:
+    """Which phase step the session is at: changes with every phase and iteration."""
+    return json.dumps([generation, snap.get("iteration"), snap.get("last_phase")], sort_keys=True)
+
+
+def shown_view(snap: dict[str, Any], generation: int, look: Look) -> str:
+    """The view the drawing uses: while stepping phases, what the phase just produced
+    (activations, δ and dL/dw, new weights), unless the user chose a view since that phase."""
+    last = snap.get("last_phase")
+    if not last or look.view_marker == phase_marker(snap, generation):
+        return look.view
+    return PHASE_VIEW.get(str(last.get("phase")), look.view)
+
+
+def computed_layers(snap: dict[str, Any], view: str) -> set[int] | None:
+    """Layers whose numbers in ``view`` this iteration has produced so far (None: all)."""
+    last = snap.get("last_phase")
+    n = len(snap["layers"])
+    if not last or last.get("phase") == "update":
+        return None
+    name, layer = last.get("phase"), last.get("layer")
+    if view == "activations":
+        return set(range(layer + 1)) if name == "forward" and layer is not None else None
+    if view in ("delta", "gradients"):
+        if name == "backward" and layer is not None:
+            return set(range(layer, n))
+        return set()
+    return None
+
+
+def data_key(t: Any, generation: int) -> str:
+    return json.dumps(t.config["dataset"], sort_keys=True) + f"|{generation}"
+
+
+def build(t: Any, generation: int, look: Look, pictures: bool) -> PageFrame:
+    """The page frame of trainer ``t`` now; ``pictures``: with the heatmaps (the decision
+    surface of 2-D data, several times the cost of the rest) or the output panel's
+    predictions of other data, which the page redraws at a slower rate."""
+    at = {"iteration": t.iteration, "last_phase": t.last_phase}
+    view = shown_view(at, generation, look)
+    # arrays, not nested lists: only the drawn units are copied out (network.prepare)
+    full = t.snapshot(NEEDS.get(view, NEEDS["weights"]), arrays=True)
+    data = t.data
+    drawing = network.prepare(
+        full, list(data.feature_names), view, full.get("probe"), computed_layers(full, view)
+    )
+    snap = {k: full.get(k) for k in SCALARS}
+    snap["n_layers"] = len(full["layers"])
+    frame = PageFrame(
+        generation=generation,
+        snap=snap,
+        drawing=drawing,
+        task=data.task,
+        data_key=data_key(t, generation),
+        plane=data.domain is not None,
+    )
+    if pictures:
+        _pictures(t, frame, look)
+    return frame
+
+
+def _pictures(t: Any, frame: PageFrame, look: Look) -> None:
+    data = t.data
+    if data.domain is not None:
+        surface = t.decision_surface(DECISION_RES, NEURON_RES)
+        scale = 1.0
+        if data.task == "regression":
+            ys = np.asarray(data.y_train, dtype=np.float64)
+            scale = float(np.max(np.abs(ys))) if ys.size else 1.0
+        n_in = len(data.feature_names)
+        frame.tile = int(surface["neuron_resolution"])
+        frame.images = {
+            "decision": images.decision_png(surface, look.discretize, scale),
+            "sprite": images.sprite_png(images.tiles(surface, list(range(n_in)))),
+        }
+    elif data.task == "regression" and data.x_test.shape[0]:
+        out = t.net.evaluate(data.x_test)[-1][1]
+        frame.pred = (np.asarray(out)[:, 0].tolist(), np.asarray(data.y_test)[:, 0].tolist())
+        frame.images = {}
+    elif data.task == "multiclass" and data.x_test.shape[0]:
+        z = t.net.evaluate(data.x_test)[-1][0]
+        pred = np.argmax(z, axis=1)
+        true = np.asarray(data.y_test).astype(int)
+        k = data.n_classes
+        confusion = np.zeros((k, k), dtype=int)
+        np.add.at(confusion, (true, pred), 1)
+        frame.images = {}
+        shown = None
+        if data.image_shape is not None:
+            rows = np.asarray(data.x_test[:DIGITS_SHOWN], dtype=np.float64)
+            tiles = [images.scaled(r.reshape(data.image_shape) - r.mean()) for r in rows]
+            frame.images["digits"] = images.sprite_png(tiles)
+            shown = [None] * len(rows)  # the images themselves travel as the PNG
+        frame.pred = (
+            shown,
+            pred[:DIGITS_SHOWN].tolist(),
+            true[:DIGITS_SHOWN].tolist(),
+            confusion.tolist(),
+        )
+        frame.extras["image_shape"] = data.image_shape
+    else:
+        frame.images = {}

@@ -1,0 +1,165 @@
+"""Bench: a classroom on one server — learners watching the playground page's stream.
+
+Each learner has their own running session (the ``circle-playground`` preset) and follows its
+``page-events`` stream at 30 frames/s asked, as the playground page does; a teacher's projected
+session is also opened by the whole class (30 viewers of one session). Reported per case: each
+client's ``network`` frames/s (min / median over the clients), ``/api/healthz`` p99 (probed from
+a separate process), and the bytes moved from the training workers to the web process per page
+frame (the server's own counters, ``/api/healthz`` → ``pages``).
+
+The clients run in a process of their own and only count event lines in the raw bytes, so the
+bench's parsing does not take the server's CPU. Ranges over ``--runs`` runs.
+
+    .venv/bin/python bench/bench_classroom.py [--learners 1,10,30,100] [--seconds 8] [--runs 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+from apptools import Server  # noqa: E402
+from faulttools import Prober  # noqa: E402
+
+# The client process: opens one stream per (session, token) pair read from stdin, waits until
+# every stream has its first network frame, counts network frames for the window, prints JSON.
+CLIENTS = r"""
+import asyncio, json, sys, time
+from urllib.parse import urlsplit
+
+async def follow(host, port, path, token, counts, i, ready):
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write((f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n"
+                  f"Authorization: Bearer {token}\r\n\r\n").encode())
+    await writer.drain()
+    tail = b""
+    while True:
+        data = await reader.read(65536)
+        if not data:
+            return
+        seen = (tail + data).count(b"event: network\n")
+        tail = data[-16:]
+        if seen:
+            counts[i] += seen
+            ready[i].set()
+
+async def main():
+    url, seconds = sys.argv[1], float(sys.argv[2])
+    pairs = json.loads(sys.stdin.read())
+    u = urlsplit(url)
+    counts = [0] * len(pairs)
+    ready = [asyncio.Event() for _ in pairs]
+    tasks = [asyncio.create_task(follow(u.hostname, u.port, path, token, counts, i, ready))
+             for i, (path, token) in enumerate(pairs)]
+    await asyncio.wait_for(asyncio.gather(*(e.wait() for e in ready)), 60)
+    await asyncio.sleep(1.0)  # past the first frames' burst
+    start = list(counts); t0 = time.monotonic()
+    await asyncio.sleep(seconds)
+    dt = time.monotonic() - t0
+    print(json.dumps([(c - s) / dt for c, s in zip(counts, start)]), flush=True)
+    for t in tasks:
+        t.cancel()
+
+asyncio.run(main())
+"""
+
+
+# the bench's clients all come from one address: its stream and owner caps are raised
+LIMITS = {"max_streams_per_address": 1000, "max_streams_per_session": 64,
+          "max_new_owners_per_address": 1000, "max_streams_total": 1000}
+
+
+def make_sessions(url: str, n: int) -> list[tuple[str, str]]:
+    """``n`` running circle-playground sessions, each with its own owner: (id, token)."""
+    out = []
+    with httpx.Client(base_url=url, timeout=60) as http:
+        for _ in range(n):
+            r = http.post("/api/sessions", json={"preset": "circle-playground"})
+            if r.status_code != 201:
+                raise RuntimeError(r.text)
+            body = r.json()
+            sid, token = body["id"], body["owner_token"]
+            h = {"Authorization": f"Bearer {token}"}
+            run = http.post(f"/api/sessions/{sid}/run", json={"steps": 1_000_000}, headers=h)
+            run.raise_for_status()
+            out.append((sid, token))
+            http.cookies.clear()  # the next learner is a new owner
+    return out
+
+
+def gauges(url: str) -> dict[str, Any]:
+    return dict(httpx.get(url + "/api/healthz", timeout=30).json().get("pages") or {})
+
+
+def measure(url: str, pairs: list[tuple[str, str]], seconds: float) -> dict[str, Any]:
+    streams = [(f"/api/sessions/{sid}/page-events?fps=30", tok) for sid, tok in pairs]
+    before = gauges(url)
+    with Prober(url + "/api/healthz") as probe:
+        proc = subprocess.run(
+            [sys.executable, "-c", CLIENTS, url, str(seconds)],
+            input=json.dumps(streams), capture_output=True, text=True, timeout=seconds + 120,
+        )
+    if proc.returncode:
+        raise RuntimeError(proc.stderr)
+    after = gauges(url)
+    rates = json.loads(proc.stdout)
+    frames = after.get("frames", 0) - before.get("frames", 0)
+    moved = after.get("bytes", 0) - before.get("bytes", 0)
+    return {
+        "min": min(rates),
+        "median": statistics.median(rates),
+        "p99": probe.p99() * 1000,
+        "bytes": moved / frames if frames else float("nan"),
+    }
+
+
+def case(learners: int, seconds: float, shared: bool) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp, Server(Path(tmp), **LIMITS) as server:
+        pairs = make_sessions(server.url, 1 if shared else learners)
+        if shared:
+            pairs = pairs * learners
+        time.sleep(1.0)  # the workers have their runs
+        return measure(server.url, pairs, seconds)
+
+
+def rng(values: list[float], digits: int = 1) -> str:
+    lo, hi = min(values), max(values)
+    return f"{lo:.{digits}f}" if round(lo, digits) == round(hi, digits) else (
+        f"{lo:.{digits}f}–{hi:.{digits}f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--learners", default="1,10,30,100")
+    ap.add_argument("--seconds", type=float, default=8.0)
+    ap.add_argument("--runs", type=int, default=2)
+    ap.add_argument("--no-shared", action="store_true", help="skip 30 viewers of one session")
+    args = ap.parse_args()
+    cases = [(int(n), False) for n in args.learners.split(",")]
+    if not args.no_shared:
+        cases.append((30, True))
+    print("| case | network frames/s each (min / median) | healthz p99 ms | bytes/page frame |")
+    print("|---|---|---|---|")
+    for n, shared in cases:
+        runs = [case(n, args.seconds, shared) for _ in range(args.runs)]
+        name = "30 viewers of one session" if shared else f"{n} learners, own sessions"
+        print(
+            f"| {name} | {rng([r['min'] for r in runs])} / {rng([r['median'] for r in runs])} "
+            f"| {rng([r['p99'] for r in runs], 0)} | {rng([r['bytes'] for r in runs], 0)} |",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

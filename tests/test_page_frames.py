@@ -1,0 +1,250 @@
+"""Page frames (app/page/frames.py): made where the trainer is, small whatever the net's size,
+drawn the same as from the trainer itself; their heatmaps only when asked for; and the feed
+(app/page/feed.py) that renders them once per session."""
+
+from __future__ import annotations
+
+import pickle
+import threading
+import time
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+
+from app.page import feed as page_feed
+from app.page import frames
+from app.render import charts, network, regions, view
+from engine.trainer import Trainer
+from tests.conftest import small_config
+
+
+class FakeSession:
+    """What the feed reads of a session: its lock, trainer, hub, config and public view."""
+
+    def __init__(self, trainer: Trainer, status: str = "paused") -> None:
+        self.id = "s1"
+        self.lock = threading.Lock()
+        self.generation = 0
+        self.status = status
+        self.trainer = trainer
+        self.remote = None
+        self.page = None
+        self.hub = SimpleNamespace(
+            last_seq=0, rewinds=0, read_ring=lambda cursor, n: [], wake=lambda: None
+        )
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.trainer.config
+
+    def public(self) -> dict[str, Any]:
+        t = self.trainer
+        return {
+            "id": "s1",
+            "generation": self.generation,
+            "status": self.status,
+            "step": t.iteration,
+            "config": t.config,
+        }
+
+
+class Manager:
+    """Loads the fake session's trainer; a store with no history."""
+
+    def __init__(self) -> None:
+        self.loads = 0
+        self.store = SimpleNamespace(
+            history=lambda *a: [], metrics_between=lambda *a: []
+        )
+
+    def load(self, session: FakeSession) -> Trainer:
+        self.loads += 1
+        return session.trainer
+
+
+@pytest.fixture
+def counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts Trainer.decision_surface calls."""
+    calls: list[int] = []
+    real = Trainer.decision_surface
+
+    def counting(self: Trainer, *args: Any, **kw: Any) -> Any:
+        calls.append(1)
+        return real(self, *args, **kw)
+
+    monkeypatch.setattr(Trainer, "decision_surface", counting)
+    return calls
+
+
+def shown(feed: page_feed.PageFeed) -> dict[str, str]:
+    return {name: html for name, (_, html) in feed.fragments.items()}
+
+
+@pytest.mark.parametrize("view_name", network.VIEWS)
+@pytest.mark.parametrize(
+    "config",
+    [
+        small_config(),
+        small_config(dataset={"name": "digits"}, hidden=[{"units": 32}, {"units": 16}]),
+    ],
+    ids=["circle", "digits"],
+)
+def test_a_frame_draws_the_network_as_the_whole_snapshot_does(
+    config: dict[str, Any], view_name: str
+) -> None:
+    """A frame keeps only the units the drawing shows (and the largest magnitudes over all of
+    them): the markup is the one the whole snapshot gives, in every view, pending layers
+    included, and a frame of a 2,600-weight net stays a few kB."""
+    t = Trainer(config)
+    t.step(3)
+    for _ in range(2):  # forward through the first layer: later layers pending
+        t.step_phase()
+    snap = t.snapshot(frozenset({"gradients", "updates", "probe"}))
+    names = list(t.data.feature_names)
+    look = frames.Look(view=view_name, view_marker=frames.phase_marker(snap, 0))
+    frame = frames.build(t, 0, look, pictures=False)
+    whole = network.network_svg(
+        snap, names, view_name, snap["probe"], "/s.png", 16,
+        frames.computed_layers(snap, view_name),
+    )  # fmt: skip
+    assert network.draw(frame.drawing, "/s.png", 16) == whole
+    assert len(frame.encode()) < 6000
+    assert pickle.loads(frame.encode()).drawing == frame.drawing
+
+
+def test_pictures_only_when_asked(counted: list[int]) -> None:
+    t = Trainer(small_config())
+    frame = frames.build(t, 0, frames.Look(), pictures=False)
+    assert frame.plane and frame.images is None and not counted
+    frame = frames.build(t, 0, frames.Look(), pictures=True)
+    assert frame.images is not None and set(frame.images) == {"decision", "sprite"}
+    assert len(counted) == 1
+    assert frame.images["decision"].startswith(b"\x89PNG")
+
+
+def test_the_feed_keeps_the_last_pictures_between_frames(counted: list[int]) -> None:
+    session, manager = FakeSession(Trainer(small_config()), "running"), Manager()
+    feed = page_feed.PageFeed("s1")
+    data = session.trainer.data
+    feed.show(frames.build(session.trainer, 0, feed.look(), True), session, manager.store, data)
+    out = shown(feed)
+    assert feed.image_no == 1
+    assert 'id="decision"' in out["output"] and "sprite.png?v=1" in out["network"]
+    session.trainer.step(1)
+    seen = feed.version
+    feed.show(frames.build(session.trainer, 0, feed.look(), False), session, manager.store, data)
+    version, changed = feed.since(seen)
+    assert "network" in changed and "output" not in changed  # the old pictures stay
+    assert feed.image_no == 1 and "sprite.png?v=1" in changed["network"]
+    assert version > seen and feed.since(version) == (version, {})
+
+
+def test_pictures_due_while_running_at_most_every_image_seconds() -> None:
+    feed = page_feed.PageFeed("s1")
+    assert feed.pictures_due(running=True)
+    feed.image_at = time.monotonic()
+    assert not feed.pictures_due(running=True)
+    assert feed.pictures_due(running=False), "a paused session always gets fresh pictures"
+    feed.image_at -= page_feed.IMAGE_SECONDS
+    assert feed.pictures_due(running=True)
+
+
+def test_a_local_session_is_drawn_again_only_when_something_changed(counted: list[int]) -> None:
+    session, manager = FakeSession(Trainer(small_config())), Manager()
+    feed = page_feed.feed_of(session)
+    assert feed.refresh_local(session, manager) and len(counted) == 1
+    version = feed.version
+    assert feed.refresh_local(session, manager)
+    assert feed.version == version and len(counted) == 1  # nothing new: nothing drawn
+    session.trainer.step(2)
+    session.hub.last_seq = 2
+    feed.refresh_local(session, manager)
+    assert feed.version > version and len(counted) == 2
+    session.remote = object()  # trained in a worker: its frames come from there
+    assert not feed.refresh_local(session, manager)
+
+
+def test_data_without_a_plane_has_no_surface(counted: list[int]) -> None:
+    config = small_config(dataset={"name": "diabetes"}, hidden=[{"units": 3}])
+    session = FakeSession(Trainer(config))
+    frame = frames.build(session.trainer, 0, frames.Look(), pictures=True)
+    assert not frame.plane and not counted
+    feed = page_feed.PageFeed("s1")
+    feed.show(frame, session, Manager().store, session.trainer.data)
+    assert 'id="decision"' not in shown(feed)["output"] and "<svg" in shown(feed)["output"]
+
+
+def test_test_set_predictions_only_with_the_pictures() -> None:
+    """Data without a plane (regression here): the predicted-vs-true picture costs a forward
+    pass over the test set, so it is computed and sent with the heatmaps, not every frame."""
+    config = small_config(dataset={"name": "diabetes"}, hidden=[{"units": 3}])
+    t = Trainer(config)
+    assert frames.build(t, 0, frames.Look(), pictures=False).pred is None
+    pred, true = frames.build(t, 0, frames.Look(), pictures=True).pred
+    assert len(pred) == len(true) == t.data.x_test.shape[0]
+
+
+def test_phase_words_have_korean_beside_them() -> None:
+    """Every phase the stepper names (just ran, next, the order list) has Korean words, and
+    the live phase region shows them next to the English."""
+    t = Trainer(small_config())
+    session = FakeSession(t)
+    frame = frames.build(t, 0, frames.Look(), pictures=False)
+    assert view.phase_words(frame.snap) == ("ready", "forward · layer 1")
+    assert view.phase_ko("ready") == "준비"
+    assert view.phase_ko("forward · layer 1") == "순전파 · 은닉층 1"
+    assert view.phase_ko("backward · output layer") == "역전파 · 출력층"
+    assert all(view.phase_ko(s["name"]) for s in regions.phase_order(frame.snap))
+    for _ in range(frame.snap["n_layers"] + 1):  # forward through every layer, then the loss
+        t.step_phase()
+    feed = page_feed.PageFeed("s1")
+    feed.show(frames.build(t, 0, feed.look(), False), session, Manager().store, t.data)
+    out = shown(feed)["phase"]
+    assert ">loss</strong>" in out and ">손실</span>" in out
+    assert "backward · output layer" in out and "역전파 · 출력층" in out
+
+
+def test_points_stand_out_where_the_network_is_sure() -> None:
+    """A trained network's surface at full strength is the points' own colour: it is washed
+    toward white so that the points drawn on it stay visible."""
+    import io
+
+    from PIL import Image
+
+    from app.render.images import decision_png
+    from app.render.palette import class_colour
+
+    for p, k in ((1.0, 1), (0.0, 0)):
+        surface = {"output": np.full((4, 4), p), "task": "binary"}
+        pixel = Image.open(io.BytesIO(decision_png(surface, discrete=False))).getpixel((1, 1))
+        point = bytes.fromhex(class_colour(k)[1:])
+        distance = sum((a - b) ** 2 for a, b in zip(pixel, point, strict=True)) ** 0.5
+        assert distance > 60, (pixel, class_colour(k))
+        assert sum(pixel) > sum(point)  # lighter, the same hue
+
+
+def test_no_accuracy_chart_for_regression() -> None:
+    curves = charts.Curves()
+    curves.add({"step": 5, "metrics": {"train": {"loss": 0.5}}})  # regression: no accuracy
+    loss, acc = view.curves_svg(curves, view.UiState())
+    assert "polyline" in loss or "circle" in loss
+    assert acc == ""
+    curves.add({"step": 9, "metrics": {"train": {"loss": 0.4, "accuracy": 0.8}}})
+    assert view.curves_svg(curves, view.UiState())[1].startswith('<svg id="acc-chart"')
+
+
+def test_a_flat_1d_curve_at_a_huge_loss_draws() -> None:
+    """A diverged run's losses near 1e100: lo ± 0.5 is lo again, and the y scale divided by 0."""
+    from app.render.surface import surface_1d
+
+    svg = surface_1d(
+        {
+            "alphas": [-1.0, 0.0, 1.0],
+            "losses": [1e100, 1e100, 1e100],
+            "current": {"loss": 1e100, "slope": 0.0},
+            "directions": "weights",
+        }
+    )
+    assert svg.startswith('<svg id="surface-1d"') and "nan" not in svg.lower()
