@@ -1,15 +1,17 @@
 """Bench: what rendering one page frame costs on the server, per region. Not a test.
 
 The page stream redraws the network and the loss curves in every frame it sends (up to 30 a
-second per page), so their rendering time is frame budget. This times the public render
-functions the stream calls, on a snapshot of two presets:
+second per session), so their rendering time is frame budget. This times the public render
+functions a frame goes through, on a snapshot of two presets:
 
 - ``circle-playground``: 2-D data, 2 inputs, 4-2 tanh layers, sprite tiles (the default page);
 - ``digits-mlp``: 64 inputs, 32-64-128-10 layers (wide columns: "+N" marks, capped edges).
 
 Regions timed: the network drawing in the default ``weights`` view and in the probe's
-``activations`` view (node numbers written under the nodes), and the curves region (both
-charts over a full-resolution history with two marks, and the block around them).
+``activations`` view (node numbers written under the nodes): ``draw``, the SVG the web
+process renders from a frame's numbers, and ``prepare``, those numbers taken out of the
+snapshot where the trainer is (a worker); and the curves region (both charts over a
+full-resolution history with two marks, and the region around them).
 Each figure is the median over many calls (Python's perf_counter, the garbage collector left
 on as in the server), with the 10th–90th percentile range beside it.
 
@@ -80,7 +82,7 @@ def curves_region(curves: charts.Curves, ui: view.UiState) -> str:
     return regions.render_block("curves", {"regions": {"curves": cv}})
 
 
-def cases(name: str) -> list[tuple[str, Callable[[], str]]]:
+def cases(name: str) -> list[tuple[str, Callable[[], Any]]]:
     t, curves = trained(name)
     snap = t.snapshot(frozenset({"gradients", "updates", "probe"}))
     features = list(t.data.feature_names)
@@ -88,12 +90,17 @@ def cases(name: str) -> list[tuple[str, Callable[[], str]]]:
     probe = snap.get("probe")
     ui = view.UiState()
 
-    def net(shown: str) -> Callable[[], str]:
-        return lambda: network.network_svg(snap, features, shown, probe, sprite, TILE, None)
+    def draw(shown: str) -> Callable[[], str]:
+        drawing = network.prepare(snap, features, shown, probe, None)
+        return lambda: network.draw(drawing, sprite, TILE)
+
+    def prepare(shown: str) -> Callable[[], Any]:
+        return lambda: network.prepare(snap, features, shown, probe, None)
 
     return [
-        ("network (weights)", net("weights")),
-        ("network (activations)", net("activations")),
+        ("network draw (weights)", draw("weights")),
+        ("network draw (activations)", draw("activations")),
+        ("network prepare (weights)", prepare("weights")),
         ("curves", lambda: curves_region(curves, ui)),
     ]
 
@@ -102,12 +109,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=0.5, help="timing per figure")
     args = parser.parse_args()
-    print(f"{'preset':<18} {'region':<22} {'median ms':>10} {'p10–p90 ms':>14} {'bytes':>7}")
+    print(f"{'preset':<18} {'region':<26} {'median ms':>10} {'p10–p90 ms':>14} {'bytes':>7}")
     for name in PRESETS:
         for region, fn in cases(name):
             med, p10, p90 = timed(fn, args.seconds)
             spread = f"{p10:.3f}–{p90:.3f}"
-            print(f"{name:<18} {region:<22} {med:>10.3f} {spread:>14} {len(fn()):>7}")
+            out = fn()
+            size = len(out) if isinstance(out, str) else "-"  # the markup's size
+            print(f"{name:<18} {region:<26} {med:>10.3f} {spread:>14} {size:>7}")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ moves in templates/macros/network.html too.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from app.render.palette import diverging, fmt
@@ -141,6 +142,31 @@ class Layout:
     columns: list[ColumnLayout]
 
 
+class _Row(NamedTuple):
+    """The y of everything in row ``k`` of any column, as the drawing writes it."""
+
+    box_px: str  # a sprite tile's and its box's top, whole pixels
+    box: str  # a filled box's top
+    middle: str  # where edges meet the unit
+    label: str  # the feature name's baseline; a "+n" mark's in the row after the last drawn
+    bias: str
+    number: str
+
+
+@lru_cache(maxsize=64)
+def _row(k: int) -> _Row:
+    """A unit's y depends on its row only: formatted once per process, not per node and frame."""
+    y = TOP + k * (NODE + GAP)
+    return _Row(
+        f"{y:.0f}",
+        f"{y:.1f}",
+        f"{y + NODE / 2:.0f}",
+        f"{y + NODE / 2 + 4:.1f}",
+        f"{y + NODE - 8:.1f}",
+        f"{y + NODE + 10:.1f}",
+    )
+
+
 def _edges(
     cols: list[Column], edges: list[list[list[float]]], wpeak: float, pending: list[bool]
 ) -> list[Edge]:
@@ -151,11 +177,12 @@ def _edges(
         src, dst = cols[li], cols[li + 1]
         wait = pending[li]
         x1, x2 = f"{src.x + NODE:.0f}", f"{dst.x:.0f}"
-        y2 = [f"{dst.y(k) + NODE / 2:.0f}" for k in range(dst.drawn)]
-        for j in range(src.drawn):
-            y1 = f"{src.y(j) + NODE / 2:.0f}"
+        n_src, n_dst = src.drawn, dst.drawn
+        y2 = [_row(k).middle for k in range(n_dst)]
+        for j in range(n_src):
+            y1 = _row(j).middle
             row = rows[j] if j < len(rows) else []
-            for k in range(dst.drawn):
+            for k in range(n_dst):
                 v = row[k] if k < len(row) else 0.0
                 stroke = "" if wait else diverging(v / wpeak)
                 width = f"{0.6 + 5.0 * abs(v) / wpeak:.1f}"
@@ -188,27 +215,29 @@ def _column(
     xs = f"{x:.0f}" if tiled else f"{x:.1f}"
     label_x, bias_x = f"{x - 4:.1f}", f"{x - 6:.1f}"
     nodes: list[Node] = []
+    is_input = col.key == "in"
     for k in range(col.drawn):
-        y = col.y(k)
+        row = _row(k)
         label = b = number = None
-        if col.key == "in":
+        if is_input:
             name = feature_names[k] if k < len(feature_names) else f"x{k + 1}"
-            label = Text(label_x, f"{y + NODE / 2 + 4:.1f}", name)
+            label = Text(label_x, row.label, name)
         elif k < len(bias):
             bv = bias[k]
-            b = Bias(f"{bv:.6g}", bias_x, f"{y + NODE - 8:.1f}", diverging(bv / bpeak), fmt(bv))
+            b = Bias(f"{bv:.6g}", bias_x, row.bias, diverging(bv / bpeak), fmt(bv))
         if k < len(numbers):
-            number = Text(centre, f"{y + NODE + 10:.1f}", fmt(numbers[k], 2))
+            number = Text(centre, row.number, fmt(numbers[k], 2))
         v = values[k] if k < len(values) else None
         value = None if v is None else f"{v:.6g}"
-        ys = f"{y:.0f}" if tiled else f"{y:.1f}"
-        fill = "" if tiled else diverging((v or 0.0) / npeak)
-        tile_box = f"{(shown.first_tile + k) * tile} 0 {tile} {tile}"
+        ys = row.box_px if tiled else row.box
+        if tiled:
+            fill, tile_box = "", f"{(shown.first_tile + k) * tile} 0 {tile} {tile}"
+        else:
+            fill, tile_box = diverging((v or 0.0) / npeak), ""
         nodes.append(Node(col.key, k, value, xs, ys, fill, tile_box, label, b, number))
     more = None
     if col.units > col.drawn:
-        y = col.y(col.drawn) + NODE / 2 + 4
-        more = Text(centre, f"{y:.1f}", f"+{col.units - col.drawn}")
+        more = Text(centre, _row(col.drawn).label, f"+{col.units - col.drawn}")
     return ColumnLayout(col.key, Text(centre, "14", col.label), shown.pending, nodes, more)
 
 
