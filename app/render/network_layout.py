@@ -71,20 +71,29 @@ class Text(NamedTuple):
     text: str
 
 
-class Edge(NamedTuple):
-    """``<line class="edge">`` for ``W[layer][i][j]``; numbers already formatted."""
+# One ``<line class="edge">`` for ``W[layer][i][j]``: (j, the value the view shows, y2, the
+# colour of its sign and size ("" while pending), the stroke width). A plain tuple: a frame
+# makes one per drawn edge, up to MAX_EDGES, and what the edges of a row or layer share is
+# kept once in EdgeRow and EdgeLayer.
+Edge = tuple[int, str, str, str, str]
+
+
+class EdgeRow(NamedTuple):
+    """The edges leaving input unit ``i`` of a layer."""
+
+    i: int
+    y1: str
+    edges: list[Edge]
+
+
+class EdgeLayer(NamedTuple):
+    """The drawn edges of one layer, row by row."""
 
     layer: int
-    i: int
-    j: int
-    value: str  # data-value: the number the view shows
     x1: str
-    y1: str
     x2: str
-    y2: str
-    stroke: str  # the colour of the value's sign and size ("" while pending)
-    width: str
-    pending: bool  # this iteration has not produced the number yet: drawn blank
+    pending: bool  # this iteration has not produced its numbers yet: drawn blank
+    rows: list[EdgeRow]
 
 
 class Bias(NamedTuple):
@@ -138,7 +147,7 @@ class Layout:
     node: int  # a node's side
     highlight: tuple[str, str, int, int] | None  # (meaning, x, width, height) of the phase box
     sprite: Sprite | None
-    edges: list[Edge]
+    edges: list[EdgeLayer]
     columns: list[ColumnLayout]
 
 
@@ -169,24 +178,25 @@ def _row(k: int) -> _Row:
 
 def _edges(
     cols: list[Column], edges: list[list[list[float]]], wpeak: float, pending: list[bool]
-) -> list[Edge]:
+) -> list[EdgeLayer]:
     """The drawn edges, layer after layer, row by row (0 past a drawing's matrix). What is
     the same for a layer's edges (their x, the units' y) is formatted once."""
-    out: list[Edge] = []
-    for li, rows in enumerate(edges):
+    out: list[EdgeLayer] = []
+    for li, matrix in enumerate(edges):
         src, dst = cols[li], cols[li + 1]
         wait = pending[li]
-        x1, x2 = f"{src.x + NODE:.0f}", f"{dst.x:.0f}"
-        n_src, n_dst = src.drawn, dst.drawn
+        layer = EdgeLayer(li, f"{src.x + NODE:.0f}", f"{dst.x:.0f}", wait, [])
+        n_dst = dst.drawn
         y2 = [_row(k).middle for k in range(n_dst)]
-        for j in range(n_src):
-            y1 = _row(j).middle
-            row = rows[j] if j < len(rows) else []
+        for j in range(src.drawn):
+            row = matrix[j] if j < len(matrix) else []
+            drawn: list[Edge] = []
             for k in range(n_dst):
                 v = row[k] if k < len(row) else 0.0
                 stroke = "" if wait else diverging(v / wpeak)
-                width = f"{0.6 + 5.0 * abs(v) / wpeak:.1f}"
-                out.append(Edge(li, j, k, f"{v:.6g}", x1, y1, x2, y2[k], stroke, width, wait))
+                drawn.append((k, f"{v:.6g}", y2[k], stroke, f"{0.6 + 5.0 * abs(v) / wpeak:.1f}"))
+            layer.rows.append(EdgeRow(j, _row(j).middle, drawn))
+        out.append(layer)
     return out
 
 
