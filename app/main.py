@@ -23,12 +23,14 @@ from types import FrameType
 from fastapi import Depends, FastAPI
 from threadpoolctl import threadpool_limits
 
-from app import errors
-from app.deps import csrf_check
-from app.middleware import BodyLimit, SecurityHeaders
-from app.routes import catalog, datasets, events, health, pages, readouts, sessions
-from app.sessions import Manager
-from app.settings import Settings, get_settings
+from app.api import catalog, datasets, events, health, readouts, sessions
+from app.api.deps import csrf_check
+from app.api.middleware import BodyLimit, SecurityHeaders
+from app.core import errors
+from app.core.settings import Settings, get_settings
+from app.page import routes as pages
+from app.page import templating
+from app.sessions.manager import Manager
 
 API = "/api"
 
@@ -43,7 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # short stretches; a 1 ms switch interval (default 5) hands it back to the event loop
         # sooner: healthz p99 with 100 streams went from 23-29 to ~17 ms.
         sys.setswitchinterval(0.001)
-        pages.warm_up()
+        templating.warm_up()
         # FastAPI builds each router's routes (dependencies, models) on its first request, on
         # the event loop: tens of milliseconds that a first visitor's healthz would wait for
         app.openapi()
@@ -68,7 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Training sessions of a NumPy network, driven over REST and streamed over SSE.",
         lifespan=lifespan,
         openapi_url="/openapi.json",
-        # /docs is ours (app/routes/pages.py): FastAPI's loads Swagger UI from a CDN and runs an
+        # /docs is ours (app/page/routes.py): FastAPI's loads Swagger UI from a CDN and runs an
         # inline script, and its /redoc loads ReDoc and fonts from CDNs
         docs_url=None,
         redoc_url=None,

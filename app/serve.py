@@ -3,7 +3,7 @@ limits the service is run with. ``make run`` and the tests' ``Server`` both star
 flags live here once; options given on the command line come after them (``--host``,
 ``--port``, ``--log-level``, …).
 
-- ``--http app.protocol:HeaderTimeoutProtocol``: request headers within
+- ``--http app.api.http:HeaderTimeoutProtocol``: request headers within
   ``BPP_HEADER_TIMEOUT_SECONDS`` (10 s) or the connection is closed;
 - ``--timeout-keep-alive 5``: an idle kept-alive connection is closed after 5 s;
 - ``--limit-concurrency 2048``: over 2048 connections (or running requests) the server answers
@@ -27,7 +27,7 @@ from uvicorn.main import main as uvicorn_main
 
 LIMIT_CONCURRENCY = 2048
 FLAGS = [
-    "--http", "app.protocol:HeaderTimeoutProtocol",
+    "--http", "app.api.http:HeaderTimeoutProtocol",
     "--timeout-keep-alive", "5",
     "--limit-concurrency", str(LIMIT_CONCURRENCY),
     "--timeout-graceful-shutdown", "3",

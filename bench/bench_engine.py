@@ -18,7 +18,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from engine.landscape import Slice
+from engine.inspect import readouts
+from engine.inspect.landscape import Slice
 from engine.trainer import Trainer
 
 SMALL = {
@@ -182,7 +183,7 @@ def phase_row() -> tuple[str, str, str, str]:
     used = Trainer(SMALL)
     for _ in range(3 * len(used._phases)):
         used.step_phase()
-    used.snapshot({"probe", "gradients", "updates", "optimizer"})
+    readouts.snapshot(used, {"probe", "gradients", "updates", "optimizer"})
     a, b = [], []
     for _ in range(3):
         a.append(best_rate(plain.step, 3000, 2))

@@ -32,7 +32,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from apptools import Server, loaded_sessions, train_with_pages_open, wait_for  # noqa: E402
 from pathtools import drawn_by_engine, drawn_pca, every_step, hausdorff  # noqa: E402
 
-from app.presets import PRESETS  # noqa: E402
+from app.sessions.presets import PRESETS  # noqa: E402
 from engine.trajectory import Trajectory  # noqa: E402
 
 SIZES = {"circle-playground": 25, "digits-mlp": 13_802, "50k": 50_000, "max_params": 100_000}

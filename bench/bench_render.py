@@ -31,14 +31,16 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: the checkout this file is in, not another
 
-from app import presets  # noqa: E402
-from app.render import charts, network, regions, view  # noqa: E402
-from app.render.palette import fmt  # noqa: E402
+from app.page import regions, words  # noqa: E402
+from app.page.draw import charts, network  # noqa: E402
+from app.page.draw.palette import fmt  # noqa: E402
+from app.sessions import presets  # noqa: E402
+from engine.inspect import readouts  # noqa: E402
 from engine.trainer import Trainer  # noqa: E402
 
 PRESETS = ("circle-playground", "digits-mlp")
 SPRITE = "/api/sessions/bench/sprite.png?v=1"
-TILE = 16  # view.NEURON_RES: the sprite tiles of 2-D data
+TILE = 16  # frames.NEURON_RES: the sprite tiles of 2-D data
 
 
 def trained(name: str) -> tuple[Trainer, charts.Curves]:
@@ -49,7 +51,8 @@ def trained(name: str) -> tuple[Trainer, charts.Curves]:
     curves = charts.Curves()
     for k in range(charts.CAP):
         t.step(2)
-        curves.add({"step": t.iteration, "metrics": t.metrics()}, keep=k == charts.CAP - 1)
+        metrics = readouts.metrics(t)
+        curves.add({"step": t.iteration, "metrics": metrics}, keep=k == charts.CAP - 1)
     curves.marks = [(curves.steps[100], "lr 0.03→0.1"), (curves.steps[300], "batch_size 10→1")]
     return t, curves
 
@@ -68,9 +71,9 @@ def timed(fn: Callable[[], Any], seconds: float) -> tuple[float, float, float]:
     return statistics.median(samples), deciles[0], deciles[-1]
 
 
-def curves_region(curves: charts.Curves, ui: view.UiState) -> str:
-    """The curves fragment as regions.live_regions builds it."""
-    loss_svg, acc_svg = view.curves_svg(curves, ui)
+def curves_region(curves: charts.Curves, ui: words.UiState) -> str:
+    """The curves fragment as the page's regions build it."""
+    loss_svg, acc_svg = charts.curves_svg(curves, ui.log_scale)
     cv = {
         "train": fmt(curves.last("train")),
         "val": fmt(curves.last("val")),
@@ -84,11 +87,11 @@ def curves_region(curves: charts.Curves, ui: view.UiState) -> str:
 
 def cases(name: str) -> list[tuple[str, Callable[[], Any]]]:
     t, curves = trained(name)
-    snap = t.snapshot(frozenset({"gradients", "updates", "probe"}))
+    snap = readouts.snapshot(t, frozenset({"gradients", "updates", "probe"}))
     features = list(t.data.feature_names)
     sprite = SPRITE if t.data.domain is not None else None
     probe = snap.get("probe")
-    ui = view.UiState()
+    ui = words.UiState()
 
     def draw(shown: str) -> Callable[[], str]:
         drawing = network.prepare(snap, features, shown, probe, None)

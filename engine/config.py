@@ -5,6 +5,10 @@ returns a new dict whose keys always appear in the same order, so a config round
 through JSON, a URL or a database unchanged. Errors are :class:`ConfigError` (a ``ValueError``)
 whose message starts with the dotted path of the bad field, e.g.
 ``optimizer.lr: optimizer sgd: invalid lr -1.0: must be > 0``.
+
+Changes to a config (a PATCH, a preset under a share link's keys, a live hyper-parameter edit)
+all go through :func:`merge_config`; :data:`LIVE_KEYS` are the keys a running trainer takes
+without being rebuilt.
 """
 
 from __future__ import annotations
@@ -14,12 +18,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
-from engine.datasets import DATASETS, csv_to_inline
+from engine.datasets import DATASETS, csv_to_inline, make_dataset
 from engine.initializers import INITIALIZERS
 from engine.losses import LOSSES
-from engine.optimizers import OPTIMIZERS
+from engine.optim import OPTIMIZERS, SCHEDULES
 from engine.registry import Param, check_params
-from engine.schedules import SCHEDULES
 
 # Defaults that follow the task when the user does not choose (PyTorch's usual pairings).
 TASK_DEFAULTS = {
@@ -30,6 +33,8 @@ TASK_DEFAULTS = {
 REGULARIZATION_KINDS = ("none", "l1", "l2")
 MAX_LAYERS_HARD = 32  # the app applies its own, smaller limits; this only stops absurd configs
 MAX_UNITS_HARD = 4096
+# what a trainer can change while it runs: nothing here changes the model's shape or the data
+LIVE_KEYS = ("optimizer", "schedule", "regularization", "clip_norm", "batch_size", "probe")
 
 TOP_PARAMS = (
     Param("batchnorm", False, kind="bool"),
@@ -166,29 +171,54 @@ def _regularization(value: Any) -> dict[str, Any]:
 
 def dataset_task(dataset_spec: Mapping[str, Any]) -> str:
     """The task of a dataset spec without building it (inline data is inferred when built)."""
-    from engine.datasets import make_dataset
-
     name = dataset_spec.get("name")
     if name in ("inline", "csv"):
         return make_dataset(dict(dataset_spec)).task
     return str(DATASETS.lookup(name).task)
 
 
-def changes_task(config: dict[str, Any], changes: dict[str, Any]) -> bool:
+def _merged_section(base: Any, value: Any) -> Any:
+    """``value`` over ``base``: an object merges one level into the object it replaces when it
+    keeps the name (``{"lr": 0.1}`` over ``{"name": "sgd", "lr": 0.03, ...}``), and replaces it
+    when it names another (another optimizer starts from its own defaults, not the old one's
+    values); anything else simply replaces ``base``."""
+    if (
+        isinstance(value, Mapping)
+        and isinstance(base, Mapping)
+        and value.get("name", base.get("name")) == base.get("name")
+    ):
+        return {**base, **value}
+    return value
+
+
+def changes_task(config: Mapping[str, Any], changes: Mapping[str, Any]) -> bool:
     """Does ``changes`` switch to data of another task (binary, multiclass, regression)?"""
     if "dataset" not in changes:
         return False
-    new = changes["dataset"]
-    if isinstance(new, dict) and isinstance(config.get("dataset"), dict):
-        new = (
-            {**config["dataset"], **new}
-            if new.get("name") == config["dataset"].get("name")
-            else new
-        )
     try:
+        new = _merged_section(config["dataset"], changes["dataset"])
         return dataset_task(config["dataset"]) != dataset_task(new)
     except (ValueError, TypeError, KeyError, AttributeError):
         return False  # a bad dataset: check_config names the field
+
+
+def merge_config(config: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """``changes`` over ``config``, as a new (partial or full) config; neither input changes.
+
+    Each key of ``changes`` replaces the config's, except that an object section keeping its
+    name merges one level (see :func:`_merged_section`): ``{"optimizer": {"lr": 0.1}}`` changes
+    the rate alone. When the data set changes to another task (say regression after
+    classification), the loss and output activation are dropped unless ``changes`` names them,
+    so they follow the new data as they do when a config is first normalized.
+    """
+    merged = copy.deepcopy(dict(config))
+    for key, value in changes.items():
+        merged[key] = _merged_section(merged.get(key), copy.deepcopy(value))
+    if changes_task(config, changes):
+        for key in ("loss", "output_activation"):
+            if key not in changes:
+                merged.pop(key, None)
+    return merged
 
 
 def normalize_config(config: Mapping[str, Any] | None) -> dict[str, Any]:

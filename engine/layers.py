@@ -1,4 +1,4 @@
-"""One layer of the network, and batch normalization.
+"""One layer of the network, and batch normalization: each forward next to its derivative.
 
 A layer ``i`` computes, for an input batch ``x`` of shape ``(N, fan_in)``::
 
@@ -12,12 +12,19 @@ and backward, given ``dL/da`` (or, for the output layer, ``δ = dL/dz`` straight
     dL/du = BN'(δ)                (= δ without batch norm)
     dW = xᵀ · dL/du,  db = Σ_n dL/du,  dL/dx = dL/du · Wᵀ
 
-Every intermediate is kept on the layer after each pass (``x, z, a, delta, dW, db``) so the
-page can show any number after any phase. The gradient arrays are allocated once and written
-in place (``out=``) so the optimizer can hold on to them.
+The passes are functions of a cache: :meth:`Layer.forward` returns a :class:`Cache` (changing
+nothing), and :meth:`Layer.delta_from` and :meth:`Layer.backward` read one. Training, the
+eval-mode readouts (``Network.evaluate``, ``Network.trace``) and the gradient check all run
+these same methods, so each derivative is written once. The trainer keeps the last train-mode
+cache on the layer (:attr:`Layer.cache`, with ``x, z, a, delta`` read from it) so the page can
+show any number after any phase, and lets :meth:`Layer.backward` write into the layer's
+gradient buffers (views into the network's flat gradient) in place.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -25,6 +32,18 @@ from numpy.typing import NDArray
 from engine.activations import Activation
 
 Array = NDArray[np.float64]
+
+# the names of Layer.params, in their order (γ, β only with batch norm)
+PARAM_NAMES = ("W", "b", "gamma", "beta")
+
+
+class Normalized(NamedTuple):
+    """Batch norm's forward pass over a batch: its output and what its derivative needs."""
+
+    z: Array  # (N, units): γ · û + β
+    u_hat: Array  # (N, units): û = (u − μ) / σ
+    inv_std: Array  # (units,): 1/σ = 1 / sqrt(σ² + eps)
+    stats: tuple[Array, Array] | None  # train mode: the batch's (μ, unbiased σ²); eval: None
 
 
 class BatchNorm:
@@ -44,53 +63,65 @@ class BatchNorm:
         self.eps = eps
         self.dgamma = np.zeros(units)
         self.dbeta = np.zeros(units)
-        self.u_hat: Array = np.zeros((0, units))
-        self.inv_std: Array = np.ones(units)
-        self.train_mode = True
-        self._batch_stats: tuple[Array, Array] = (self.running_mean, self.running_var)
 
-    def forward(self, u: Array, train: bool) -> Array:
-        """z = γ · (u - μ) / sqrt(σ² + eps) + β, shapes (N, units) → (N, units)."""
-        self.train_mode = train
+    def normalize(self, u: Array, train: bool) -> Normalized:
+        """z = γ · (u - μ) / sqrt(σ² + eps) + β, shapes (N, units) → (N, units).
+
+        μ, σ² are the batch's (train) or the running statistics (eval); nothing is changed.
+        """
+        stats = None
         if train:
             n = u.shape[0]
             mean = u.mean(axis=0)
             centered = u - mean
             var = np.einsum("ij,ij->j", centered, centered) / n
             # torch divides by n - 1 for the running variance; a batch of one has no spread
-            self._batch_stats = (mean, var * (n / (n - 1)) if n > 1 else var)
+            stats = (mean, var * (n / (n - 1)) if n > 1 else var)
         else:
             centered = u - self.running_mean
             var = self.running_var
-        self.inv_std = 1.0 / np.sqrt(var + self.eps)
-        self.u_hat = centered * self.inv_std
-        return self.u_hat * self.gamma + self.beta
+        inv_std = 1.0 / np.sqrt(var + self.eps)
+        u_hat = centered * inv_std
+        return Normalized(u_hat * self.gamma + self.beta, u_hat, inv_std, stats)
 
-    def commit_stats(self) -> None:
-        """Fold the last train-mode batch into the running statistics.
+    def commit_stats(self, stats: tuple[Array, Array]) -> None:
+        """Fold a train-mode batch's ``(μ, unbiased σ²)`` into the running statistics.
 
         torch does this inside forward; doing it with the weight update keeps "nothing changes
         before the update phase" true, which phase stepping and mid-iteration checkpoints rely on.
         """
-        mean, var = self._batch_stats
+        mean, var = stats
         m = self.momentum
         self.running_mean *= 1 - m
         self.running_mean += m * mean
         self.running_var *= 1 - m
         self.running_var += m * var
 
-    def backward(self, delta: Array) -> Array:
-        """dL/du from δ = dL/dz; writes dγ = Σ δ·û and dβ = Σ δ.
+    def backward(self, norm: Normalized, delta: Array, dgamma: Array, dbeta: Array) -> Array:
+        """dL/du from δ = dL/dz (N, units); writes dγ = Σ δ·û and dβ = Σ δ into the given arrays.
 
-        Train mode: dL/du = γ/σ · (δ - mean(δ) - û · mean(δ·û)), because μ and σ depend on u.
+        Train mode: dL/du = γ/σ · (δ - mean(δ) - û · mean(δ·û)), because μ and σ depend on u;
+        eval mode: dL/du = γ/σ · δ (the running statistics are constants).
         """
-        np.einsum("ij,ij->j", delta, self.u_hat, out=self.dgamma)
-        np.add.reduce(delta, axis=0, out=self.dbeta)
-        scale = self.gamma * self.inv_std
-        if not self.train_mode:
+        np.einsum("ij,ij->j", delta, norm.u_hat, out=dgamma)
+        np.add.reduce(delta, axis=0, out=dbeta)
+        scale = self.gamma * norm.inv_std
+        if norm.stats is None:
             return delta * scale
         n = delta.shape[0]
-        return scale * (delta - self.dbeta / n - self.u_hat * (self.dgamma / n))
+        return scale * (delta - dbeta / n - norm.u_hat * (dgamma / n))
+
+
+@dataclass(slots=True)
+class Cache:
+    """One layer's forward pass over a batch of N examples: what its backward pass reads."""
+
+    x: Array  # (N, fan_in): the input
+    z: Array  # (N, fan_out): the pre-activation (after batch norm)
+    f: Array  # (N, fan_out): f(z), the activation's own output
+    a: Array  # (N, fan_out): the output, f(z) after dropout (f itself without)
+    mask: Array | None = None  # (N, fan_out): dropout's 0 or 1/(1 - p) per entry
+    norm: Normalized | None = None  # batch norm's pass
 
 
 class Layer:
@@ -112,12 +143,8 @@ class Layer:
         self.dW = np.zeros_like(W)
         self.db = np.zeros_like(b)
         empty = np.zeros((0, W.shape[1]))
-        self.x: Array = np.zeros((0, W.shape[0]))
-        self.z: Array = empty
-        self.f: Array = empty  # f(z) before dropout: the activation's own output
-        self.a: Array = empty
-        self.delta: Array = empty
-        self.mask: Array | None = None
+        self.cache = Cache(np.zeros((0, W.shape[0])), empty, empty, empty)  # the trainer's last
+        self.delta: Array = empty  # δ of the trainer's last backward pass
 
     @property
     def params(self) -> list[Array]:
@@ -129,33 +156,63 @@ class Layer:
         """Gradient buffers parallel to :attr:`params`."""
         return [self.dW, self.db] + ([self.bn.dgamma, self.bn.dbeta] if self.bn else [])
 
-    def forward(self, x: Array, train: bool, rng: np.random.Generator | None = None) -> Array:
-        """a = dropout(f(BN(x W + b))); x (N, fan_in) → a (N, fan_out)."""
-        self.x = x
+    # the recorded pass, as the readouts name its arrays
+    @property
+    def x(self) -> Array:
+        return self.cache.x
+
+    @property
+    def z(self) -> Array:
+        return self.cache.z
+
+    @property
+    def a(self) -> Array:
+        return self.cache.a
+
+    def forward(self, x: Array, train: bool, rng: np.random.Generator | None = None) -> Cache:
+        """a = dropout(f(BN(x W + b))); x (N, fan_in) → cache with a (N, fan_out).
+
+        Train mode uses batch statistics and, given ``rng``, dropout; nothing is changed
+        (the running statistics take the batch's with :meth:`BatchNorm.commit_stats`).
+        """
         u = x @ self.W
         u += self.b
-        self.z = self.bn.forward(u, train) if self.bn is not None else u
-        self.a = self.f = self.activation.forward(self.z)
+        norm = self.bn.normalize(u, train) if self.bn is not None else None
+        z = norm.z if norm is not None else u
+        a = f = self.activation.forward(z)
+        mask = None
         if train and self.dropout > 0.0 and rng is not None:
             keep = 1.0 - self.dropout
-            self.mask = (rng.random(self.f.shape) < keep) / keep
-            self.a = self.f * self.mask
-        else:
-            self.mask = None
-        return self.a
+            mask = (rng.random(f.shape) < keep) / keep
+            a = f * mask
+        return Cache(x, z, f, a, mask, norm)
 
-    def backward(self, grad_a: Array, need_input_grad: bool = True) -> Array | None:
-        """From dL/da: δ = dL/dz through dropout and the activation, then :meth:`backward_delta`."""
-        if self.mask is not None:
-            grad_a = grad_a * self.mask
-        return self.backward_delta(
-            self.activation.backward(self.z, self.f, grad_a), need_input_grad
-        )
+    def delta_from(self, cache: Cache, grad_a: Array) -> Array:
+        """δ = dL/dz (N, fan_out) from dL/da: back through dropout, then the activation."""
+        if cache.mask is not None:
+            grad_a = grad_a * cache.mask
+        return self.activation.backward(cache.z, cache.f, grad_a)
 
-    def backward_delta(self, delta: Array, need_input_grad: bool = True) -> Array | None:
-        """From δ = dL/dz (N, fan_out): fill dW, db (and dγ, dβ); return dL/dx (N, fan_in)."""
-        self.delta = delta
-        grad_u = self.bn.backward(delta) if self.bn is not None else delta
-        np.dot(self.x.T, grad_u, out=self.dW)
-        np.add.reduce(grad_u, axis=0, out=self.db)
+    def backward(
+        self,
+        cache: Cache,
+        delta: Array,
+        grads: list[Array] | None = None,
+        need_input_grad: bool = True,
+    ) -> Array | None:
+        """From δ = dL/dz (N, fan_out): write the gradients parallel to :attr:`params` into
+        ``grads`` (by default the layer's own :attr:`grads`, the trainer's: views into the
+        network's flat gradient) and return dL/dx (N, fan_in), or None without
+        ``need_input_grad`` (the first layer's is never used).
+        """
+        # the trainer's call passes no list: one less allocation on every step
+        dW, db = (self.dW, self.db) if grads is None else grads[:2]
+        grad_u = delta
+        if self.bn is not None:
+            assert cache.norm is not None
+            bn = self.bn
+            dgamma, dbeta = (bn.dgamma, bn.dbeta) if grads is None else grads[2:4]
+            grad_u = bn.backward(cache.norm, delta, dgamma, dbeta)
+        np.dot(cache.x.T, grad_u, out=dW)
+        np.add.reduce(grad_u, axis=0, out=db)
         return grad_u @ self.W.T if need_input_grad else None

@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from engine.activations import get_activation
 from engine.config import component_params
 from engine.initializers import INITIALIZERS
-from engine.layers import Layer
+from engine.layers import PARAM_NAMES, Cache, Layer
 from engine.losses import LOSSES, Loss
 
 Array = NDArray[np.float64]
@@ -99,6 +99,70 @@ class Network:
             offset += size
         return out
 
+    # ---- state: the numbers a checkpoint keeps, and hand edits -------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """JSON-safe parameters (``params``, in :attr:`params` order) and batch-norm running
+        statistics (``running``: [mean, var] per batch-norm layer)."""
+        return {
+            "params": [p.tolist() for p in self.params],
+            "running": [
+                [la.bn.running_mean.tolist(), la.bn.running_var.tolist()]
+                for la in self.layers
+                if la.bn is not None
+            ],
+        }
+
+    def load_state(self, params: Any, running: Any) -> None:
+        """Take the numbers of a :meth:`state`; ValueError naming ``params`` or ``running``."""
+        if not isinstance(params, list) or len(params) != len(self.shapes):
+            raise ValueError("params: checkpoint does not match the config's layers")
+        arrays = [
+            _saved_array("params", saved, shape)
+            for saved, shape in zip(params, self.shapes, strict=True)
+        ]
+        bns = [la.bn for la in self.layers if la.bn is not None]
+        if not isinstance(running, list) or len(running) != len(bns):
+            raise ValueError(f"running: expected [mean, var] for each of {len(bns)} batch norms")
+        stats = [
+            [_saved_array("running", s, bn.running_mean.shape, finite=False) for s in pair]
+            for bn, pair in zip(bns, running, strict=True)
+        ]
+        for p, arr in zip(self.params, arrays, strict=True):
+            p[...] = arr
+        for bn, (mean, var) in zip(bns, stats, strict=True):
+            bn.running_mean[...] = mean
+            bn.running_var[...] = var
+
+    def set_weight(self, layer: int, param: str, value: Any, index: Any = None) -> None:
+        """Set ``layers[layer].param`` (W, b, gamma or beta) entirely, or one entry at ``index``."""
+        layers = self.layers
+        if isinstance(layer, bool) or not isinstance(layer, int) or not 0 <= layer < len(layers):
+            raise ValueError(f"layer: invalid layer {layer!r}: must be 0..{len(layers) - 1}")
+        target = dict(zip(PARAM_NAMES, layers[layer].params, strict=False)).get(param)
+        if target is None:
+            raise ValueError(f"param: invalid param {param!r} for layer {layer}")
+        arr = _as_floats("value", value)
+        if not np.isfinite(arr).all():
+            raise ValueError("value: must be finite numbers")
+        if index is None:
+            if arr.shape != target.shape:
+                raise ValueError(
+                    f"value: shape {list(arr.shape)} does not match {param} shape "
+                    f"{list(target.shape)}"
+                )
+            target[...] = arr
+            return
+        idx = tuple(index) if isinstance(index, (list, tuple)) else (index,)
+        if len(idx) != target.ndim or any(
+            isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < n
+            for i, n in zip(idx, target.shape, strict=True)
+        ):
+            raise ValueError(f"index: {list(idx)} is outside {param} of shape {list(target.shape)}")
+        if arr.ndim != 0:
+            raise ValueError("value: one number expected with an index")
+        target[idx] = float(arr)
+
     def set_regularization(self, reg: dict[str, Any]) -> None:
         self.reg_kind: str = reg["kind"] if reg["rate"] > 0 else "none"
         self.reg_rate: float = reg["rate"]
@@ -115,16 +179,16 @@ class Network:
     def n_params(self) -> int:
         return sum(p.size for p in self.params)
 
-    def loss_input(self, layer: Layer) -> Array:
-        """What the loss reads from the output layer: logits z or activation a."""
-        return layer.z if self.loss.on_logits else layer.a
+    def loss_input(self, cache: Cache) -> Array:
+        """What the loss reads from the output layer's pass: logits z or activation a."""
+        return cache.z if self.loss.on_logits else cache.a
 
-    def output_delta(self, y: Array) -> Array:
-        """δ_L = dL/dz of the output layer for the last forward pass."""
-        out = self.layers[-1]
+    def output_delta(self, cache: Cache, y: Array) -> Array:
+        """δ_L = dL/dz (N, K) of the output layer's pass ``cache`` against targets ``y``:
+        the loss's own gradient on logits, else f'(z) ⊙ dL/da."""
         if self.loss.on_logits:
-            return self.loss.grad(out.z, y)
-        return out.activation.backward(out.z, out.f, self.loss.grad(out.a, y))
+            return self.loss.grad(cache.z, y)
+        return self.layers[-1].delta_from(cache, self.loss.grad(cache.a, y))
 
     def penalty(self) -> float:
         """λ Σ|w| or (λ/2) Σ w² over every weight matrix (biases excluded)."""
@@ -134,31 +198,53 @@ class Network:
             return 0.5 * self.reg_rate * sum(float(np.vdot(la.W, la.W)) for la in self.layers)
         return 0.0
 
-    def add_penalty_grad(self, layer: Layer) -> None:
-        """dW += ∂penalty/∂W for one layer (after its backward pass)."""
+    def add_penalty_grad(self, W: Array, dW: Array) -> None:
+        """dW += ∂penalty/∂W: λ W (L2) or λ sign W (L1), for one layer's W after its backward."""
         if self.reg_kind == "l2":
-            layer.dW += self.reg_rate * layer.W
+            dW += self.reg_rate * W
         elif self.reg_kind == "l1":
-            layer.dW += self.reg_rate * np.sign(layer.W)
+            dW += self.reg_rate * np.sign(W)
 
-    # ---- pure evaluation: never touches the layers' recorded arrays -------------------------
+    # ---- whole passes: never touch the layers' recorded arrays -------------------------------
+
+    def forward(
+        self, x: Array, train: bool = False, rng: np.random.Generator | None = None
+    ) -> list[Cache]:
+        """Every layer's pass over ``x`` (N, F), first to last (eval mode by default: running
+        batch-norm statistics, no dropout)."""
+        caches = []
+        for layer in self.layers:
+            cache = layer.forward(x, train, rng)
+            caches.append(cache)
+            x = cache.a
+        return caches
+
+    def backward(
+        self, caches: list[Cache], y: Array, penalty: bool = False
+    ) -> list[tuple[Array, list[Array]]]:
+        """(δ, gradients parallel to ``layer.params``) per layer, from the loss on the passes
+        ``caches`` against ``y``, in new arrays; with ``penalty`` the regularization's gradient
+        is added to each dW."""
+        layers = self.layers
+        out: list[tuple[Array, list[Array]]] = [(np.empty(0), [])] * len(layers)
+        delta = self.output_delta(caches[-1], y)
+        for i in range(len(layers) - 1, -1, -1):
+            grads = [np.empty_like(p) for p in layers[i].params]
+            grad_x = layers[i].backward(caches[i], delta, grads, i > 0)
+            if penalty:
+                self.add_penalty_grad(layers[i].W, grads[0])
+            out[i] = (delta, grads)
+            if grad_x is not None:
+                delta = layers[i - 1].delta_from(caches[i - 1], grad_x)
+        return out
 
     def evaluate(self, x: Array) -> list[tuple[Array, Array]]:
         """Eval-mode forward (running batch-norm stats, no dropout): [(z_i, a_i)] per layer."""
-        out = []
-        for layer in self.layers:
-            u = x @ layer.W + layer.b
-            if layer.bn is not None:
-                bn = layer.bn
-                u = (u - bn.running_mean) / np.sqrt(bn.running_var + bn.eps) * bn.gamma + bn.beta
-            x = layer.activation.forward(u)
-            out.append((u, x))
-        return out
+        return [(cache.z, cache.a) for cache in self.forward(x)]
 
     def data_loss(self, x: Array, y: Array) -> float:
         """Eval-mode data loss on a whole set (no penalty)."""
-        z, a = self.evaluate(x)[-1]
-        return self.loss.value(z if self.loss.on_logits else a, y)
+        return self.loss.value(self.loss_input(self.forward(x)[-1]), y)
 
     def trace(self, x: Array, y: Array) -> list[dict[str, Array]]:
         """Eval-mode forward and backward of a few examples, for the probe view.
@@ -166,36 +252,34 @@ class Network:
         Returns per layer {x, z, a, delta, dW, db} (+ dgamma, dbeta with batch norm): the
         gradient of the mean loss over ``x``; for one example, dW[j, k] = x[j] · delta[k].
         """
-        layers = self.layers
-        forward = self.evaluate(x)
-        inputs = [x] + [a for _, a in forward[:-1]]
-        z_out, a_out = forward[-1]
-        if self.loss.on_logits:
-            delta = self.loss.grad(z_out, y)
-        else:
-            delta = layers[-1].activation.backward(z_out, a_out, self.loss.grad(a_out, y))
-        records: list[dict[str, Array]] = [{} for _ in layers]
-        for i in range(len(layers) - 1, -1, -1):
-            layer = layers[i]
-            z, a = forward[i]
-            grad_u = delta
-            record = {"x": inputs[i], "z": z, "a": a, "delta": delta}
-            if layer.bn is not None:
-                bn = layer.bn
-                inv_std = 1.0 / np.sqrt(bn.running_var + bn.eps)
-                u_hat = (inputs[i] @ layer.W + layer.b - bn.running_mean) * inv_std
-                record["dgamma"] = np.sum(delta * u_hat, axis=0)
-                record["dbeta"] = delta.sum(axis=0)
-                grad_u = delta * bn.gamma * inv_std
-            record["dW"] = inputs[i].T @ grad_u
-            record["db"] = grad_u.sum(axis=0)
-            records[i] = record
-            if i > 0:
-                pz, pa = forward[i - 1]
-                delta = layers[i - 1].activation.backward(pz, pa, grad_u @ layer.W.T)
+        caches = self.forward(x)
+        records = []
+        for cache, (delta, grads) in zip(caches, self.backward(caches, y), strict=True):
+            record = {"x": cache.x, "z": cache.z, "a": cache.a, "delta": delta}
+            record.update(zip(("dW", "db", "dgamma", "dbeta"), grads, strict=False))
+            records.append(record)
         return records
 
     def predictions(self, x: Array) -> Array:
         """What the model predicts: P(class 1) (binary), class probabilities, or values."""
         z, a = self.evaluate(x)[-1]
         return a
+
+
+def _saved_array(field: str, saved: Any, shape: tuple[int, ...], finite: bool = True) -> Array:
+    """``saved`` as a float64 array of ``shape`` (with finite entries if ``finite``: running
+    statistics may hold what a batch's overflow left, and are taken as they are), or ValueError
+    naming ``field``."""
+    arr = _as_floats(field, saved)
+    if arr.shape != shape or (finite and not np.isfinite(arr).all()):
+        kind = "finite arrays" if finite else "arrays"
+        raise ValueError(f"{field}: expected {kind} of shape {shape}, got {arr.shape}")
+    return arr
+
+
+def _as_floats(field: str, value: Any) -> Array:
+    """``value`` as a float64 array, or ValueError naming ``field`` and the value."""
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{field}: {value!r:.60} is not a number or array of numbers") from None

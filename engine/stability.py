@@ -19,6 +19,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.trainer import Trainer
+
 ITERATIONS = 200  # per rung: too-large rates blow up within tens of iterations
 RUNGS = 4  # lr/10 … lr/10⁴
 BUDGET_S = 0.5  # wall time for the whole ladder
@@ -57,8 +59,6 @@ def stable_rate(
     """Try ``lr/10, lr/100, …`` (at most ``rungs``) on fresh trainers of ``config`` for
     ``iterations`` iterations each; stop at the first that does not diverge, or when
     ``budget_s`` has passed."""
-    from engine.trainer import Trainer
-
     ladder = Ladder(iterations=iterations)
     deadline = time.perf_counter() + budget_s
     for k in range(1, rungs + 1):

@@ -13,10 +13,16 @@ by the seeded RNG at each epoch start, and the last batch of an epoch may be sma
 
 Divergence: a non-finite loss, gradient or update ends the iteration as ``diverged``; the
 weights keep their last finite values and no later step runs until the trainer is rebuilt.
+
+Reading a trainer is done by the functions of :mod:`engine.inspect`, which take it as their
+argument (``readouts.snapshot(trainer, {"probe"})``); changing it by :meth:`set_hparams`
+(live keys) and ``trainer.net.set_weight``; :meth:`checkpoint` and :meth:`restore` carry the
+whole run to and from JSON (the format: :mod:`engine.checkpoint`).
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable
 from functools import partial
@@ -25,12 +31,19 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from engine import checkpoint, readouts
-from engine.config import component_params, dataset_error, normalize_config
+from engine import checkpoint
+from engine.config import (
+    LIVE_KEYS,
+    ConfigError,
+    component_params,
+    dataset_error,
+    merge_config,
+    normalize_config,
+)
 from engine.datasets import make_dataset
 from engine.network import Network
-from engine.optimizers import OPTIMIZERS, clip_grad_norm
-from engine.schedules import SCHEDULES
+from engine.numbers import finite
+from engine.optim import OPTIMIZERS, SCHEDULES, clip_grad_norm
 from engine.trajectory import Trajectory
 
 Array = NDArray[np.float64]
@@ -73,7 +86,7 @@ class Trainer:
         self._yb: Array = self.data.y_train[:0]
         self._grad: Array | None = None
         self._iter_rng_state: dict[str, Any] | None = None
-        self._batchnorms = [la.bn for la in self.net.layers if la.bn is not None]
+        self._bn_layers = [la for la in self.net.layers if la.bn is not None]
         self._phases = self._build_phases()
         self._cursor = 0
         self.last_phase: dict[str, Any] | None = None
@@ -133,12 +146,14 @@ class Trainer:
     # ---- phases ----------------------------------------------------------------------------
 
     def _forward(self, i: int) -> None:
+        layers = self.net.layers
         if i == 0:
             self._begin_batch()
             x = self._xb
         else:
-            x = self.net.layers[i - 1].a
-        self.net.layers[i].forward(x, True, self.rng)
+            x = layers[i - 1].cache.a
+        # kept on the layer for the backward pass and for the page
+        layers[i].cache = layers[i].forward(x, True, self.rng)
 
     def _begin_batch(self) -> None:
         if self.config["dropout"] > 0.0:
@@ -150,7 +165,7 @@ class Trainer:
 
     def _loss_phase(self) -> None:
         net = self.net
-        loss = net.loss.value(net.loss_input(net.layers[-1]), self._yb)
+        loss = net.loss.value(net.loss_input(net.layers[-1].cache), self._yb)
         self.penalty_value = net.penalty() if net.reg_kind != "none" else 0.0
         if not math.isfinite(loss) or not math.isfinite(self.penalty_value):
             self._diverge(f"the loss became {loss!r}")
@@ -160,14 +175,17 @@ class Trainer:
     def _backward(self, i: int) -> None:
         net = self.net
         layer = net.layers[i]
+        cache = layer.cache
         if i == len(net.layers) - 1:
-            grad = layer.backward_delta(net.output_delta(self._yb), i > 0)
+            delta = net.output_delta(cache, self._yb)
         else:
             assert self._grad is not None
-            grad = layer.backward(self._grad, i > 0)
-        self._grad = grad
+            delta = layer.delta_from(cache, self._grad)
+        layer.delta = delta
+        # into the layer's own gradient buffers: views of net.grad, the vector the update reads
+        self._grad = layer.backward(cache, delta, None, i > 0)
         if net.reg_kind != "none":
-            net.add_penalty_grad(layer)
+            net.add_penalty_grad(layer.W, layer.dW)
         if i == 0:
             self._finish_gradients()
 
@@ -190,8 +208,10 @@ class Trainer:
             self._diverge("an update step became infinite or not a number")
             return
         self.update_flat = delta
-        for bn in self._batchnorms:
-            bn.commit_stats()
+        for layer in self._bn_layers:
+            assert layer.bn is not None and layer.cache.norm is not None
+            assert layer.cache.norm.stats is not None  # a train-mode pass
+            layer.bn.commit_stats(layer.cache.norm.stats)
         n = self._xb.shape[0]
         self.iteration += 1
         self.samples_seen += n
@@ -245,12 +265,13 @@ class Trainer:
         """Run ``n`` whole iterations (or until divergence); returns one record per iteration."""
         records: list[dict[str, Any]] = []
         self.history = records
-        phases = self._phases
+        runs = [run for _name, _layer, run in self._phases]
         with np.errstate(all="ignore"):  # overflow is detected and reported as divergence
             for _ in range(n):
                 if self.status != "ok":
                     break
-                for _name, _layer, run in phases[self._cursor :]:
+                # a partly stepped iteration finishes first; whole ones need no slice of the list
+                for run in runs[self._cursor :] if self._cursor else runs:
                     run(self)
                     if self.status != "ok":
                         break
@@ -263,44 +284,80 @@ class Trainer:
         remaining = -(-(self.n_train - self._pointer) // self.batch_size)
         return self.step(remaining)
 
-    # ---- reading ---------------------------------------------------------------------------
-
-    def metrics(self) -> dict[str, dict[str, float]]:
-        return readouts.metrics(self)
-
-    def snapshot(
-        self, include: frozenset[str] | set[str] = frozenset(), arrays: bool = False
-    ) -> dict[str, Any]:
-        return readouts.snapshot(self, include, arrays)
-
-    def decision_surface(self, resolution: int = 100, neuron_resolution: int = 10) -> Any:
-        from engine.surface import decision_surface
-
-        return decision_surface(self, resolution, neuron_resolution)
-
-    def gradcheck(self, eps: float = 1e-5) -> dict[str, Any]:
-        from engine.gradcheck import gradcheck
-
-        return gradcheck(self.net, self.data.x_train, self.data.y_train, eps=eps)
-
-    def landscape(self, spec: dict[str, Any]) -> dict[str, Any]:
-        from engine.landscape import landscape
-
-        return landscape(self, spec)
-
     # ---- changing ------------------------------------------------------------------------
 
     def set_hparams(self, changes: dict[str, Any]) -> None:
-        checkpoint.apply_hparams(self, changes)
+        """Apply live changes (:data:`~engine.config.LIVE_KEYS` only; anything else changes the
+        model or the data and needs a new trainer: ConfigError naming the key).
 
-    def set_weight(self, layer: int, param: str, value: Any, index: Any = None) -> None:
-        checkpoint.set_weight(self, layer, param, value, index)
+        Optimizer settings keep the optimizer's state; another optimizer starts afresh.
+        """
+        if not isinstance(changes, dict):
+            raise ConfigError("changes", "expected an object")
+        other = sorted(set(changes) - set(LIVE_KEYS))
+        if other:
+            raise ConfigError(other[0], "changing this needs a reset (a new session state)")
+        new = normalize_config(merge_config(self.config, changes))
+        old = self.config
+        if new["optimizer"] != old["optimizer"]:
+            if new["optimizer"]["name"] == old["optimizer"]["name"]:
+                self.optimizer.set_hparams(component_params(new["optimizer"]))
+            else:
+                self.optimizer = OPTIMIZERS.create(
+                    new["optimizer"]["name"], component_params(new["optimizer"])
+                )
+        if new["schedule"] != old["schedule"]:
+            self.schedule = SCHEDULES.create(
+                new["schedule"]["name"], component_params(new["schedule"])
+            )
+        self.net.set_regularization(new["regularization"])
+        self.config = new
+        # the rate the next update uses, shown as the current one (it was the last update's until
+        # the next step; recomputed before every update, so resuming is unaffected)
+        self.lr = self.schedule.lr(self.optimizer.hparams["lr"], self.epoch)
+
+    # ---- state: everything that decides the rest of the run ------------------------------
 
     def checkpoint(self, include_trajectory: bool = False) -> dict[str, Any]:
-        return checkpoint.save(self, include_trajectory)
+        """The run as a JSON-safe dict (format: :mod:`engine.checkpoint`). Taken between the
+        phases of an iteration, it restarts that iteration: no weight has changed before its
+        update phase, and the RNG state is the one the iteration started from."""
+        state: dict[str, Any] = {
+            "version": checkpoint.VERSION,
+            "config": copy.deepcopy(self.config),
+            **self.net.state(),
+            "optimizer": self.optimizer.state_dict(),
+            "rng": (self._iter_rng_state if self._cursor else None) or self.rng.bit_generator.state,
+            "perm": self._perm.tolist(),
+            "pointer": self._pointer,
+            "iteration": self.iteration,
+            "epoch": self.epoch,
+            "samples_seen": self.samples_seen,
+            "status": self.status,
+            "divergence": self.divergence,
+            "loss": finite(self.loss),
+        }
+        if include_trajectory:
+            state["trajectory"] = self.trajectory.to_dict()
+        return state
 
     @classmethod
     def restore(cls, state: dict[str, Any]) -> Trainer:
+        """A trainer continuing a :meth:`checkpoint` bit-identically; ValueError naming the
+        field at fault."""
         trainer = cls(state["config"])
-        checkpoint.load(trainer, state)
+        checkpoint.check_version(state)
+        trainer.net.load_state(state["params"], state.get("running", []))
+        trainer.optimizer.load_state_dict(state["optimizer"])
+        trainer.rng.bit_generator.state = state["rng"]
+        n = trainer.n_train
+        trainer._perm = checkpoint.permutation(state, n)
+        trainer._pointer = checkpoint.count(state, "pointer", n)
+        trainer.iteration = checkpoint.count(state, "iteration")
+        trainer.epoch = checkpoint.count(state, "epoch")
+        trainer.samples_seen = checkpoint.count(state, "samples_seen")
+        trainer.status, trainer.divergence = checkpoint.status(state)
+        trainer.loss = state["loss"] if state.get("loss") is not None else math.nan
+        if "trajectory" in state:
+            trainer.trajectory.load(state["trajectory"])
         return trainer

@@ -11,7 +11,7 @@ drawing looks like. Dropping every other point (the rule before) spends the poin
 time and cuts the corners of the run's early, fast part; here the points go whose removal
 moves the polyline least (a Visvalingam-style greedy simplification in θ-space), so points stay
 where the path bends or moves fast. Since the kept points are not evenly spaced in time, PCA
-weighs them by the time they stand for (``engine.directions.pca_directions`` with steps).
+weighs them by the time they stand for (``engine.inspect.directions.pca_directions`` with steps).
 
 Each kept segment (θ_a, θ_b) carries a bound e_ab on how far the recorded points it replaced
 lie from it. Removing θ_i between θ_a and θ_b gives the merged segment
@@ -26,7 +26,7 @@ P of the path onto a slice moves by at most ‖P‖·``error`` (PCA directions: 
 Points are kept as float32 (half the bytes of float64); :meth:`matrix` gives float64 back. The
 rounding moves a point by |θ|·6e-8, far below what a 300-pixel drawing shows (the bench and
 tests/test_trajectory.py measure it). A kept point is never changed, only dropped:
-app/transfer.py names points by their step.
+app/training/transfer.py names points by their step.
 """
 
 from __future__ import annotations

@@ -24,8 +24,8 @@ from typing import Any
 import anyio.from_thread
 import httpx
 
+from app.core.settings import Settings
 from app.main import create_app
-from app.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from engine.optimizers import OPTIMIZERS, Optimizer
+from engine.optim import OPTIMIZERS, Optimizer
 
 LR = 0.1
 G1, G2 = 0.5, -0.25

@@ -1,5 +1,6 @@
 """Helpers for the trajectory tests and bench: a run recorded at every step, and the path the
-page draws on a fresh 2-D PCA map, in units of the 300-unit drawing (app/render/surface.py)."""
+page draws on a fresh 2-D PCA map, in units of the 300-unit drawing
+(app/page/draw/loss_surface.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 import numpy as np
 from scipy.sparse.linalg import svds
 
-from engine.landscape import Slice
+from engine.inspect.landscape import Slice
 from engine.trainer import Trainer
 
 PLOT = 300 - 2 * 28  # the plot's side in the 300-unit drawing

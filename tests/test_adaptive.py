@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from optimtools import check, state, two_steps
 
-from engine.optimizers import OPTIMIZERS
+from engine.optim import OPTIMIZERS
 
 
 # -- RMSprop (ε = 1e-8) ------------------------------------------------------------------------

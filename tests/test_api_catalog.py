@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from apptools import ApiClient, make_settings
 
-from app.presets import PRESETS
+from app.sessions.presets import PRESETS
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from engine.config import ConfigError, normalize_config
+from engine.config import ConfigError, merge_config, normalize_config
 from tests.conftest import small_config
 
 
@@ -98,3 +98,27 @@ def test_data_set_errors_name_the_parameter(dataset: dict, field: str) -> None:
     with pytest.raises(ConfigError) as err:
         Trainer(small_config(dataset=dataset))
     assert err.value.field == field
+
+
+def test_merge_config_merges_a_named_section_one_level() -> None:
+    base = normalize_config(small_config(optimizer={"name": "sgd", "lr": 0.03, "momentum": 0.9}))
+    merged = merge_config(base, {"optimizer": {"lr": 0.1}, "batch_size": 5})
+    assert merged["optimizer"] == {**base["optimizer"], "lr": 0.1}
+    assert merged["batch_size"] == 5
+    assert base["optimizer"]["lr"] == 0.03  # the input is not changed
+
+
+def test_merge_config_replaces_a_section_that_names_another() -> None:
+    base = normalize_config(small_config(optimizer={"name": "sgd", "momentum": 0.9}))
+    merged = merge_config(base, {"optimizer": {"name": "adam", "lr": 0.01}})
+    assert merged["optimizer"] == {"name": "adam", "lr": 0.01}  # no sgd momentum left over
+    assert merge_config(base, {"hidden": [3]})["hidden"] == [3]
+
+
+def test_merge_config_drops_loss_and_output_for_data_of_another_task() -> None:
+    base = normalize_config(small_config())  # binary: sigmoid + bce
+    merged = merge_config(base, {"dataset": {"name": "reg_plane", "n_samples": 50}})
+    assert "loss" not in merged and "output_activation" not in merged
+    assert normalize_config(merged)["loss"]["name"] == "mse"
+    kept = merge_config(base, {"dataset": {"name": "xor"}, "loss": {"name": "mse"}})
+    assert kept["loss"] == {"name": "mse"} and "output_activation" in kept

@@ -1,6 +1,6 @@
 """Every place a resuming cursor can be, against a restarted server whose rings are empty
 (promise 17): before the full-resolution window, at its start, inside the stored history, at
-the live end, past it. Each answers promptly with what the module docstring of app/stream.py
+the live end, past it. Each answers promptly with what the module docstring of app/streaming/hub.py
 promises, the page stream draws too, and healthz stays quick all along (a cursor the ring did
 not match once made follow() loop without awaiting)."""
 

@@ -7,9 +7,11 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from app.batch import Demand, Frame
-from app.db import Store
-from app.stream import Hub, StreamOptions, Subscriber, follow
+from app.core.store import Store
+from app.streaming.demand import Demand, Frame
+from app.streaming.hub import Hub, Subscriber
+from app.streaming.sse import StreamOptions, follow
+from engine.inspect import readouts
 
 
 def subscriber(fps: float) -> Subscriber:
@@ -129,8 +131,8 @@ def test_frame_text_from_arrays_equals_the_list_snapshot() -> None:
     list snapshot the REST API uses, non-finite values (a diverged run) as null."""
     import json
 
-    from app.batch import pack
-    from app.jsontext import encode
+    from app.core.jsontext import encode
+    from app.training.output import pack
     from engine.trainer import Trainer
 
     t = Trainer({"dataset": {"name": "circle", "n_samples": 60}, "hidden": [{"units": 3}]})
@@ -144,14 +146,14 @@ def test_frame_text_from_arrays_equals_the_list_snapshot() -> None:
     for key in ("seq", "generation", "t"):
         del data[key]
     assert json.dumps(data, sort_keys=True) == json.dumps(
-        json.loads(encode(t.snapshot(views))), sort_keys=True
+        json.loads(encode(readouts.snapshot(t, views))), sort_keys=True
     )
     assert data["layers"][0]["W"][0][1] is None and data["layers"][1]["b"][0] is None
 
 
 def test_pacer_keeps_the_average_rate_through_late_checks() -> None:
     """Checks every 7 ms, sometimes stalled by 50 ms: 10 ticks a second still come out."""
-    from app.batch import Pacer
+    from app.streaming.demand import Pacer
 
     pacer, now, ticks = Pacer(), 0.0, []
     while now < 10.0:
@@ -167,7 +169,7 @@ def test_pacer_keeps_the_average_rate_through_late_checks() -> None:
 def test_pacer_makes_up_a_stall_shorter_than_its_horizon() -> None:
     """A worker left unscheduled for 0.35 s (3.5 periods at 10 fps) makes up the ticks it
     missed, one per check, when ``make_up`` covers the stall; with the default it loses them."""
-    from app.batch import Pacer
+    from app.streaming.demand import Pacer
 
     for make_up, want in ((5, 20), (1, 17)):
         pacer, ticks, now = Pacer(make_up=make_up), 0, 0.0

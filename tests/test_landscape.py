@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.directions import random_direction
-from engine.landscape import Slice
+from engine.inspect.directions import random_direction
+from engine.inspect.landscape import Slice
 from engine.trainer import Trainer
 from tests.conftest import small_config
 

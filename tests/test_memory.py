@@ -3,10 +3,10 @@ and what an unload or a delete drops (in-process, through the API).
 
 20 digits-mlp sessions of one owner train a few thousand steps each with their page open
 (``/page-events``), as a class would; once nobody watches them for ``BPP_IDLE_SECONDS`` the
-manager unloads them (app/sessions.py ``Manager.unload``). The web process must then shrink by
-most of what they made it grow. Before, it kept everything: an unloaded session still held its
-dataset, its ring of recent records and its pictures, trainers stayed alive in reference cycles
-until a full garbage collection, and glibc kept the freed heap.
+manager unloads them (app/sessions/manager.py ``Manager.unload``). The web process must then
+shrink by most of what they made it grow. Before, it kept everything: an unloaded session still
+held its dataset, its ring of recent records and its pictures, trainers stayed alive in
+reference cycles until a full garbage collection, and glibc kept the freed heap.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from apptools import (
     wait_for,
 )
 
-from app import memory
+from app.core import memory
 
 SESSIONS = 20
 STEPS = 2_000

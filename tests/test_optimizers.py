@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from optimtools import LR, check, state, two_steps
 
-from engine.optimizers import OPTIMIZERS, clip_grad_norm
+from engine.optim import OPTIMIZERS, clip_grad_norm
 
 
 # -- SGD -------------------------------------------------------------------------------------

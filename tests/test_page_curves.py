@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from app.db import Store
+from app.core.store import Store
 from app.page.feed import PageFeed
-from app.session import INSERT_STEP
-from app.stream import Hub
+from app.streaming.hub import Hub
+from engine.inspect import readouts
 
 METRICS_EVERY = 50
 
@@ -51,11 +51,8 @@ class Fixture:
             steps = [
                 (s, record(s, generation)) for s in range(start, min(last, start + chunk - 1) + 1)
             ]
-            rows = [
-                ("s", s, generation, s, 1 / s, int(s % METRICS_EVERY == 0), text)
-                for s, text in steps
-            ]
-            assert self.store.submit([(INSERT_STEP, rows, True)]).wait()
+            rows = [(s, s, 1 / s, int(s % METRICS_EVERY == 0), text) for s, text in steps]
+            assert self.store.submit([self.store.put_steps("s", generation, rows)]).wait()
             self.hub.publish(steps)
 
     def close(self) -> None:
@@ -138,11 +135,11 @@ def test_curves_end_on_the_step_a_stopped_run_shows() -> None:
     session, manager = FakeSession(trainer), Manager()
     feed = PageFeed("s1")
     feed.curves.generation = 0  # loaded: no history to read back
-    feed.curves.chart.add({"step": 10, "metrics": trainer.metrics()})
+    feed.curves.chart.add({"step": 10, "metrics": readouts.metrics(trainer)})
     trainer.step(25)  # trained on, then paused before the next metric row
     feed.refresh_local(session, manager)
     assert feed.curves.chart.steps == [10, 35]
-    assert feed.curves.chart.last("train") == trainer.metrics()["train"]["loss"]
+    assert feed.curves.chart.last("train") == readouts.metrics(trainer)["train"]["loss"]
     session.hub.last_seq += 1  # something else changed: drawn again, but closed once per stop
     feed.refresh_local(session, manager)
     assert feed.curves.chart.steps == [10, 35]

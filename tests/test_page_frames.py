@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 
 from app.page import feed as page_feed
-from app.page import frames
-from app.render import charts, network, regions, view
+from app.page import frames, regions, words
+from app.page.draw import charts, network
+from engine.inspect import readouts
 from engine.trainer import Trainer
 from tests.conftest import small_config
 
@@ -66,15 +67,16 @@ class Manager:
 
 @pytest.fixture
 def counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Counts Trainer.decision_surface calls."""
+    """Counts decision-surface computations (engine.inspect.decision, as app/page/frames.py
+    calls it)."""
     calls: list[int] = []
-    real = Trainer.decision_surface
+    real = frames.decision_surface
 
-    def counting(self: Trainer, *args: Any, **kw: Any) -> Any:
+    def counting(trainer: Trainer, *args: Any, **kw: Any) -> Any:
         calls.append(1)
-        return real(self, *args, **kw)
+        return real(trainer, *args, **kw)
 
-    monkeypatch.setattr(Trainer, "decision_surface", counting)
+    monkeypatch.setattr(frames, "decision_surface", counting)
     return calls
 
 
@@ -101,7 +103,7 @@ def test_a_frame_draws_the_network_as_the_whole_snapshot_does(
     t.step(3)
     for _ in range(2):  # forward through the first layer: later layers pending
         t.step_phase()
-    snap = t.snapshot(frozenset({"gradients", "updates", "probe"}))
+    snap = readouts.snapshot(t, frozenset({"gradients", "updates", "probe"}))
     names = list(t.data.feature_names)
     look = frames.Look(view=view_name, view_marker=frames.phase_marker(snap, 0))
     frame = frames.build(t, 0, look, pictures=False)
@@ -192,11 +194,11 @@ def test_phase_words_have_korean_beside_them() -> None:
     t = Trainer(small_config())
     session = FakeSession(t)
     frame = frames.build(t, 0, frames.Look(), pictures=False)
-    assert view.phase_words(frame.snap) == ("ready", "forward · layer 1")
-    assert view.phase_ko("ready") == "준비"
-    assert view.phase_ko("forward · layer 1") == "순전파 · 은닉층 1"
-    assert view.phase_ko("backward · output layer") == "역전파 · 출력층"
-    assert all(view.phase_ko(s["name"]) for s in regions.phase_order(frame.snap))
+    assert words.phase_words(frame.snap) == ("ready", "forward · layer 1")
+    assert words.phase_ko("ready") == "준비"
+    assert words.phase_ko("forward · layer 1") == "순전파 · 은닉층 1"
+    assert words.phase_ko("backward · output layer") == "역전파 · 출력층"
+    assert all(words.phase_ko(s["name"]) for s in regions.phase_order(frame.snap))
     for _ in range(frame.snap["n_layers"] + 1):  # forward through every layer, then the loss
         t.step_phase()
     feed = page_feed.PageFeed("s1")
@@ -213,8 +215,8 @@ def test_points_stand_out_where_the_network_is_sure() -> None:
 
     from PIL import Image
 
-    from app.render.images import decision_png
-    from app.render.palette import class_colour
+    from app.page.draw.images import decision_png
+    from app.page.draw.palette import class_colour
 
     for p, k in ((1.0, 1), (0.0, 0)):
         surface = {"output": np.full((4, 4), p), "task": "binary"}
@@ -228,16 +230,16 @@ def test_points_stand_out_where_the_network_is_sure() -> None:
 def test_no_accuracy_chart_for_regression() -> None:
     curves = charts.Curves()
     curves.add({"step": 5, "metrics": {"train": {"loss": 0.5}}})  # regression: no accuracy
-    loss, acc = view.curves_svg(curves, view.UiState())
+    loss, acc = charts.curves_svg(curves, False)
     assert "polyline" in loss or "circle" in loss
     assert acc == ""
     curves.add({"step": 9, "metrics": {"train": {"loss": 0.4, "accuracy": 0.8}}})
-    assert view.curves_svg(curves, view.UiState())[1].startswith('<svg id="acc-chart"')
+    assert charts.curves_svg(curves, False)[1].startswith('<svg id="acc-chart"')
 
 
 def test_a_flat_1d_curve_at_a_huge_loss_draws() -> None:
     """A diverged run's losses near 1e100: lo ± 0.5 is lo again, and the y scale divided by 0."""
-    from app.render.surface import surface_1d
+    from app.page.draw.loss_surface import surface_1d
 
     svg = surface_1d(
         {

@@ -16,8 +16,8 @@ from apptools import ROOT, ApiClient, make_settings
 from fastapi import routing
 from fastapi.responses import HTMLResponse
 
-from app.middleware import CSP
-from app.routes import pages
+from app.api.middleware import CSP
+from app.page import routes as pages
 
 UNSAFE = re.compile(r"'unsafe-|'wasm-unsafe-")
 

@@ -14,6 +14,7 @@ import httpx
 from apptools import FAST, Server
 from httpx_sse import connect_sse
 
+from engine.inspect import readouts
 from engine.trainer import Trainer
 
 ADAM = dict(FAST, optimizer={"name": "adam", "lr": 0.01}, dropout=0.1)  # optimizer + RNG state
@@ -23,7 +24,7 @@ def reference_layers(config: dict[str, Any], steps: int) -> list[dict[str, Any]]
     """The weights of an uninterrupted run (the engine itself, in this process)."""
     t = Trainer(config)
     t.step(steps)
-    return [{"W": layer["W"], "b": layer["b"]} for layer in t.snapshot()["layers"]]
+    return [{"W": layer["W"], "b": layer["b"]} for layer in readouts.snapshot(t)["layers"]]
 
 
 def layers(http: httpx.Client, sid: str, h: dict) -> list[dict[str, Any]]:

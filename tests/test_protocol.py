@@ -1,4 +1,4 @@
-"""Connections that never finish their request headers are closed (app/protocol.py), against a
+"""Connections that never finish their request headers are closed (app/api/http.py), against a
 real server (``python -m app.serve``, the flags of ``make run``): 300 sockets that send
 nothing, a few that dribble a header a byte at a time (slowloris), before their first request
 and after a response, while ``/api/healthz`` keeps answering; a slow but timely request and a

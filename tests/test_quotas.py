@@ -22,7 +22,8 @@ import pytest
 from apptools import FAST, ApiClient, Server, make_settings
 from test_stream_caps import accepted_again, create, events_url, page_url, refused, stream
 
-from app.quotas import OwnerRate
+from app.sessions.quotas import OwnerRate
+from engine.inspect import readouts
 from engine.trainer import Trainer
 
 WINDOW = 5.0  # seconds: long enough for four creates on a busy machine, short to wait out
@@ -212,7 +213,7 @@ def reference(steps: int) -> Any:
     """The weights of an independent trainer of the same config after ``steps``."""
     t = Trainer(FAST)
     t.step(steps)
-    return json.loads(json.dumps(t.snapshot(frozenset())["layers"]))
+    return json.loads(json.dumps(readouts.snapshot(t, frozenset())["layers"]))
 
 
 def test_memory_cap_unloads_the_least_recently_used_idle_session(tmp_api: Any) -> None:

@@ -8,18 +8,16 @@ thread, and for the GIL, once per dependency. Ours only read headers and dicts, 
 
 from __future__ import annotations
 
-import importlib
 import inspect
-import pkgutil
 from pathlib import Path
 from typing import Any
 
 from apptools import make_settings
+from fastapi import routing
 from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import get_dependant
 from fastapi.routing import APIRoute
 
-import app.routes as route_modules
 from app.main import create_app
 
 
@@ -35,12 +33,11 @@ def test_every_dependency_of_every_route_is_async(tmp_path: Path) -> None:
     application = create_app(make_settings(tmp_path))
     calls: list[Any] = []
     n_routes = 0
-    for info in pkgutil.iter_modules(route_modules.__path__):
-        router = getattr(importlib.import_module(f"app.routes.{info.name}"), "router", None)
-        for route in getattr(router, "routes", []):
-            if isinstance(route, APIRoute):
-                n_routes += 1
-                calls += _calls(route.dependant)
+    for context in routing.iter_route_contexts(application.routes):  # every router's
+        route = context.original_route
+        if isinstance(route, APIRoute):
+            n_routes += 1
+            calls += _calls(route.dependant)
     for dep in application.router.dependencies:  # app-wide: the CSRF check
         calls.append(dep.dependency)
         calls += _calls(get_dependant(path="", call=dep.dependency))
@@ -58,7 +55,7 @@ def test_the_page_template_is_compiled_at_startup(tmp_path: Path) -> None:
     while its first visitor waits."""
     from apptools import ApiClient
 
-    from app.routes.pages import TEMPLATES
+    from app.page.routes import TEMPLATES
 
     TEMPLATES.env.cache.clear()  # type: ignore[union-attr]
     api = ApiClient(make_settings(tmp_path))

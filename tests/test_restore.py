@@ -18,6 +18,7 @@ import httpx
 from apptools import FAST, Server
 from faulttools import Prober, Reader, training_workers, wait_for
 
+from engine.inspect import readouts
 from engine.trainer import Trainer
 
 # checkpoints far apart: everything trained after the first one is the range a restore replays
@@ -45,7 +46,7 @@ def layers(http: httpx.Client, sid: str, h: dict[str, str]) -> list[Any]:
 def reference(steps: int) -> list[Any]:
     t = Trainer(FAST)
     t.step(steps)
-    return [[layer["W"], layer["b"]] for layer in t.snapshot()["layers"]]
+    return [[layer["W"], layer["b"]] for layer in readouts.snapshot(t)["layers"]]
 
 
 def train_and_watch(http: httpx.Client, sid: str, h: dict[str, str], steps: int) -> Reader:

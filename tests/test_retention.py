@@ -11,7 +11,7 @@ import httpx
 from apptools import FAST, Server
 from faulttools import wait_for
 
-from app.retention import sparse_stride
+from app.sessions.retention import sparse_stride
 
 CAP_MB = 5
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from engine.schedules import SCHEDULES
+from engine.optim import SCHEDULES
 
 BASE = 0.1
 

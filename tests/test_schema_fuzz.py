@@ -20,9 +20,9 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
+from app.core.settings import Settings
 from app.main import create_app
-from app.routes import pages
-from app.settings import Settings
+from app.page import routes as pages
 
 EXAMPLES = 30
 PATH_PARAM = {"in": "path", "required": True, "schema": {"type": "string"}}

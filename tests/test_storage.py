@@ -22,7 +22,7 @@ def create(http: httpx.Client) -> tuple[str, dict[str, str]]:
 
 def test_a_full_database_pauses_runs_refuses_changes_and_recovers(tmp_path: Path) -> None:
     log = tmp_path / "server.log"
-    # a 2 MB cap and no compaction pass (app/retention.py would make room near the cap, and
+    # a 2 MB cap and no compaction pass (app/sessions/retention.py would make room near the cap, and
     # thin the history this test checks): the file really fills up, and only a delete frees it
     opts = {"max_db_mb": 2, "cull_interval_seconds": 3600}
     with Server(tmp_path, log=log, **opts) as server, httpx.Client(base_url=server.url) as http:

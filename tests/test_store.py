@@ -1,4 +1,4 @@
-"""app/writer.py's writer thread outlives a write it cannot do: the others in its batch commit,
+"""app/core/writer.py's writer thread outlives a write it cannot do: the others in its batch commit,
 later writes are not left waiting (a value SQLite cannot bind once ended the thread), and the
 failed write says so to its caller."""
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.db import Store
+from app.core.store import Store
 
 ROW = (
     "INSERT INTO sessions (id, owner, name, config, status, generation, seq_base, counters,"

@@ -13,9 +13,9 @@ from typing import Any
 
 from apptools import ROOT
 
-from app.page import templating
-from app.render import charts, controls, network
-from app.render.palette import diverging
+from app.page import controls, templating
+from app.page.draw import charts, network
+from app.page.draw.palette import diverging
 
 
 class Elements(HTMLParser):
@@ -150,13 +150,13 @@ def test_the_page_includes_the_region_templates_the_stream_renders() -> None:
     assert fragment in page
 
 
-def test_the_render_layer_does_not_import_the_routes() -> None:
-    """Rendering a fragment needs the templating module only: app.render.regions used to import
-    app.routes.pages for the environment (an upward cycle)."""
+def test_rendering_does_not_import_the_routes() -> None:
+    """Rendering a fragment needs the templating module only, not the page's routes (the
+    render layer used to import them for the environment: an upward cycle)."""
     code = (
-        "import sys; from app.render import regions; "
+        "import sys; from app.page import regions; "
         "regions.render_block('counters', {'regions': {'counters': {}}}); "
-        "print('app.routes.pages' in sys.modules)"
+        "print('app.page.routes' in sys.modules)"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True

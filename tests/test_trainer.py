@@ -9,6 +9,7 @@ import pickle
 import numpy as np
 import pytest
 
+from engine.inspect import readouts
 from engine.trainer import Trainer
 from tests.conftest import ALL_TRAIN, XOR_POINTS, small_config
 
@@ -99,7 +100,7 @@ def test_numbers_readable_after_backward_phase() -> None:
     expected_delta = (1 / (1 + np.exp(-out.z)) - t._yb) / t._yb.shape[0]
     assert np.allclose(out.delta, expected_delta, rtol=1e-12)
     assert np.allclose(out.dW, t.net.layers[-2].a.T @ expected_delta, rtol=1e-12)
-    snap = t.snapshot({"gradients", "batch", "probe"})
+    snap = readouts.snapshot(t, {"gradients", "batch", "probe"})
     assert snap["last_phase"] == {"phase": "backward", "layer": 2}
     assert snap["layers"][2]["dW"] == out.dW.tolist()
 
@@ -107,7 +108,7 @@ def test_numbers_readable_after_backward_phase() -> None:
 def test_probe_chain_rule_matches_its_own_gradient() -> None:
     t = Trainer(small_config(probe=5))
     t.step(3)
-    probe = t.snapshot({"probe"})["probe"]
+    probe = readouts.snapshot(t, {"probe"})["probe"]
     assert probe["index"] == 5
     out = probe["layers"][-1]
     hidden = probe["layers"][-2]
@@ -126,7 +127,7 @@ def test_xor_needs_a_hidden_layer() -> None:
         }
     )
     flat.step(2000)
-    assert flat.metrics()["train"]["accuracy"] <= 0.75
+    assert readouts.metrics(flat)["train"]["accuracy"] <= 0.75
     deep = Trainer(
         {
             "dataset": XOR_POINTS,
@@ -137,7 +138,7 @@ def test_xor_needs_a_hidden_layer() -> None:
         }
     )
     deep.step(2000)
-    assert deep.metrics()["train"]["accuracy"] == 1.0
+    assert readouts.metrics(deep)["train"]["accuracy"] == 1.0
 
 
 def test_divergence_keeps_finite_weights() -> None:
@@ -154,9 +155,8 @@ def test_divergence_keeps_finite_weights() -> None:
     assert all(np.isfinite(p).all() for p in t.net.params)
     assert all(math.isfinite(r["loss"]) for r in records)
     assert t.step(5) == []  # a diverged run stays stopped
-    text = json.dumps(
-        t.snapshot({"gradients", "updates", "probe", "optimizer", "metrics"}), allow_nan=False
-    )
+    views = {"gradients", "updates", "probe", "optimizer", "metrics"}
+    text = json.dumps(readouts.snapshot(t, views), allow_nan=False)
     assert "NaN" not in text and "Infinity" not in text
 
 
@@ -250,9 +250,9 @@ def test_live_learning_rate_change_keeps_weights_and_state() -> None:
 
 def test_set_weight_by_hand() -> None:
     t = Trainer(small_config())
-    t.set_weight(1, "W", 0.25, (2, 1))
+    t.net.set_weight(1, "W", 0.25, (2, 1))
     assert t.net.layers[1].W[2, 1] == 0.25
-    t.set_weight(0, "b", [1.0, 2.0, 3.0, 4.0])
+    t.net.set_weight(0, "b", [1.0, 2.0, 3.0, 4.0])
     assert t.net.layers[0].b.tolist() == [1.0, 2.0, 3.0, 4.0]
     for args, field in [
         ((5, "W", 1.0, (0, 0)), "layer"),
@@ -262,14 +262,14 @@ def test_set_weight_by_hand() -> None:
         ((0, "W", float("nan"), (0, 0)), "value"),
     ]:
         with pytest.raises(ValueError, match=field):
-            t.set_weight(*args)
+            t.net.set_weight(*args)
 
 
 def test_metrics_per_split() -> None:
     t = Trainer(small_config())
-    m = t.metrics()
+    m = readouts.metrics(t)
     assert set(m) == {"train", "val", "test"}
     assert 0.0 <= m["test"]["accuracy"] <= 1.0 and m["train"]["loss"] > 0
     reg = Trainer(small_config(regularization={"kind": "l1", "rate": 0.01}))
     penalty = 0.01 * sum(np.abs(layer.W).sum() for layer in reg.net.layers)
-    assert reg.metrics()["train"]["penalty"] == pytest.approx(penalty)
+    assert readouts.metrics(reg)["train"]["penalty"] == pytest.approx(penalty)

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from pathtools import distance_to_polyline, drawn_by_engine, drawn_pca, every_step, hausdorff
 
-from app.presets import PRESETS
-from app.settings import Settings
+from app.core.settings import Settings
+from app.sessions.presets import PRESETS
 from engine.trajectory import Trajectory
 
 FEW_MB = 4 << 20  # "a few MB" a session, whatever the net's size

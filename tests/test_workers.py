@@ -21,7 +21,8 @@ from apptools import FAST, ApiClient, make_settings, wait_status
 
 from app.page import frames
 from app.page.feed import feed_of
-from app.stream import Subscriber
+from app.streaming.hub import Subscriber
+from engine.inspect import readouts
 from engine.trainer import Trainer
 
 ADAM = dict(FAST, optimizer={"name": "adam", "lr": 0.01}, dropout=0.2)
@@ -39,7 +40,7 @@ def layers(api: ApiClient, sid: str, h: dict[str, str]) -> Any:
 
 
 def local_layers(t: Trainer, *include: str) -> Any:
-    return json.loads(json.dumps(t.snapshot(frozenset(include))["layers"]))
+    return json.loads(json.dumps(readouts.snapshot(t, frozenset(include))["layers"]))
 
 
 def test_background_run_equals_local_training(api: ApiClient) -> None:
@@ -172,7 +173,7 @@ def test_a_live_change_goes_to_the_worker_as_a_message(api: ApiClient) -> None:
     (handle,) = [x for x in api.manager.pool.handles if sid in x.runs]
     sent: list[str] = []
     real = handle.post
-    handle.post = lambda msg: sent.append(msg[0]) or real(msg)  # type: ignore[method-assign]
+    handle.post = lambda msg: sent.append(type(msg).__name__) or real(msg)  # type: ignore[method-assign]
     try:
         for change in ({"optimizer": {"lr": 0.2}}, {"batch_size": 5}, {"clip_norm": 1.0}):
             r = api.patch(f"/api/sessions/{sid}", json={"config": change}, headers=h)
@@ -184,7 +185,7 @@ def test_a_live_change_goes_to_the_worker_as_a_message(api: ApiClient) -> None:
         assert bad.status_code == 422, bad.text
     finally:
         handle.post = real  # type: ignore[method-assign]
-    assert sent and set(sent) == {"configure"}, sent
+    assert sent and set(sent) == {"Configure"}, sent
     body = api.get(f"/api/sessions/{sid}", headers=h).json()
     assert body["status"] == "running"
     assert body["config"]["optimizer"]["lr"] == 0.2 and body["config"]["batch_size"] == 5

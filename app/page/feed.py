@@ -26,9 +26,10 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from app.page import frames
-from app.render import charts, regions
-from app.render.view import UiState
+from app.page import frames, regions
+from app.page.draw import charts
+from app.page.words import UiState
+from engine.inspect import readouts
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +144,7 @@ class PageFeed:
                 at = (session.generation, t.iteration)
                 steps = self.curves.chart.steps
                 if at != self.curves.settled and not (steps and steps[-1] >= t.iteration):
-                    closing = (at, t.metrics())
+                    closing = (at, readouts.metrics(t))
         self.show(frame, session, manager.store, data, closing)
         self.local_key = key
         return True
@@ -280,3 +281,28 @@ def publish_look(session: Any, feed: PageFeed) -> None:
     """Tell the frames' maker what the pages now want drawn (a worker learns it with the
     session's demand)."""
     session.hub.set_look(feed.look())
+
+
+def first_page(session: Any, manager: Any, hidden: set[str]) -> dict[str, Any]:
+    """The full page of a session: controls from its config and every region pre-rendered."""
+    feed = feed_of(session)
+    if not feed.refresh_local(session, manager) and feed.frame is None:
+        # a worker trains it and has sent no frame yet: one from a copy of its trainer
+        with session.lock:
+            t = manager.load(session)
+            frame = frames.build(t, session.generation, feed.look(), True)
+            data = t.data
+        feed.show(frame, session, manager.store, data)
+    with feed.lock:
+        fragments = {name: html for name, (_, html) in feed.fragments.items()}
+        parts = dict(feed.parts)
+        if "curves" not in parts:
+            parts["curves"] = regions.curves_data(feed.curves.chart, feed.ui)
+    ctx = regions.context_for(session.public(), hidden, feed.ui)
+    ctx["regions"] = {
+        "network": fragments.get("network", ""),
+        "output": fragments.get("output", ""),
+        "points": fragments.get("points", ""),
+        **parts,
+    }
+    return ctx

@@ -2,12 +2,12 @@
 
 A page frame is what the playground page's live regions show of one moment of a session, as
 numbers: the counters and the phase, the network drawing cut to the units it draws
-(:class:`app.render.network.Drawing`), and, at their own slower rate, the heatmaps as PNG
-bytes and the output panel's predictions. The training worker of a running session makes one
-at the rate the session's pages ask (app/worker.py) and sends it pickled: a few hundred bytes
-to a few kilobytes whatever the size of the net, instead of the whole trainer. The web process
-makes one from the trainer itself when no worker trains the session. Turning a frame into
-HTML happens once per session and frame, for all its viewers (app/page/feed.py).
+(:class:`app.page.draw.network.Drawing`), and, at their own slower rate, the heatmaps as PNG
+bytes and the output panel's predictions. The training worker of a running session makes one at
+the rate the session's pages ask (app/training/worker.py) and sends it pickled: a few hundred
+bytes to a few kilobytes whatever the size of the net, instead of the whole trainer. The web
+process makes one from the trainer itself when no worker trains the session. Turning a frame
+into HTML happens once per session and frame, for all its viewers (app/page/feed.py).
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from app.render import images, network
+from app.page.draw import images, network
+from engine.inspect import readouts
+from engine.inspect.decision import decision_surface
 
 DECISION_RES = 64  # the decision heatmap's pixels a side
 NEURON_RES = 16  # each node's tile in the sprite
@@ -122,7 +124,7 @@ def build(t: Any, generation: int, look: Look, pictures: bool) -> PageFrame:
     at = {"iteration": t.iteration, "last_phase": t.last_phase}
     view = shown_view(at, generation, look)
     # arrays, not nested lists: only the drawn units are copied out (network.prepare)
-    full = t.snapshot(NEEDS.get(view, NEEDS["weights"]), arrays=True)
+    full = readouts.snapshot(t, NEEDS.get(view, NEEDS["weights"]), arrays=True)
     data = t.data
     drawing = network.prepare(
         full, list(data.feature_names), view, full.get("probe"), computed_layers(full, view)
@@ -145,7 +147,8 @@ def build(t: Any, generation: int, look: Look, pictures: bool) -> PageFrame:
 def _pictures(t: Any, frame: PageFrame, look: Look) -> None:
     data = t.data
     if data.domain is not None:
-        surface = t.decision_surface(DECISION_RES, NEURON_RES)
+        surface = decision_surface(t, DECISION_RES, NEURON_RES)
+        assert surface is not None  # data with a domain (2-D) has one
         scale = 1.0
         if data.task == "regression":
             ys = np.asarray(data.y_train, dtype=np.float64)

@@ -1,18 +1,17 @@
-"""The page's Jinja2 environment and the one way to render its templates.
+"""The page's Jinja2 environment, low in the stack: every page, fragment and drawing renders here.
 
 Everything the browser sees as HTML or SVG is written by a template under ``templates/``:
 ``index.html`` is the page skeleton and ``{% include %}``s ``regions/<name>.html``, one file per
 region the page stream updates, so the first page and every later fragment come from the same
 file; ``macros/`` holds the pieces the drawings share (nodes, edges, axes, legends). Python
-(:mod:`app.render`) computes the numbers and positions and hands them over as plain data.
+(:mod:`app.page.draw`) computes the numbers and positions and hands them over as plain data.
 
 Autoescape is on for every template: user text (CSV column names, mark labels) is escaped where
 it is written. What a template returns is :class:`~markupsafe.Markup`, so a template that puts
 an already rendered drawing into another writes it as is, without ``|safe``.
 
-This module sits low in the stack: it imports nothing of ``app.render`` or ``app.routes`` at
-import time, so both can use it (``app.render.regions`` used to import ``app.routes.pages`` for
-the environment: an upward cycle).
+Templates are compiled once (at start, :func:`warm_up`) and never re-read: a stat of the file
+for every fragment would cost frames.
 """
 
 from __future__ import annotations
@@ -22,30 +21,22 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
+
+from app.page import words
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_DIR = ROOT / "templates"
 REGION_DIR = "regions"
 
-
-def _phase_ko(words: str) -> str:
-    # The Korean phase words live beside the English ones in app/render/view.py, which imports
-    # the drawings, which import this module: looked up at render time, not import time.
-    from app.render.view import phase_ko
-
-    return phase_ko(words)
-
-
-# auto_reload off: a template compiles once per process; without it every render would stat
-# its file (and the macros it imports) to check for edits, a cost paid in every frame.
 ENV = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
     autoescape=True,
     auto_reload=False,
 )
-ENV.filters["phase_ko"] = _phase_ko  # Korean beside the phase words
-
+ENV.filters["phase_ko"] = words.phase_ko  # Korean beside the phase words
+TEMPLATES = Jinja2Templates(env=ENV)  # the pages' responses, from the same environment
 
 # Compiled templates and macros by name, looked up once: the stream renders several regions
 # per frame, and the environment's own lookup (a locked LRU cache) is paid each time.
@@ -70,6 +61,9 @@ def region(name: str, context: dict[str, Any]) -> Markup:
     """The fragment of the page region ``name`` (``templates/regions/<name>.html``): what the
     page stream sends as the event of that name, and what ``index.html`` includes."""
     return render(f"{REGION_DIR}/{name}.html", context)
+
+
+render_block = region  # the stream's name for a region's fragment
 
 
 def macro(path: str, name: str) -> Callable[..., Markup]:

@@ -1,0 +1,112 @@
+"""The store seam: where sessions, their step history and checkpoints are kept.
+
+Everything the service keeps goes through this protocol: writes are statements named by what
+they write (``put_steps``, ``put_checkpoint``, ``cut_history`` …) handed to :meth:`submit`,
+which runs them in order in one transaction per batch and calls ``after`` once they are
+committed; reads are named queries. Today's implementation is one SQLite file
+(app/core/store.py, app/core/writes.py). One over PostgreSQL would implement this protocol
+with its own SQL and change nothing in the sessions, routes or page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from app.core.writer import Statement, Write
+
+
+class HistoryStore(Protocol):
+    """Sessions, their history and checkpoints (see the module docstring)."""
+
+    max_bytes: int | None  # the size the store may grow to (retention acts on it)
+
+    # ---- writing --------------------------------------------------------------------------
+
+    def submit(
+        self,
+        statements: list[Statement],
+        after: Callable[[], None] | None = None,
+        urgent: bool = False,
+        session_id: str | None = None,
+        frees: bool = False,
+    ) -> Write:
+        """Queue ``statements`` (one transaction); ``after`` runs once they are committed."""
+        ...
+
+    @property
+    def failing(self) -> str | None:
+        """Why writes fail now (a full or read-only disk), or None."""
+        ...
+
+    def put_steps(self, session_id: str, generation: int, rows: list[Any]) -> Statement: ...
+
+    def put_session(self, s: Any) -> Statement: ...
+
+    def put_status(self, s: Any) -> Statement: ...
+
+    def put_checkpoint(self, session_id: str, generation: int, step: int, data: str) -> Statement:
+        ...
+
+    def mark_restarted(self, session_id: str) -> Statement: ...
+
+    def cut_history(self, session_id: str, keep: int) -> Statement: ...
+
+    def compact_history(self, session_id: str, upto: int, stride: int) -> list[Statement]: ...
+
+    def delete_session(self, session_id: str) -> list[Statement]: ...
+
+    # ---- reading --------------------------------------------------------------------------
+
+    def sessions(self, owner: str | None = None) -> list[Any]: ...
+
+    def session_row(self, session_id: str) -> Any: ...
+
+    def checkpoint(self, session_id: str) -> dict[str, Any] | None: ...
+
+    def checkpoint_at(self, session_id: str) -> tuple[int, int] | None: ...
+
+    def max_seq(self, session_id: str) -> int: ...
+
+    def last_row(self, session_id: str, generation: int) -> dict[str, Any] | None: ...
+
+    def records_after(self, session_id: str, after: int, limit: int) -> list[tuple[int, str]]:
+        ...
+
+    def metrics_between(
+        self, session_id: str, generation: int, after: int, upto: int
+    ) -> list[tuple[int, str]]: ...
+
+    def history(
+        self,
+        session_id: str,
+        generation: int,
+        after: int,
+        limit: int,
+        stride: int,
+        metrics_only: bool,
+    ) -> list[str]: ...
+
+    def sampled(
+        self,
+        session_id: str,
+        generation: int,
+        seq_base: int,
+        span: tuple[int, int],
+        stride: int,
+        limit: int,
+    ) -> list[str]: ...
+
+    def losses_after(
+        self, session_id: str, generation: int, after: int, limit: int
+    ) -> list[tuple[int, int, float | None]]: ...
+
+    # ---- upkeep ---------------------------------------------------------------------------
+
+    def used_bytes(self) -> int: ...
+
+    def file_bytes(self) -> int: ...
+
+    def vacuum(self) -> None: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,208 @@
+"""The page's own stream and pictures, built on the same session hub as the JSON stream.
+
+``GET /api/sessions/{id}/page-events`` is the HTML flavour of ``/events``: named events carry
+server-rendered fragments, one per screen region (``network``, ``output``, ``points``,
+``counters``, ``curves``, ``phase``, ``status``, ``divergence``, and the control regions when the
+config changes). The page subscribes with frames off and renders the latest state itself, at
+most ``fps`` times a second: whatever happened in between is merged into the next frame
+(dropped, never queued), so a slow page never lags behind and never grows server memory.
+
+Also here: the PNGs the fragments point at, the page-only preferences (``PUT .../ui``), the
+loss-surface fragment, and dataset thumbnails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
+
+import anyio
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import HTMLResponse
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.api.deps import ManagerDep, SessionDep, SettingsDep
+from app.api.events import StreamSlotDep
+from app.core.errors import ApiError
+from app.page import frames
+from app.page.controls import hidden_set
+from app.page.draw import network
+from app.page.feed import feed_of, publish_look
+from app.page.surface_live import SurfaceLive
+from app.page.surface_view import dataset_thumb, surface_fragment
+from app.sessions.session import Session
+from app.streaming.hub import Subscriber
+
+router = APIRouter(tags=["page"])
+
+
+class SurfaceRequest(BaseModel):
+    """The loss surface the page shows (kept live by the page stream)."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["1d", "2d"] = "1d"
+    directions: Literal["weights", "random", "pca"] = "weights"
+    weight: Annotated[str, Field(max_length=40)] = "0:W:0,0"
+
+
+class UiPatch(BaseModel):
+    """Page-only drawing preferences; they never change training."""
+
+    model_config = ConfigDict(extra="forbid")
+    view: str | None = None
+    surface: SurfaceRequest | None = None
+    log_scale: bool | None = None
+    show_test: bool | None = None
+    discretize: bool | None = None
+
+
+@router.get("/sessions/{session_id}/page-events", response_class=EventSourceResponse)
+async def page_events(
+    slot: StreamSlotDep,
+    manager: ManagerDep,
+    settings: SettingsDep,
+    fps: Annotated[float, Query(gt=0, le=60, description="Most frames per second.")] = 30,
+    hide: Annotated[str | None, Query(max_length=200)] = None,
+) -> AsyncIterator[ServerSentEvent]:
+    """HTML fragments per region for the playground page (see the module docstring)."""
+    session = slot.session
+    hub = session.hub
+    rate = min(fps, settings.max_fps)
+    feed = feed_of(session)
+    # no weight frames: pages draw page frames, which the worker training the session makes
+    # at the fastest page's rate (or this process, from the trainer, when none trains it)
+    sub = Subscriber(
+        owner=session.owner, every=0, fps=0.0, include=frozenset(), frames=False, pages=rate
+    )
+    publish_look(session, feed)
+    hub.add(sub)
+    retry = settings.retry_ms + random.randint(0, settings.retry_ms)
+    del hide  # classroom hiding is CSS on the page; controls render the same
+    live = SurfaceLive(session, manager, feed.ui)
+    surface_task = asyncio.create_task(live.run(sub.event))
+    # undone by the stream's slot too: this generator's finally may run late (see on_close)
+    slot.on_close(lambda: hub.remove(sub))
+    slot.on_close(surface_task.cancel)
+    seen = 0
+    # at most ``rate`` frames a second on average, in bursts of two: frames come at the
+    # worker's pace, with jitter, and a minimum gap would drop the early ones
+    tokens, token_time = 2.0, time.monotonic()
+    try:
+        yield ServerSentEvent(comment="connected", retry=retry)
+        while True:
+            sub.event.clear()
+            if hub.closed:
+                yield ServerSentEvent(event="close", raw_data=hub.closed)
+                return
+            if hub.ending:
+                return  # the server is going down: the page reconnects once it is back
+            now = time.monotonic()
+            tokens = min(2.0, tokens + (now - token_time) * rate)
+            token_time = now
+            if tokens < 1.0:
+                await asyncio.sleep((1.0 - tokens) / rate)
+                continue
+            if session.remote is None or feed.frame is None:
+                await anyio.to_thread.run_sync(feed.refresh_local, session, manager)
+            seq = hub.last_seq
+            seen, changed = feed.since(seen)
+            changed.update(live.take())
+            for name, html in changed.items():
+                yield ServerSentEvent(event=name, raw_data=html, id=str(seq))
+            if changed:
+                tokens -= 1.0
+            if sub.event.is_set():
+                continue
+            try:
+                await asyncio.wait_for(sub.event.wait(), timeout=settings.ping_seconds)
+            except TimeoutError:
+                yield ServerSentEvent(comment="ping")
+    finally:
+        surface_task.cancel()
+        hub.remove(sub)
+
+
+@router.put("/sessions/{session_id}/ui", status_code=204)
+def set_ui(body: UiPatch, session: SessionDep, manager: ManagerDep) -> Response:
+    """Change what the page draws (view, log scale, test points, discrete output, surface)."""
+    feed = feed_of(session)
+    ui = feed.ui
+    if body.view is not None:
+        if body.view not in network.VIEWS:
+            raise ApiError(
+                422,
+                f"view: unknown view {body.view!r}; choose one of {list(network.VIEWS)}",
+                field="view",
+            )
+        with session.lock:
+            t = manager.load(session)
+            now = {"iteration": t.iteration, "last_phase": t.last_phase}
+        ui.view = body.view
+        # chosen: overrides the view the phase would pick
+        ui.view_marker = frames.phase_marker(now, session.generation)
+    if body.surface is not None:
+        ui.surface = body.surface.model_dump()
+        ui.surface_version += 1
+    for key in ("log_scale", "show_test", "discretize"):
+        value = getattr(body, key)
+        if value is not None:
+            setattr(ui, key, value)
+    publish_look(session, feed)  # a worker drawing the session draws the new view from now
+    session.hub.wake()
+    return Response(status_code=204)
+
+
+def _png(session: Session, manager: Any, kind: str) -> Response:
+    feed = feed_of(session)
+    data = feed.images.get(kind)
+    if data is None and kind == "decision":
+        feed.refresh_local(session, manager)  # drawn now if no worker draws it
+        data = feed.images.get(kind)
+    if data is None:
+        raise ApiError(404, f"{kind}.png: no picture yet (open the page stream)", field=kind)
+    return Response(data, media_type="image/png", headers={"Cache-Control": "private, max-age=300"})
+
+
+@router.get("/sessions/{session_id}/decision.png")
+def decision_png(session: SessionDep, manager: ManagerDep) -> Response:
+    """The decision surface as a PNG (orange = class 0 … blue = class 1)."""
+    return _png(session, manager, "decision")
+
+
+@router.get("/sessions/{session_id}/sprite.png")
+def sprite_png(session: SessionDep, manager: ManagerDep) -> Response:
+    """Every node's activation over the plane, one tile per node, in drawing order."""
+    return _png(session, manager, "sprite")
+
+
+@router.get("/sessions/{session_id}/digits.png")
+def digits_png(session: SessionDep, manager: ManagerDep) -> Response:
+    return _png(session, manager, "digits")
+
+
+@router.get("/sessions/{session_id}/surface.html", response_class=HTMLResponse)
+def surface_html(
+    session: SessionDep,
+    manager: ManagerDep,
+    kind: Annotated[str, Query(pattern="^(1d|2d)$")] = "1d",
+    directions: Annotated[str, Query(pattern="^(weights|random|pca)$")] = "weights",
+    weight: Annotated[str, Query(max_length=40)] = "0:W:0,0",
+) -> HTMLResponse:
+    """The loss surface panel's drawing (1-D curve with tangent, or 2-D contours with path)."""
+    return HTMLResponse(surface_fragment(session, manager, kind, directions, weight))
+
+
+@router.get("/datasets/{name}/thumb.png")
+def thumb(name: str) -> Response:
+    """A small picture of a 2-D data set (for the dataset picker)."""
+    data = dataset_thumb(name)
+    return Response(
+        data, media_type="image/png", headers={"Cache-Control": "public, max-age=86400"}
+    )
+
+
+__all__ = ["router", "hidden_set"]

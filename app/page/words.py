@@ -1,0 +1,94 @@
+"""Page words and numbers shared by the regions: the page's preferences, the phase in words
+(English and Korean), the counters.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from app.page.draw.palette import fmt
+
+
+@dataclass
+class UiState:
+    """Page-only preferences of a session (they change drawings, never training); kept by
+    the session's page feed (app/page/feed.py) while the session exists."""
+
+    view: str = "weights"
+    log_scale: bool = False
+    show_test: bool = False
+    discretize: bool = False
+    view_marker: str = ""  # the phase marker when the view was last chosen (frames.shown_view)
+    surface: dict[str, Any] | None = None  # the loss surface the page asked for
+    surface_version: int = 0
+
+
+def n_layers(snap: dict[str, Any]) -> int:
+    """Layers of the net a snapshot (or a page frame's scalars) shows."""
+    return int(snap["n_layers"]) if "n_layers" in snap else len(snap["layers"])
+
+
+def phase_words(snap: dict[str, Any]) -> tuple[str, str]:
+    """(the phase that just ran, the one that runs next), in words."""
+    n = n_layers(snap)
+
+    def words(p: dict[str, Any] | None) -> str:
+        if not p or p.get("phase") is None:
+            return "ready"
+        name, layer = p["phase"], p.get("layer")
+        if name in ("forward", "backward") and layer is not None:
+            where = "output layer" if layer == n - 1 else f"layer {layer + 1}"
+            return f"{name} · {where}"
+        return str(name)
+
+    done = words(snap.get("last_phase"))
+    nxt = words(snap.get("phase"))
+    if snap.get("last_phase") is None:
+        done = "ready"
+    return done, nxt
+
+
+PHASE_KO = {
+    "ready": "준비",
+    "forward": "순전파",
+    "loss": "손실",
+    "backward": "역전파",
+    "update": "업데이트",
+}
+LAYER_WORDS = re.compile(r"layer (\d+)")
+
+
+def phase_ko(words: str) -> str:
+    """The Korean of a phase in words (:func:`phase_words`, ``regions.phase_order``):
+    ``forward · layer 2`` → ``순전파 · 은닉층 2`` (the numbered layers are the hidden ones),
+    ``backward · output layer`` → ``역전파 · 출력층``; "" for words it does not know.
+    The page shows it beside the English (the template filter ``phase_ko``), so the stream's
+    fragments keep their English parts."""
+    name, _, where = str(words).partition(" · ")
+    ko = PHASE_KO.get(name.strip(), "")
+    if not ko or not where:
+        return ko
+    if where.startswith("output"):
+        return f"{ko} · 출력층"
+    m = LAYER_WORDS.fullmatch(where.strip())
+    return f"{ko} · 은닉층 {m.group(1)}" if m else ko
+
+
+def counters(s: dict[str, Any]) -> dict[str, str]:
+    n, b = s["n_train"], s["batch_size"]
+    epochs = s["epoch"]
+    return {
+        "epoch": str(epochs),
+        "iteration": str(s["iteration"]),
+        "samples_seen": str(s["samples_seen"]),
+        "ipe": str(s["iterations_per_epoch"]),
+        "ipe_formula": f"⌈{n} / {b}⌉ = {s['iterations_per_epoch']} per epoch; "
+        f"× {epochs} epochs = {s['iterations_per_epoch'] * epochs} iterations",
+        "ipe_formula_ko": f"에포크당 {s['iterations_per_epoch']}회; 에포크 {epochs}회 = "
+        f"이터레이션 {s['iterations_per_epoch'] * epochs}회",
+        "batch_loss": fmt(s.get("loss")),
+        "lr": fmt(s.get("lr")),
+        "grad_norm": fmt(s.get("grad_norm")),
+    }

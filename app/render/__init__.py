@@ -1,1 +1,0 @@
-"""Server-side rendering of the page: SVG fragments, PNG heatmaps and contour maps."""

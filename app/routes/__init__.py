@@ -1,1 +1,0 @@
-"""One router per resource; route functions stay thin (parse, call the manager, shape)."""

@@ -1,0 +1,64 @@
+"""The training backend seam: where trainers live while they train.
+
+The session manager hands a running session's trainer to a :class:`Runner` picked by the
+:class:`Backend`, talks to it only in the messages of app/training/messages.py, and hears back
+through the two callbacks it gave the backend (a :class:`~app.training.messages.Slice` or
+:class:`~app.training.messages.Lost` for each run; the runner's loss). Today's implementation is
+a pool of local worker processes (app/training/pool.py). Another — trainers in Ray actors, say
+— implements these two protocols and changes nothing in the sessions, routes, page or engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from typing import Any, Protocol
+
+from app.training import messages
+
+# (the reply's value, or what ``decode`` made of it; the run's remaining budget)
+Reply = tuple[Any, int | None]
+
+
+class Runner(Protocol):
+    """One place trainers train (a worker process today)."""
+
+    runs: set[str]  # the sessions training here (for placing new runs)
+
+    @property
+    def alive(self) -> bool: ...
+
+    def post(self, msg: messages.ToWorker) -> None:
+        """Send a message; never blocks the caller."""
+
+    def request(
+        self,
+        kind: type[messages.Request],
+        sid: str,
+        arg: Any = None,
+        decode: Callable[[bytes], Any] | None = None,
+    ) -> Future[Reply]:
+        """Send a request; its reply (``decode``d, in order with the runner's other messages)
+        completes the future, or ``(None, None)`` if the runner is lost first."""
+        ...
+
+
+class Backend(Protocol):
+    """All the runners of this server."""
+
+    @property
+    def handles(self) -> Sequence[Runner]: ...
+
+    @property
+    def running(self) -> int:
+        """Runs training now, over all runners."""
+        ...
+
+    def warm(self, n: int) -> None:
+        """Start up to ``n`` runners before the first run needs one."""
+
+    def pick(self) -> Runner:
+        """The runner a new run goes to."""
+        ...
+
+    def close(self) -> None: ...

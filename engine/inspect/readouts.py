@@ -1,0 +1,171 @@
+"""Reading a trainer out as JSON-safe numbers: metrics and per-layer snapshots.
+
+Nothing here changes the trainer. Every float leaving the engine passes through
+:func:`engine.numbers.finite`, so NaN or ±Infinity can never reach JSON: a non-finite entry (only
+possible in the gradients of the very step that diverged) becomes ``None``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from engine.layers import PARAM_NAMES
+from engine.numbers import finite
+
+if TYPE_CHECKING:
+    from engine.trainer import Trainer
+
+Array = NDArray[np.float64]
+
+INCLUDES = frozenset(
+    {"gradients", "updates", "probe", "optimizer", "metrics", "batchnorm", "batch"}
+)
+
+
+def _as_array(arr: Any) -> NDArray[np.float64]:
+    return np.ascontiguousarray(arr, dtype=np.float64)
+
+
+def metrics(trainer: Trainer) -> dict[str, dict[str, float]]:
+    """Eval-mode loss (data loss, no penalty) and, for classification, accuracy per split."""
+    data, net = trainer.data, trainer.net
+    out: dict[str, dict[str, float]] = {}
+    for split, x, y in (
+        ("train", data.x_train, data.y_train),
+        ("val", data.x_val, data.y_val),
+        ("test", data.x_test, data.y_test),
+    ):
+        if x.shape[0] == 0:
+            continue
+        z, a = net.evaluate(x)[-1]
+        loss = net.loss.value(z if net.loss.on_logits else a, y)
+        entry: dict[str, float] = {"loss": loss if math.isfinite(loss) else 1e308}
+        if data.task == "binary":
+            entry["accuracy"] = float(np.mean((a > 0.5) == (y > 0.5)))
+        elif data.task == "multiclass":
+            entry["accuracy"] = float(np.mean(np.argmax(z, axis=1) == y))
+        out[split] = entry
+    if net.reg_kind != "none":
+        out["train"]["penalty"] = net.penalty()
+    return out
+
+
+def _optimizer_state(trainer: Trainer) -> list[dict[str, Any]]:
+    """Optimizer state regrouped per layer: [{"W": {"exp_avg": [[..]], ...}, "b": {...}}]."""
+    state = trainer.optimizer.state
+    out: list[dict[str, Any]] = []
+    k = 0
+    for layer in trainer.net.layers:
+        entry: dict[str, Any] = {}
+        for name in PARAM_NAMES[: len(layer.params)]:
+            entry[name] = (
+                {key: finite(v) for key, v in state[k].items()} if k < len(state) else {}
+            )
+            k += 1
+        out.append(entry)
+    return out
+
+
+def snapshot(
+    trainer: Trainer, include: frozenset[str] | set[str] = frozenset(), arrays: bool = False
+) -> dict[str, Any]:
+    """Weights per layer, counters and status; ``include`` adds the requested views.
+
+    The numbers come as nested lists with None for non-finite values, or with ``arrays`` as
+    float64 NumPy arrays that may be views of the trainer's own (for an encoder that writes
+    arrays directly and non-finite values as null; encode before the trainer steps again)."""
+    unknown = set(include) - INCLUDES
+    if unknown:
+        raise ValueError(
+            f"include: unknown view {sorted(unknown)[0]!r}; choose from {sorted(INCLUDES)}"
+        )
+    numbers = _as_array if arrays else finite
+    net = trainer.net
+    layers: list[dict[str, Any]] = []
+    updates = trainer.updates
+    k = 0
+    for layer in net.layers:
+        entry: dict[str, Any] = {
+            "W": numbers(layer.W),
+            "b": numbers(layer.b),
+            "activation": layer.activation.name,
+        }
+        n = len(layer.params)
+        if "gradients" in include:
+            entry["dW"], entry["db"] = numbers(layer.dW), numbers(layer.db)
+        if "updates" in include:
+            entry["dW_update"] = numbers(updates[k])
+            entry["db_update"] = numbers(updates[k + 1])
+        if "batchnorm" in include and layer.bn is not None:
+            bn = layer.bn
+            entry["batchnorm"] = {
+                "gamma": numbers(bn.gamma),
+                "beta": numbers(bn.beta),
+                "running_mean": numbers(bn.running_mean),
+                "running_var": numbers(bn.running_var),
+            }
+            if "gradients" in include:
+                entry["batchnorm"]["dgamma"] = numbers(bn.dgamma)
+                entry["batchnorm"]["dbeta"] = numbers(bn.dbeta)
+        if "batch" in include:
+            for key in ("x", "z", "a", "delta"):
+                entry[f"batch_{key}"] = numbers(getattr(layer, key))
+        layers.append(entry)
+        k += n
+    out: dict[str, Any] = {
+        "status": trainer.status,
+        "divergence": trainer.divergence,
+        "iteration": trainer.iteration,
+        "epoch": trainer.epoch,
+        "samples_seen": trainer.samples_seen,
+        "iterations_per_epoch": trainer.iterations_per_epoch,
+        "batch_size": trainer.batch_size,
+        "n_train": trainer.n_train,
+        "phase": trainer.phase,
+        "last_phase": trainer.last_phase,
+        "loss": finite(trainer.loss),
+        "penalty": finite(trainer.penalty_value),
+        "lr": finite(trainer.lr),
+        "grad_norm": finite(trainer.grad_norm),
+        "layers": layers,
+    }
+    if "probe" in include:
+        out["probe"] = probe(trainer)
+    if "optimizer" in include:
+        out["optimizer"] = {
+            "name": trainer.optimizer.name,
+            "t": trainer.optimizer.t,
+            "layers": _optimizer_state(trainer),
+        }
+    if "metrics" in include:
+        out["metrics"] = metrics(trainer)
+    return out
+
+
+def probe(trainer: Trainer) -> dict[str, Any]:
+    """The chosen training example's own forward/backward numbers, per layer."""
+    data = trainer.data
+    index = trainer.config["probe"] % trainer.n_train
+    x = data.x_train[index : index + 1]
+    y = data.y_train[index : index + 1]
+    records = trainer.net.trace(x, y)
+    net = trainer.net
+    z, a = records[-1]["z"], records[-1]["a"]
+    loss = net.loss.value(z if net.loss.on_logits else a, y)
+    return {
+        "index": int(index),
+        "input": finite(x[0]),
+        "target": np.asarray(y[0]).tolist(),
+        "loss": finite(loss),
+        "layers": [
+            {
+                key: finite(rec[key][0] if rec[key].ndim == 2 and key != "dW" else rec[key])
+                for key in ("z", "a", "delta", "dW", "db")
+            }
+            for rec in records
+        ],
+    }
