@@ -16,6 +16,7 @@ import pytest
 from app.page import feed as page_feed
 from app.page import frames, regions, words
 from app.page.draw import charts, network
+from app.streaming.page_sse import data_lines
 from engine.inspect import readouts
 from engine.trainer import Trainer
 from tests.conftest import small_config
@@ -81,7 +82,7 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def shown(feed: page_feed.PageFeed) -> dict[str, str]:
-    return {name: html for name, (_, html) in feed.fragments.items()}
+    return feed.html()
 
 
 @pytest.mark.parametrize("view_name", network.VIEWS)
@@ -138,9 +139,12 @@ def test_the_feed_keeps_the_last_pictures_between_frames(counted: list[int]) -> 
     seen = feed.version
     feed.show(frames.build(session.trainer, 0, feed.look(), False), session, manager.store, data)
     version, changed = feed.since(seen)
-    assert "network" in changed and "output" not in changed  # the old pictures stay
-    assert feed.image_no == 1 and "sprite.png?v=1" in changed["network"]
-    assert version > seen and feed.since(version) == (version, {})
+    names = [name for name, _ in changed]
+    assert "network" in names and "output" not in names  # the old pictures stay
+    network_data = dict(changed)["network"]
+    assert feed.image_no == 1 and b"sprite.png?v=1" in network_data
+    assert network_data == data_lines(shown(feed)["network"])  # encoded once, for the stream
+    assert version > seen and feed.since(version) == (version, [])
 
 
 def test_pictures_due_while_running_at_most_every_image_seconds() -> None:
