@@ -254,3 +254,26 @@ def test_a_flat_1d_curve_at_a_huge_loss_draws() -> None:
         }
     )
     assert svg.startswith('<svg id="surface-1d"') and "nan" not in svg.lower()
+
+
+def test_a_workers_late_frame_never_replaces_a_newer_one() -> None:
+    """A run's last frame can reach the render thread after the page drew the session here
+    (a step by hand, a reset): it is dropped rather than drawn over the newer picture."""
+    t = Trainer(small_config())
+    session, store = FakeSession(t), Manager().store
+    feed = page_feed.PageFeed("s1")
+    old = frames.build(t, 0, feed.look(), False)
+    t.step(3)
+    feed.show(frames.build(t, 0, feed.look(), False), session, store, t.data)
+    feed.pending = (old, session, store, t.data)
+    feed.render_pending()
+    assert feed.frame is not None and feed.frame.step == 3
+    session.generation = 1  # reset: the old generation's frames are stale too
+    feed.pending = (frames.build(t, 0, feed.look(), False), session, store, t.data)
+    version = feed.version
+    feed.render_pending()
+    assert feed.version == version
+    t.step(1)
+    feed.pending = (frames.build(t, 1, feed.look(), False), session, store, t.data)
+    feed.render_pending()
+    assert feed.frame.step == 4 and feed.frame.generation == 1

@@ -114,8 +114,17 @@ class PageFeed:
 
     def render_pending(self) -> None:
         taken, self.pending = self.pending, None
-        if taken is not None:
-            self.show(*taken)
+        if taken is None:
+            return
+        frame, session = taken[0], taken[1]
+        shown = self.frame
+        if frame.generation < session.generation or (
+            shown is not None
+            and shown.generation == frame.generation
+            and shown.step > frame.step
+        ):
+            return  # a run's last frame, overtaken by a reset or a step drawn here since
+        self.show(*taken)
 
     # ---- frames from the trainer in this process ---------------------------------------------
 
