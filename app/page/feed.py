@@ -29,6 +29,7 @@ from typing import Any
 from app.page import frames, regions
 from app.page.draw import charts
 from app.page.words import UiState
+from app.streaming.page_sse import data_lines
 from engine.inspect import readouts
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,8 @@ class PageFeed:
         self.frame: frames.PageFrame | None = None  # the last frame shown
         self.local_key: tuple[Any, ...] = ()  # what the last local frame was made of
         self.version = 0
-        self.fragments: dict[str, tuple[int, str]] = {}  # region → (version, html)
+        # region → (version, html, its data: lines for the stream, encoded once)
+        self.fragments: dict[str, tuple[int, str, bytes]] = {}
         self.memo: dict[str, Any] = {}  # region → what it was last rendered from
         self.parts: dict[str, Any] = {}  # block regions' data, for the first page
         self.ladder: tuple[Any, Any] | None = None  # (key, the smaller rates tried)
@@ -76,11 +78,17 @@ class PageFeed:
 
     # ---- what pages take ---------------------------------------------------------------------
 
-    def since(self, seen: int) -> tuple[int, dict[str, str]]:
-        """The fragments newer than version ``seen``, and the version they bring a page to."""
+    def since(self, seen: int) -> tuple[int, list[tuple[str, bytes]]]:
+        """The fragments newer than version ``seen`` as (region, data: lines), and the version
+        they bring a page to."""
         with self.lock:
-            out = {name: html for name, (v, html) in self.fragments.items() if v > seen}
+            out = [(name, data) for name, (v, _, data) in self.fragments.items() if v > seen]
             return self.version, out
+
+    def html(self) -> dict[str, str]:
+        """Every region's latest fragment."""
+        with self.lock:
+            return {name: html for name, (_, html, _) in self.fragments.items()}
 
     def look(self) -> frames.Look:
         ui = self.ui
@@ -106,8 +114,17 @@ class PageFeed:
 
     def render_pending(self) -> None:
         taken, self.pending = self.pending, None
-        if taken is not None:
-            self.show(*taken)
+        if taken is None:
+            return
+        frame, session = taken[0], taken[1]
+        shown = self.frame
+        if frame.generation < session.generation or (
+            shown is not None
+            and shown.generation == frame.generation
+            and shown.step > frame.step
+        ):
+            return  # a run's last frame, overtaken by a reset or a step drawn here since
+        self.show(*taken)
 
     # ---- frames from the trainer in this process ---------------------------------------------
 
@@ -187,7 +204,7 @@ class PageFeed:
                 old = self.fragments.get(name)
                 if old is None or old[1] != html:
                     self.version += 1
-                    self.fragments[name] = (self.version, html)
+                    self.fragments[name] = (self.version, html, data_lines(html))
         session.hub.wake()
 
     def _take_history(self, session: Any, store: Any) -> None:
@@ -293,8 +310,8 @@ def first_page(session: Any, manager: Any, hidden: set[str]) -> dict[str, Any]:
             frame = frames.build(t, session.generation, feed.look(), True)
             data = t.data
         feed.show(frame, session, manager.store, data)
+    fragments = feed.html()
     with feed.lock:
-        fragments = {name: html for name, (_, html) in feed.fragments.items()}
         parts = dict(feed.parts)
         if "curves" not in parts:
             parts["curves"] = regions.curves_data(feed.curves.chart, feed.ui)

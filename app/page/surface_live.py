@@ -26,6 +26,7 @@ import numpy as np
 from app.page.draw import loss_surface, palette
 from app.page.surface_view import ENGINE_ERRORS, spec_of
 from engine.inspect.landscape import landscape
+from engine.numbers import finite
 
 TICK = 0.1  # seconds between looks at the session (and the 2-D point's frame rate)
 CURVE_SECONDS = 0.5
@@ -150,13 +151,13 @@ class SurfaceLive:
 
     def _draw_2d(self, g: Grid) -> str:
         path, (a, b) = self._where(g)
-        finite = g.grid[np.isfinite(g.grid)]
+        computed = g.grid[np.isfinite(g.grid)]
         result = dict(g.info)
-        result["losses"] = [[None if not np.isfinite(v) else float(v) for v in r] for r in g.grid]
+        result["losses"] = finite(g.grid)
         result["path"] = path
         result["current"] = {"alpha": a, "beta": b}
-        result["min"] = float(finite.min()) if finite.size else None
-        result["max"] = float(finite.max()) if finite.size else None
+        result["min"] = float(computed.min()) if computed.size else None
+        result["max"] = float(computed.max()) if computed.size else None
         rows = len(g.grid)
         note = (
             f"{len(path)} points of the path; loss {palette.fmt(result['min'])} … "
