@@ -1,5 +1,5 @@
 """Run every benchmark and print its table:
-``python -m bench [engine|sessions|classroom|disk|memory]``."""
+``python -m bench [engine|sessions|classroom|disk|memory|render]``."""
 
 import sys
 
@@ -7,7 +7,7 @@ from bench import bench_engine
 
 
 def main() -> None:
-    which = sys.argv[1:] or ["engine", "sessions", "classroom", "disk", "memory"]
+    which = sys.argv[1:] or ["engine", "sessions", "classroom", "disk", "memory", "render"]
     del sys.argv[1:]  # the sessions benchmark reads its own options from the command line
     if "engine" in which:
         bench_engine.main()
@@ -27,6 +27,10 @@ def main() -> None:
         from bench import bench_memory
 
         bench_memory.main()
+    if "render" in which:
+        from bench import bench_render
+
+        bench_render.main()
 
 
 main()
