@@ -23,7 +23,6 @@ SVG (:func:`draw`, where the page is served).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -36,6 +35,7 @@ from app.page.draw.network_layout import (
     NODE,
     RIGHT,
     Column,
+    Drawing,
     drawing_width,
     layout,
 )
@@ -118,42 +118,6 @@ def _fit(cols: list[Column]) -> None:
         if sum(a.drawn * b.drawn for a, b in zip(cols, cols[1:], strict=False)) <= MAX_EDGES:
             return
         cap -= 1
-
-
-@dataclass
-class Drawing:
-    """The numbers of one network drawing, reduced to the units it draws: what a page frame
-    carries (a few hundred floats, however large the net) and :func:`draw` turns into SVG.
-
-    ``edges[l]`` is the view's matrix of layer ``l`` cut to (drawn inputs, drawn units),
-    ``nodes``/``biases`` the drawn units' values, ``inputs`` the input column's (probe views);
-    ``peaks`` (edges, nodes, biases) are the largest magnitudes over *all* units, so widths
-    and colours match the full drawing's; ``units``/``caps`` say how many units each column
-    has and how many it draws at most (the "+n" marks and sprite tile indices)."""
-
-    view: str
-    labels: list[str]
-    units: list[int]
-    caps: list[int]
-    edges: list[list[list[float]]]
-    nodes: list[list[float]]
-    biases: list[list[float]]
-    inputs: list[float] | None
-    peaks: tuple[float, float, float]
-    feature_names: list[str]
-    n_layers: int
-    last_phase: dict[str, Any] | None
-    computed: set[int] | None
-    numbers: bool  # the probe's own numbers are written under the nodes
-
-    def columns(self) -> list[Column]:
-        span = drawing_width(self.n_layers) - LEFT - NODE - RIGHT
-        xs = [float(LEFT)] + [LEFT + span * (i + 1) / self.n_layers for i in range(self.n_layers)]
-        keys = ["in"] + [str(i) for i in range(self.n_layers)]
-        return [
-            Column(k, lab, u, x, cap)
-            for k, lab, u, x, cap in zip(keys, self.labels, self.units, xs, self.caps, strict=True)
-        ]
 
 
 def prepare(
