@@ -66,9 +66,10 @@ class PageFeed:
         self.image_at = -1e9  # monotonic time the heatmaps were last drawn
         self.frame: frames.PageFrame | None = None  # the last frame shown
         self.local_key: tuple[Any, ...] = ()  # what the last local frame was made of
-        self.version = 0
-        # region → (version, html, its data: lines for the stream, encoded once)
-        self.fragments: dict[str, tuple[int, str, bytes]] = {}
+        # (version, region → (version, html, its data: lines for the stream, encoded once)):
+        # replaced whole by each rendering, so pages read it without the lock (on the event
+        # loop, a lock a render thread holds would stall every request)
+        self.published: tuple[int, dict[str, tuple[int, str, bytes]]] = (0, {})
         self.memo: dict[str, Any] = {}  # region → what it was last rendered from
         self.parts: dict[str, Any] = {}  # block regions' data, for the first page
         self.ladder: tuple[Any, Any] | None = None  # (key, the smaller rates tried)
@@ -78,17 +79,19 @@ class PageFeed:
 
     # ---- what pages take ---------------------------------------------------------------------
 
+    @property
+    def version(self) -> int:
+        return self.published[0]
+
     def since(self, seen: int) -> tuple[int, list[tuple[str, bytes]]]:
         """The fragments newer than version ``seen`` as (region, data: lines), and the version
-        they bring a page to."""
-        with self.lock:
-            out = [(name, data) for name, (v, _, data) in self.fragments.items() if v > seen]
-            return self.version, out
+        they bring a page to (never blocks: see ``published``)."""
+        version, fragments = self.published
+        return version, [(name, data) for name, (v, _, data) in fragments.items() if v > seen]
 
     def html(self) -> dict[str, str]:
         """Every region's latest fragment."""
-        with self.lock:
-            return {name: html for name, (_, html, _) in self.fragments.items()}
+        return {name: html for name, (_, html, _) in self.published[1].items()}
 
     def look(self) -> frames.Look:
         ui = self.ui
@@ -200,11 +203,14 @@ class PageFeed:
                 self.memo["data_key"] = frame.data_key
             out = regions.render(frame, public, self)
             self.frame = frame
+            version, fragments = self.published
+            fresh = dict(fragments)
             for name, html in out.items():
-                old = self.fragments.get(name)
+                old = fresh.get(name)
                 if old is None or old[1] != html:
-                    self.version += 1
-                    self.fragments[name] = (self.version, html, data_lines(html))
+                    version += 1
+                    fresh[name] = (version, html, data_lines(html))
+            self.published = (version, fresh)
         session.hub.wake()
 
     def _take_history(self, session: Any, store: Any) -> None:

@@ -169,11 +169,16 @@ def output_html(pic: Any, sid: str, v: int, digits: bool) -> str:
 def config_regions(session: dict[str, Any], feed: Any) -> dict[str, str]:
     """Control fragments, rebuilt only when the session's config (or a page box they draw
     checked: show test data, discretize, log scale) changed."""
-    ui = feed.ui
-    key = (json.dumps(session["config"], sort_keys=True), ui.show_test, ui.discretize, ui.log_scale)
-    if feed.memo.get("config") == key:
+    ui, memo, config = feed.ui, feed.memo, session["config"]
+    boxes = (ui.show_test, ui.discretize, ui.log_scale)
+    seen = memo.get("config_seen")
+    if seen is not None and seen[0] is config and seen[1] == boxes:
+        return {}  # the very config object drawn last (a session replaces it on a change)
+    memo["config_seen"] = (config, boxes)
+    key = (json.dumps(config, sort_keys=True), *boxes)
+    if memo.get("config") == key:
         return {}
-    feed.memo["config"] = key
+    memo["config"] = key
     ctx = context_for(session, set(), feed.ui)
     return {
         name.replace("_", "-"): render_block(name, ctx)
