@@ -1,4 +1,5 @@
-"""Run every benchmark and print its table: ``python -m bench [engine|sessions|disk|memory]``."""
+"""Run every benchmark and print its table:
+``python -m bench [engine|sessions|classroom|disk|memory|render]``."""
 
 import sys
 
@@ -6,7 +7,7 @@ from bench import bench_engine
 
 
 def main() -> None:
-    which = sys.argv[1:] or ["engine", "sessions", "disk", "memory"]
+    which = sys.argv[1:] or ["engine", "sessions", "classroom", "disk", "memory", "render"]
     del sys.argv[1:]  # the sessions benchmark reads its own options from the command line
     if "engine" in which:
         bench_engine.main()
@@ -14,6 +15,10 @@ def main() -> None:
         from bench import bench_sessions
 
         bench_sessions.main()
+    if "classroom" in which:
+        from bench import bench_classroom
+
+        bench_classroom.main()
     if "disk" in which:
         from bench import bench_disk
 
@@ -22,6 +27,10 @@ def main() -> None:
         from bench import bench_memory
 
         bench_memory.main()
+    if "render" in which:
+        from bench import bench_render
+
+        bench_render.main()
 
 
 main()

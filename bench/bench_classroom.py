@@ -5,7 +5,7 @@ Each learner has their own running session (the ``circle-playground`` preset) an
 session is also opened by the whole class (30 viewers of one session). Reported per case: each
 client's ``network`` frames/s (min / median over the clients), ``/api/healthz`` p99 (probed from
 a separate process), and the bytes moved from the training workers to the web process per page
-frame (the server's own counters, ``/api/healthz`` → ``pages``).
+frame (the server's own counters, ``/api/healthz`` → ``pages``), also for one digits-mlp page.
 
 The clients run in a process of their own and only count event lines in the raw bytes, so the
 bench's parsing does not take the server's CPU. Ranges over ``--runs`` runs.
@@ -80,12 +80,14 @@ LIMITS = {"max_streams_per_address": 1000, "max_streams_per_session": 64,
           "max_new_owners_per_address": 1000, "max_streams_total": 1000}
 
 
-def make_sessions(url: str, n: int) -> list[tuple[str, str]]:
-    """``n`` running circle-playground sessions, each with its own owner: (id, token)."""
+def make_sessions(
+    url: str, n: int, preset: str = "circle-playground"
+) -> list[tuple[str, str]]:
+    """``n`` running sessions of ``preset``, each with its own owner: (id, token)."""
     out = []
     with httpx.Client(base_url=url, timeout=60) as http:
         for _ in range(n):
-            r = http.post("/api/sessions", json={"preset": "circle-playground"})
+            r = http.post("/api/sessions", json={"preset": preset})
             if r.status_code != 201:
                 raise RuntimeError(r.text)
             body = r.json()
@@ -124,9 +126,11 @@ def measure(url: str, pairs: list[tuple[str, str]], seconds: float) -> dict[str,
     }
 
 
-def case(learners: int, seconds: float, shared: bool) -> dict[str, Any]:
+def case(
+    learners: int, seconds: float, shared: bool, preset: str = "circle-playground"
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp, Server(Path(tmp), **LIMITS) as server:
-        pairs = make_sessions(server.url, 1 if shared else learners)
+        pairs = make_sessions(server.url, 1 if shared else learners, preset)
         if shared:
             pairs = pairs * learners
         time.sleep(1.0)  # the workers have their runs
@@ -159,6 +163,12 @@ def main() -> None:
             f"| {rng([r['p99'] for r in runs], 0)} | {rng([r['bytes'] for r in runs], 0)} |",
             flush=True,
         )
+    print()
+    print("| one learner's page, preset | bytes per page frame, worker → web process |")
+    print("|---|---|")
+    for preset in ("circle-playground", "digits-mlp"):
+        runs = [case(1, args.seconds, False, preset) for _ in range(args.runs)]
+        print(f"| {preset} | {rng([r['bytes'] for r in runs], 0)} |", flush=True)
 
 
 if __name__ == "__main__":

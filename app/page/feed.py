@@ -29,6 +29,7 @@ from typing import Any
 from app.page import frames, regions
 from app.page.draw import charts
 from app.page.words import UiState
+from app.streaming.page_sse import data_lines
 from engine.inspect import readouts
 
 log = logging.getLogger(__name__)
@@ -65,8 +66,10 @@ class PageFeed:
         self.image_at = -1e9  # monotonic time the heatmaps were last drawn
         self.frame: frames.PageFrame | None = None  # the last frame shown
         self.local_key: tuple[Any, ...] = ()  # what the last local frame was made of
-        self.version = 0
-        self.fragments: dict[str, tuple[int, str]] = {}  # region → (version, html)
+        # (version, region → (version, html, its data: lines for the stream, encoded once)):
+        # replaced whole by each rendering, so pages read it without the lock (on the event
+        # loop, a lock a render thread holds would stall every request)
+        self.published: tuple[int, dict[str, tuple[int, str, bytes]]] = (0, {})
         self.memo: dict[str, Any] = {}  # region → what it was last rendered from
         self.parts: dict[str, Any] = {}  # block regions' data, for the first page
         self.ladder: tuple[Any, Any] | None = None  # (key, the smaller rates tried)
@@ -76,11 +79,19 @@ class PageFeed:
 
     # ---- what pages take ---------------------------------------------------------------------
 
-    def since(self, seen: int) -> tuple[int, dict[str, str]]:
-        """The fragments newer than version ``seen``, and the version they bring a page to."""
-        with self.lock:
-            out = {name: html for name, (v, html) in self.fragments.items() if v > seen}
-            return self.version, out
+    @property
+    def version(self) -> int:
+        return self.published[0]
+
+    def since(self, seen: int) -> tuple[int, list[tuple[str, bytes]]]:
+        """The fragments newer than version ``seen`` as (region, data: lines), and the version
+        they bring a page to (never blocks: see ``published``)."""
+        version, fragments = self.published
+        return version, [(name, data) for name, (v, _, data) in fragments.items() if v > seen]
+
+    def html(self) -> dict[str, str]:
+        """Every region's latest fragment."""
+        return {name: html for name, (_, html, _) in self.published[1].items()}
 
     def look(self) -> frames.Look:
         ui = self.ui
@@ -106,8 +117,17 @@ class PageFeed:
 
     def render_pending(self) -> None:
         taken, self.pending = self.pending, None
-        if taken is not None:
-            self.show(*taken)
+        if taken is None:
+            return
+        frame, session = taken[0], taken[1]
+        shown = self.frame
+        if frame.generation < session.generation or (
+            shown is not None
+            and shown.generation == frame.generation
+            and shown.step > frame.step
+        ):
+            return  # a run's last frame, overtaken by a reset or a step drawn here since
+        self.show(*taken)
 
     # ---- frames from the trainer in this process ---------------------------------------------
 
@@ -183,11 +203,14 @@ class PageFeed:
                 self.memo["data_key"] = frame.data_key
             out = regions.render(frame, public, self)
             self.frame = frame
+            version, fragments = self.published
+            fresh = dict(fragments)
             for name, html in out.items():
-                old = self.fragments.get(name)
+                old = fresh.get(name)
                 if old is None or old[1] != html:
-                    self.version += 1
-                    self.fragments[name] = (self.version, html)
+                    version += 1
+                    fresh[name] = (version, html, data_lines(html))
+            self.published = (version, fresh)
         session.hub.wake()
 
     def _take_history(self, session: Any, store: Any) -> None:
@@ -293,8 +316,8 @@ def first_page(session: Any, manager: Any, hidden: set[str]) -> dict[str, Any]:
             frame = frames.build(t, session.generation, feed.look(), True)
             data = t.data
         feed.show(frame, session, manager.store, data)
+    fragments = feed.html()
     with feed.lock:
-        fragments = {name: html for name, (_, html) in feed.fragments.items()}
         parts = dict(feed.parts)
         if "curves" not in parts:
             parts["curves"] = regions.curves_data(feed.curves.chart, feed.ui)

@@ -32,11 +32,11 @@ SCALARS = (
     "batch_size", "n_train", "phase", "last_phase", "loss", "penalty", "lr", "grad_norm",
 )  # fmt: skip
 # the snapshot parts each network view draws from (the others are not computed); the probe
-# example in all: the input column shows its features
+# example's trace only in its own views (the input column shows its features in all)
 NEEDS = {
-    "weights": frozenset({"probe"}),
-    "gradients": frozenset({"gradients", "probe"}),
-    "updates": frozenset({"updates", "probe"}),
+    "weights": frozenset(),
+    "gradients": frozenset({"gradients"}),
+    "updates": frozenset({"updates"}),
     "activations": frozenset({"probe"}),
     "delta": frozenset({"probe"}),
 }
@@ -126,8 +126,10 @@ def build(t: Any, generation: int, look: Look, pictures: bool) -> PageFrame:
     # arrays, not nested lists: only the drawn units are copied out (network.prepare)
     full = readouts.snapshot(t, NEEDS.get(view, NEEDS["weights"]), arrays=True)
     data = t.data
+    # the other views need only the probe example's features (for the input column)
+    probe = full.get("probe") or {"input": data.x_train[readouts.probe_index(t)]}
     drawing = network.prepare(
-        full, list(data.feature_names), view, full.get("probe"), computed_layers(full, view)
+        full, list(data.feature_names), view, probe, computed_layers(full, view)
     )
     snap = {k: full.get(k) for k in SCALARS}
     snap["n_layers"] = len(full["layers"])

@@ -1,7 +1,8 @@
 """The page's regions as HTML fragments: one named stream event per region.
 
-Fragments are the ``{% block %}``s of ``templates/index.html`` (so the first page and every later
-update come from the same markup) or whole ``<svg>`` elements built by :mod:`app.page.draw`.
+Fragments are the region templates ``templates/regions/<name>.html`` that ``index.html``
+includes (so the first page and every later update come from the same markup), rendered by
+:mod:`app.page.templating` from the numbers :mod:`app.page.draw` computes.
 :func:`render` turns a page frame (app/page/frames.py) into the fragments of the regions whose
 inputs changed since the feed's last frame (app/page/feed.py keeps them, per session). The
 PNG images are kept by the feed and served by URL: no data: URLs under the CSP.
@@ -119,7 +120,7 @@ def render(frame: Any, public: dict[str, Any], feed: Any) -> dict[str, str]:
 
 
 def curves_data(curves: charts.Curves, ui: words.UiState) -> dict[str, str]:
-    loss_svg, acc_svg = words.curves_svg(curves, ui)
+    loss_svg, acc_svg = charts.curves_svg(curves, ui.log_scale)
     acc = curves.last("test", "acc")
     return {
         "train": fmt(curves.last("train")),
@@ -153,27 +154,31 @@ def divergence(public: dict[str, Any], feed: Any) -> dict[str, Any]:
 
 
 def output_html(pic: Any, sid: str, v: int, digits: bool) -> str:
+    """The output region (``regions/output.html``) of this frame."""
+    context: dict[str, Any] = {}
     if pic.plane:
-        return (
-            f'<img id="decision" src="/api/sessions/{sid}/decision.png?v={v}" width="300" '
-            f'height="300" alt="decision surface: the network output over the input plane">'
-        )
-    if pic.task == "regression" and pic.pred is not None:
+        context["decision"] = f"/api/sessions/{sid}/decision.png?v={v}"
+    elif pic.task == "regression" and pic.pred is not None:
         pred, true = pic.pred
-        return charts.pred_vs_true(np.asarray(pred), np.asarray(true))
-    if pic.task == "multiclass" and pic.pred is not None:
-        return digits_html(pic, sid, v, digits)
-    return '<p class="hint">No output picture for this data set.</p>'
+        context["drawing"] = charts.pred_vs_true(np.asarray(pred), np.asarray(true))
+    elif pic.task == "multiclass" and pic.pred is not None:
+        context["drawing"] = digits_html(pic, sid, v, digits)
+    return render_block("output", context)
 
 
 def config_regions(session: dict[str, Any], feed: Any) -> dict[str, str]:
     """Control fragments, rebuilt only when the session's config (or a page box they draw
     checked: show test data, discretize, log scale) changed."""
-    ui = feed.ui
-    key = (json.dumps(session["config"], sort_keys=True), ui.show_test, ui.discretize, ui.log_scale)
-    if feed.memo.get("config") == key:
+    ui, memo, config = feed.ui, feed.memo, session["config"]
+    boxes = (ui.show_test, ui.discretize, ui.log_scale)
+    seen = memo.get("config_seen")
+    if seen is not None and seen[0] is config and seen[1] == boxes:
+        return {}  # the very config object drawn last (a session replaces it on a change)
+    memo["config_seen"] = (config, boxes)
+    key = (json.dumps(config, sort_keys=True), *boxes)
+    if memo.get("config") == key:
         return {}
-    feed.memo["config"] = key
+    memo["config"] = key
     ctx = context_for(session, set(), feed.ui)
     return {
         name.replace("_", "-"): render_block(name, ctx)

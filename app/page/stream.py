@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
-from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 import anyio
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import HTMLResponse
-from fastapi.sse import EventSourceResponse, ServerSentEvent
+from fastapi.sse import EventSourceResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import ManagerDep, SessionDep, SettingsDep
@@ -36,6 +34,7 @@ from app.page.surface_live import SurfaceLive
 from app.page.surface_view import dataset_thumb, surface_fragment
 from app.sessions.session import Session
 from app.streaming.hub import Subscriber
+from app.streaming.page_sse import data_lines, follow_page
 
 router = APIRouter(tags=["page"])
 
@@ -60,14 +59,24 @@ class UiPatch(BaseModel):
     discretize: bool | None = None
 
 
-@router.get("/sessions/{session_id}/page-events", response_class=EventSourceResponse)
+@router.get(
+    "/sessions/{session_id}/page-events",
+    # the route returns the response itself (as /events does), its chunks framed already
+    response_class=Response,
+    responses={
+        200: {
+            "description": "Server-sent events: one per changed page region (HTML).",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        }
+    },
+)
 async def page_events(
     slot: StreamSlotDep,
     manager: ManagerDep,
     settings: SettingsDep,
     fps: Annotated[float, Query(gt=0, le=60, description="Most frames per second.")] = 30,
     hide: Annotated[str | None, Query(max_length=200)] = None,
-) -> AsyncIterator[ServerSentEvent]:
+) -> Response:
     """HTML fragments per region for the playground page (see the module docstring)."""
     session = slot.session
     hub = session.hub
@@ -80,50 +89,32 @@ async def page_events(
     )
     publish_look(session, feed)
     hub.add(sub)
-    retry = settings.retry_ms + random.randint(0, settings.retry_ms)
     del hide  # classroom hiding is CSS on the page; controls render the same
     live = SurfaceLive(session, manager, feed.ui)
     surface_task = asyncio.create_task(live.run(sub.event))
-    # undone by the stream's slot too: this generator's finally may run late (see on_close)
+    # undone when the response ends, however it ends (see StreamSlot.on_close)
     slot.on_close(lambda: hub.remove(sub))
     slot.on_close(surface_task.cancel)
     seen = 0
-    # at most ``rate`` frames a second on average, in bursts of two: frames come at the
-    # worker's pace, with jitter, and a minimum gap would drop the early ones
-    tokens, token_time = 2.0, time.monotonic()
-    try:
-        yield ServerSentEvent(comment="connected", retry=retry)
-        while True:
-            sub.event.clear()
-            if hub.closed:
-                yield ServerSentEvent(event="close", raw_data=hub.closed)
-                return
-            if hub.ending:
-                return  # the server is going down: the page reconnects once it is back
-            now = time.monotonic()
-            tokens = min(2.0, tokens + (now - token_time) * rate)
-            token_time = now
-            if tokens < 1.0:
-                await asyncio.sleep((1.0 - tokens) / rate)
-                continue
-            if session.remote is None or feed.frame is None:
-                await anyio.to_thread.run_sync(feed.refresh_local, session, manager)
-            seq = hub.last_seq
-            seen, changed = feed.since(seen)
-            changed.update(live.take())
-            for name, html in changed.items():
-                yield ServerSentEvent(event=name, raw_data=html, id=str(seq))
-            if changed:
-                tokens -= 1.0
-            if sub.event.is_set():
-                continue
-            try:
-                await asyncio.wait_for(sub.event.wait(), timeout=settings.ping_seconds)
-            except TimeoutError:
-                yield ServerSentEvent(comment="ping")
-    finally:
-        surface_task.cancel()
-        hub.remove(sub)
+
+    async def draw() -> list[tuple[str, bytes]]:
+        nonlocal seen
+        if session.remote is None or feed.frame is None:  # no worker draws it: drawn here
+            await anyio.to_thread.run_sync(feed.refresh_local, session, manager)
+        seen, changed = feed.since(seen)
+        return changed + [(name, data_lines(html)) for name, html in live.take().items()]
+
+    stream = follow_page(
+        hub,
+        sub,
+        draw,
+        rate=rate,
+        ping_seconds=settings.ping_seconds,
+        retry_ms=settings.retry_ms + random.randint(0, settings.retry_ms),
+    )
+    return EventSourceResponse(
+        stream, headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )
 
 
 @router.put("/sessions/{session_id}/ui", status_code=204)

@@ -19,15 +19,14 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from html import escape
 from typing import Any
 
 import numpy as np
 
-from app.page.draw import palette
-from app.page.draw.loss_surface import surface_1d, surface_2d
+from app.page.draw import loss_surface, palette
 from app.page.surface_view import ENGINE_ERRORS, spec_of
 from engine.inspect.landscape import landscape
+from engine.numbers import finite
 
 TICK = 0.1  # seconds between looks at the session (and the 2-D point's frame rate)
 CURVE_SECONDS = 0.5
@@ -152,13 +151,13 @@ class SurfaceLive:
 
     def _draw_2d(self, g: Grid) -> str:
         path, (a, b) = self._where(g)
-        finite = g.grid[np.isfinite(g.grid)]
+        computed = g.grid[np.isfinite(g.grid)]
         result = dict(g.info)
-        result["losses"] = [[None if not np.isfinite(v) else float(v) for v in r] for r in g.grid]
+        result["losses"] = finite(g.grid)
         result["path"] = path
         result["current"] = {"alpha": a, "beta": b}
-        result["min"] = float(finite.min()) if finite.size else None
-        result["max"] = float(finite.max()) if finite.size else None
+        result["min"] = float(computed.min()) if computed.size else None
+        result["max"] = float(computed.max()) if computed.size else None
         rows = len(g.grid)
         note = (
             f"{len(path)} points of the path; loss {palette.fmt(result['min'])} … "
@@ -166,7 +165,7 @@ class SurfaceLive:
         )
         if g.done < rows:
             note = f"computing: {g.done} of {rows} rows"
-        return f'{surface_2d(result)}<p class="hint" id="surface-note">{escape(note)}</p>'
+        return loss_surface.region(loss_surface.surface_2d(result), note)
 
     @staticmethod
     def _draw_1d(result: dict[str, Any]) -> str:
@@ -175,7 +174,7 @@ class SurfaceLive:
             f"loss now {palette.fmt(cur['loss'])}, slope dL/dw = {palette.fmt(cur.get('slope'))}"
             f" at iteration {result['iteration']}"
         )
-        return f'{surface_1d(result)}<p class="hint" id="surface-note">{escape(note)}</p>'
+        return loss_surface.region(loss_surface.surface_1d(result), note)
 
     # ---- the loop ----------------------------------------------------------------------------
 
@@ -190,8 +189,7 @@ class SurfaceLive:
                 await self._tick(wake)
             except ENGINE_ERRORS as exc:
                 self.shown = self.next = None
-                msg = f'<p class="error" role="alert">{escape(str(exc))}</p>'
-                self._emit(wake, surface=msg, surface_progress="")
+                self._emit(wake, surface=loss_surface.failed(str(exc)), surface_progress="")
 
     async def _tick(self, wake: asyncio.Event) -> None:
         # the version first: a request landing between the two reads then shows up as a new

@@ -8,13 +8,11 @@ indicator; training pauses only for the slice's duration.
 from __future__ import annotations
 
 from functools import lru_cache
-from html import escape
 from typing import Any
 
 import numpy as np
 
-from app.page.draw import images, palette
-from app.page.draw.loss_surface import surface_1d, surface_2d
+from app.page.draw import images, loss_surface, palette
 from engine.inspect.landscape import landscape
 
 ENGINE_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError)
@@ -60,21 +58,21 @@ def surface_fragment(session: Any, manager: Any, kind: str, directions: str, wei
         with session.lock:
             result = landscape(manager.load(session), spec)
     except ENGINE_ERRORS as exc:
-        return f'<p class="error" role="alert">{escape(str(exc))}</p>'
+        return loss_surface.failed(str(exc))
     if kind == "1d":
-        body = surface_1d(result)
+        body = loss_surface.surface_1d(result)
         cur = result["current"]
         note = (
             f"loss now {palette.fmt(cur['loss'])}, slope dL/dw = {palette.fmt(cur.get('slope'))}"
             f" at iteration {result['iteration']}"
         )
     else:
-        body = surface_2d(result)
+        body = loss_surface.surface_2d(result)
         note = (
             f"{len(result.get('path') or [])} points of the path; loss "
             f"{palette.fmt(result.get('min'))} … {palette.fmt(result.get('max'))}"
         )
-    return f'{body}<p class="hint" id="surface-note">{escape(note)}</p>'
+    return loss_surface.region(body, note)
 
 
 @lru_cache(maxsize=32)

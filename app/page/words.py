@@ -1,5 +1,5 @@
 """Page words and numbers shared by the regions: the page's preferences, the phase in words
-(English and Korean), the counters, the curves' SVG.
+(English and Korean), the counters.
 """
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from app.page.draw import charts
 from app.page.draw.palette import fmt
 
 
@@ -93,19 +92,3 @@ def counters(s: dict[str, Any]) -> dict[str, str]:
         "lr": fmt(s.get("lr")),
         "grad_norm": fmt(s.get("grad_norm")),
     }
-
-
-def curves_svg(curves: charts.Curves, ui: UiState) -> tuple[str, str]:
-    loss = charts.line_chart("loss-chart", curves.steps, curves.loss, ui.log_scale, curves.marks)
-    if curves.steps and not any(v is not None for series in curves.acc.values() for v in series):
-        return loss, ""  # regression: no accuracy to chart (an empty "no data yet" box misleads)
-    acc = charts.line_chart(
-        "acc-chart",
-        curves.steps,
-        curves.acc,
-        False,
-        curves.marks,
-        fixed=(0.0, 1.0),
-        size=(380, 110),
-    )
-    return loss, acc

@@ -70,6 +70,7 @@ CHUNK_SECONDS = 0.001  # steps between two looks at the pipe inside a slice
 FLUSH_SECONDS = 0.004  # batches gathered into one pipe message for at most this long
 PICTURE_SECONDS = 0.25  # page frames carry fresh heatmaps at most this often
 PICTURE_SHARE = 0.15  # ... and take at most about this share of a worker's time
+PICTURE_OLDEST = 2.0  # ... but are never older than this (seconds)
 
 
 @dataclass
@@ -334,9 +335,9 @@ class Worker:
         """A page frame of ``run`` now. Its heatmaps (the decision surface and two PNGs: most
         of a frame's cost) are redrawn at most every PICTURE_SECONDS, and less often when
         this worker's runs together would spend over PICTURE_SHARE of its time on them: a
-        class of 100 keeps its frame rate, and each heatmap is a second old at most."""
+        class of 100 keeps its frame rate, and a heatmap is PICTURE_OLDEST old at most."""
         interval = max(PICTURE_SECONDS, len(self.runs) * self.picture_cost / PICTURE_SHARE)
-        pictures = now - run.pictures_at >= min(interval, 1.0)
+        pictures = now - run.pictures_at >= min(interval, PICTURE_OLDEST)
         if not pictures:
             return run.page_frame(False)
         run.pictures_at = now

@@ -146,10 +146,15 @@ def snapshot(
     return out
 
 
+def probe_index(trainer: Trainer) -> int:
+    """The training example the probe views follow (config ``probe``, wrapped to the set)."""
+    return int(trainer.config["probe"] % trainer.n_train)
+
+
 def probe(trainer: Trainer) -> dict[str, Any]:
     """The chosen training example's own forward/backward numbers, per layer."""
     data = trainer.data
-    index = trainer.config["probe"] % trainer.n_train
+    index = probe_index(trainer)
     x = data.x_train[index : index + 1]
     y = data.y_train[index : index + 1]
     records = trainer.net.trace(x, y)

@@ -3,18 +3,22 @@
 Curves are polylines over at most a few hundred points (:class:`Curves` halves its resolution
 when it fills up), so a chart stays a few kilobytes however long the run. Non-finite losses
 never reach the text: they are skipped.
+
+This module computes the charts (positions, the polylines' point lists, labels as text); the
+templates write them: ``macros/charts.html`` (a line chart, predicted-vs-true),
+``macros/axes.html`` and ``regions/points.html``.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from html import escape
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
+from app.page import templating
 from app.page.draw.palette import class_colour, diverging, fmt
 from engine.numbers import finite
 
@@ -61,6 +65,56 @@ class Curves:
         return next((v for v in reversed(series) if v is not None), None)
 
 
+class Box(NamedTuple):
+    """A rectangle: the plot area, its frame."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+class Label(NamedTuple):
+    """An axis label: ``<text class=cls x y>text</text>``."""
+
+    cls: str
+    x: float | str
+    y: float | str
+    text: str
+    transform: str = ""
+
+
+class Mark(NamedTuple):
+    """A hyper-parameter change on the curves: a vertical line at ``step``, with its words."""
+
+    step: int
+    x: str
+    label: str  # the whole change, as the line's title
+    short: str  # the first words, written beside it ("" writes none)
+    label_x: str
+    label_y: int  # staggered, so neighbouring labels do not overlap
+
+
+class Series(NamedTuple):
+    name: str
+    points: str  # "x,y x,y …"
+    last: tuple[str, str] | None  # the latest point, drawn as a dot
+
+
+@dataclass
+class Chart:
+    """Everything ``macros/charts.html``'s line chart writes."""
+
+    chart_id: str
+    width: int
+    height: int
+    plot: Box
+    empty: bool  # nothing to draw yet: the box, "no data yet" and empty polylines
+    series: list[Series]
+    marks: list[Mark] = field(default_factory=list)
+    labels: list[Label] = field(default_factory=list)
+
+
 def line_chart(
     chart_id: str,
     steps: list[int],
@@ -70,22 +124,17 @@ def line_chart(
     fixed: tuple[float, float] | None = None,
     size: tuple[int, int] = (380, 170),
 ) -> str:
-    """``<svg id=chart_id>`` with one ``polyline.curve-<name>`` per series."""
+    """``<svg id=chart_id>`` with one ``polyline.curve-<name>`` per series (markup): the
+    :class:`Chart` computed here, written by ``macros/charts.html``."""
     w, h = size
     left, right, top, bottom = 46, 8, 8, 20
     vals = [v for s in series.values() for v in s if v is not None and (not log or v > 0)]
-    out = [f'<svg id="{chart_id}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}">']
     if not steps or not vals:
-        pw, ph = w - left - right, h - top - bottom
-        out.append(f'<rect class="plot" x="{left}" y="{top}" width="{pw}" height="{ph}"/>')
-        out.append(f'<text class="empty" x="{left + 8}" y="{top + 20}">no data yet</text>')
-        for name in series:
-            out.append(f'<polyline class="curve-{name}" points=""/>')
-        out.append("</svg>")
-        return "".join(out)
+        plot = Box(left, top, w - left - right, h - top - bottom)
+        chart = Chart(chart_id, w, h, plot, True, [Series(name, "", None) for name in series])
+        return _draw(chart)
     lo, hi = fixed if fixed else (min(vals), max(vals))
-    tr = (lambda v: math.log10(v)) if log else (lambda v: v)
-    tlo, thi = tr(max(lo, 1e-12) if log else lo), tr(max(hi, 1e-12) if log else hi)
+    tlo, thi = (math.log10(max(lo, 1e-12)), math.log10(max(hi, 1e-12))) if log else (lo, hi)
     if thi - tlo < 1e-12:
         tlo, thi = tlo - 0.5, thi + 0.5
     hi_label, lo_label = (10**thi, 10**tlo) if log else (thi, tlo)
@@ -93,43 +142,71 @@ def line_chart(
     # the y labels end 4 units left of the plot: widen the margin for long ones (3.30e+176)
     left = max(left, 6 + math.ceil(AXIS_CHAR * max(len(t) for t in labels)))
     pw, ph = w - left - right, h - top - bottom
-    out.append(f'<rect class="plot" x="{left}" y="{top}" width="{pw}" height="{ph}"/>')
     s0, s1 = steps[0], max(steps[-1], steps[0] + 1)
+    span, trange = s1 - s0, thi - tlo
 
     def px(step: int) -> float:
-        return left + pw * (step - s0) / (s1 - s0)
+        return left + pw * (step - s0) / span
 
-    def py(v: float) -> float:
-        return top + ph * (1 - (tr(v) - tlo) / (thi - tlo))
-
+    chart = Chart(chart_id, w, h, Box(left, top, pw, ph), False, [])
     for n, (step, label) in enumerate(marks):
         if s0 <= step <= s1:
             x = px(step)
-            out.append(
-                f'<line class="hp-mark" data-step="{step}" x1="{x:.1f}" y1="{top}" x2="{x:.1f}" '
-                f'y2="{top + ph}"><title>{escape(label)}</title></line>'
-            )
-            if label:
-                y = top + 10 + 10 * (n % 3)  # stagger neighbouring labels
-                out.append(
-                    f'<text class="hp-label" x="{x + 2:.1f}" y="{y}">{escape(label[:28])}</text>'
-                )
+            y = top + 10 + 10 * (n % 3)  # stagger neighbouring labels
+            chart.marks.append(Mark(step, f"{x:.1f}", label, label[:28], f"{x + 2:.1f}", y))
+    # Every frame redraws up to 3 series × CAP points: the steps' x are formatted once for all
+    # series, and y is written out inline (same arithmetic as a py() would do, no call).
+    xs = [f"{px(step):.1f}," for step in steps]
     for name, ys in series.items():
-        pts = [
-            f"{px(s):.1f},{py(v):.1f}"
-            for s, v in zip(steps, ys, strict=False)
-            if v is not None and (not log or v > 0)
-        ]
-        out.append(f'<polyline class="curve-{name}" points="{" ".join(pts)}"/>')
-        if pts:  # the latest value as a dot: a series of one point (say, before a divergence) shows
-            cx, cy = pts[-1].split(",")
-            out.append(f'<circle class="last-point dot-{name}" cx="{cx}" cy="{cy}" r="2.2"/>')
-    out.append(f'<text class="axis" x="{left - 4}" y="{top + 9}">{labels[0]}</text>')
-    out.append(f'<text class="axis" x="{left - 4}" y="{top + ph}">{labels[1]}</text>')
-    out.append(f'<text class="axis x" x="{left}" y="{h - 4}">{s0}</text>')
-    out.append(f'<text class="axis x end" x="{left + pw}" y="{h - 4}">step {s1}</text>')
-    out.append("</svg>")
-    return "".join(out)
+        if log:
+            pts = [
+                f"{x}{top + ph * (1 - (math.log10(v) - tlo) / trange):.1f}"
+                for x, v in zip(xs, ys, strict=False)
+                if v is not None and v > 0
+            ]
+        else:
+            pts = [
+                f"{x}{top + ph * (1 - (v - tlo) / trange):.1f}"
+                for x, v in zip(xs, ys, strict=False)
+                if v is not None
+            ]
+        # the latest value as a dot: a series of one point (say, before a divergence) shows
+        last = None
+        if pts:
+            cx, cy = pts[-1].split(",", 1)
+            last = (cx, cy)
+        chart.series.append(Series(name, " ".join(pts), last))
+    chart.labels = [
+        Label("axis", left - 4, top + 9, labels[0]),
+        Label("axis", left - 4, top + ph, labels[1]),
+        Label("axis x", left, h - 4, str(s0)),
+        Label("axis x end", left + pw, h - 4, f"step {s1}"),
+    ]
+    return _draw(chart)
+
+
+def curves_svg(curves: Curves, log_scale: bool) -> tuple[str, str]:
+    """The curves region's two charts: loss (log scale if asked) and accuracy ("" for
+    regression, where an empty "no data yet" box would mislead)."""
+    loss = line_chart("loss-chart", curves.steps, curves.loss, log_scale, curves.marks)
+    if curves.steps and not any(v is not None for series in curves.acc.values() for v in series):
+        return loss, ""
+    acc = line_chart(
+        "acc-chart", curves.steps, curves.acc, False, curves.marks, fixed=(0.0, 1.0),
+        size=(380, 110),
+    )  # fmt: skip
+    return loss, acc
+
+
+def _draw(chart: Chart) -> str:
+    return templating.macro("macros/charts.html", "line_chart")(chart)
+
+
+class Dot(NamedTuple):
+    cls: str
+    cx: str
+    cy: str
+    fill: str
 
 
 def points_svg(
@@ -142,14 +219,11 @@ def points_svg(
 ) -> str:
     """``<svg id="points">`` over the decision image: train dots, test dots outlined."""
     x1min, x1max, x2min, x2max = domain
-    out = [
-        f'<svg id="points" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" '
-        f'data-domain="{x1min},{x1max},{x2min},{x2max}">'
-    ]
     scale_y: float = 1.0
     if task == "regression":
         every = np.concatenate([np.asarray(v, float).ravel() for v in labels.values()])
         scale_y = float(np.max(np.abs(every))) if every.size else 1.0
+    dots: list[Dot] = []
     for split in ("train", "test") if show_test else ("train",):
         pts, ys = raw.get(split), labels.get(split)
         if pts is None or ys is None:
@@ -162,13 +236,13 @@ def points_svg(
                 colour = diverging(float(y) / (scale_y or 1.0))
             else:
                 colour = class_colour(int(y))
-            out.append(f'<circle class="{cls}" cx="{cx:.1f}" cy="{cy:.1f}" r="3" fill="{colour}"/>')
-    out.append("</svg>")
-    return "".join(out)
+            dots.append(Dot(cls, f"{cx:.1f}", f"{cy:.1f}", colour))
+    context = {"size": size, "domain": f"{x1min},{x1max},{x2min},{x2max}", "dots": dots}
+    return templating.region("points", context)
 
 
 def pred_vs_true(pred: NDArray[np.float64], true: NDArray[np.float64], size: int = 300) -> str:
-    """``<svg id="pred-vs-true">``: one dot per test example, and the diagonal."""
+    """``<svg id="pred-vs-true">``: one dot per test example, and the diagonal (markup)."""
     p, t = np.asarray(pred, float).ravel(), np.asarray(true, float).ravel()
     both = np.concatenate([p, t])
     both = both[np.isfinite(both)]
@@ -180,14 +254,10 @@ def pred_vs_true(pred: NDArray[np.float64], true: NDArray[np.float64], size: int
     def sc(v: float) -> float:
         return m + (size - 2 * m) * (v - lo) / (hi - lo)
 
-    out = [
-        f'<svg id="pred-vs-true" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}">'
+    dots = [
+        (f"{sc(b):.1f}", f"{size - sc(a):.1f}")
+        for a, b in zip(p[:400], t[:400], strict=False)
+        if math.isfinite(a) and math.isfinite(b)
     ]
-    out.append(f'<line class="diag" x1="{m}" y1="{size - m}" x2="{size - m}" y2="{m}"/>')
-    for a, b in zip(p[:400], t[:400], strict=False):
-        if math.isfinite(a) and math.isfinite(b):
-            out.append(f'<circle class="pt" cx="{sc(b):.1f}" cy="{size - sc(a):.1f}" r="2.5"/>')
-    out.append(f'<text class="axis" x="{size / 2}" y="{size - 4}">true</text>')
-    out.append(f'<text class="axis" x="4" y="{m - 8}">predicted</text>')
-    out.append("</svg>")
-    return "".join(out)
+    labels = [Label("axis", size / 2, size - 4, "true"), Label("axis", 4, m - 8, "predicted")]
+    return templating.macro("macros/charts.html", "pred_vs_true")(size, m, dots, labels)

@@ -1,66 +1,118 @@
 """The output panel for image data (8×8 digits): sample images with predictions, and the
-confusion matrix of the test set, as SVG over one sprite PNG."""
+confusion matrix of the test set, as SVG over one sprite PNG.
+
+This module places the images and cells; ``templates/macros/digits.html`` writes them.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from app.page import templating
+
 COLS = 8
 CELL = 34
+CONFUSION_CELL = 22
+
+
+class Sample(NamedTuple):
+    """One test image (its tile of the sprite) and the class the network predicted."""
+
+    x: int
+    y: int
+    tile: str  # the viewBox of its tile
+    ok: bool  # predicted right
+    label_x: float
+    label_y: int
+    predicted: int
+
+
+@dataclass
+class Grid:
+    width: int
+    height: int
+    size: int  # an image's side
+    href: str  # the sprite PNG
+    sheet_width: int
+    tile: int
+    samples: list[Sample] = field(default_factory=list)
+
+
+class Cell(NamedTuple):
+    x: int
+    y: int
+    fill: str  # blue on the diagonal (right), orange off it
+    opacity: str
+    actual: int
+    predicted: int
+    examples: int  # test examples of this true and predicted class
+
+
+class Row(NamedTuple):
+    """A true class: its labels (left of its row, above its column) and its cells."""
+
+    digit: int
+    row_label_y: int
+    column_label_x: int
+    cells: list[Cell]
+
+
+@dataclass
+class Confusion:
+    cell: int
+    size: int
+    accuracy: str
+    accuracy_words: str  # "84.2%"
+    rows: list[Row]
+
+
+def grid(pic: Any, sid: str, v: int) -> Grid:
+    shown, pred, true, _ = pic.pred
+    n = len(shown)
+    rows = -(-n // COLS)
+    tile = int(pic.extras["image_shape"][0])
+    href = f"/api/sessions/{sid}/digits.png?v={v}"
+    out = Grid(COLS * CELL, rows * (CELL + 12), CELL - 4, href, tile * n, tile)
+    for k in range(n):
+        x, y = (k % COLS) * CELL, (k // COLS) * (CELL + 12)
+        ok = int(pred[k]) == int(true[k])
+        box = f"{k * tile} 0 {tile} {tile}"
+        out.samples.append(Sample(x + 2, y, box, ok, x + CELL / 2, y + CELL + 8, int(pred[k])))
+    return out
+
+
+def confusion(m: np.ndarray) -> Confusion:
+    k = m.shape[0]
+    cell = CONFUSION_CELL
+    peak = max(int(m.max()), 1)
+    acc = float(np.trace(m)) / max(int(m.sum()), 1)
+    rows = []
+    for i in range(k):
+        cells = [
+            Cell(
+                24 + j * cell,
+                20 + i * cell,
+                "#0072b2" if i == j else "#e69f00",
+                f"{0.08 + 0.92 * (m[i, j] / peak):.2f}",
+                i,
+                j,
+                int(m[i, j]),
+            )
+            for j in range(k)
+        ]
+        rows.append(Row(i, 24 + i * cell + 15, 24 + i * cell + 8, cells))
+    return Confusion(cell, 24 + k * cell, f"{acc:.4f}", f"{acc:.1%}", rows)
 
 
 def digits_html(pic: Any, sid: str, v: int, has_sprite: bool) -> str:
-    shown, pred, true, confusion = pic.pred
-    out = ['<div id="digits-grid">']
-    if has_sprite and shown is not None:
-        n = len(shown)
-        rows = -(-n // COLS)
-        tile = int(pic.extras["image_shape"][0])
-        w, h = COLS * CELL, rows * (CELL + 12)
-        out.append(f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}">')
-        for k in range(n):
-            x, y = (k % COLS) * CELL, (k // COLS) * (CELL + 12)
-            ok = int(pred[k]) == int(true[k])
-            out.append(
-                f'<svg x="{x + 2}" y="{y}" width="{CELL - 4}" height="{CELL - 4}" '
-                f'viewBox="{k * tile} 0 {tile} {tile}" preserveAspectRatio="none">'
-                f'<image href="/api/sessions/{sid}/digits.png?v={v}" width="{tile * n}" '
-                f'height="{tile}" preserveAspectRatio="none"/></svg>'
-                f'<text class="{"ok" if ok else "wrong"}" x="{x + CELL / 2}" y="{y + CELL + 8}">'
-                f"{int(pred[k])}</text>"
-            )
-        out.append("</svg>")
-    out.append("</div>")
-    out.append(confusion_svg(np.asarray(confusion)))
-    return "".join(out)
+    """The sample images (when their sprite was drawn) and the confusion matrix (markup)."""
+    shown, _, _, matrix = pic.pred
+    samples = grid(pic, sid, v) if has_sprite and shown is not None else None
+    return templating.macro("macros/digits.html", "digits")(samples, confusion(np.asarray(matrix)))
 
 
 def confusion_svg(m: np.ndarray) -> str:
-    k = m.shape[0]
-    cell = 22
-    size = 24 + k * cell
-    peak = max(int(m.max()), 1)
-    acc = float(np.trace(m)) / max(int(m.sum()), 1)
-    out = [
-        f'<svg id="confusion" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size + 16}" '
-        f'data-accuracy="{acc:.4f}">'
-    ]
-    for i in range(k):
-        out.append(f'<text class="axis" x="10" y="{24 + i * cell + 15}">{i}</text>')
-        out.append(f'<text class="axis" x="{24 + i * cell + 8}" y="14">{i}</text>')
-        for j in range(k):
-            shade = m[i, j] / peak
-            fill = "#0072b2" if i == j else "#e69f00"
-            out.append(
-                f'<rect x="{24 + j * cell}" y="{20 + i * cell}" width="{cell - 1}" '
-                f'height="{cell - 1}" fill="{fill}" fill-opacity="{0.08 + 0.92 * shade:.2f}">'
-                f"<title>true {i}, predicted {j}: {int(m[i, j])}</title></rect>"
-            )
-    out.append(
-        f'<text class="caption" x="4" y="{size + 12}">rows: true, columns: predicted · '
-        f"test accuracy {acc:.1%}</text>"
-    )
-    out.append("</svg>")
-    return "".join(out)
+    return templating.macro("macros/digits.html", "confusion")(confusion(m))

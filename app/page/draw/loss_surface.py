@@ -5,21 +5,27 @@
 * 2-D: ``svg#surface-2d`` with iso-loss lines ``path.contour`` computed by contourpy (levels
   spaced evenly in log-loss, where a bowl's rings are evenly spaced), the optimizer's path
   projected on the plane ``polyline.trajectory`` and ``circle.current-point`` at (0, 0).
+
+This module computes the curves, contours and points; ``templates/regions/surface_1d.html``
+and ``surface_2d.html`` write them.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import contourpy
 import numpy as np
 
+from app.page import templating
+from app.page.draw.charts import Box, Label
 from app.page.draw.palette import fmt
 
 SIZE = 300
 M = 28
 LEVELS = 14
+PLOT = Box(M, M, SIZE - 2 * M, SIZE - 2 * M)
 # a sequential, colour-blind-safe ramp (low loss dark blue → high loss yellow, viridis ends)
 RAMP = ((68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37))
 
@@ -42,6 +48,7 @@ def _axis_label(result: dict[str, Any], axis: int) -> str:
 
 
 def surface_1d(result: dict[str, Any]) -> str:
+    """``svg#surface-1d`` of a 1-D slice (markup; ``templates/regions/surface_1d.html``)."""
     alphas = [float(a) for a in result["alphas"]]
     losses = [v if v is not None and math.isfinite(v) else None for v in result["losses"]]
     cur = result["current"]
@@ -58,13 +65,6 @@ def surface_1d(result: dict[str, Any]) -> str:
     def py(v: float) -> float:
         return SIZE - M - (SIZE - 2 * M) * (v - lo) / (hi - lo)
 
-    out = [
-        f'<svg id="surface-1d" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {SIZE} {SIZE}" '
-        f'data-slope="{fmt(cur.get("slope"), 6)}" data-loss="{cur["loss"]:.6g}">'
-    ]
-    out.append(
-        f'<rect class="plot" x="{M}" y="{M}" width="{SIZE - 2 * M}" height="{SIZE - 2 * M}"/>'
-    )
     d, pen = [], "M"
     for a, v in zip(alphas, losses, strict=False):
         if v is None:
@@ -72,31 +72,39 @@ def surface_1d(result: dict[str, Any]) -> str:
             continue
         d.append(f"{pen}{px(a):.1f},{py(v):.1f}")
         pen = "L"
-    out.append(f'<path class="curve" d="{" ".join(d)}"/>')
-    out.append(_frame())
     slope = cur.get("slope")
+    tangent = None
     if slope is not None and math.isfinite(slope):
         half = (a1 - a0) / 6
         xa, xb = -half, half
         ya, yb = cur["loss"] + slope * xa, cur["loss"] + slope * xb
-        out.append(
-            f'<line class="tangent" x1="{px(xa):.1f}" y1="{py(ya):.1f}" '
-            f'x2="{px(xb):.1f}" y2="{py(yb):.1f}"/>'
-        )
-    out.append(
-        f'<circle class="current-point" cx="{px(0.0):.1f}" cy="{py(cur["loss"]):.1f}" r="5"/>'
-    )
-    out.append(f'<text class="axis" x="{SIZE / 2}" y="{SIZE - 8}">{_axis_label(result, 0)}</text>')
-    out.append(f'<text class="axis y" x="4" y="{M - 8}">loss {fmt(hi, 3)}</text>')
-    out.append(f'<text class="axis y" x="4" y="{SIZE - M + 14}">{fmt(lo, 3)}</text>')
-    out.append(
-        f'<text class="note" x="{SIZE - M}" y="{M + 14}">slope dL/dw = {fmt(slope, 4)}</text>'
-    )
-    out.append("</svg>")
-    return "".join(out)
+        tangent = (f"{px(xa):.1f}", f"{py(ya):.1f}", f"{px(xb):.1f}", f"{py(yb):.1f}")
+    context = {
+        "size": SIZE,
+        "plot": PLOT,
+        "slope": fmt(slope, 6),
+        "loss": f"{cur['loss']:.6g}",
+        "curve": " ".join(d),
+        "tangent": tangent,
+        "point": (f"{px(0.0):.1f}", f"{py(cur['loss']):.1f}"),
+        "axis": [
+            Label("axis", SIZE / 2, SIZE - 8, _axis_label(result, 0)),
+            Label("axis y", 4, M - 8, f"loss {fmt(hi, 3)}"),
+            Label("axis y", 4, SIZE - M + 14, fmt(lo, 3)),
+            Label("note", SIZE - M, M + 14, f"slope dL/dw = {fmt(slope, 4)}"),
+        ],
+    }
+    return templating.region("surface_1d", context)
+
+
+class Contour(NamedTuple):
+    level: str
+    d: str  # the path: "M x,y L x,y …"
+    colour: str
 
 
 def surface_2d(result: dict[str, Any]) -> str:
+    """``svg#surface-2d`` of a 2-D slice (markup; ``templates/regions/surface_2d.html``)."""
     alphas = np.asarray(result["alphas"], dtype=np.float64)
     betas = np.asarray(result["betas"], dtype=np.float64)
     grid = np.array(
@@ -110,10 +118,7 @@ def surface_2d(result: dict[str, Any]) -> str:
     def py(b: float) -> float:
         return SIZE - M - (SIZE - 2 * M) * (b - b0) / (b1 - b0)
 
-    out = [
-        f'<svg id="surface-2d" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {SIZE} {SIZE}">',
-        f'<rect class="plot" x="{M}" y="{M}" width="{SIZE - 2 * M}" height="{SIZE - 2 * M}"/>',
-    ]
+    contours: list[Contour] = []
     finite = grid[np.isfinite(grid)]
     if finite.size:
         lo, hi = float(finite.min()), float(finite.max())
@@ -126,34 +131,40 @@ def surface_2d(result: dict[str, Any]) -> str:
                 if len(pts) < 2:
                     continue
                 d = "M" + " L".join(f"{px(a):.1f},{py(b):.1f}" for a, b in pts)
-                out.append(
-                    f'<path class="contour" data-level="{level:.4g}" d="{d}" stroke="{colour}"/>'
-                )
-    out.append(_frame())  # over the contours' ends, so all four sides show
+                contours.append(Contour(f"{level:.4g}", d, colour))
     cur = result.get("current") or {}
     ca, cb = float(cur.get("alpha", 0.0)), float(cur.get("beta", 0.0))
     path = [p for p in result.get("path") or [] if p and None not in p]
     if not path or (abs(path[-1][0] - ca) + abs(path[-1][1] - cb)) > 1e-12:
         path.append([ca, cb])  # the trail ends where the point is
+    trail = ""
     if len(path) >= 2:
         marks = [f"{_clip(px(a)):.1f},{_clip(py(b)):.1f}" for a, b in path]
         trail = " ".join(p for k, p in enumerate(marks) if k == 0 or p != marks[k - 1])
-        out.append(f'<polyline class="trajectory" points="{trail}"/>')
-    out.append(
-        f'<circle class="current-point" cx="{_clip(px(ca)):.1f}" cy="{_clip(py(cb)):.1f}" r="5"/>'
-    )
-    out.append(f'<text class="axis" x="{SIZE / 2}" y="{SIZE - 8}">{_axis_label(result, 0)}</text>')
-    out.append(
-        f'<text class="axis vertical" x="12" y="{SIZE / 2}" '
-        f'transform="rotate(-90 12 {SIZE / 2})">{_axis_label(result, 1)}</text>'
-    )
-    out.append("</svg>")
-    return "".join(out)
+    middle = SIZE / 2
+    context = {
+        "size": SIZE,
+        "plot": PLOT,
+        "contours": contours,
+        "trail": trail,
+        "point": (f"{_clip(px(ca)):.1f}", f"{_clip(py(cb)):.1f}"),
+        "axis": [
+            Label("axis", middle, SIZE - 8, _axis_label(result, 0)),
+            Label("axis vertical", 12, middle, _axis_label(result, 1), f"rotate(-90 12 {middle})"),
+        ],
+    }
+    return templating.region("surface_2d", context)
 
 
-def _frame() -> str:
-    """The plot's border, drawn over what runs up to it."""
-    return f'<rect class="frame" x="{M}" y="{M}" width="{SIZE - 2 * M}" height="{SIZE - 2 * M}"/>'
+def region(drawing: str, note: str) -> str:
+    """The surface region: a drawing of :func:`surface_1d` or :func:`surface_2d` and its note
+    (markup, ``templates/regions/surface.html``)."""
+    return templating.region("surface", {"drawing": drawing, "note": note})
+
+
+def failed(error: str) -> str:
+    """The surface region when the slice could not be computed: the engine's words."""
+    return templating.region("surface", {"error": error})
 
 
 def _clip(v: float) -> float:

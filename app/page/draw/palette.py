@@ -18,6 +18,8 @@ from numpy.typing import NDArray
 NEG = (230, 159, 0)  # Okabe-Ito orange
 MID = (247, 247, 247)
 POS = (0, 114, 178)  # Okabe-Ito blue
+_TO_POS = (POS[0] - MID[0], POS[1] - MID[1], POS[2] - MID[2])
+_TO_NEG = (NEG[0] - MID[0], NEG[1] - MID[1], NEG[2] - MID[2])
 CLASS_COLOURS = [
     (230, 159, 0),
     (0, 114, 178),
@@ -37,14 +39,14 @@ def hex_colour(rgb: tuple[int, int, int]) -> str:
 
 
 def diverging(v: float) -> str:
-    """Hex colour of ``v`` clipped to [-1, 1]: orange below zero, blue above."""
-    if not math.isfinite(v):
-        v = 0.0
-    v = max(-1.0, min(1.0, v))
-    end = POS if v >= 0 else NEG
+    """Hex colour of ``v`` clipped to [-1, 1]: orange below zero, blue above (the mid-grey for
+    a non-finite ``v``). Written out channel by channel: the network drawing calls it for
+    every edge and node of every frame."""
+    if not -1.0 <= v <= 1.0:  # also NaN
+        v = 0.0 if not math.isfinite(v) else (1.0 if v > 0 else -1.0)
+    (mr, mg, mb), (dr, dg, db) = MID, _TO_POS if v >= 0 else _TO_NEG
     t = abs(v)
-    rgb = tuple(round(MID[i] + (end[i] - MID[i]) * t) for i in range(3))
-    return hex_colour((rgb[0], rgb[1], rgb[2]))
+    return f"#{round(mr + dr * t):02x}{round(mg + dg * t):02x}{round(mb + db * t):02x}"
 
 
 def diverging_rgb(values: NDArray[np.float64]) -> NDArray[np.uint8]:

@@ -16,6 +16,7 @@ import pytest
 from app.page import feed as page_feed
 from app.page import frames, regions, words
 from app.page.draw import charts, network
+from app.streaming.page_sse import data_lines
 from engine.inspect import readouts
 from engine.trainer import Trainer
 from tests.conftest import small_config
@@ -81,7 +82,7 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def shown(feed: page_feed.PageFeed) -> dict[str, str]:
-    return {name: html for name, (_, html) in feed.fragments.items()}
+    return feed.html()
 
 
 @pytest.mark.parametrize("view_name", network.VIEWS)
@@ -138,9 +139,12 @@ def test_the_feed_keeps_the_last_pictures_between_frames(counted: list[int]) -> 
     seen = feed.version
     feed.show(frames.build(session.trainer, 0, feed.look(), False), session, manager.store, data)
     version, changed = feed.since(seen)
-    assert "network" in changed and "output" not in changed  # the old pictures stay
-    assert feed.image_no == 1 and "sprite.png?v=1" in changed["network"]
-    assert version > seen and feed.since(version) == (version, {})
+    names = [name for name, _ in changed]
+    assert "network" in names and "output" not in names  # the old pictures stay
+    network_data = dict(changed)["network"]
+    assert feed.image_no == 1 and b"sprite.png?v=1" in network_data
+    assert network_data == data_lines(shown(feed)["network"])  # encoded once, for the stream
+    assert version > seen and feed.since(version) == (version, [])
 
 
 def test_pictures_due_while_running_at_most_every_image_seconds() -> None:
@@ -230,11 +234,11 @@ def test_points_stand_out_where_the_network_is_sure() -> None:
 def test_no_accuracy_chart_for_regression() -> None:
     curves = charts.Curves()
     curves.add({"step": 5, "metrics": {"train": {"loss": 0.5}}})  # regression: no accuracy
-    loss, acc = words.curves_svg(curves, words.UiState())
+    loss, acc = charts.curves_svg(curves, False)
     assert "polyline" in loss or "circle" in loss
     assert acc == ""
     curves.add({"step": 9, "metrics": {"train": {"loss": 0.4, "accuracy": 0.8}}})
-    assert words.curves_svg(curves, words.UiState())[1].startswith('<svg id="acc-chart"')
+    assert charts.curves_svg(curves, False)[1].startswith('<svg id="acc-chart"')
 
 
 def test_a_flat_1d_curve_at_a_huge_loss_draws() -> None:
@@ -250,3 +254,26 @@ def test_a_flat_1d_curve_at_a_huge_loss_draws() -> None:
         }
     )
     assert svg.startswith('<svg id="surface-1d"') and "nan" not in svg.lower()
+
+
+def test_a_workers_late_frame_never_replaces_a_newer_one() -> None:
+    """A run's last frame can reach the render thread after the page drew the session here
+    (a step by hand, a reset): it is dropped rather than drawn over the newer picture."""
+    t = Trainer(small_config())
+    session, store = FakeSession(t), Manager().store
+    feed = page_feed.PageFeed("s1")
+    old = frames.build(t, 0, feed.look(), False)
+    t.step(3)
+    feed.show(frames.build(t, 0, feed.look(), False), session, store, t.data)
+    feed.pending = (old, session, store, t.data)
+    feed.render_pending()
+    assert feed.frame is not None and feed.frame.step == 3
+    session.generation = 1  # reset: the old generation's frames are stale too
+    feed.pending = (frames.build(t, 0, feed.look(), False), session, store, t.data)
+    version = feed.version
+    feed.render_pending()
+    assert feed.version == version
+    t.step(1)
+    feed.pending = (frames.build(t, 1, feed.look(), False), session, store, t.data)
+    feed.render_pending()
+    assert feed.frame.step == 4 and feed.frame.generation == 1

@@ -1,0 +1,331 @@
+"""Where each piece of the network drawing goes: the columns' geometry, and the layout of a
+:class:`app.page.draw.network.Drawing` as plain records (positions, colours, widths and numbers
+already formatted as text) that ``templates/regions/network.html`` and
+``templates/macros/network.html`` write as SVG.
+
+The records are tuples the templates unpack in their field order (a loop over some 400 values
+per frame reads tuples faster than it looks fields up by name): a field added or moved here
+moves in templates/macros/network.html too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+from app.page.draw.palette import diverging, fmt
+
+NODE = 34
+GAP = 14
+TOP = 24
+LEFT, RIGHT = 40, 14  # room for the feature names; for the highlight around the output
+COLUMN_STEP = 110  # preferred distance between columns
+MIN_WIDTH, MAX_WIDTH = 420, 720  # a phone shows ~350 px: a narrow drawing scales up less
+MAX_DRAWN = 9
+
+
+@dataclass
+class Column:
+    key: str  # "in" or the layer index
+    label: str
+    units: int
+    x: float
+    cap: int = MAX_DRAWN
+
+    @property
+    def drawn(self) -> int:
+        return self.units if self.units <= self.cap else self.cap - 1
+
+    def y(self, k: int) -> float:
+        return TOP + k * (NODE + GAP)
+
+
+def drawing_width(n_layers: int) -> int:
+    """The viewBox width for the input column and ``n_layers`` more: as narrow as the columns
+    allow, so the drawing fills a narrow screen (it scales with the width it is given)."""
+    wanted = LEFT + NODE + RIGHT + n_layers * COLUMN_STEP
+    return min(max(wanted, MIN_WIDTH), MAX_WIDTH)
+
+
+def highlight(last_phase: dict[str, Any] | None, n_layers: int) -> tuple[str | None, str]:
+    """(column key to highlight, what the highlight means) for the phase that just ran."""
+    if not last_phase:
+        return None, ""
+    name, layer = last_phase.get("phase"), last_phase.get("layer")
+    if name in ("forward", "backward") and layer is not None:
+        return str(layer), name
+    if name == "loss":
+        return str(n_layers - 1), "loss"
+    return None, name or ""
+
+
+@dataclass
+class Drawing:
+    """The numbers of one network drawing, reduced to the units it draws: what a page frame
+    carries (a few hundred floats, however large the net) and :func:`draw` turns into SVG.
+
+    ``edges[l]`` is the view's matrix of layer ``l`` cut to (drawn inputs, drawn units),
+    ``nodes``/``biases`` the drawn units' values, ``inputs`` the input column's (probe views);
+    ``peaks`` (edges, nodes, biases) are the largest magnitudes over *all* units, so widths
+    and colours match the full drawing's; ``units``/``caps`` say how many units each column
+    has and how many it draws at most (the "+n" marks and sprite tile indices)."""
+
+    view: str
+    labels: list[str]
+    units: list[int]
+    caps: list[int]
+    edges: list[list[list[float]]]
+    nodes: list[list[float]]
+    biases: list[list[float]]
+    inputs: list[float] | None
+    peaks: tuple[float, float, float]
+    feature_names: list[str]
+    n_layers: int
+    last_phase: dict[str, Any] | None
+    computed: set[int] | None
+    numbers: bool  # the probe's own numbers are written under the nodes
+
+    def columns(self) -> list[Column]:
+        span = drawing_width(self.n_layers) - LEFT - NODE - RIGHT
+        xs = [float(LEFT)] + [LEFT + span * (i + 1) / self.n_layers for i in range(self.n_layers)]
+        keys = ["in"] + [str(i) for i in range(self.n_layers)]
+        return [
+            Column(k, lab, u, x, cap)
+            for k, lab, u, x, cap in zip(keys, self.labels, self.units, xs, self.caps, strict=True)
+        ]
+
+
+class Text(NamedTuple):
+    """A piece of text in the drawing: where (formatted) and what."""
+
+    x: str
+    y: str
+    text: str
+
+
+# One ``<line class="edge">`` for ``W[layer][i][j]``: (j, the value the view shows, y2, the
+# colour of its sign and size ("" while pending), the stroke width). A plain tuple: a frame
+# makes one per drawn edge, up to MAX_EDGES, and what the edges of a row or layer share is
+# kept once in EdgeRow and EdgeLayer.
+Edge = tuple[int, str, str, str, str]
+
+
+class EdgeRow(NamedTuple):
+    """The edges leaving input unit ``i`` of a layer."""
+
+    i: int
+    y1: str
+    edges: list[Edge]
+
+
+class EdgeLayer(NamedTuple):
+    """The drawn edges of one layer, row by row."""
+
+    layer: int
+    x1: str
+    x2: str
+    pending: bool  # this iteration has not produced its numbers yet: drawn blank
+    rows: list[EdgeRow]
+
+
+class Bias(NamedTuple):
+    """A unit's bias square; :data:`NO_BIAS` (value "") for a unit without one (an input)."""
+
+    value: str
+    x: str
+    y: str
+    fill: str
+    title: str  # the bias in words for the hover title
+
+
+# Every node has a Bias, so the template unpacks it with the node instead of reading its
+# five fields by name (a tenth of the drawing's template time went to those reads).
+NO_BIAS = Bias("", "", "", "", "")
+
+
+class Node(NamedTuple):
+    """``<g class="node">`` of unit ``unit`` of column ``layer`` ("in" for the inputs)."""
+
+    layer: str
+    unit: int
+    value: str | None  # data-value; None while pending or where the view has no number
+    x: str  # formatted: whole pixels over a sprite tile, tenths for a filled box
+    y: str
+    fill: str  # the filled box's colour (no sprite)
+    tile: str  # the viewBox of its sprite tile
+    label: Text | None  # an input's feature name, left of it
+    bias: Bias
+    number: Text | None  # the probe's number under it (activations and delta views)
+
+
+class ColumnLayout(NamedTuple):
+    """A column of units (the template unpacks it in this field order)."""
+
+    key: str
+    label: Text
+    pending: bool
+    nodes: list[Node]
+    more: Text | None  # "+n": the units not drawn
+
+
+class Sprite(NamedTuple):
+    """The neuron-output sprite PNG: one ``tile``-pixel square per unit, left to right."""
+
+    href: str
+    width: int
+    height: int
+
+
+@dataclass
+class Layout:
+    """Everything ``regions/network.html`` writes."""
+
+    width: int
+    height: int
+    view: str
+    node: int  # a node's side
+    highlight: tuple[str, str, int, int] | None  # (meaning, x, width, height) of the phase box
+    sprite: Sprite | None
+    edges: list[EdgeLayer]
+    columns: list[ColumnLayout]
+
+
+class _Row(NamedTuple):
+    """The y of everything in row ``k`` of any column, as the drawing writes it."""
+
+    box_px: str  # a sprite tile's and its box's top, whole pixels
+    box: str  # a filled box's top
+    middle: str  # where edges meet the unit
+    label: str  # the feature name's baseline; a "+n" mark's in the row after the last drawn
+    bias: str
+    number: str
+
+
+@lru_cache(maxsize=64)
+def _row(k: int) -> _Row:
+    """A unit's y depends on its row only: formatted once per process, not per node and frame."""
+    y = TOP + k * (NODE + GAP)
+    return _Row(
+        f"{y:.0f}",
+        f"{y:.1f}",
+        f"{y + NODE / 2:.0f}",
+        f"{y + NODE / 2 + 4:.1f}",
+        f"{y + NODE - 8:.1f}",
+        f"{y + NODE + 10:.1f}",
+    )
+
+
+def _edges(
+    cols: list[Column], edges: list[list[list[float]]], wpeak: float, pending: list[bool]
+) -> list[EdgeLayer]:
+    """The drawn edges, layer after layer, row by row (0 past a drawing's matrix). What is
+    the same for a layer's edges (their x, the units' y) is formatted once."""
+    out: list[EdgeLayer] = []
+    for li, matrix in enumerate(edges):
+        src, dst = cols[li], cols[li + 1]
+        wait = pending[li]
+        layer = EdgeLayer(li, f"{src.x + NODE:.0f}", f"{dst.x:.0f}", wait, [])
+        n_dst = dst.drawn
+        y2 = [_row(k).middle for k in range(n_dst)]
+        for j in range(src.drawn):
+            row = matrix[j] if j < len(matrix) else []
+            drawn: list[Edge] = []
+            for k in range(n_dst):
+                v = row[k] if k < len(row) else 0.0
+                stroke = "" if wait else diverging(v / wpeak)
+                drawn.append((k, f"{v:.6g}", y2[k], stroke, f"{0.6 + 5.0 * abs(v) / wpeak:.1f}"))
+            layer.rows.append(EdgeRow(j, _row(j).middle, drawn))
+        out.append(layer)
+    return out
+
+
+@dataclass
+class _Shown:
+    """What one column shows, as :func:`_column` needs it."""
+
+    pending: bool  # the view's numbers of this layer are not computed yet this iteration
+    values: list[float] | None  # the view's node numbers (None: none, or pending)
+    numbers: list[float] | None  # the probe's numbers written under the nodes (None: none)
+    bias: list[float] | None
+    first_tile: int  # the sprite tile of its first unit
+
+
+def _column(
+    col: Column, shown: _Shown, peaks: tuple[float, float], sprite: tuple[int, bool],
+    feature_names: list[str],
+) -> ColumnLayout:  # fmt: skip
+    """One column's nodes (pending when the view's numbers are not computed yet). What is the
+    same for every node of the column is formatted once."""
+    npeak, bpeak = peaks
+    tile, tiled = sprite
+    values, numbers, bias = shown.values or [], shown.numbers or [], shown.bias or []
+    x = col.x
+    centre = f"{x + NODE / 2:.1f}"
+    xs = f"{x:.0f}" if tiled else f"{x:.1f}"
+    label_x, bias_x = f"{x - 4:.1f}", f"{x - 6:.1f}"
+    nodes: list[Node] = []
+    is_input = col.key == "in"
+    for k in range(col.drawn):
+        row = _row(k)
+        label = number = None
+        b = NO_BIAS
+        if is_input:
+            name = feature_names[k] if k < len(feature_names) else f"x{k + 1}"
+            label = Text(label_x, row.label, name)
+        elif k < len(bias):
+            bv = bias[k]
+            b = Bias(f"{bv:.6g}", bias_x, row.bias, diverging(bv / bpeak), fmt(bv))
+        if k < len(numbers):
+            number = Text(centre, row.number, fmt(numbers[k], 2))
+        v = values[k] if k < len(values) else None
+        value = None if v is None else f"{v:.6g}"
+        ys = row.box_px if tiled else row.box
+        if tiled:
+            fill, tile_box = "", f"{(shown.first_tile + k) * tile} 0 {tile} {tile}"
+        else:
+            fill, tile_box = diverging((v or 0.0) / npeak), ""
+        nodes.append(Node(col.key, k, value, xs, ys, fill, tile_box, label, b, number))
+    more = None
+    if col.units > col.drawn:
+        more = Text(centre, _row(col.drawn).label, f"+{col.units - col.drawn}")
+    return ColumnLayout(col.key, Text(centre, "14", col.label), shown.pending, nodes, more)
+
+
+def layout(d: Drawing, sprite_url: str | None, tile: int) -> Layout:
+    """The drawing ``d`` as records, its units' sprite tiles from ``sprite_url`` (``tile``
+    pixels a unit; None: boxes filled with the units' values)."""
+    cols = d.columns()
+    wpeak, npeak, bpeak = d.peaks
+    n_tiles = sum(c.units for c in cols)
+    tallest = max(c.drawn + (1 if c.units > c.drawn else 0) for c in cols)
+    height = TOP + tallest * (NODE + GAP) + 10
+    hot, meaning = highlight(d.last_phase, d.n_layers)
+    box = None
+    if hot is not None:
+        col = next(c for c in cols if c.key == hot)
+        box = (meaning, f"{col.x - 8:.0f}", NODE + 16, height - 8)
+    pending = [d.computed is not None and li not in d.computed for li in range(d.n_layers)]
+    drawn: list[ColumnLayout] = []
+    art = (tile, sprite_url is not None)
+    first_tile = 0
+    for ci, col in enumerate(cols):
+        if col.key == "in":
+            shown = _Shown(False, d.inputs, d.inputs if d.numbers else None, None, 0)
+        else:
+            wait = pending[ci - 1]
+            values = None if wait else d.nodes[ci - 1]
+            written = values if d.numbers else None
+            shown = _Shown(wait, values, written, d.biases[ci - 1], first_tile)
+        drawn.append(_column(col, shown, (npeak, bpeak), art, d.feature_names))
+        first_tile += col.units
+    return Layout(
+        width=drawing_width(d.n_layers),
+        height=height,
+        view=d.view,
+        node=NODE,
+        highlight=box,
+        sprite=Sprite(sprite_url, tile * n_tiles, tile) if sprite_url else None,
+        edges=_edges(cols, d.edges, wpeak, pending),
+        columns=drawn,
+    )
