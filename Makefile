@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine (Python 3.11, Node/npm, Debian packages):
 #   make run   — set up and start the server on http://127.0.0.1:8000
 #   make test  — set up and run every check and test
+#   make test-fast — the unit tests and the quick system tests: no slow ones, no browser
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -9,7 +10,7 @@ PORT ?= 8000
 # Playwright drives Debian's chromium (/usr/bin/chromium); it never downloads a browser.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run test setup lint bench browser
+.PHONY: run test test-fast setup lint bench browser
 
 # uvicorn with the service's connection limits (app/serve.py: header and keep-alive timeouts,
 # a concurrency limit, a graceful-shutdown timeout)
@@ -18,6 +19,10 @@ run: setup
 
 test: setup lint browser
 	$(PY) -m pytest
+
+# markers (pyproject.toml): slow (> ~2 s alone), system (tests/system/), browser (tests/browser/)
+test-fast: setup
+	$(PY) -m pytest -m "not slow and not browser"
 
 # the browser tests' Chromium and Korean fonts, from Debian (needs root on a fresh machine)
 browser:

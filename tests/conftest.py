@@ -1,8 +1,28 @@
-"""Shared test helpers."""
+"""Shared test helpers, and the markers a test gets from its folder.
+
+``tests/unit/`` mirrors ``engine/`` and ``app/`` (in-process, no server or worker process);
+``tests/system/`` starts real servers or worker processes, kills or signals them, fills disks
+(marked ``system``); ``tests/browser/`` drives Chromium (marked ``browser``). Unit and system
+tests that take more than about 2 s carry ``@pytest.mark.slow`` themselves; ``make test-fast``
+leaves out ``slow`` and ``browser``.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+FOLDER_MARKS = {"system": pytest.mark.system, "browser": pytest.mark.browser}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        folder = item.path.relative_to(TESTS).parts[0]
+        if folder in FOLDER_MARKS:
+            item.add_marker(FOLDER_MARKS[folder])
 
 ALL_TRAIN = {"train": 1.0, "val": 0.0, "test": 0.0}
 XOR_POINTS = {

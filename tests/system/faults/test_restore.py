@@ -15,11 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from apptools import FAST, Server
 from faulttools import Prober, Reader, training_workers, wait_for
 
 from engine.inspect import readouts
 from engine.trainer import Trainer
+
+# every test restarts or kills a server and trains thousands of steps (12-16 s each)
+pytestmark = pytest.mark.slow
 
 # checkpoints far apart: everything trained after the first one is the range a restore replays
 SLOW_CHECKPOINTS = {"checkpoint_seconds": 3600}

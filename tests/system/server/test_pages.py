@@ -101,6 +101,7 @@ def test_the_api_docs_load_nothing_from_elsewhere(api: ApiClient) -> None:
         assert api.get(gone).status_code == 404, gone
 
 
+@pytest.mark.slow
 def test_without_the_npm_files_the_server_refuses_to_start(tmp_path: Path) -> None:
     """A checkout where `npm ci` never ran: uvicorn exits at once, naming the missing files and
     the command that installs them (it used to serve a page whose scripts 404)."""

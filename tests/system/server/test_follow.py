@@ -14,6 +14,9 @@ import pytest
 from apptools import FAST, Server
 from faulttools import Prober, Reader, wait_for
 
+# a restarted server with a compacted history (~7 s), then 2 s of healthz probing a test
+pytestmark = pytest.mark.slow
+
 STEPS = 3000
 OPTS = {"history_window_steps": 500, "history_sparse_points": 100,
         "cull_interval_seconds": 0.2, "checkpoint_seconds": 0.05, "ping_seconds": 0.5}

@@ -78,7 +78,13 @@ def check(response: Any, label: str, case: Any) -> None:
             assert "detail" in body, label
 
 
-@pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: f"{op.method} {op.path}")
+@pytest.mark.parametrize(
+    "operation",
+    # GET / renders the whole page for each of its examples (~6 s)
+    [pytest.param(op, marks=pytest.mark.slow) if (op.method, op.path) == ("get", "/") else op
+     for op in OPERATIONS],
+    ids=lambda op: f"{op.method} {op.path}",
+)
 def test_no_server_errors(operation: Any, server: Server,
                           owned: tuple[str, dict[str, str]]) -> None:
     sid, headers = owned

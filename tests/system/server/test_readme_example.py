@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from apptools import ROOT, Server
 
 FENCE = re.compile(r"^```python example\n(.*?)^```", re.S | re.M)
@@ -19,6 +20,7 @@ def example_script() -> str:
     return found.group(1)
 
 
+@pytest.mark.slow
 def test_readme_example_runs(tmp_path: Path) -> None:
     script = tmp_path / "example.py"
     script.write_text(example_script())

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from apptools import FAST, Server
 from httpx_sse import aconnect_sse
 
@@ -61,6 +62,7 @@ async def load_and_stop(server: Server, token: str, sids: list[str]) -> tuple[fl
         return time.monotonic() - t0, got
 
 
+@pytest.mark.slow
 def test_sigterm_under_load_ends_streams_checkpoints_and_exits_quickly(tmp_path: Path) -> None:
     with Server(tmp_path, **LIMITS) as server, httpx.Client(base_url=server.url) as http:
         r = http.post("/api/sessions", json={"config": FAST})

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from apptools import (
     FAST,
     ApiClient,
@@ -33,6 +34,7 @@ STEPS = 2_000
 GIVEN_BACK = 0.45
 
 
+@pytest.mark.slow
 def test_unloading_idle_sessions_gives_their_memory_back(tmp_path: Path) -> None:
     with (
         Server(tmp_path, idle_seconds=2, cull_interval_seconds=0.2) as srv,

@@ -8,6 +8,7 @@ import sqlite3
 from pathlib import Path
 
 import httpx
+import pytest
 from apptools import FAST, Server
 from faulttools import wait_for
 
@@ -28,6 +29,7 @@ def usage(db: Path) -> tuple[int, int]:
     return (pages - free) * size, free * size
 
 
+@pytest.mark.slow
 def test_near_the_cap_idle_history_is_compacted_oldest_first(tmp_path: Path) -> None:
     db = tmp_path / "playground.sqlite3"
     # a window no session reaches: only the cap makes room

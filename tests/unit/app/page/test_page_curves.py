@@ -82,7 +82,7 @@ def test_curves_catch_up_from_the_database_without_rereading_the_history(
     fx.train(61, 64)  # a few: read from the ring
     feed._take_history(fx.session, fx.store)
     assert feed.curves.cursor == 64
-    fx.train(65, 2000)  # far behind the ring
+    fx.train(65, 2000, chunk=100)  # far behind the ring (in fewer commits: each waits ~15 ms)
     feed._take_history(fx.session, fx.store)
     fx.train(2001, 2050)
     feed._take_history(fx.session, fx.store)
@@ -128,7 +128,7 @@ def test_curves_end_on_the_step_a_stopped_run_shows() -> None:
     and legend would stop up to that long before the step shown. The page closes them."""
     from engine.trainer import Trainer
     from tests.conftest import small_config
-    from tests.test_page_frames import FakeSession, Manager
+    from tests.unit.app.page.test_page_frames import FakeSession, Manager
 
     trainer = Trainer(small_config())
     trainer.step(10)
@@ -145,11 +145,21 @@ def test_curves_end_on_the_step_a_stopped_run_shows() -> None:
     assert feed.curves.chart.steps == [10, 35]
 
 
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fixture]:
+    """1000 steps written once for the tests that only read them."""
+    f = Fixture(tmp_path_factory.mktemp("curves") / "db.sqlite3")
+    f.train(1, 1000, chunk=100)  # the rows are what the reads see, not how they were committed
+    yield f
+    f.close()
+
+
 @pytest.mark.parametrize(("after", "stride"), [(0, 7), (0, 50), (13, 3), (990, 4), (0, 5000)])
-def test_downsampled_history_by_key_equals_the_scan(fx: Fixture, after: int, stride: int) -> None:
+def test_downsampled_history_by_key_equals_the_scan(
+    trained: Fixture, after: int, stride: int
+) -> None:
     """/history?points= looks the wanted steps up by primary key: the same rows, in the same
     order, as testing step % stride (and has_metrics) on every row."""
-    fx.train(1, 1000)
-    scanned = fx.store.history("s", 0, after, 100_000, stride, False)
-    assert fx.store.sampled("s", 0, 0, (after, 1000), stride, 100_000) == scanned
-    assert fx.store.sampled("s", 0, 0, (after, 1000), stride, 5) == scanned[:5]
+    scanned = trained.store.history("s", 0, after, 100_000, stride, False)
+    assert trained.store.sampled("s", 0, 0, (after, 1000), stride, 100_000) == scanned
+    assert trained.store.sampled("s", 0, 0, (after, 1000), stride, 5) == scanned[:5]

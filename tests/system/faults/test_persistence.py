@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from apptools import FAST, Server
 from httpx_sse import connect_sse
 
@@ -40,6 +41,7 @@ def create(http: httpx.Client, token: str | None = None) -> tuple[str, str]:
     return r.json()["id"], r.json()["owner_token"]
 
 
+@pytest.mark.slow
 def test_restart_lists_sessions_paused_and_resumes_bit_identically(tmp_path: Path) -> None:
     with Server(tmp_path) as server, httpx.Client(base_url=server.url) as http:
         stepped, token = create(http)
@@ -63,6 +65,7 @@ def test_restart_lists_sessions_paused_and_resumes_bit_identically(tmp_path: Pat
             assert layers(http, sid, h) == reference_layers(ADAM, before + 25)
 
 
+@pytest.mark.slow
 def test_kill9_keeps_every_acknowledged_step(tmp_path: Path) -> None:
     acked: list[int] = []
     server = Server(tmp_path).start()

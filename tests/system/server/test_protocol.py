@@ -61,6 +61,7 @@ def answered(sock: socket.socket, request: bytes) -> socket.socket:
 HEALTHZ = b"GET /api/healthz HTTP/1.1\r\nHost: x\r\n\r\n"
 
 
+@pytest.mark.slow
 def test_connections_without_request_headers_are_closed(server: Server) -> None:
     opened = time.monotonic()
     idle = [connect(server) for _ in range(IDLE)]
@@ -109,6 +110,7 @@ def test_a_slow_but_timely_request_is_answered(server: Server) -> None:
     sock.close()
 
 
+@pytest.mark.slow
 def test_a_stream_outlives_the_header_timeout(server: Server) -> None:
     """The timer stops when the headers are in: a stream stays open (pings keep coming)."""
     r = httpx.post(server.url + "/api/sessions", json={"config": FAST})

@@ -79,6 +79,7 @@ def anonymous(http: httpx.Client, body: dict[str, Any] | None = None) -> httpx.R
 # ---- new owners per address -----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_new_owners_per_address_are_limited_and_the_window_slides(server: Server) -> None:
     with client_at(server, "127.0.0.2") as http, client_at(server, "127.0.0.3") as other:
         t0 = time.monotonic()
@@ -253,6 +254,7 @@ def test_memory_cap_is_429_when_nothing_can_be_unloaded(tmp_api: Any) -> None:
     assert weights(api, a, h) == reference(step)
 
 
+@pytest.mark.slow
 def test_a_watched_session_stays_loaded(tmp_path: Path) -> None:
     with Server(tmp_path, max_sessions_loaded=1, ping_seconds=0.5) as server, \
             httpx.Client(base_url=server.url, timeout=30) as http:

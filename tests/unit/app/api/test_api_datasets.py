@@ -5,7 +5,6 @@ naming the limit, a malformed file a 422 naming the row and the column."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,9 +20,11 @@ IRIS = "sepal,petal,species\n" + "".join(
 NUMBERS = "a,b,y\n" + "".join(f"{i * 0.5},{i % 4},{i % 2}\n" for i in range(20))
 
 
-@pytest.fixture
-def api(tmp_path: Path) -> Iterator[ApiClient]:
-    client = ApiClient(make_settings(tmp_path, **LIMITS))
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiClient]:
+    # one app for the module: uploads keep nothing, and each session made here has an owner of
+    # its own (ApiClient sends no cookies), so no test sees another's
+    client = ApiClient(make_settings(tmp_path_factory.mktemp("datasets"), **LIMITS))
     yield client
     client.close()
 

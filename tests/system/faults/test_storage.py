@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 from apptools import FAST, ApiClient, Server, make_settings, wait_status
 from faulttools import Prober, Reader, wait_for
 
@@ -20,6 +21,7 @@ def create(http: httpx.Client) -> tuple[str, dict[str, str]]:
     return r.json()["id"], {"Authorization": f"Bearer {r.json()['owner_token']}"}
 
 
+@pytest.mark.slow
 def test_a_full_database_pauses_runs_refuses_changes_and_recovers(tmp_path: Path) -> None:
     log = tmp_path / "server.log"
     # a 2 MB cap and no compaction pass (app/sessions/retention.py would make room near the cap, and

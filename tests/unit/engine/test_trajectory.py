@@ -58,7 +58,8 @@ def test_every_recorded_point_is_within_the_error_bound() -> None:
 
 
 @pytest.mark.parametrize(
-    ("preset", "steps"), [("digits-mlp", 1_000), ("circle-playground", 20_000)]
+    ("preset", "steps"),
+    [("digits-mlp", 1_000), pytest.param("circle-playground", 20_000, marks=pytest.mark.slow)],
 )
 def test_the_drawn_path_is_the_one_of_every_step(preset: str, steps: int) -> None:
     t, full = every_step(PRESETS[preset]["config"], steps)

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from apptools import FAST, ApiClient, make_settings
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -23,6 +24,9 @@ from hypothesis.stateful import (
     precondition,
     rule,
 )
+
+# Hypothesis runs 8 sequences of up to 12 API calls, runs in workers among them (~3 s)
+pytestmark = pytest.mark.slow
 
 
 def parse(text: str) -> Any:

@@ -91,6 +91,7 @@ def test_live_change_while_running_applies_at_the_step_it_was_made(api: ApiClien
     assert layers(api, sid, h) == local_layers(t)
 
 
+@pytest.mark.slow
 def test_reading_a_running_session_gets_a_consistent_copy(api: ApiClient) -> None:
     sid, h = api.create(FAST)
     api.post(f"/api/sessions/{sid}/run", json={"steps": 1_000_000}, headers=h)
@@ -139,6 +140,7 @@ def page_watching(api: ApiClient, sid: str, fps: float) -> Iterator[Any]:
         session.hub.remove(page)
 
 
+@pytest.mark.slow
 def test_a_page_gets_frames_at_its_rate_and_never_a_trainer(api: ApiClient) -> None:
     """A page's subscriber (``pages``) makes the worker send page frames, a few hundred
     bytes each, at the page's rate; each draws the network as the trainer at its step
