@@ -25,7 +25,7 @@ P of the path onto a slice moves by at most ‖P‖·``error`` (PCA directions: 
 
 Points are kept as float32 (half the bytes of float64); :meth:`matrix` gives float64 back. The
 rounding moves a point by |θ|·6e-8, far below what a 300-pixel drawing shows (the bench and
-tests/test_trajectory.py measure it). A kept point is never changed, only dropped:
+tests/unit/engine/test_trajectory.py measure it). A kept point is never changed, only dropped:
 app/training/transfer.py names points by their step.
 """
 
