@@ -103,6 +103,7 @@ class Hub:
         self.subscribers: set[Subscriber] = set()
         self.loop = loop
         self._wake_pending = False
+        self._wake_pages = False  # the pending wake is for the pages' streams too
         self.demand = Demand()  # all subscribers' frame wishes taken together
         self.on_demand: Callable[[Demand], None] | None = None  # told when the demand changes
         self.look: Any = None  # how the pages want the session drawn (app/page/frames.Look)
@@ -166,7 +167,9 @@ class Hub:
                 self.status = status
                 self.status_seq = self.last_seq
                 self.status_version += 1
-        self.wake()
+        # a running session's step rows alone change nothing a page draws until its next
+        # page frame (which wakes them): 60 needless wakes a second per page otherwise
+        self.wake(pages=not steps or status is not None or forced_frame)
 
     def close(self, reason: str) -> None:
         with self.lock:
@@ -192,9 +195,11 @@ class Hub:
             self.status_version += 1
         self.wake()
 
-    def wake(self) -> None:
-        """Wake every subscriber; at most one pending callback, whatever the publish rate."""
+    def wake(self, pages: bool = True) -> None:
+        """Wake every subscriber (the pages' too unless ``pages`` is False); at most one pending
+        callback, whatever the publish rate."""
         with self.lock:
+            self._wake_pages = self._wake_pages or pages
             if self._wake_pending or not self.subscribers:
                 return
             self._wake_pending = True
@@ -204,9 +209,11 @@ class Hub:
     def _wake_all(self) -> None:
         with self.lock:
             self._wake_pending = False
+            pages, self._wake_pages = self._wake_pages, False
             subs = list(self.subscribers)
         for sub in subs:
-            sub.event.set()
+            if pages or not sub.pages:
+                sub.event.set()
             if sub.queue:
                 sub.frame_event.set()
 

@@ -177,3 +177,37 @@ def test_pacer_makes_up_a_stall_shorter_than_its_horizon() -> None:
             ticks += pacer.due(10, now)
             now += 0.37 if abs(now - 0.48) < 1e-9 else 0.02
         assert ticks == want, (make_up, ticks)
+
+
+def test_a_running_sessions_rows_do_not_wake_its_pages() -> None:
+    """A page draws page frames, which wake it when rendered: a running session's step rows
+    alone (60 commits a second) must not wake it, while a JSON stream wakes for each; a
+    status, a forced frame (a step by hand), rows-free changes and explicit wakes do."""
+
+    async def scenario() -> list[tuple[bool, bool]]:
+        hub = Hub(ring_size=16, last_seq=0, loop=asyncio.get_running_loop())
+        page = Subscriber(
+            owner="o", every=0, fps=0, include=frozenset(), frames=False, pages=30.0
+        )
+        json_stream = subscriber(10)
+        hub.add(page)
+        hub.add(json_stream)
+        seen = []
+        publishes = [
+            lambda: hub.publish([(1, "{}")]),  # rows of a run: the JSON stream only
+            lambda: hub.publish([(2, "{}")], status={"status": "paused"}),
+            lambda: hub.publish([(3, "{}")], forced_frame=True),
+            lambda: hub.publish([]),  # a session row (an edit)
+            hub.wake,  # a page frame rendered
+        ]
+        for publish in publishes:
+            page.event.clear()
+            json_stream.event.clear()
+            publish()
+            await asyncio.sleep(0)  # the wake callback, queued before, runs first
+            seen.append((page.event.is_set(), json_stream.event.is_set()))
+        return seen
+
+    assert asyncio.run(scenario()) == [
+        (False, True), (True, True), (True, True), (True, True), (True, True)
+    ]
