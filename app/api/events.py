@@ -12,7 +12,7 @@ import logging
 import re
 import secrets
 from collections.abc import AsyncIterator, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.sse import EventSourceResponse, format_sse_event
@@ -89,20 +89,22 @@ async def stream_slot(
 StreamSlotDep = Annotated[StreamSlot, Depends(stream_slot)]
 
 
+def event_stream(description: str) -> dict[str, Any]:
+    """An OpenAPI response whose body is a server-sent event stream."""
+    return {
+        "description": description,
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    }
+
+
 @router.get(
     "/sessions/{session_id}/events",
     # not response_class=EventSourceResponse: FastAPI would then expect a generator endpoint
     # and wrap it in its own producer tasks; this route returns the response itself
     response_class=Response,
     responses={
-        200: {
-            "description": "Server-sent events: step, frame, status, close.",
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
-        },
-        404: {
-            "description": "Missing or foreign session (body: a `close` event).",
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
-        },
+        200: event_stream("Server-sent events: step, frame, status, close."),
+        404: event_stream("Missing or foreign session (body: a `close` event)."),
     },
 )
 async def events(

@@ -24,7 +24,7 @@ from fastapi.sse import EventSourceResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import ManagerDep, SessionDep, SettingsDep
-from app.api.events import StreamSlotDep
+from app.api.events import StreamSlotDep, event_stream
 from app.core.errors import ApiError
 from app.page import frames
 from app.page.controls import hidden_set
@@ -63,12 +63,7 @@ class UiPatch(BaseModel):
     "/sessions/{session_id}/page-events",
     # the route returns the response itself (as /events does), its chunks framed already
     response_class=Response,
-    responses={
-        200: {
-            "description": "Server-sent events: one per changed page region (HTML).",
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
-        }
-    },
+    responses={200: event_stream("Server-sent events: one per changed page region (HTML).")},
 )
 async def page_events(
     slot: StreamSlotDep,
