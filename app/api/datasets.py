@@ -26,6 +26,8 @@ from starlette.datastructures import UploadFile
 from app.api.deps import SettingsDep
 from app.core.errors import ApiError
 from app.core.limits import csv_limits, table_limit_error
+from engine.datasets import TableLimit
+from engine.datasets import inspect_csv as inspect
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
 
@@ -72,9 +74,6 @@ class CsvTable(BaseModel):
 @router.post("/csv", response_model=CsvTable, openapi_extra=_BODY)
 async def inspect_csv(request: Request, settings: SettingsDep) -> dict[str, Any]:
     """Read a CSV file and list its columns, so the caller can pick the target column."""
-    from engine.datasets import TableLimit
-    from engine.datasets import inspect_csv as inspect
-
     data, field = await _file(request)
     try:
         table: dict[str, Any] = await run_in_threadpool(

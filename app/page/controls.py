@@ -18,6 +18,8 @@ from typing import Any
 
 from app.page.draw.palette import fmt
 from app.sessions.catalog import all_catalogs
+from engine.activations import HIDDEN_ACTIVATIONS
+from engine.config import normalize_config
 
 HIDEABLE = {
     "data": "data panel",
@@ -92,8 +94,6 @@ def hidden_set(hide: str | None) -> set[str]:
 
 
 def normalized(config: dict[str, Any]) -> dict[str, Any]:
-    from engine.config import normalize_config
-
     return normalize_config(config)
 
 
@@ -164,8 +164,6 @@ def page_context(
         if p["name"] != "lr"
     ]
     task = entry.get("task", "binary")
-    from engine.activations import HIDDEN_ACTIVATIONS
-
     return {
         "sid": session["id"] if session else None,
         "session": session,

@@ -25,7 +25,8 @@ import numpy as np
 
 from app.page.draw import loss_surface, palette
 from app.page.surface_view import ENGINE_ERRORS, spec_of
-from engine.inspect.landscape import landscape
+from engine.inspect.directions import project
+from engine.inspect.landscape import Slice, landscape
 from engine.numbers import finite
 
 TICK = 0.1  # seconds between looks at the session (and the 2-D point's frame rate)
@@ -90,8 +91,6 @@ class SurfaceLive:
         """A new slice through the current weights. With ``frame`` (a map already shown), the
         slice keeps that map's plane directions, origin and window, so the point and the path
         keep their place on screen and the map is redrawn around where training now is."""
-        from engine.inspect.landscape import Slice
-
         with self.session.lock:
             t = self.manager.load(self.session)
             size = int(np.asarray(t.net.theta).shape[0])
@@ -133,8 +132,6 @@ class SurfaceLive:
 
     def _where(self, g: Grid) -> tuple[list[list[float]], list[float]]:
         """The path and the current point projected on ``g``'s plane."""
-        from engine.inspect.directions import project
-
         with self.session.lock:
             t = self.manager.load(self.session)
             theta = np.asarray(t.net.theta, dtype=np.float64).copy()

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from app.page.draw import images, loss_surface, palette
+from engine.datasets import make_dataset
 from engine.inspect.landscape import landscape
 
 ENGINE_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError)
@@ -81,8 +82,6 @@ def dataset_thumb(name: str) -> bytes:
     size = 36
     rgb = np.full((size, size, 3), 247, dtype=np.uint8)
     try:
-        from engine.datasets import make_dataset
-
         data = make_dataset({"name": name, "n_samples": 300})
     except (ValueError, TypeError, KeyError):
         return images.png(rgb)
