@@ -13,7 +13,7 @@ large blocks are freed) from heaps it keeps after ``free()``: a 13.8k-parameter 
 trainer's batches, pickled copies. :func:`trim` asks glibc to hand the free pages of every heap
 back (``malloc_trim(0)``, which since glibc 2.8 also releases free pages inside a heap, not only
 at its top; a few milliseconds). Measured with 20 digits-mlp sessions, the process gives back
-60-80 % of what they added (tests/system/server/test_memory.py, bench/bench_memory.py); the rest
+65-72 % of what they added (tests/system/server/test_memory.py, bench/bench_memory.py); the rest
 is heap pages still shared with live objects, reused by the next sessions. Elsewhere than glibc
 (musl, macOS) :func:`trim` does nothing.
 """
@@ -44,7 +44,7 @@ def held(session: Any) -> bool:
         or session.returned is not None
         or bool(session.points)
         or session.hub.holds_recent()
-        or (session.page is not None and bool(session.page.images))
+        or (session.page is not None and session.page.holds_drawn())
     )
 
 

@@ -103,9 +103,19 @@ class PageFeed:
         frame's pictures before painting it); a paused session always gets fresh ones."""
         return not running or time.monotonic() - self.image_at >= IMAGE_SECONDS
 
-    def forget_pictures(self) -> None:
+    def holds_drawn(self) -> bool:
+        """Does the feed hold drawings an unload would drop?"""
+        return bool(self.images) or self.frame is not None or self.points is not None
+
+    def forget_drawn(self) -> None:
+        """Drop what the next frame redraws: pictures, the last frame, fragments, the data
+        points drawn (they are the dataset's own arrays: kept here, they would keep the
+        dataset an unload drops alive). Preferences, curves and marks stay. The version
+        number goes on, so a page never takes an older fragment for a newer one."""
         with self.lock:
-            self.images = {}
+            self.images, self.frame, self.points, self.pending = {}, None, None, None
+            self.memo, self.parts, self.local_key = {}, {}, ()
+            self.published = (self.published[0], {})
 
     # ---- frames from a worker ----------------------------------------------------------------
 

@@ -144,8 +144,8 @@ class Upkeep:
         finally:
             session.lock.release()
         feed = session.page
-        if feed is not None:  # its pictures are redrawn by the next frame
-            feed.forget_pictures()
+        if feed is not None:  # its drawings are redrawn by the next frame
+            feed.forget_drawn()
         if session.deleted:  # and its page preferences, curve marks … go with it
             session.page = None
         if trim:
