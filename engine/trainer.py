@@ -129,6 +129,17 @@ class Trainer:
         return -(-self.n_train // self.batch_size)
 
     @property
+    def epoch_samples(self) -> int:
+        """Training examples the current epoch has used so far."""
+        return int(self._pointer)
+
+    @property
+    def iterations_left(self) -> int:
+        """Iterations until the epoch ends: ⌈(n − used) / B⌉ at today's batch size B (a live
+        batch-size change mid-epoch changes it; the epochs before keep the sizes they had)."""
+        return -(-(self.n_train - self._pointer) // self.batch_size)
+
+    @property
     def updates(self) -> list[Array]:
         """The last update Δ per parameter (views of :attr:`update_flat`)."""
         return self.net.unflatten(self.update_flat)
@@ -281,8 +292,7 @@ class Trainer:
 
     def step_epoch(self) -> list[dict[str, Any]]:
         """Run the iterations left in the current epoch."""
-        remaining = -(-(self.n_train - self._pointer) // self.batch_size)
-        return self.step(remaining)
+        return self.step(self.iterations_left)
 
     # ---- changing ------------------------------------------------------------------------
 

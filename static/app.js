@@ -2,7 +2,6 @@
 // - "bpp-config": an htmx extension that sends controls as nested JSON
 //   (name="config.optimizer.lr" -> {"config": {"optimizer": {"lr": 0.03}}}), typed.
 // - boot: after POST /api/sessions, open the session's page (/?s=<id>).
-// - learning-rate slider on a log10 scale mirrored into the number input.
 // - image preloading before a region swap (no flicker), edges easing to their new widths,
 //   typed values kept through a redraw of the controls, the classroom share link, import.
 // (Data editing: static/data.js; tooltips and the weight editor: static/tooltip.js.)
@@ -113,13 +112,10 @@
     const elt = evt.detail.elt
     const verb = evt.detail.requestConfig && evt.detail.requestConfig.verb
     const sent = elt && 'value' in elt ? elt.value : null
-    const reset = elt && elt.id === 'reset-smaller-lr'
     xhr.addEventListener('loadend', function () {
       if (!xhr.status) return // not answered (aborted, offline): htmx says so
       if (xhr.status < 400) {
         if (verb !== 'get') unsay() // an accepted change: the last refusal no longer applies
-        // the alert's button: the rate is set, now the reset (by fetch: the button is gone)
-        if (reset) fetch('/api/sessions/' + sid() + '/reset', { method: 'POST' }).then(told)
         return
       }
       let text = 'request failed (' + xhr.status + ')'
@@ -129,7 +125,6 @@
       if (sent === null || elt.value === sent) revert(elt)
     })
   })
-  function told (r) { if (!r.ok) say('reset failed (' + r.status + ')') }
   function unsay () {
     const err = document.querySelector('#status-wrap .error')
     if (err) err.textContent = ''
@@ -146,20 +141,8 @@
     if (elt.id === 'lr') elt.dispatchEvent(new Event('input', { bubbles: true })) // the slider follows
   }
 
-  // ---- learning rate: log slider <-> number ------------------------------------------------
-  document.addEventListener('input', function (evt) {
-    const t = evt.target
-    if (t.id === 'lr-log') {
-      const lr = document.getElementById('lr')
-      lr.value = Number(Math.pow(10, parseFloat(t.value)).toPrecision(3))
-    } else if (t.id === 'lr') {
-      const v = parseFloat(t.value)
-      if (v > 0) document.getElementById('lr-log').value = Math.log10(v)
-    }
-  })
   document.addEventListener('change', function (evt) {
     const t = evt.target
-    if (t.id === 'lr-log') htmx.trigger('#lr', 'change')
     if (t.id === 'view') chosenView = [t.value, Date.now()]
     if (t.id === 'speed') {
       const body = { steps: 1000000 }

@@ -147,6 +147,12 @@ class PatchRequest(Model):
     config: SessionConfig = Field(default_factory=SessionConfig)
 
 
+class ResetRequest(Model):
+    """Settings to change before the reset, in the same request (nothing comes between)."""
+
+    config: SessionConfig = Field(default_factory=SessionConfig)
+
+
 class PatchResult(BaseModel):
     session: SessionPublic
     reset: bool

@@ -25,6 +25,7 @@ from app.api.schemas import (
     ImportRequest,
     PatchRequest,
     PatchResult,
+    ResetRequest,
     RunRequest,
     SessionCreate,
     SessionCreated,
@@ -189,9 +190,14 @@ def pause_session(session: SessionDep, manager: ManagerDep) -> dict[str, Any]:
 
 
 @router.post("/{session_id}/reset", response_model=SessionPublic)
-def reset_session(session: SessionDep, manager: ManagerDep) -> dict[str, Any]:
-    """Fresh weights from the same config; a new generation of step numbers."""
-    return manager.reset(session).public()
+def reset_session(
+    session: SessionDep, manager: ManagerDep, body: ResetRequest | None = None
+) -> dict[str, Any]:
+    """Fresh weights; a new generation of step numbers. ``config``: settings changed first,
+    within the same request, so no other request (a play) can come between the change and the
+    reset (the divergence alert's "reset with a smaller learning rate")."""
+    changes = body.config.engine_dict() if body is not None else {}
+    return manager.reset(session, changes=changes).public()
 
 
 @router.put("/{session_id}/weights")

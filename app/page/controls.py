@@ -84,6 +84,19 @@ LOSS_TASKS = {
 }
 
 
+# the learning-rate slider's ends, as log10: 1e-5 … 10 (a typed rate may go past them)
+LR_LOG_ENDS = (-5, 1)
+
+
+def lr_past(lr: float) -> str:
+    """Which end of the slider ``lr`` is past ("above", "below"), or "" if it can show it."""
+    if lr > 10.0 ** LR_LOG_ENDS[1]:
+        return "above"
+    if lr < 10.0 ** LR_LOG_ENDS[0]:
+        return "below"
+    return ""
+
+
 @lru_cache(maxsize=1)
 def catalogs() -> dict[str, Any]:
     return all_catalogs()
@@ -186,6 +199,8 @@ def page_context(
         "lr": opt["lr"],
         "lr_log": round(math.log10(opt["lr"]), 3) if opt["lr"] > 0 else -3,
         "lr_text": fmt(opt["lr"], 4),
+        "lr_ends": LR_LOG_ENDS,
+        "lr_past": lr_past(opt["lr"]),
         "schedules": [s["name"] for s in cats["schedules"]],
         "losses": LOSS_TASKS.get(task, ("mse",)),
         "inits": [i["name"] for i in cats["initializers"]],

@@ -29,7 +29,8 @@ DIGITS_SHOWN = 24
 # the snapshot's scalars a frame keeps (counters and phase; the arrays go in the drawing)
 SCALARS = (
     "status", "divergence", "iteration", "epoch", "samples_seen", "iterations_per_epoch",
-    "batch_size", "n_train", "phase", "last_phase", "loss", "penalty", "lr", "grad_norm",
+    "epoch_samples", "iterations_left", "batch_size", "n_train", "phase", "last_phase", "loss",
+    "penalty", "lr", "grad_norm",
 )  # fmt: skip
 # the snapshot parts each network view draws from (the others are not computed); the probe
 # example's trace only in its own views (the input column shows its features in all)

@@ -77,17 +77,20 @@ def phase_ko(words: str) -> str:
 
 
 def counters(s: dict[str, Any]) -> dict[str, str]:
-    n, b = s["n_train"], s["batch_size"]
+    """The counters in words. The formula speaks of the epoch under way only: the iterations
+    of earlier epochs need not be epochs × ⌈n / B⌉ once the batch size changed mid-run."""
+    n, b, ipe = s["n_train"], s["batch_size"], s["iterations_per_epoch"]
     epochs = s["epoch"]
+    used, left = s.get("epoch_samples", 0), s.get("iterations_left", ipe)
     return {
         "epoch": str(epochs),
         "iteration": str(s["iteration"]),
         "samples_seen": str(s["samples_seen"]),
-        "ipe": str(s["iterations_per_epoch"]),
-        "ipe_formula": f"⌈{n} / {b}⌉ = {s['iterations_per_epoch']} per epoch; "
-        f"× {epochs} epochs = {s['iterations_per_epoch'] * epochs} iterations",
-        "ipe_formula_ko": f"에포크당 {s['iterations_per_epoch']}회; 에포크 {epochs}회 = "
-        f"이터레이션 {s['iterations_per_epoch'] * epochs}회",
+        "ipe": str(ipe),
+        "ipe_formula": f"⌈{n} / {b}⌉ = {ipe} per epoch; epoch {epochs + 1}: {used} of {n} "
+        f"samples used, {left} iterations to go",
+        "ipe_formula_ko": f"에포크당 {ipe}회; 에포크 {epochs + 1}: 샘플 {n}개 중 {used}개 사용, "
+        f"남은 이터레이션 {left}회",
         "batch_loss": fmt(s.get("loss")),
         "lr": fmt(s.get("lr")),
         "grad_norm": fmt(s.get("grad_norm")),

@@ -267,10 +267,19 @@ class Manager(RemoteRuns, Recovery, Upkeep):
                 session.emit([], status=True, checkpoint=True, urgent=True).wait()
         return session
 
-    def reset(self, session: Session, config: dict[str, Any] | None = None) -> Session:
-        """A fresh trainer (same or new config); step numbering continues in a new generation."""
+    def reset(
+        self,
+        session: Session,
+        config: dict[str, Any] | None = None,
+        changes: dict[str, Any] | None = None,
+    ) -> Session:
+        """A fresh trainer (same or new config, with ``changes`` merged over it); step
+        numbering continues in a new generation."""
         with session.lock:
             self._writable()
+            if changes:
+                config = merge_config(config if config is not None else session.config, changes)
+                check_config(config, self.settings)
             old = self._local(session)
             trainer = build_trainer(config if config is not None else session.config, self.settings)
             session.seq_base = max(session.seq_base + old.iteration, session.hub.last_seq)

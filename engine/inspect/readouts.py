@@ -123,6 +123,8 @@ def snapshot(
         "epoch": trainer.epoch,
         "samples_seen": trainer.samples_seen,
         "iterations_per_epoch": trainer.iterations_per_epoch,
+        "epoch_samples": trainer.epoch_samples,
+        "iterations_left": trainer.iterations_left,
         "batch_size": trainer.batch_size,
         "n_train": trainer.n_train,
         "phase": trainer.phase,

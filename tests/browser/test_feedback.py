@@ -226,12 +226,15 @@ def test_tooltips_name_layers_as_the_drawing_heads_them(open_tab: OpenTab) -> No
     expect(tip).to_contain_text("layer 1 · unit 1")  # heading "layer 1", not "layer 0"
 
 
-def test_the_divergence_reset_goes_out_when_the_alert_is_redrawn_before_the_rate_answers(
+def test_the_divergence_reset_is_one_request_a_play_cannot_come_between(
     open_tab: OpenTab,
 ) -> None:
-    """The alert's button sets the smaller rate, then resets. The rate revives the session,
-    and the stream can redraw the alert away (button and all) before the rate's answer comes:
-    the reset must still be sent (it was not: the handler listened on the button)."""
+    """The alert's "reset with learning rate r" sends the rate and the reset in one request.
+    Before, it sent the rate, and the reset only once the rate's answer came (up to 2 s on a
+    busy machine): a play pressed meanwhile continued from the diverged weights, and diverged
+    again at the rate the alert had called safe. Here the answer is held: nothing but that one
+    request goes out, play cannot be pressed until it is answered, and the run the next play
+    starts is the fresh one at the new rate."""
     diverging = {**SMALL_NET, "dataset": {"name": "reg_plane", "n_samples": 200},
                  "optimizer": {"name": "sgd", "lr": 50.0}}
     tab = open_tab(config_url(diverging))
@@ -241,9 +244,32 @@ def test_the_divergence_reset_goes_out_when_the_alert_is_redrawn_before_the_rate
     divergence = page.locator("#divergence")
     expect(divergence).to_be_visible(timeout=20_000)
     expect(page.locator("#rate-checked")).to_contain_text("without diverging")
-    answers = HeldAnswers(tab)
+    generation = tab.session()["generation"]
+    sent: list[tuple[str, str]] = []
+    held: list[tuple[Route, APIResponse]] = []
+
+    def hold(route: Route) -> None:
+        if route.request.method == "GET":  # the pictures the frames point at
+            route.continue_()
+            return
+        sent.append((route.request.method, route.request.url))
+        held.append((route, route.fetch()))
+
+    page.route(f"**/api/sessions/{tab.session_id()}**", hold)
     page.locator("#reset-smaller-lr").click()
-    answers.wait(1)
-    expect(divergence).to_be_hidden()  # the stream's redraw came first
-    assert answers.release(0) == 200
-    poll(lambda: tab.session()["reason"] == "reset", what="the reset after the rate")
+    poll(lambda: page.evaluate("() => true") and len(held) >= 1, what="the reset request")
+    # the server has done it all already: new rate, new generation, fresh weights
+    ses = tab.session()
+    assert ses["reason"] == "reset" and ses["generation"] == generation + 1
+    assert ses["config"]["optimizer"]["lr"] < 50
+    expect(page.locator("#play")).to_be_disabled()  # until the answer: no play in between
+    page.locator("#play").click(force=True)
+    assert [m for m, _ in sent] == ["POST"] and sent[0][1].endswith("/reset"), sent
+    held[0][0].fulfill(response=held[0][1])
+    page.unroute(f"**/api/sessions/{tab.session_id()}**")
+    assert held[0][1].status == 200
+    expect(page.locator("#play")).to_be_enabled()
+    page.locator("#play").click()
+    poll(lambda: tab.session()["step"] >= 100, what="100 steps at the offered rate")
+    assert tab.session()["status"] == "running" and tab.session()["generation"] == generation + 1
+    page.locator("#pause").click()

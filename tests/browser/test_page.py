@@ -187,6 +187,16 @@ def test_learning_rate_change_while_running_applies_without_reset(open_tab: Open
     assert ses["generation"] == generation and ses["status"] == "running"
     expect(page.locator("#lr")).not_to_have_value(str(new_lr))
     assert close(float(page.locator("#lr").input_value()), 10**-1.5, rel=0.02)
+    # inside the slider's ends nothing is said; a rate typed past an end is said at once
+    past = page.locator("#lr-past")
+    expect(past).to_have_attribute("data-past", "")
+    assert not past.inner_text().strip()
+    rate = page.locator("#lr").input_value()
+    page.locator("#lr").fill("0.000001")
+    expect(past).to_have_attribute("data-past", "below")
+    expect(past).to_contain_text("below the slider's start")
+    page.locator("#lr").fill(rate)  # as it was: a change event then sends no new rate
+    expect(past).to_have_attribute("data-past", "")
     # recent step records carry the new rate
     # (steps reach the history through the database writer, a few milliseconds behind; the
     # step the session was at when the change applied was trained at the old rate, so only
@@ -240,7 +250,7 @@ def test_too_large_learning_rate_shows_divergence_without_nan(open_tab: OpenTab)
     assert close(float(page.locator("#lr").input_value()), ses["config"]["optimizer"]["lr"])
     assert "NaN" not in page.evaluate("() => document.body.innerText")
     # and the offer holds: the first play after the reset trains on (the button sends the
-    # rate, then the reset: wait for the reset, or it lands after play and pauses the run)
+    # rate and the reset in one request, and play waits for its answer)
     poll_for(tab.session, lambda s: s["reason"] == "reset", what="the reset itself")
     page.locator("#play").click()
     poll(lambda: tab.session()["step"] >= 200, what="200 steps at the offered rate")

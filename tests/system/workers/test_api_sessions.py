@@ -145,6 +145,21 @@ def test_reset_gives_fresh_weights_same_seed(api: ApiClient) -> None:
     assert api.get(f"/api/sessions/{sid}/state", headers=h).json()["layers"] == w0
 
 
+def test_reset_with_changed_settings_is_one_request(api: ApiClient) -> None:
+    """The divergence alert's cure: the rate and the reset together; a bad value refuses both."""
+    sid, h = api.create()
+    w0 = api.get(f"/api/sessions/{sid}/state", headers=h).json()["layers"]
+    api.post(f"/api/sessions/{sid}/step", json={"count": 5}, headers=h)
+    body = {"config": {"optimizer": {"lr": 0.01}}}
+    r = api.post(f"/api/sessions/{sid}/reset", json=body, headers=h).json()
+    assert r["generation"] == 1 and r["step"] == 0 and r["reason"] == "reset"
+    assert r["config"]["optimizer"]["lr"] == 0.01
+    assert api.get(f"/api/sessions/{sid}/state", headers=h).json()["layers"] == w0
+    bad = api.post(f"/api/sessions/{sid}/reset", json={"config": {"batch_size": 0}}, headers=h)
+    assert bad.status_code == 422 and "batch_size" in bad.text
+    assert api.get(f"/api/sessions/{sid}", headers=h).json()["generation"] == 1  # not reset
+
+
 def test_weights_edit_one_and_whole(api: ApiClient) -> None:
     sid, h = api.create()
     r = api.put(f"/api/sessions/{sid}/weights",
