@@ -96,6 +96,8 @@ def render(frame: Any, public: dict[str, Any], feed: Any) -> dict[str, str]:
     counters = words.counters(frame.snap)
     if due("counters", counters):
         out["counters"] = render_block("counters", {"regions": {"counters": counters}})
+    if due("epoch_formula", counters["ipe_formula"]):
+        out["epoch-formula"] = render_block("epoch_formula", {"regions": {"counters": counters}})
     snap = frame.snap
     done, nxt = words.phase_words(snap)
     phase = {"done": done, "next": nxt, "order": phase_order(snap)}

@@ -175,6 +175,14 @@ def test_the_phase_button_beside_the_drawing_names_the_phase(open_tab: OpenTab) 
     expect(named).to_contain_text("forward")
     expect(page.locator("svg#network rect.computing")).to_be_attached()
     assert tab.state()["last_phase"] == {"phase": "forward", "layer": 0}
+    # the words after it change length ("ready", "forward · output", "backward · layer 1"):
+    # the button stays where a teacher clicks
+    for _ in range(4):
+        before = named.inner_text()
+        button.click()
+        expect(named).not_to_have_text(before)
+        moved = button.bounding_box()
+        assert moved and (moved["x"], moved["y"]) == (box["x"], box["y"]), (box, moved)
 
 
 def test_no_point_tools_for_data_without_a_plane(open_tab: OpenTab) -> None:
@@ -190,12 +198,15 @@ def test_classroom_hidden_panels_leave_no_hole(open_tab: OpenTab) -> None:
     page = tab.page
     ready(tab)
     expect(page.locator("#data-panel")).to_be_hidden()
+    expect(page.locator("#phase-stepper")).to_be_hidden()
     grid = page.locator(".grid").bounding_box()
     net = page.locator("#network-panel").bounding_box()
-    curves = page.locator("#curves").bounding_box()
-    assert grid and net and curves
+    out = page.locator("#out-col").bounding_box()
+    share = page.locator("#share-panel").bounding_box()
+    assert grid and net and out and share
     assert net["x"] - grid["x"] < 20  # starts where the data panel was
-    assert curves["x"] - grid["x"] < 20 and curves["width"] > 0.9 * grid["width"]
+    assert out["x"] - (net["x"] + net["width"]) < 20  # and reaches the loss and output column
+    assert share["x"] - grid["x"] < 20  # the share panel takes the surface panel's place
 
 
 def test_gradient_clipping_is_a_control(open_tab: OpenTab) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from browsertools import DESKTOP, PHONE, SURFACE_DONE_JS, OpenTab, Tab, poll
+from contrast import low_contrast
 from pagetools import clipped_texts
 from playwright.sync_api import expect
 
@@ -15,6 +16,7 @@ PANELS = [
     "#data-panel",
     "#network-panel",
     "#output-panel",
+    "#run-bar",
     "#training-bar",
     "#phase-stepper",
     "#curves",
@@ -89,15 +91,28 @@ def test_layout_and_screenshot(open_tab: OpenTab, size: str, viewport: dict[str,
     node = page.locator("svg#network .node-box").first.bounding_box()
     assert node and node["width"] >= 24, f"network nodes drawn {node} px wide"
     if size == "phone":  # panels stack: no two side by side
+        stacked = [b for b in boxes if b["sel"] != "#run-bar"]  # over them: see below
         side_by_side = [
             (a["sel"], b["sel"])
-            for k, a in enumerate(boxes)
-            for b in boxes[k + 1 :]
+            for k, a in enumerate(stacked)
+            for b in stacked[k + 1 :]
             if overlaps(a, b)
         ]
         assert not side_by_side, f"panels side by side on a phone: {side_by_side}"
+        # play and the loss stay at the bottom of the screen, where a thumb finds them,
+        # wherever the page is scrolled
+        for y in (0, 1500):
+            page.evaluate(f"() => window.scrollTo(0, {y})")
+            bar = page.locator("#run-bar").bounding_box()
+            play = page.locator("#play").bounding_box()
+            assert bar and play and abs(bar["y"] + bar["height"] - viewport["height"]) < 2, bar
+            assert play["y"] > viewport["height"] / 2 and play["height"] >= 32, play
+            expect(page.locator("#run-bar #batch-loss")).to_be_in_viewport()
     else:  # the desktop uses its width: some panels share a row
         assert any(overlaps(a, b) for k, a in enumerate(boxes) for b in boxes[k + 1 :]), boxes
+    # every text readable when projected: WCAG AA contrast (4.5:1; 3:1 large)
+    page.evaluate("() => window.scrollTo(0, 0)")
+    assert not low_contrast(page), low_contrast(page)
     controls = page.evaluate(UNLABELLED_JS)
     assert controls["count"] > 10, controls
     assert not controls["unlabelled"], f"controls without a label: {controls['unlabelled']}"
