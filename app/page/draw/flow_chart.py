@@ -56,6 +56,7 @@ class FlowChart:
     lines: list[Line] = field(default_factory=list)
     bars: list[Bar] = field(default_factory=list)
     labels: list[Label] = field(default_factory=list)
+    grid: list[str] = field(default_factory=list)  # y of each power of ten drawn
     step: int | None = None
     grad_norm_json: str = "[]"  # the latest record's values, exact (data-* attributes)
     saturation_json: str = "[]"
@@ -90,8 +91,8 @@ def flow_chart(curves: Curves, size: tuple[int, int] = (380, 170)) -> FlowChart:
         thi = math.ceil(math.log10(max(vals)))
         if thi - tlo < 1:
             tlo, thi = tlo - 1, thi + 1
-        labels = fmt(10.0**thi, 3), fmt(10.0**tlo, 3)
-        left = max(left, 6 + math.ceil(6.2 * max(len(t) for t in labels)))
+        widest = max(len(f"1e{k}") for k in (tlo, thi))
+        left = max(34, 6 + math.ceil(6.2 * widest))
         pw, ph = w - left - right, h - top - bottom
         chart.plot = Box(left, top, pw, ph)
         s0, s1 = rows[0][0], max(rows[-1][0], rows[0][0] + 1)
@@ -123,12 +124,15 @@ def flow_chart(curves: Curves, size: tuple[int, int] = (380, 170)) -> FlowChart:
                     label_xy,
                 )
             )
-        chart.labels = [
-            Label("axis", left - 4, top + 9, labels[0]),
-            Label("axis", left - 4, top + ph, labels[1]),
-            Label("axis x", left, h - 4, str(s0)),
-            Label("axis x end", left + pw, h - 4, f"step {s1}"),
-        ]
+        # a line and a label per power of ten (every other one past 8): orders of magnitude
+        # are the lesson
+        every = 1 if thi - tlo <= 8 else 2
+        chart.labels = [Label("axis x", left, h - 4, str(s0))]
+        chart.labels.append(Label("axis x end", left + pw, h - 4, f"step {s1}"))
+        for k in range(thi, tlo - 1, -every):
+            y = py(10.0**k)
+            chart.grid.append(y)
+            chart.labels.append(Label("axis", left - 4, f"{float(y) + 3:.1f}", f"1e{k}"))
     for i, share in enumerate(latest["saturation"]):
         if share is None:
             continue  # the output layer under a loss on logits: f′ is not on its path
