@@ -71,7 +71,7 @@ def test_saturation_is_a_hand_count(activation: str) -> None:
         x = {"relu": np.maximum(z, 0), "sigmoid": 1 / (1 + np.exp(-z)), "tanh": np.tanh(z)}[
             activation
         ]
-    assert 0 < sum(out["saturation"][:-1])  # large weights: some units are saturated
+    assert sum(out["saturation"][:-1]) > 0  # large weights: some units are saturated
     assert out["saturation"][-1] is None  # bce on logits: no f′ on the output's path
 
 

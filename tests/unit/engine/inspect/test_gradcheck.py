@@ -147,10 +147,10 @@ def test_numerical_column_is_a_central_difference() -> None:
 
 def test_sampling_is_seeded_and_says_so() -> None:
     t = net_for()
-    one, again, other = gradcheck(t, max_entries=9, seed=4), gradcheck(t, max_entries=9, seed=4), (
-        gradcheck(t, max_entries=9, seed=5)
-    )
-    where = [[(e["layer"], e["param"], e["index"]) for e in r["entries"]] for r in (one, again, other)]
+    one, again, other = (gradcheck(t, max_entries=9, seed=s) for s in (4, 4, 5))
+    where = [
+        [(e["layer"], e["param"], e["index"]) for e in r["entries"]] for r in (one, again, other)
+    ]
     assert one["sampled"] and one["checked"] == 9 and one["n_params"] == t.n_params > 9
     assert where[0] == where[1] != where[2]
     assert [e["numerical"] for e in one["entries"]] == [e["numerical"] for e in again["entries"]]
