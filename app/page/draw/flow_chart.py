@@ -124,6 +124,7 @@ def flow_chart(curves: Curves, size: tuple[int, int] = (380, 170)) -> FlowChart:
                     label_xy,
                 )
             )
+        _spread(chart.lines)
         # a line and a label per power of ten (every other one past 8): orders of magnitude
         # are the lesson
         every = 1 if thi - tlo <= 8 else 2
@@ -140,6 +141,21 @@ def flow_chart(curves: Curves, size: tuple[int, int] = (380, 170)) -> FlowChart:
             Bar(names[i], colour(i, n), f"{100 * share:.1f}", f"{100 * share:.0f} %")
         )
     return chart
+
+
+def _spread(lines: list[Line], gap: float = 9.0) -> None:
+    """Move the lines' end labels apart vertically (at least ``gap`` units), in their order:
+    lines that end close together would otherwise write their names over each other."""
+    placed = sorted(
+        (float(ln.label_xy[1]), i) for i, ln in enumerate(lines) if ln.label_xy is not None
+    )
+    ys = [y for y, _ in placed]
+    for k in range(1, len(ys)):
+        ys[k] = max(ys[k], ys[k - 1] + gap)
+    for (_, i), y in zip(placed, ys, strict=True):
+        ln = lines[i]
+        assert ln.label_xy is not None
+        lines[i] = ln._replace(label_xy=(ln.label_xy[0], f"{y + 3:.1f}"))
 
 
 def flow_data(curves: Curves) -> dict[str, Any]:
