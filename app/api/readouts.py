@@ -12,12 +12,12 @@ import numpy as np
 from fastapi import APIRouter, Query, Response
 
 from app.api.deps import ManagerDep, SessionDep, SettingsDep
+from app.api.gradcheck import DEFAULT_SAMPLE, checked
 from app.api.schemas import View
 from app.core.errors import ApiError, engine_error, limit_error
 from app.core.jsontext import encode
 from engine.inspect import readouts
 from engine.inspect.decision import decision_surface
-from engine.inspect.gradcheck import gradcheck as run_gradcheck
 from engine.inspect.landscape import grid_size
 from engine.inspect.landscape import landscape as compute_landscape
 
@@ -92,18 +92,22 @@ def gradcheck(
     manager: ManagerDep,
     settings: SettingsDep,
     eps: Annotated[float, Query(gt=0, le=0.01)] = 1e-5,
+    sample: Annotated[
+        int,
+        Query(
+            ge=1,
+            description=(
+                "Entries checked when the net has more than max_gradcheck_params parameters "
+                "(a seeded sample; smaller nets are checked whole). At most that limit."
+            ),
+        ),
+    ] = DEFAULT_SAMPLE,
+    seed: Annotated[int, Query(ge=0, le=2**32 - 1, description="Seed of the sample.")] = 0,
 ) -> dict[str, Any]:
-    """Central-difference gradient beside backprop's, with relative errors (2N loss passes)."""
-    with session.lock:
-        t = manager.load(session)
-        if t.n_params > settings.max_gradcheck_params:
-            raise limit_error(
-                "n_params", "max_gradcheck_params", t.n_params, settings.max_gradcheck_params
-            )
-        try:
-            return dict(jsonable(run_gradcheck(t, eps)))
-        except ENGINE_ERRORS as exc:
-            raise engine_error(exc) from None
+    """Central-difference gradient beside backprop's, per parameter entry, with relative
+    errors, verdicts, a summary per layer, and the cost of each (2N loss passes vs one
+    backward pass, timed). The page's gradient-check panel shows this very result."""
+    return checked(session, manager, settings, eps, sample, seed)
 
 
 @router.get("/landscape")

@@ -148,10 +148,32 @@ def layer_buttons(hidden: list[dict[str, Any]]) -> dict[str, Any]:
         )
     return {
         "layers": layers,
+        "all_activation": all_activation(plain),
         "add_layer": _patch(hidden=plain + [{"units": 2, "activation": last_act}]),
         "remove_layer": _patch(hidden=plain[:-1]),
         "can_remove_layer": bool(plain),
     }
+
+
+# activations He initialisation is derived for (zero or small slope below 0)
+RELU_FAMILY = ("relu", "leaky_relu", "elu", "gelu", "silu")
+
+
+def all_activation(plain: list[dict[str, Any]]) -> dict[str, Any]:
+    """The "activation for all layers" control: the activation every hidden layer shares
+    (None when they differ) and, per activation, the one PATCH body that sets it on every
+    hidden layer with He initialisation for the ReLU family, Xavier (the default) otherwise."""
+    acts = {h["activation"] for h in plain}
+    bodies = {
+        a: {
+            "config": {
+                "hidden": [{"units": h["units"], "activation": a} for h in plain],
+                "init": {"name": "he_normal" if a in RELU_FAMILY else "xavier_uniform"},
+            }
+        }
+        for a in HIDDEN_ACTIVATIONS
+    }
+    return {"current": acts.pop() if len(acts) == 1 else None, "bodies": json.dumps(bodies)}
 
 
 def page_context(

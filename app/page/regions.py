@@ -18,7 +18,7 @@ import numpy as np
 
 from app.page import controls, words
 from app.page.controls import encode_config
-from app.page.draw import charts, network
+from app.page.draw import charts, flow_chart, network
 from app.page.draw.digits import digits_html
 from app.page.draw.palette import fmt
 from app.page.templating import render_block
@@ -118,6 +118,9 @@ def render(frame: Any, public: dict[str, Any], feed: Any) -> dict[str, str]:
     feed.parts.update(counters=counters, phase=phase, divergence=dv)
     if cv is not None:
         feed.parts["curves"] = cv
+        # the gradient-flow chart reads the same step records: redrawn with the curves
+        feed.parts["grad-flow"] = fd = flow_chart.flow_data(curves.chart)
+        out["grad-flow"] = render_block("grad_flow", {"regions": {"grad-flow": fd}})
     return out
 
 

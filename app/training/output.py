@@ -19,7 +19,7 @@ from typing import Any
 
 from app.core.jsontext import encode
 from app.streaming.demand import Frame
-from engine.inspect import readouts
+from engine.inspect import flow, readouts
 
 
 @dataclass
@@ -56,7 +56,8 @@ def pack(
     frame: frozenset[str] | None = None,
     checkpoint: bool = False,
 ) -> Batch:
-    """Encode ``records`` (from ``t.step``), full-set ``metrics`` (on the last record), a frame
+    """Encode ``records`` (from ``t.step``), full-set ``metrics`` (on the last record, with the
+    per-layer gradient flow of that step under ``"flow"``: engine/inspect/flow.py), a frame
     of the views ``frame`` and a checkpoint, all stamped with one wall-clock time ``t`` (clients
     time their lag with it)."""
     now = round(time.time(), 4)
@@ -67,6 +68,8 @@ def pack(
         data = {"seq": seq, "generation": generation, **rec, "t": now}
         if i == last and metrics is not None:
             data["metrics"] = metrics
+            # the layers hold the last step's dW and pass: that of this record
+            data["flow"] = flow.flow(t)
         rows.append((seq, rec["step"], data.get("loss"), int("metrics" in data), encode(data)))
     seq = seq_base + t.iteration
     picture = None

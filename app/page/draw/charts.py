@@ -36,6 +36,9 @@ class Curves:
     loss: dict[str, list[float | None]] = field(default_factory=lambda: {s: [] for s in SPLITS})
     acc: dict[str, list[float | None]] = field(default_factory=lambda: {s: [] for s in SPLITS})
     marks: list[tuple[int, str]] = field(default_factory=list)  # (step, what changed)
+    # per step: the record's gradient flow (engine/inspect/flow.py; None on a closing point),
+    # drawn by app/page/draw/flow_chart.py
+    flow: list[dict[str, Any] | None] = field(default_factory=list)
     stride: int = 1
     _seen: int = 0
 
@@ -49,12 +52,14 @@ class Curves:
         if self._seen % self.stride and not keep:
             return
         self.steps.append(int(record["step"]))
+        self.flow.append(record.get("flow"))
         for s in SPLITS:
             entry = m.get(s) or {}
             self.loss[s].append(finite(entry.get("loss"), CHART_BOUND))
             self.acc[s].append(finite(entry.get("accuracy"), CHART_BOUND))
         if len(self.steps) > CAP:
             self.steps = self.steps[::2]
+            self.flow = self.flow[::2]
             for s in SPLITS:
                 self.loss[s] = self.loss[s][::2]
                 self.acc[s] = self.acc[s][::2]

@@ -71,13 +71,19 @@ def html_routes(api: ApiClient) -> list[str]:
 def test_every_html_answer_has_the_page_security_headers(api: ApiClient) -> None:
     """Each route that answers HTML, its error answer, and a static SVG carry the CSP (no
     unsafe keywords), nosniff and the referrer policy."""
-    assert html_routes(api) == ["/", "/api/sessions/{session_id}/surface.html", "/docs"]
+    assert html_routes(api) == [
+        "/",
+        "/api/sessions/{session_id}/gradcheck.html",
+        "/api/sessions/{session_id}/surface.html",
+        "/docs",
+    ]
     sid, owner = api.create()
     urls = {
         "/": {},
         "/?c=not-base64-json": {},  # the page with its error, a 422
         f"/?s={sid}": owner,
         f"/api/sessions/{sid}/surface.html": owner,
+        f"/api/sessions/{sid}/gradcheck.html": owner,
         "/docs": {},
         "/static/favicon.svg": {},  # an SVG document can hold scripts too
     }

@@ -74,12 +74,19 @@ def test_gradcheck_agrees(api: ApiClient, trained: tuple[str, dict[str, str]]) -
     assert api.get(f"/api/sessions/{sid}/gradcheck?eps=1", headers=h).status_code == 422
 
 
-def test_gradcheck_is_bounded(tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_gradcheck_samples_above_the_limit(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Above max_gradcheck_params the check samples (it used to refuse); the sample size is
+    bounded by that limit, and a size out of range is a 422 naming ``sample``."""
     api = ApiClient(make_settings(tmp_path_factory.mktemp("gc"), max_gradcheck_params=10))
     try:
         sid, h = api.create()
-        r = api.get(f"/api/sessions/{sid}/gradcheck", headers=h)
-        assert r.status_code == 422 and r.json()["limit"] == "max_gradcheck_params"
+        r = api.get(f"/api/sessions/{sid}/gradcheck?sample=7&seed=3", headers=h)
+        body = r.json()
+        assert r.status_code == 200 and body["sampled"] and body["checked"] == 7
+        assert body["n_params"] > 10 and body["limit"] == 10
+        for bad in ("sample=11", "sample=0", "sample=x"):
+            r = api.get(f"/api/sessions/{sid}/gradcheck?{bad}", headers=h)
+            assert r.status_code == 422 and "sample" in r.json()["field"], r.text
     finally:
         api.close()
 

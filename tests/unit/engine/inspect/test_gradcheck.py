@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from engine.activations import HIDDEN_ACTIVATIONS
-from engine.inspect.gradcheck import gradcheck
+from engine.inspect.gradcheck import gradcheck, judged, noise_floor, verdict
 from engine.trainer import Trainer
 from tests.conftest import ALL_TRAIN
 
@@ -115,3 +115,69 @@ def test_vanishing_gradients_sigmoid_vs_relu() -> None:
 
     assert ratio("sigmoid", "xavier_uniform") < 1e-3
     assert ratio("relu", "he_normal") > 1e-2
+
+
+def numpy_loss(t: Trainer, params: list[np.ndarray]) -> float:
+    """J(θ) of net_for()'s net (tanh, tanh, sigmoid output, BCE), written out in NumPy."""
+    W0, b0, W1, b1, W2, b2 = params
+    x, y = t.data.x_train, t.data.y_train
+    h = np.tanh(np.tanh(x @ W0 + b0) @ W1 + b1)
+    p = 1.0 / (1.0 + np.exp(-(h @ W2 + b2)))
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def test_numerical_column_is_a_central_difference() -> None:
+    t = net_for()
+    t.step(2)
+    eps = 1e-5
+    result = gradcheck(t, eps)
+    params = [p.copy() for p in t.net.params]
+    for row in result["entries"]:
+        k = 2 * row["layer"] + ("W", "b").index(row["param"])
+        idx = tuple(row["index"])
+        plus = [p.copy() for p in params]
+        plus[k][idx] += eps
+        minus = [p.copy() for p in params]
+        minus[k][idx] -= eps
+        num = (numpy_loss(t, plus) - numpy_loss(t, minus)) / (2 * eps)
+        assert row["numerical"] == pytest.approx(num, rel=1e-6, abs=1e-9)
+        assert row["absolute_error"] == abs(row["backprop"] - row["numerical"])
+    assert result["loss"] == pytest.approx(numpy_loss(t, params), rel=1e-12)
+
+
+def test_sampling_is_seeded_and_says_so() -> None:
+    t = net_for()
+    one, again, other = (gradcheck(t, max_entries=9, seed=s) for s in (4, 4, 5))
+    where = [
+        [(e["layer"], e["param"], e["index"]) for e in r["entries"]] for r in (one, again, other)
+    ]
+    assert one["sampled"] and one["checked"] == 9 and one["n_params"] == t.n_params > 9
+    assert where[0] == where[1] != where[2]
+    assert [e["numerical"] for e in one["entries"]] == [e["numerical"] for e in again["entries"]]
+    assert sum(g["checked"] for g in one["layers"]) == 9 == sum(one["counts"].values())
+    with pytest.raises(ValueError, match="sample"):
+        gradcheck(t, max_entries=0)
+
+
+def test_timings_and_their_ratio() -> None:
+    result = gradcheck(net_for())
+    assert result["backprop_seconds"] > 0 and result["numerical_seconds"] > 0
+    assert result["time_ratio"] == result["numerical_seconds"] / result["backprop_seconds"]
+    assert result["loss_evaluations"] == 2 * result["checked"]
+
+
+def test_verdict_bands_and_noise_floor() -> None:
+    assert [verdict(r) for r in (1e-8, 1e-6, 1e-4, 1e-2)] == [
+        "excellent", "good", "doubtful", "wrong"
+    ]  # fmt: skip
+    assert judged(1e-4, True) == "within rounding" and judged(1e-9, True) == "excellent"
+    assert judged(1e-4, False) == "doubtful"
+    # rounding: ε_mach·|J| / ε, with |J| ≥ 1 and a factor 10 of room; truncation: ε²
+    assert noise_floor(0.5, 1e-5) == pytest.approx(10 * 2.220446049250313e-16 / 1e-5 + 1e-10)
+    result = gradcheck(net_for())
+    assert result["verdict"] == "excellent" and result["counts"]["wrong"] == 0
+    first = result["layers"][0]
+    rows = [e for e in result["entries"] if e["layer"] == 0 and e["param"] == "W"]
+    assert first["checked"] == len(rows) and first["backprop_norm"] == pytest.approx(
+        np.linalg.norm([e["backprop"] for e in rows])
+    )
