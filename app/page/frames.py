@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from app.page.draw import images, network
+from app.page.draw import images, network, views
 from engine.inspect import readouts
 from engine.inspect.decision import decision_surface
 
@@ -39,6 +39,9 @@ NEEDS = {
     "updates": frozenset({"updates"}),
     "activations": frozenset({"probe"}),
     "delta": frozenset({"probe"}),
+    "velocity": frozenset({"optimizer"}),
+    "second_moment": frozenset({"optimizer"}),
+    "effective_step": frozenset({"updates", "gradients"}),
 }
 # while stepping phases, the view that shows what the phase just produced
 PHASE_VIEW = {
@@ -106,11 +109,20 @@ def computed_layers(snap: dict[str, Any], view: str) -> set[int] | None:
     name, layer = last.get("phase"), last.get("layer")
     if view == "activations":
         return set(range(layer + 1)) if name == "forward" and layer is not None else None
-    if view in ("delta", "gradients"):
+    if view in ("delta", "gradients", "effective_step"):
         if name == "backward" and layer is not None:
             return set(range(layer, n))
         return set()
     return None
+
+
+def labels(data: Any) -> tuple[list[str], list[int] | None, list[str] | None]:
+    """What the drawing says of data set ``data``: its inputs' labels (a pixel's (row, col)),
+    the inputs drawn when there are more than fit (those that vary most), the class names."""
+    names = network.input_names(list(data.feature_names), data.image_shape)
+    shown = network.informative(data.x_train) if len(names) > network.MAX_DRAWN else None
+    classes = list(data.class_names or []) if data.task == "multiclass" else None
+    return names, shown, classes
 
 
 def data_key(t: Any, generation: int) -> str:
@@ -123,13 +135,16 @@ def build(t: Any, generation: int, look: Look, pictures: bool) -> PageFrame:
     predictions of other data, which the page redraws at a slower rate."""
     at = {"iteration": t.iteration, "last_phase": t.last_phase}
     view = shown_view(at, generation, look)
+    if view not in views.available(t.config["optimizer"]):  # e.g. velocity after a switch
+        view = "weights"
     # arrays, not nested lists: only the drawn units are copied out (network.prepare)
     full = readouts.snapshot(t, NEEDS.get(view, NEEDS["weights"]), arrays=True)
     data = t.data
     # the other views need only the probe example's features (for the input column)
     probe = full.get("probe") or {"input": data.x_train[readouts.probe_index(t)]}
+    names, shown, classes = labels(data)
     drawing = network.prepare(
-        full, list(data.feature_names), view, probe, computed_layers(full, view)
+        full, names, view, probe, computed_layers(full, view), shown, classes
     )
     snap = {k: full.get(k) for k in SCALARS}
     snap["n_layers"] = len(full["layers"])
