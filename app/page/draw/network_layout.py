@@ -23,7 +23,7 @@ LEFT, RIGHT = 58, 14  # room for the feature names; for the highlight around the
 COLUMN_STEP = 110  # preferred distance between columns
 # the viewBox widths: few, so that the stylesheet can give each a least rendered width (its
 # 16-unit text stays >= 13 px on a phone: app.css, #network[data-w])
-WIDTHS = (420, 530, 640, 720)
+WIDTHS = (440, 530, 640, 720)
 MAX_DRAWN = 8  # units drawn per column at most (TensorFlow Playground's most)
 WIDTH_GAIN = 5.0  # an edge's stroke is 0.6 + 5·|v|/peak: 5.6 at the view's peak; a frozen
 MAX_STROKE = 9.0  # scale lets it grow past that up to this much, then it stays
