@@ -37,7 +37,7 @@
       const l = Number(el.dataset.layer)
       const from = l === 0 ? feature(el.dataset.i) : unit(String(l - 1), el.dataset.i)
       // the quantity first (what the number is), then which weight: w[layer][j][k]
-      return [edgeQ + ' = ' + v + ' · w[' + l + '][' + el.dataset.i + '][' + el.dataset.j + '] (' + from + ' → ' +
+      return [edgeQ + ' = ' + v + ' for w[' + l + '][' + el.dataset.i + '][' + el.dataset.j + '] (' + from + ' → ' +
         unit(String(l), el.dataset.j) + ')', ko]
     }
     if (el.classList.contains('bias')) {
@@ -48,7 +48,7 @@
         ' of the probe example', '입력값 (예제 하나)']
     }
     const name = unit(el.dataset.layer, el.dataset.unit)
-    return [nodeQ + (v !== undefined ? ' = ' + v : '') + ' · ' + name, ko]
+    return [nodeQ + (v !== undefined ? ' = ' + v : '') + ' for ' + name, ko]
   }
   function unit (column, k) {
     const head = document.querySelector('#network g.column[data-column="' + column + '"] text.col-label')

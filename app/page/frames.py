@@ -25,6 +25,9 @@ from engine.inspect.decision import decision_surface
 
 DECISION_RES = 64  # the decision heatmap's pixels a side
 NEURON_RES = 16  # each node's tile in the sprite
+# a drawing with more tiles than this gets them at TF Playground's 10 × 10 (a tile's PNG costs
+# ~1.8 bytes a pixel: 57 tiles of 16 × 16 would take most of a frame's 32 kB)
+MANY_TILES, FEW_PIXELS = 24, 10
 DIGITS_SHOWN = 24
 # the snapshot's scalars a frame keeps (counters and phase; the arrays go in the drawing)
 SCALARS = (
@@ -164,18 +167,25 @@ def build(t: Any, generation: int, look: Look, pictures: bool) -> PageFrame:
 def _pictures(t: Any, frame: PageFrame, look: Look) -> None:
     data = t.data
     if data.domain is not None:
-        surface = decision_surface(t, DECISION_RES, NEURON_RES)
+        shown = frame.drawing.shown
+        res = NEURON_RES if sum(len(s) for s in shown) <= MANY_TILES else FEW_PIXELS
+        surface = decision_surface(t, DECISION_RES, res)
         assert surface is not None  # data with a domain (2-D) has one
         scale = 1.0
         if data.task == "regression":
             ys = np.asarray(data.y_train, dtype=np.float64)
             scale = float(np.max(np.abs(ys))) if ys.size else 1.0
-        n_in = len(data.feature_names)
+        # tiles of the drawn units only: a wide net's every unit would be a 200 kB sprite
+        drawn = {
+            "features": surface["features"],
+            "neurons": [np.asarray(n)[shown[i + 1]] for i, n in enumerate(surface["neurons"])],
+        }
         frame.tile = int(surface["neuron_resolution"])
         frame.images = {
             "decision": images.decision_png(surface, look.discretize, scale),
-            "sprite": images.sprite_png(images.tiles(surface, list(range(n_in)))),
+            "sprite": images.sprite_png(images.tiles(drawn, shown[0])),
         }
+        frame.extras["sprite_units"] = [list(s) for s in shown]
     elif data.task == "regression" and data.x_test.shape[0]:
         out = t.net.evaluate(data.x_test)[-1][1]
         frame.pred = (np.asarray(out)[:, 0].tolist(), np.asarray(data.y_test)[:, 0].tolist())

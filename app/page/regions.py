@@ -89,7 +89,10 @@ def render(frame: Any, public: dict[str, Any], feed: Any) -> dict[str, str]:
     fixed = None
     if ui.fixed_scale:  # frozen when ticked (stream.set_ui); a view first seen since: now
         fixed = ui.frozen.setdefault(frame.drawing.view, frame.drawing.peaks)
-    out["network"] = network.draw(frame.drawing, sprite, frame.tile, fixed)
+    if frame.images is not None and "sprite" in frame.images:  # the units it has tiles of
+        memo["sprite_units"] = frame.extras.get("sprite_units")
+    tiles = memo.get("sprite_units")
+    out["network"] = network.draw(frame.drawing, sprite, frame.tile, fixed, tiles)
     if frame.images is not None and due("output", v):
         # the output picture goes with the heatmaps: a test-set forward pass made it
         out["output"] = output_html(frame, sid, v, "digits" in feed.images)

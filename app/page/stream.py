@@ -171,7 +171,7 @@ def decision_png(session: SessionDep, manager: ManagerDep) -> Response:
 
 @router.get("/sessions/{session_id}/sprite.png")
 def sprite_png(session: SessionDep, manager: ManagerDep) -> Response:
-    """Every node's activation over the plane, one tile per node, in drawing order."""
+    """The drawn nodes' activations over the plane, one tile per drawn node, in drawing order."""
     return _png(session, manager, "sprite")
 
 

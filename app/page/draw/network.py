@@ -246,10 +246,15 @@ def network_svg(
 
 
 def draw(
-    d: Drawing, sprite_url: str | None, tile: int, fixed: tuple[float, float, float] | None = None
+    d: Drawing,
+    sprite_url: str | None,
+    tile: int,
+    fixed: tuple[float, float, float] | None = None,
+    tiles: list[list[int]] | None = None,
 ) -> str:
     """The ``<svg id="network">`` element of drawing ``d`` and its legend (where the page is
     served): its layout (app/page/draw/network_layout.py) written by
     ``templates/regions/network.html``. ``fixed``: the peaks the page froze ("fixed scale"),
-    used instead of the frame's own so that frames compare."""
-    return templating.region("network", {"net": layout(d, sprite_url, tile, fixed)})
+    used instead of the frame's own so that frames compare; ``tiles``: the units the sprite
+    has tiles of (its frame's ``shown``; None: all)."""
+    return templating.region("network", {"net": layout(d, sprite_url, tile, fixed, tiles)})

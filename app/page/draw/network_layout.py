@@ -273,6 +273,7 @@ class _Shown:
     values: list[float] | None  # the view's node numbers (None: none, or pending)
     numbers: list[float] | None  # the probe's numbers written under the nodes (None: none)
     bias: list[float] | None
+    tile_of: dict[int, int] | None  # a drawn unit's tile in the sprite (None: first + index)
     first_tile: int  # the sprite tile of its first unit
     index: list[int]  # the real indices of the drawn units
     names: list[str] | None  # their labels (inputs' feature names, outputs' classes)
@@ -308,9 +309,10 @@ def _column(
         v = values[k] if k < len(values) else None
         value = None if v is None else f"{v:.6g}"
         ys = row.box_px if tiled else row.box
-        if tiled:
-            fill, tile_box = "", f"{(shown.first_tile + real) * tile} 0 {tile} {tile}"
-        else:
+        at = shown.first_tile + real if shown.tile_of is None else shown.tile_of.get(real)
+        if tiled and at is not None:
+            fill, tile_box = "", f"{at * tile} 0 {tile} {tile}"
+        else:  # no sprite, or a unit drawn since the sprite was (it has no tile in it yet)
             fill, tile_box = diverging((v or 0.0) / npeak), ""
         nodes.append(Node(col.key, real, value, xs, ys, fill, tile_box, label, b, number))
     more = None
@@ -320,14 +322,25 @@ def _column(
 
 
 def layout(
-    d: Drawing, sprite_url: str | None, tile: int, fixed: tuple[float, float, float] | None = None
+    d: Drawing,
+    sprite_url: str | None,
+    tile: int,
+    fixed: tuple[float, float, float] | None = None,
+    tiles: list[list[int]] | None = None,
 ) -> Layout:
     """The drawing ``d`` as records, its units' sprite tiles from ``sprite_url`` (``tile``
     pixels a unit; None: boxes filled with the units' values); ``fixed``: the (edges, nodes,
-    biases) peaks to scale by instead of the frame's own (the page's fixed scale)."""
+    biases) peaks to scale by instead of the frame's own (the page's fixed scale); ``tiles``:
+    the units the sprite has tiles of, per column, in its order (None: every unit)."""
     cols = d.columns()
     wpeak, npeak, bpeak = fixed or d.peaks
-    n_tiles = sum(c.units for c in cols)
+    n_tiles = sum(c.units for c in cols) if tiles is None else sum(len(t) for t in tiles)
+    where: list[dict[int, int] | None] = [None] * len(cols)
+    if tiles is not None and len(tiles) == len(cols):
+        at = 0
+        for ci, units in enumerate(tiles):
+            where[ci] = {u: at + k for k, u in enumerate(units)}
+            at += len(units)
     tallest = max(c.drawn + (1 if c.units > c.drawn else 0) for c in cols)
     height = TOP + tallest * (NODE + GAP) + 4
     hot, meaning = highlight(d.last_phase, d.n_layers)
@@ -342,8 +355,8 @@ def layout(
     for ci, col in enumerate(cols):
         if col.key == "in":
             shown = _Shown(
-                False, d.inputs, d.inputs if d.numbers else None, None, 0, d.shown[0],
-                d.feature_names,
+                False, d.inputs, d.inputs if d.numbers else None, None, where[0], 0,
+                d.shown[0], d.feature_names,
             )  # fmt: skip
         else:
             wait = pending[ci - 1]
@@ -351,7 +364,8 @@ def layout(
             written = values if d.numbers else None
             names = d.out_names if ci == len(cols) - 1 else None
             shown = _Shown(
-                wait, values, written, d.biases[ci - 1], first_tile, d.shown[ci], names
+                wait, values, written, d.biases[ci - 1], where[ci], first_tile, d.shown[ci],
+                names,
             )
         drawn.append(_column(col, shown, (npeak, bpeak), art))
         first_tile += col.units
