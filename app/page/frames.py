@@ -167,8 +167,8 @@ def build(t: Any, generation: int, look: Look, pictures: bool) -> PageFrame:
 def _pictures(t: Any, frame: PageFrame, look: Look) -> None:
     data = t.data
     if data.domain is not None:
-        shown = frame.drawing.shown
-        res = NEURON_RES if sum(len(s) for s in shown) <= MANY_TILES else FEW_PIXELS
+        units = frame.drawing.shown
+        res = NEURON_RES if sum(len(s) for s in units) <= MANY_TILES else FEW_PIXELS
         surface = decision_surface(t, DECISION_RES, res)
         assert surface is not None  # data with a domain (2-D) has one
         scale = 1.0
@@ -178,14 +178,14 @@ def _pictures(t: Any, frame: PageFrame, look: Look) -> None:
         # tiles of the drawn units only: a wide net's every unit would be a 200 kB sprite
         drawn = {
             "features": surface["features"],
-            "neurons": [np.asarray(n)[shown[i + 1]] for i, n in enumerate(surface["neurons"])],
+            "neurons": [np.asarray(n)[units[i + 1]] for i, n in enumerate(surface["neurons"])],
         }
         frame.tile = int(surface["neuron_resolution"])
         frame.images = {
             "decision": images.decision_png(surface, look.discretize, scale),
-            "sprite": images.sprite_png(images.tiles(drawn, shown[0])),
+            "sprite": images.sprite_png(images.tiles(drawn, units[0])),
         }
-        frame.extras["sprite_units"] = [list(s) for s in shown]
+        frame.extras["sprite_units"] = [list(s) for s in units]
     elif data.task == "regression" and data.x_test.shape[0]:
         out = t.net.evaluate(data.x_test)[-1][1]
         frame.pred = (np.asarray(out)[:, 0].tolist(), np.asarray(data.y_test)[:, 0].tolist())
