@@ -155,3 +155,26 @@ def test_velocity_view_equals_the_optimizer_state(open_tab: OpenTab) -> None:
     assert any(abs(v) > 0 for v in shown) and numbers(
         page.locator("#network-legend").inner_text()
     )
+
+
+def test_the_menu_follows_the_optimizer_live(open_tab: OpenTab) -> None:
+    """Plain SGD keeps no state the menu could show; switching to Adam offers its m and v
+    (named by torch's keys), and the second-moment view draws Adam's exp_avg_sq."""
+    plain = {**NET_8, "optimizer": {"name": "sgd", "lr": 0.1}}
+    tab = open_tab(config_url(plain))
+    ready(tab)
+    page = tab.page
+    options = page.locator("#view option")
+    expect(options).to_have_count(6)  # weights … updates, effective step
+    assert "velocity" not in options.evaluate_all("os => os.map(o => o.value)")
+    choose(page, "select#optimizer", "adam")
+    expect(page.locator('#view option[value="second_moment"]')).to_contain_text("exp_avg_sq")
+    expect(page.locator('#view option[value="velocity"]')).to_contain_text("exp_avg")
+    step(tab, 2)
+    poll(lambda: tab.state()["iteration"] >= 2, what="2 Adam steps")
+    choose(page, "#view", "second_moment")
+    expect(page.locator("svg#network")).to_have_attribute("data-view", "second_moment")
+    state = tab.state("optimizer")
+    assert state["optimizer"]["name"] == "adam"
+    v = {"layers": [{"v": layer["W"]["exp_avg_sq"]} for layer in state["optimizer"]["layers"]]}
+    wait_edges_match(page, "v", v)
