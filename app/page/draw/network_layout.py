@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from app.page.draw.palette import diverging, fmt
+import numpy as np
+
+from app.page.draw.palette import diverging, diverging_rgb, fmt
 
 NODE = 34
 GAP = 20  # room for a number (16 units high) under a node
@@ -27,6 +29,7 @@ WIDTHS = (440, 530, 640, 720)
 MAX_DRAWN = 8  # units drawn per column at most (TensorFlow Playground's most)
 WIDTH_GAIN = 5.0  # an edge's stroke is 0.6 + 5·|v|/peak: 5.6 at the view's peak; a frozen
 MAX_STROKE = 9.0  # scale lets it grow past that up to this much, then it stays
+NUMPY_EDGES = 32  # a layer with this many drawn edges gets its colours from one NumPy call
 
 
 @dataclass
@@ -249,20 +252,39 @@ def _edges(
         src, dst = cols[li], cols[li + 1]
         wait = pending[li]
         layer = EdgeLayer(li, f"{src.x + NODE:.0f}", f"{dst.x:.0f}", wait, [])
-        n_dst = dst.drawn
+        n_src, n_dst = src.drawn, dst.drawn
+        # a layer's numbers at once: up to 8 × 10 edges, a third of the time edge by edge
+        m = np.zeros((n_src, n_dst))
+        for j, row in enumerate(matrix[:n_src]):
+            m[j, : len(row[:n_dst])] = row[:n_dst]
+        flat = m.ravel().tolist()
+        values = [f"{v:.6g}" for v in flat]
+        widths = [min(0.6 + abs(v) * scale, MAX_STROKE) for v in flat]
+        if wait:
+            strokes = [""] * m.size
+        elif m.size < NUMPY_EDGES:  # NumPy's call overhead is more than a few edges cost
+            strokes = [diverging(v / wpeak) for v in flat]
+        else:  # the same colours as palette.diverging, edge by edge
+            rgb = diverging_rgb(m / wpeak).reshape(-1, 3).astype(np.int64)
+            codes = (rgb[:, 0] << 16 | rgb[:, 1] << 8 | rgb[:, 2]).tolist()
+            strokes = [_hex(c) for c in codes]
         y2 = [_row(k).middle for k in range(n_dst)]
         dst_index = d.shown[li + 1]
-        for j in range(src.drawn):
-            row = matrix[j] if j < len(matrix) else []
-            drawn: list[Edge] = []
-            for k in range(n_dst):
-                v = row[k] if k < len(row) else 0.0
-                stroke = "" if wait else diverging(v / wpeak)
-                width = min(0.6 + abs(v) * scale, MAX_STROKE)
-                drawn.append((dst_index[k], f"{v:.6g}", y2[k], stroke, f"{width:.1f}"))
+        for j in range(n_src):
+            at = j * n_dst
+            drawn: list[Edge] = [
+                (dst_index[k], values[at + k], y2[k], strokes[at + k], f"{widths[at + k]:.1f}")
+                for k in range(n_dst)
+            ]
             layer.rows.append(EdgeRow(d.shown[li][j], _row(j).middle, drawn))
         out.append(layer)
     return out
+
+
+@lru_cache(maxsize=4096)
+def _hex(code: int) -> str:
+    """``#rrggbb`` of a 24-bit colour (a drawing has a few hundred colours, most repeated)."""
+    return f"#{code:06x}"
 
 
 @dataclass
