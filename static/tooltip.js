@@ -91,8 +91,14 @@
       // its box: the node's own bounds include the whole sprite its tile is cut from
       const r = (el.querySelector('.node-box') || el).getBoundingClientRect()
       const right = r.right - box.left + 18 // past the number under it, which is a bit wider
-      left = right + tip.offsetWidth <= box.width - 4 ? right : r.left - box.left - 18 - tip.offsetWidth
+      const leftSide = r.left - box.left - 18 - tip.offsetWidth
       top = r.top - box.top
+      if (right + tip.offsetWidth <= box.width - 4) left = right
+      else if (leftSide >= 4) left = leftSide
+      else { // a narrow screen: under the node and its number (a line of text below the box)
+        left = r.left - box.left
+        top = r.bottom - box.top + 1.2 * r.height
+      }
     }
     tip.style.left = Math.max(4, Math.min(left, box.width - tip.offsetWidth - 4)) + 'px'
     tip.style.top = top + 'px'

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from browsertools import PHONE, OpenTab, Tab, poll
 from pagetools import choose, config_url, numbers, ready, wait_edges_match
 from playwright.sync_api import expect
@@ -105,14 +106,17 @@ def test_legend_states_the_scale_and_fixed_scale_keeps_it(open_tab: OpenTab) -> 
     expect(legend).to_have_attribute("data-scale", fmt(after, 3))
 
 
-def test_delta_tooltip_names_the_quantity_and_leaves_the_node_visible(open_tab: OpenTab) -> None:
-    tab = open_tab(config_url(NET_8))
+@pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
+def test_delta_tooltip_names_the_quantity_and_leaves_the_node_visible(
+    open_tab: OpenTab, viewport: dict[str, int] | None
+) -> None:
+    tab = open_tab(config_url(NET_8), viewport=viewport)
     ready(tab)
     page = tab.page
     choose(page, "#view", "delta")
     expect(page.locator("svg#network")).to_have_attribute("data-view", "delta")
     tip = page.locator("#tooltip")
-    node = 'svg#network g.node[data-layer="0"][data-unit="3"]'
+    node = 'svg#network g.node[data-layer="1"][data-unit="2"]'  # the middle of the drawing
 
     def hovered() -> bool:  # moved again on each try: the stream may redraw under the mouse
         box = page.evaluate(BOX_JS, node + " rect.node-box")
