@@ -20,6 +20,7 @@
   }
   // what the nodes' numbers are, where the drawing's node quantity does not say it all
   const NODE_EN = { weights: 'bias b_k', activations: 'activation a_k', delta: 'δ_k = dL/dz_k' }
+  const NODE_KO = { weights: '편향', activations: '활성화 (예제 하나)', delta: '오차 δ (예제 하나)' }
   function describe (el) {
     const svg = document.getElementById('network')
     const view = (svg && svg.dataset.view) || (document.getElementById('view') || {}).value || 'weights'
@@ -48,7 +49,7 @@
         ' of the probe example', '입력값 (예제 하나)']
     }
     const name = unit(el.dataset.layer, el.dataset.unit)
-    return [nodeQ + (v !== undefined ? ' = ' + v : '') + ' for ' + name, ko]
+    return [nodeQ + (v !== undefined ? ' = ' + v : '') + ' for ' + name, NODE_KO[view] || ko]
   }
   function unit (column, k) {
     const head = document.querySelector('#network g.column[data-column="' + column + '"] text.col-label')

@@ -154,6 +154,17 @@ def test_velocity_view_equals_the_optimizer_state(open_tab: OpenTab) -> None:
         ]
     }
     wait_edges_match(page, "v", velocity)
+    # the effective step: the last update over the last gradient, weight by weight
+    choose(page, "#view", "effective_step")
+    expect(page.locator("svg#network")).to_have_attribute("data-view", "effective_step")
+    ratio = {
+        "layers": [
+            {"r": [[u / g if g else 0.0 for u, g in zip(urow, grow, strict=True)]
+                   for urow, grow in zip(layer["dW_update"], layer["dW"], strict=True)]}
+            for layer in state["layers"]
+        ]
+    }  # fmt: skip
+    wait_edges_match(page, "r", ratio)
     shown = [float(x) for x in page.locator("svg#network line.edge").evaluate_all(
         "es => es.map(e => e.dataset.value)")]  # fmt: skip
     assert any(abs(v) > 0 for v in shown) and numbers(
