@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from app.page.draw.palette import diverging, diverging_rgb, fmt
+from app.page.draw.palette import diverging, diverging_rgb, fmt, hex_code
 
 NODE = 34
 GAP = 20  # room for a number (16 units high) under a node
@@ -267,7 +267,7 @@ def _edges(
         else:  # the same colours as palette.diverging, edge by edge
             rgb = diverging_rgb(m / wpeak).reshape(-1, 3).astype(np.int64)
             codes = (rgb[:, 0] << 16 | rgb[:, 1] << 8 | rgb[:, 2]).tolist()
-            strokes = [_hex(c) for c in codes]
+            strokes = [hex_code(c) for c in codes]
         y2 = [_row(k).middle for k in range(n_dst)]
         dst_index = d.shown[li + 1]
         for j in range(n_src):
@@ -279,12 +279,6 @@ def _edges(
             layer.rows.append(EdgeRow(d.shown[li][j], _row(j).middle, drawn))
         out.append(layer)
     return out
-
-
-@lru_cache(maxsize=4096)
-def _hex(code: int) -> str:
-    """``#rrggbb`` of a 24-bit colour (a drawing has a few hundred colours, most repeated)."""
-    return f"#{code:06x}"
 
 
 @dataclass
