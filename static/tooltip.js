@@ -8,10 +8,24 @@
 
   let hovered = null
   // the view's words in Korean, shown under the English in the tooltip
-  const VIEW_KO = { weights: '가중치', activations: '활성화', delta: '오차 δ', gradients: '기울기', updates: '업데이트' }
+  const VIEW_KO = {
+    weights: '가중치',
+    activations: '활성화 × 가중치',
+    delta: '손실의 기울기 (예제 하나)',
+    gradients: '기울기 (마지막 배치)',
+    updates: '업데이트',
+    velocity: '속도 (모멘텀)',
+    second_moment: '기울기 제곱의 평균',
+    effective_step: '기울기당 실제 스텝'
+  }
+  // what the nodes' numbers are, where the drawing's node quantity does not say it all
+  const NODE_EN = { weights: 'bias b_k', activations: 'activation a_k', delta: 'δ_k = dL/dz_k' }
+  const NODE_KO = { weights: '편향', activations: '활성화 (예제 하나)', delta: '오차 δ (예제 하나)' }
   function describe (el) {
     const svg = document.getElementById('network')
     const view = (svg && svg.dataset.view) || (document.getElementById('view') || {}).value || 'weights'
+    const edgeQ = (svg && svg.dataset.edgeQ) || view
+    const nodeQ = NODE_EN[view] || (svg && svg.dataset.nodeQ) || view
     const v = el.dataset.value
     const ko = VIEW_KO[view] || ''
     if (el.dataset.pending || (el.closest && el.closest('.column.pending'))) {
@@ -23,32 +37,72 @@
     if (el.classList.contains('edge')) {
       const l = Number(el.dataset.layer)
       const from = l === 0 ? feature(el.dataset.i) : unit(String(l - 1), el.dataset.i)
-      return [view + ' · w[' + l + '][' + el.dataset.i + '][' + el.dataset.j + '] (' + from + ' → ' +
-        unit(String(l), el.dataset.j) + ') = ' + v, ko]
+      // the quantity first (what the number is), then which weight: w[layer][j][k]
+      return [edgeQ + ' = ' + v + ' for w[' + l + '][' + el.dataset.i + '][' + el.dataset.j + '] (' + from + ' → ' +
+        unit(String(l), el.dataset.j) + ')', ko]
     }
     if (el.classList.contains('bias')) {
       return ['bias b[' + el.dataset.layer + '][' + el.dataset.j + '] (' + unit(el.dataset.layer, el.dataset.j) + ') = ' + v, '편향']
     }
-    const name = el.dataset.layer === 'in' ? feature(el.dataset.unit) : unit(el.dataset.layer, el.dataset.unit)
-    return [view + ' · ' + name + (v !== undefined ? ' = ' + v : ''), ko]
+    if (el.dataset.layer === 'in') {
+      return ['input x_' + el.dataset.unit + ' (' + feature(el.dataset.unit) + ')' + (v !== undefined ? ' = ' + v : '') +
+        ' of the probe example', '입력값 (예제 하나)']
+    }
+    const name = unit(el.dataset.layer, el.dataset.unit)
+    return [nodeQ + (v !== undefined ? ' = ' + v : '') + ' for ' + name, NODE_KO[view] || ko]
   }
   function unit (column, k) {
     const head = document.querySelector('#network g.column[data-column="' + column + '"] text.col-label')
     return (head ? head.textContent : 'layer ' + column) + ' · unit ' + k
   }
   function feature (k) {
-    const labels = document.querySelectorAll('#network g.column[data-column="in"] text.feat-label')
-    return labels[Number(k)] ? labels[Number(k)].textContent : 'input ' + k
+    const label = document.querySelector('#network g.node[data-layer="in"][data-unit="' + k + '"] text.feat-label')
+    return label ? label.textContent : 'input ' + k
   }
-  // the English line, then the Korean in a <span lang="ko"> on the next line (text only)
+  // the English line, then the Korean in a <span lang="ko"> on the next line (text only);
+  // a node with a heatmap tile shows it larger under them (TF Playground does the same)
   function showTip (tip, el) {
     const [en, ko] = describe(el)
     tip.textContent = en
-    if (!ko) return
-    const span = document.createElement('span')
-    span.lang = 'ko'
-    span.textContent = ko
-    tip.append(document.createElement('br'), span)
+    if (ko) {
+      const span = document.createElement('span')
+      span.lang = 'ko'
+      span.textContent = ko
+      tip.append(document.createElement('br'), span)
+    }
+    const tile = el.classList.contains('node') && el.querySelector('svg')
+    if (tile) {
+      const big = tile.cloneNode(true)
+      big.removeAttribute('x')
+      big.removeAttribute('y')
+      big.setAttribute('width', '96')
+      big.setAttribute('height', '96')
+      big.setAttribute('class', 'tip-heatmap')
+      tip.append(document.createElement('br'), big)
+    }
+  }
+  // where the tooltip goes: beside a node (right of it, or left when the panel ends), so that
+  // neither the node nor the number written under it is covered; below the pointer for an
+  // edge or a bias. Always inside the panel (a long label would otherwise widen the page).
+  function place (tip, el, evt) {
+    const box = document.getElementById('network-panel').getBoundingClientRect()
+    let left = evt.clientX - box.left + 12
+    let top = evt.clientY - box.top + 16
+    if (el.classList.contains('node')) {
+      // its box: the node's own bounds include the whole sprite its tile is cut from
+      const r = (el.querySelector('.node-box') || el).getBoundingClientRect()
+      const right = r.right - box.left + 18 // past the number under it, which is a bit wider
+      const leftSide = r.left - box.left - 18 - tip.offsetWidth
+      top = r.top - box.top
+      if (right + tip.offsetWidth <= box.width - 4) left = right
+      else if (leftSide >= 4) left = leftSide
+      else { // a narrow screen: under the node and its number (a line of text below the box)
+        left = r.left - box.left
+        top = r.bottom - box.top + 1.2 * r.height
+      }
+    }
+    tip.style.left = Math.max(4, Math.min(left, box.width - tip.offsetWidth - 4)) + 'px'
+    tip.style.top = top + 'px'
   }
   function selectorOf (el) {
     if (el.classList.contains('edge')) return 'line.edge[data-layer="' + el.dataset.layer + '"][data-i="' + el.dataset.i + '"][data-j="' + el.dataset.j + '"]'
@@ -72,12 +126,7 @@
     hovered = selectorOf(el)
     showTip(tip, el)
     tip.hidden = false
-    const box = document.getElementById('network-panel').getBoundingClientRect()
-    // beside the pointer, but inside the panel (a long label near the right edge would
-    // otherwise widen the page)
-    const left = Math.min(evt.clientX - box.left + 12, box.width - tip.offsetWidth - 4)
-    tip.style.left = Math.max(4, left) + 'px'
-    tip.style.top = (evt.clientY - box.top + 12) + 'px'
+    place(tip, el, evt)
   })
   // the current weight, unless the learner started typing or picked another one meanwhile
   function fillWeight (input, edge, layer, i, j) {

@@ -16,6 +16,7 @@ import math
 from functools import lru_cache
 from typing import Any
 
+from app.page.draw import views
 from app.page.draw.palette import fmt
 from app.sessions.catalog import all_catalogs
 from engine.activations import HIDDEN_ACTIVATIONS
@@ -70,13 +71,6 @@ DATASET_KO = {
     "reg_plane": "기울어진 평면의 회귀, 목표값 (x1 + x2) / 10.",
     "reg_gauss": "부호가 있는 가우시안 모양 봉우리 여섯 개의 회귀.",
 }
-VIEWS = [
-    ("weights", "weights w"),
-    ("activations", "activations a (probe example)"),
-    ("delta", "dL/dz = δ (probe example)"),
-    ("gradients", "dL/dw (last batch)"),
-    ("updates", "last update Δw"),
-]
 LOSS_TASKS = {
     "binary": ("bce", "mse", "mae", "huber"),
     "multiclass": ("ce",),
@@ -226,7 +220,7 @@ def page_context(
         "schedules": [s["name"] for s in cats["schedules"]],
         "losses": LOSS_TASKS.get(task, ("mse",)),
         "inits": [i["name"] for i in cats["initializers"]],
-        "views": VIEWS,
+        "views": views.menu(opt),  # the optimizer's state views only where it keeps them
         "task": task,
         "presets": cats["presets"],
     }

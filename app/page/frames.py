@@ -19,12 +19,15 @@ from typing import Any
 
 import numpy as np
 
-from app.page.draw import images, network
+from app.page.draw import images, network, views
 from engine.inspect import readouts
 from engine.inspect.decision import decision_surface
 
 DECISION_RES = 64  # the decision heatmap's pixels a side
 NEURON_RES = 16  # each node's tile in the sprite
+# a drawing with more tiles than this gets them at TF Playground's 10 × 10 (a tile's PNG costs
+# ~1.8 bytes a pixel: 57 tiles of 16 × 16 would take most of a frame's 32 kB)
+MANY_TILES, FEW_PIXELS = 24, 10
 DIGITS_SHOWN = 24
 # the snapshot's scalars a frame keeps (counters and phase; the arrays go in the drawing)
 SCALARS = (
@@ -40,6 +43,9 @@ NEEDS = {
     "updates": frozenset({"updates"}),
     "activations": frozenset({"probe"}),
     "delta": frozenset({"probe"}),
+    "velocity": frozenset({"optimizer"}),
+    "second_moment": frozenset({"optimizer"}),
+    "effective_step": frozenset({"updates", "gradients"}),
 }
 # while stepping phases, the view that shows what the phase just produced
 PHASE_VIEW = {
@@ -107,11 +113,20 @@ def computed_layers(snap: dict[str, Any], view: str) -> set[int] | None:
     name, layer = last.get("phase"), last.get("layer")
     if view == "activations":
         return set(range(layer + 1)) if name == "forward" and layer is not None else None
-    if view in ("delta", "gradients"):
+    if view in ("delta", "gradients", "effective_step"):
         if name == "backward" and layer is not None:
             return set(range(layer, n))
         return set()
     return None
+
+
+def labels(data: Any) -> tuple[list[str], list[int] | None, list[str] | None]:
+    """What the drawing says of data set ``data``: its inputs' labels (a pixel's (row, col)),
+    the inputs drawn when there are more than fit (those that vary most), the class names."""
+    names = network.input_names(list(data.feature_names), data.image_shape)
+    shown = network.informative(data.x_train) if len(names) > network.MAX_DRAWN else None
+    classes = list(data.class_names or []) if data.task == "multiclass" else None
+    return names, shown, classes
 
 
 def data_key(t: Any, generation: int) -> str:
@@ -124,13 +139,16 @@ def build(t: Any, generation: int, look: Look, pictures: bool) -> PageFrame:
     predictions of other data, which the page redraws at a slower rate."""
     at = {"iteration": t.iteration, "last_phase": t.last_phase}
     view = shown_view(at, generation, look)
+    if view not in views.available(t.config["optimizer"]):  # e.g. velocity after a switch
+        view = "weights"
     # arrays, not nested lists: only the drawn units are copied out (network.prepare)
     full = readouts.snapshot(t, NEEDS.get(view, NEEDS["weights"]), arrays=True)
     data = t.data
     # the other views need only the probe example's features (for the input column)
     probe = full.get("probe") or {"input": data.x_train[readouts.probe_index(t)]}
+    names, shown, classes = labels(data)
     drawing = network.prepare(
-        full, list(data.feature_names), view, probe, computed_layers(full, view)
+        full, names, view, probe, computed_layers(full, view), shown, classes
     )
     snap = {k: full.get(k) for k in SCALARS}
     snap["n_layers"] = len(full["layers"])
@@ -150,18 +168,25 @@ def build(t: Any, generation: int, look: Look, pictures: bool) -> PageFrame:
 def _pictures(t: Any, frame: PageFrame, look: Look) -> None:
     data = t.data
     if data.domain is not None:
-        surface = decision_surface(t, DECISION_RES, NEURON_RES)
+        units = frame.drawing.shown
+        res = NEURON_RES if sum(len(s) for s in units) <= MANY_TILES else FEW_PIXELS
+        surface = decision_surface(t, DECISION_RES, res)
         assert surface is not None  # data with a domain (2-D) has one
         scale = 1.0
         if data.task == "regression":
             ys = np.asarray(data.y_train, dtype=np.float64)
             scale = float(np.max(np.abs(ys))) if ys.size else 1.0
-        n_in = len(data.feature_names)
+        # tiles of the drawn units only: a wide net's every unit would be a 200 kB sprite
+        drawn = {
+            "features": surface["features"],
+            "neurons": [np.asarray(n)[units[i + 1]] for i, n in enumerate(surface["neurons"])],
+        }
         frame.tile = int(surface["neuron_resolution"])
         frame.images = {
             "decision": images.decision_png(surface, look.discretize, scale),
-            "sprite": images.sprite_png(images.tiles(surface, list(range(n_in)))),
+            "sprite": images.sprite_png(images.tiles(drawn, units[0])),
         }
+        frame.extras["sprite_units"] = [list(s) for s in units]
     elif data.task == "regression" and data.x_test.shape[0]:
         out = t.net.evaluate(data.x_test)[-1][1]
         frame.pred = (np.asarray(out)[:, 0].tolist(), np.asarray(data.y_test)[:, 0].tolist())

@@ -86,7 +86,13 @@ def render(frame: Any, public: dict[str, Any], feed: Any) -> dict[str, str]:
     out.update(config_regions(public, feed))
     v = feed.image_no
     sprite = f"/api/sessions/{sid}/sprite.png?v={v}" if "sprite" in feed.images else None
-    out["network"] = network.draw(frame.drawing, sprite, frame.tile)
+    fixed = None
+    if ui.fixed_scale:  # frozen when ticked (stream.set_ui); a view first seen since: now
+        fixed = ui.frozen.setdefault(frame.drawing.view, frame.drawing.peaks)
+    if frame.images is not None and "sprite" in frame.images:  # the units it has tiles of
+        memo["sprite_units"] = frame.extras.get("sprite_units")
+    tiles = memo.get("sprite_units")
+    out["network"] = network.draw(frame.drawing, sprite, frame.tile, fixed, tiles)
     if frame.images is not None and due("output", v):
         # the output picture goes with the heatmaps: a test-set forward pass made it
         out["output"] = output_html(frame, sid, v, "digits" in feed.images)
@@ -187,7 +193,7 @@ def config_regions(session: dict[str, Any], feed: Any) -> dict[str, str]:
     ctx = context_for(session, set(), feed.ui)
     return {
         name.replace("_", "-"): render_block(name, ctx)
-        for name in ("data_controls", "layer_controls", "train_controls", "share")
+        for name in ("data_controls", "layer_controls", "train_controls", "share", "view_menu")
     }
 
 

@@ -28,7 +28,7 @@ from app.api.events import StreamSlotDep, event_stream
 from app.core.errors import ApiError
 from app.page import frames
 from app.page.controls import hidden_set
-from app.page.draw import network
+from app.page.draw import views
 from app.page.feed import feed_of, publish_look
 from app.page.surface_live import SurfaceLive
 from app.page.surface_view import dataset_thumb, surface_fragment
@@ -57,6 +57,7 @@ class UiPatch(BaseModel):
     log_scale: bool | None = None
     show_test: bool | None = None
     discretize: bool | None = None
+    fixed_scale: bool | None = None
 
 
 @router.get(
@@ -118,10 +119,13 @@ def set_ui(body: UiPatch, session: SessionDep, manager: ManagerDep) -> Response:
     feed = feed_of(session)
     ui = feed.ui
     if body.view is not None:
-        if body.view not in network.VIEWS:
+        offered = views.available(session.config["optimizer"])
+        if body.view not in offered:
+            known = "" if body.view in views.VIEWS else "unknown view "
             raise ApiError(
                 422,
-                f"view: unknown view {body.view!r}; choose one of {list(network.VIEWS)}",
+                f"view: {known}{body.view!r} is not offered for optimizer "
+                f"{session.config['optimizer'].get('name')!r}; choose one of {offered}",
                 field="view",
             )
         with session.lock:
@@ -133,6 +137,12 @@ def set_ui(body: UiPatch, session: SessionDep, manager: ManagerDep) -> Response:
     if body.surface is not None:
         ui.surface = body.surface.model_dump()
         ui.surface_version += 1
+    if body.fixed_scale is not None:
+        ui.fixed_scale = body.fixed_scale
+        ui.frozen = {}
+        shown = feed.frame
+        if body.fixed_scale and shown is not None:  # frozen at what the page shows now
+            ui.frozen[shown.drawing.view] = shown.drawing.peaks
     for key in ("log_scale", "show_test", "discretize"):
         value = getattr(body, key)
         if value is not None:
@@ -161,7 +171,7 @@ def decision_png(session: SessionDep, manager: ManagerDep) -> Response:
 
 @router.get("/sessions/{session_id}/sprite.png")
 def sprite_png(session: SessionDep, manager: ManagerDep) -> Response:
-    """Every node's activation over the plane, one tile per node, in drawing order."""
+    """The drawn nodes' activations over the plane, one tile per drawn node, in drawing order."""
     return _png(session, manager, "sprite")
 
 

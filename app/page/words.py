@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from app.page.draw.palette import fmt
@@ -23,6 +23,9 @@ class UiState:
     view_marker: str = ""  # the phase marker when the view was last chosen (frames.shown_view)
     surface: dict[str, Any] | None = None  # the loss surface the page asked for
     surface_version: int = 0
+    fixed_scale: bool = False  # the drawing's widths and colours keep a frozen scale
+    # the frozen (edges, nodes, biases) peaks per view while fixed_scale (regions.render)
+    frozen: dict[str, tuple[float, float, float]] = field(default_factory=dict)
 
 
 def n_layers(snap: dict[str, Any]) -> int:

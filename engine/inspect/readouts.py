@@ -54,8 +54,9 @@ def metrics(trainer: Trainer) -> dict[str, dict[str, float]]:
     return out
 
 
-def _optimizer_state(trainer: Trainer) -> list[dict[str, Any]]:
-    """Optimizer state regrouped per layer: [{"W": {"exp_avg": [[..]], ...}, "b": {...}}]."""
+def _optimizer_state(trainer: Trainer, numbers: Any = finite) -> list[dict[str, Any]]:
+    """Optimizer state regrouped per layer: [{"W": {"exp_avg": [[..]], ...}, "b": {...}}]
+    (``numbers``: lists, or arrays for the page's frames)."""
     state = trainer.optimizer.state
     out: list[dict[str, Any]] = []
     k = 0
@@ -63,7 +64,7 @@ def _optimizer_state(trainer: Trainer) -> list[dict[str, Any]]:
         entry: dict[str, Any] = {}
         for name in PARAM_NAMES[: len(layer.params)]:
             entry[name] = (
-                {key: finite(v) for key, v in state[k].items()} if k < len(state) else {}
+                {key: numbers(v) for key, v in state[k].items()} if k < len(state) else {}
             )
             k += 1
         out.append(entry)
@@ -141,7 +142,7 @@ def snapshot(
         out["optimizer"] = {
             "name": trainer.optimizer.name,
             "t": trainer.optimizer.t,
-            "layers": _optimizer_state(trainer),
+            "layers": _optimizer_state(trainer, numbers),
         }
     if "metrics" in include:
         out["metrics"] = metrics(trainer)

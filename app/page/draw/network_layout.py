@@ -14,15 +14,22 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from app.page.draw.palette import diverging, fmt
+import numpy as np
+
+from app.page.draw.palette import diverging, diverging_rgb, fmt, hex_code
 
 NODE = 34
-GAP = 14
-TOP = 24
-LEFT, RIGHT = 40, 14  # room for the feature names; for the highlight around the output
+GAP = 20  # room for a number (16 units high) under a node
+TOP = 28
+LEFT, RIGHT = 58, 14  # room for the feature names; for the highlight around the output
 COLUMN_STEP = 110  # preferred distance between columns
-MIN_WIDTH, MAX_WIDTH = 420, 720  # a phone shows ~350 px: a narrow drawing scales up less
-MAX_DRAWN = 9
+# the viewBox widths: few, so that the stylesheet can give each a least rendered width (its
+# 16-unit text stays >= 13 px on a phone: app.css, #network[data-w])
+WIDTHS = (440, 530, 640, 720)
+MAX_DRAWN = 8  # units drawn per column at most (TensorFlow Playground's most)
+WIDTH_GAIN = 5.0  # an edge's stroke is 0.6 + 5·|v|/peak: 5.6 at the view's peak; a frozen
+MAX_STROKE = 9.0  # scale lets it grow past that up to this much, then it stays
+NUMPY_EDGES = 32  # a layer with this many drawn edges gets its colours from one NumPy call
 
 
 @dataclass
@@ -35,7 +42,7 @@ class Column:
 
     @property
     def drawn(self) -> int:
-        return self.units if self.units <= self.cap else self.cap - 1
+        return min(self.units, self.cap)
 
     def y(self, k: int) -> float:
         return TOP + k * (NODE + GAP)
@@ -45,7 +52,7 @@ def drawing_width(n_layers: int) -> int:
     """The viewBox width for the input column and ``n_layers`` more: as narrow as the columns
     allow, so the drawing fills a narrow screen (it scales with the width it is given)."""
     wanted = LEFT + NODE + RIGHT + n_layers * COLUMN_STEP
-    return min(max(wanted, MIN_WIDTH), MAX_WIDTH)
+    return next((w for w in WIDTHS if w >= wanted), WIDTHS[-1])
 
 
 def highlight(last_phase: dict[str, Any] | None, n_layers: int) -> tuple[str | None, str]:
@@ -65,16 +72,18 @@ class Drawing:
     """The numbers of one network drawing, reduced to the units it draws: what a page frame
     carries (a few hundred floats, however large the net) and :func:`draw` turns into SVG.
 
+    ``shown[c]`` are the real indices of column ``c``'s drawn units (inputs first), in order;
     ``edges[l]`` is the view's matrix of layer ``l`` cut to (drawn inputs, drawn units),
     ``nodes``/``biases`` the drawn units' values, ``inputs`` the input column's (probe views);
     ``peaks`` (edges, nodes, biases) are the largest magnitudes over *all* units, so widths
-    and colours match the full drawing's; ``units``/``caps`` say how many units each column
-    has and how many it draws at most (the "+n" marks and sprite tile indices)."""
+    and colours match the full drawing's; ``units`` says how many units each column has (the
+    "+n" marks); ``feature_names`` label the drawn inputs, ``out_names`` the drawn outputs
+    (class names; None: unlabelled); ``quantity`` names the edges' and nodes' numbers."""
 
     view: str
     labels: list[str]
     units: list[int]
-    caps: list[int]
+    shown: list[list[int]]
     edges: list[list[list[float]]]
     nodes: list[list[float]]
     biases: list[list[float]]
@@ -85,14 +94,18 @@ class Drawing:
     last_phase: dict[str, Any] | None
     computed: set[int] | None
     numbers: bool  # the probe's own numbers are written under the nodes
+    quantity: tuple[str, str] = ("", "")
+    out_names: list[str] | None = None
 
     def columns(self) -> list[Column]:
         span = drawing_width(self.n_layers) - LEFT - NODE - RIGHT
         xs = [float(LEFT)] + [LEFT + span * (i + 1) / self.n_layers for i in range(self.n_layers)]
         keys = ["in"] + [str(i) for i in range(self.n_layers)]
         return [
-            Column(k, lab, u, x, cap)
-            for k, lab, u, x, cap in zip(keys, self.labels, self.units, xs, self.caps, strict=True)
+            Column(k, lab, u, x, len(shown))
+            for k, lab, u, x, shown in zip(
+                keys, self.labels, self.units, xs, self.shown, strict=True
+            )
         ]
 
 
@@ -154,7 +167,7 @@ class Node(NamedTuple):
     y: str
     fill: str  # the filled box's colour (no sprite)
     tile: str  # the viewBox of its sprite tile
-    label: Text | None  # an input's feature name, left of it
+    label: Text | None  # an input's feature name, left of it; an output's class, over it
     bias: Bias
     number: Text | None  # the probe's number under it (activations and delta views)
 
@@ -177,6 +190,16 @@ class Sprite(NamedTuple):
     height: int
 
 
+class Legend(NamedTuple):
+    """What colour and width mean in this drawing (written under it, in both languages)."""
+
+    edge: str  # the edges' quantity, e.g. "dL/dw_jk = a_j · δ_k"
+    node: str  # the nodes' quantity
+    scale: str  # the edge width's scale: the |value| a 5.6-unit stroke stands for
+    node_scale: str
+    fixed: bool  # the scale is the page's frozen one, not this frame's peak
+
+
 @dataclass
 class Layout:
     """Everything ``regions/network.html`` writes."""
@@ -189,6 +212,7 @@ class Layout:
     sprite: Sprite | None
     edges: list[EdgeLayer]
     columns: list[ColumnLayout]
+    legend: Legend | None = None
 
 
 class _Row(NamedTuple):
@@ -210,32 +234,49 @@ def _row(k: int) -> _Row:
         f"{y:.0f}",
         f"{y:.1f}",
         f"{y + NODE / 2:.0f}",
-        f"{y + NODE / 2 + 4:.1f}",
+        f"{y + NODE / 2 + 5:.1f}",
         f"{y + NODE - 8:.1f}",
-        f"{y + NODE + 10:.1f}",
+        f"{y + NODE + 15:.1f}",
     )
 
 
 def _edges(
-    cols: list[Column], edges: list[list[list[float]]], wpeak: float, pending: list[bool]
+    cols: list[Column], d: Drawing, wpeak: float, pending: list[bool]
 ) -> list[EdgeLayer]:
-    """The drawn edges, layer after layer, row by row (0 past a drawing's matrix). What is
-    the same for a layer's edges (their x, the units' y) is formatted once."""
+    """The drawn edges, layer after layer, row by row (0 past a drawing's matrix), with their
+    real indices (``d.shown``). What is the same for a layer's edges (their x, the units' y)
+    is formatted once."""
     out: list[EdgeLayer] = []
-    for li, matrix in enumerate(edges):
+    scale = WIDTH_GAIN / wpeak
+    for li, matrix in enumerate(d.edges):
         src, dst = cols[li], cols[li + 1]
         wait = pending[li]
         layer = EdgeLayer(li, f"{src.x + NODE:.0f}", f"{dst.x:.0f}", wait, [])
-        n_dst = dst.drawn
+        n_src, n_dst = src.drawn, dst.drawn
+        # a layer's numbers at once: up to 8 × 10 edges, a third of the time edge by edge
+        m = np.zeros((n_src, n_dst))
+        for j, row in enumerate(matrix[:n_src]):
+            m[j, : len(row[:n_dst])] = row[:n_dst]
+        flat = m.ravel().tolist()
+        values = [f"{v:.6g}" for v in flat]
+        widths = [min(0.6 + abs(v) * scale, MAX_STROKE) for v in flat]
+        if wait:
+            strokes = [""] * m.size
+        elif m.size < NUMPY_EDGES:  # NumPy's call overhead is more than a few edges cost
+            strokes = [diverging(v / wpeak) for v in flat]
+        else:  # the same colours as palette.diverging, edge by edge
+            rgb = diverging_rgb(m / wpeak).reshape(-1, 3).astype(np.int64)
+            codes = (rgb[:, 0] << 16 | rgb[:, 1] << 8 | rgb[:, 2]).tolist()
+            strokes = [hex_code(c) for c in codes]
         y2 = [_row(k).middle for k in range(n_dst)]
-        for j in range(src.drawn):
-            row = matrix[j] if j < len(matrix) else []
-            drawn: list[Edge] = []
-            for k in range(n_dst):
-                v = row[k] if k < len(row) else 0.0
-                stroke = "" if wait else diverging(v / wpeak)
-                drawn.append((k, f"{v:.6g}", y2[k], stroke, f"{0.6 + 5.0 * abs(v) / wpeak:.1f}"))
-            layer.rows.append(EdgeRow(j, _row(j).middle, drawn))
+        dst_index = d.shown[li + 1]
+        for j in range(n_src):
+            at = j * n_dst
+            drawn: list[Edge] = [
+                (dst_index[k], values[at + k], y2[k], strokes[at + k], f"{widths[at + k]:.1f}")
+                for k in range(n_dst)
+            ]
+            layer.rows.append(EdgeRow(d.shown[li][j], _row(j).middle, drawn))
         out.append(layer)
     return out
 
@@ -248,18 +289,21 @@ class _Shown:
     values: list[float] | None  # the view's node numbers (None: none, or pending)
     numbers: list[float] | None  # the probe's numbers written under the nodes (None: none)
     bias: list[float] | None
+    tile_of: dict[int, int] | None  # a drawn unit's tile in the sprite (None: first + index)
     first_tile: int  # the sprite tile of its first unit
+    index: list[int]  # the real indices of the drawn units
+    names: list[str] | None  # their labels (inputs' feature names, outputs' classes)
 
 
 def _column(
     col: Column, shown: _Shown, peaks: tuple[float, float], sprite: tuple[int, bool],
-    feature_names: list[str],
 ) -> ColumnLayout:  # fmt: skip
     """One column's nodes (pending when the view's numbers are not computed yet). What is the
     same for every node of the column is formatted once."""
     npeak, bpeak = peaks
     tile, tiled = sprite
     values, numbers, bias = shown.values or [], shown.numbers or [], shown.bias or []
+    names = shown.names or []
     x = col.x
     centre = f"{x + NODE / 2:.1f}"
     xs = f"{x:.0f}" if tiled else f"{x:.1f}"
@@ -268,12 +312,12 @@ def _column(
     is_input = col.key == "in"
     for k in range(col.drawn):
         row = _row(k)
+        real = shown.index[k]
         label = number = None
         b = NO_BIAS
-        if is_input:
-            name = feature_names[k] if k < len(feature_names) else f"x{k + 1}"
-            label = Text(label_x, row.label, name)
-        elif k < len(bias):
+        if k < len(names):
+            label = Text(label_x if is_input else centre, row.label, names[k])
+        if not is_input and k < len(bias):
             bv = bias[k]
             b = Bias(f"{bv:.6g}", bias_x, row.bias, diverging(bv / bpeak), fmt(bv))
         if k < len(numbers):
@@ -281,25 +325,40 @@ def _column(
         v = values[k] if k < len(values) else None
         value = None if v is None else f"{v:.6g}"
         ys = row.box_px if tiled else row.box
-        if tiled:
-            fill, tile_box = "", f"{(shown.first_tile + k) * tile} 0 {tile} {tile}"
-        else:
+        at = shown.first_tile + real if shown.tile_of is None else shown.tile_of.get(real)
+        if tiled and at is not None:
+            fill, tile_box = "", f"{at * tile} 0 {tile} {tile}"
+        else:  # no sprite, or a unit drawn since the sprite was (it has no tile in it yet)
             fill, tile_box = diverging((v or 0.0) / npeak), ""
-        nodes.append(Node(col.key, k, value, xs, ys, fill, tile_box, label, b, number))
+        nodes.append(Node(col.key, real, value, xs, ys, fill, tile_box, label, b, number))
     more = None
     if col.units > col.drawn:
         more = Text(centre, _row(col.drawn).label, f"+{col.units - col.drawn}")
-    return ColumnLayout(col.key, Text(centre, "14", col.label), shown.pending, nodes, more)
+    return ColumnLayout(col.key, Text(centre, "18", col.label), shown.pending, nodes, more)
 
 
-def layout(d: Drawing, sprite_url: str | None, tile: int) -> Layout:
+def layout(
+    d: Drawing,
+    sprite_url: str | None,
+    tile: int,
+    fixed: tuple[float, float, float] | None = None,
+    tiles: list[list[int]] | None = None,
+) -> Layout:
     """The drawing ``d`` as records, its units' sprite tiles from ``sprite_url`` (``tile``
-    pixels a unit; None: boxes filled with the units' values)."""
+    pixels a unit; None: boxes filled with the units' values); ``fixed``: the (edges, nodes,
+    biases) peaks to scale by instead of the frame's own (the page's fixed scale); ``tiles``:
+    the units the sprite has tiles of, per column, in its order (None: every unit)."""
     cols = d.columns()
-    wpeak, npeak, bpeak = d.peaks
-    n_tiles = sum(c.units for c in cols)
+    wpeak, npeak, bpeak = fixed or d.peaks
+    n_tiles = sum(c.units for c in cols) if tiles is None else sum(len(t) for t in tiles)
+    where: list[dict[int, int] | None] = [None] * len(cols)
+    if tiles is not None and len(tiles) == len(cols):
+        at = 0
+        for ci, units in enumerate(tiles):
+            where[ci] = {u: at + k for k, u in enumerate(units)}
+            at += len(units)
     tallest = max(c.drawn + (1 if c.units > c.drawn else 0) for c in cols)
-    height = TOP + tallest * (NODE + GAP) + 10
+    height = TOP + tallest * (NODE + GAP) + 4
     hot, meaning = highlight(d.last_phase, d.n_layers)
     box = None
     if hot is not None:
@@ -311,13 +370,20 @@ def layout(d: Drawing, sprite_url: str | None, tile: int) -> Layout:
     first_tile = 0
     for ci, col in enumerate(cols):
         if col.key == "in":
-            shown = _Shown(False, d.inputs, d.inputs if d.numbers else None, None, 0)
+            shown = _Shown(
+                False, d.inputs, d.inputs if d.numbers else None, None, where[0], 0,
+                d.shown[0], d.feature_names,
+            )  # fmt: skip
         else:
             wait = pending[ci - 1]
             values = None if wait else d.nodes[ci - 1]
             written = values if d.numbers else None
-            shown = _Shown(wait, values, written, d.biases[ci - 1], first_tile)
-        drawn.append(_column(col, shown, (npeak, bpeak), art, d.feature_names))
+            names = d.out_names if ci == len(cols) - 1 else None
+            shown = _Shown(
+                wait, values, written, d.biases[ci - 1], where[ci], first_tile, d.shown[ci],
+                names,
+            )
+        drawn.append(_column(col, shown, (npeak, bpeak), art))
         first_tile += col.units
     return Layout(
         width=drawing_width(d.n_layers),
@@ -326,6 +392,7 @@ def layout(d: Drawing, sprite_url: str | None, tile: int) -> Layout:
         node=NODE,
         highlight=box,
         sprite=Sprite(sprite_url, tile * n_tiles, tile) if sprite_url else None,
-        edges=_edges(cols, d.edges, wpeak, pending),
+        edges=_edges(cols, d, wpeak, pending),
         columns=drawn,
+        legend=Legend(*d.quantity, fmt(wpeak, 3), fmt(npeak, 3), fixed is not None),
     )

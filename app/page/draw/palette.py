@@ -11,6 +11,7 @@ arrays (the heatmap PNGs) so the SVG strokes and the images agree exactly.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
@@ -47,6 +48,12 @@ def diverging(v: float) -> str:
     (mr, mg, mb), (dr, dg, db) = MID, _TO_POS if v >= 0 else _TO_NEG
     t = abs(v)
     return f"#{round(mr + dr * t):02x}{round(mg + dg * t):02x}{round(mb + db * t):02x}"
+
+
+@lru_cache(maxsize=4096)
+def hex_code(code: int) -> str:
+    """``#rrggbb`` of a 24-bit colour ``0xrrggbb`` (cached: a drawing's colours repeat)."""
+    return f"#{code:06x}"
 
 
 def diverging_rgb(values: NDArray[np.float64]) -> NDArray[np.uint8]:

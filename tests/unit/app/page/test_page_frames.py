@@ -15,7 +15,7 @@ import pytest
 
 from app.page import feed as page_feed
 from app.page import frames, regions, words
-from app.page.draw import charts, network
+from app.page.draw import charts, network, views
 from app.streaming.page_sse import data_lines
 from engine.inspect import readouts
 from engine.trainer import Trainer
@@ -89,8 +89,12 @@ def shown(feed: page_feed.PageFeed) -> dict[str, str]:
 @pytest.mark.parametrize(
     "config",
     [
-        small_config(),
-        small_config(dataset={"name": "digits"}, hidden=[{"units": 32}, {"units": 16}]),
+        small_config(optimizer={"name": "adam", "lr": 0.01}),
+        small_config(
+            dataset={"name": "digits"},
+            hidden=[{"units": 32}, {"units": 16}],
+            optimizer={"name": "sgd", "lr": 0.1, "momentum": 0.9},
+        ),
     ],
     ids=["circle", "digits"],
 )
@@ -104,13 +108,17 @@ def test_a_frame_draws_the_network_as_the_whole_snapshot_does(
     t.step(3)
     for _ in range(2):  # forward through the first layer: later layers pending
         t.step_phase()
-    snap = readouts.snapshot(t, frozenset({"gradients", "updates", "probe"}))
-    names = list(t.data.feature_names)
+    snap = readouts.snapshot(t, frozenset({"gradients", "updates", "probe", "optimizer"}))
+    names, inputs, classes = frames.labels(t.data)
     look = frames.Look(view=view_name, view_marker=frames.phase_marker(snap, 0))
     frame = frames.build(t, 0, look, pictures=False)
-    whole = network.network_svg(
-        snap, names, view_name, snap["probe"], "/s.png", 16,
-        frames.computed_layers(snap, view_name),
+    shown_view = view_name if view_name in views.available(t.config["optimizer"]) else "weights"
+    whole = network.draw(
+        network.prepare(
+            snap, names, shown_view, snap["probe"],
+            frames.computed_layers(snap, shown_view), inputs, classes,
+        ),
+        "/s.png", 16,
     )  # fmt: skip
     assert network.draw(frame.drawing, "/s.png", 16) == whole
     assert len(frame.encode()) < 6000

@@ -83,7 +83,7 @@ def test_an_edge_carries_its_value_and_a_stroke_width_computed_from_it() -> None
     assert a["data-value"] == "-0.75"
     assert a["stroke-width"] == "3.1"  # 0.6 + 5 · |−0.75| / 1.5
     assert a["stroke"] == diverging(-0.5) == "#eecb7c"  # half way to orange: negative
-    assert a["x1"] == "74" and a["y1"] == "89"  # right edge of input 1, middle of its box
+    assert a["x1"] == "92" and a["y1"] == "99"  # right edge of input 1, middle of its box
     assert len(page.select("line", "edge")) == 2 * 3 + 3 * 1
     (bias,) = page.select("rect", "bias", data_layer="0", data_j="2")
     assert bias["attrs"]["data-value"] == "0.3" and bias["text"] == "bias 0.3"
@@ -105,19 +105,21 @@ def test_columns_are_siblings_not_nested() -> None:
     assert len(pending) == 6 and all(e["attrs"]["data-value"] == "0" for e in pending)
 
 
-def test_a_reduced_snapshot_keeps_its_more_marks_and_sprite_tiles() -> None:
-    """Layers of 12 and 10 units, the snapshot cut to the 8 the drawing shows: it still says how
-    many are not drawn, and every unit's tile is where the full sprite has it."""
-    full = network.network_svg(snapshot((12, 10)), ["a", "b"], "weights", None, "/s.png", 16)
-    cut = network.network_svg(snapshot((12, 10), drawn=8), ["a", "b"], "weights", None,
-                              "/s.png", 16)  # fmt: skip
-    more = [el["text"] for el in Elements(cut).select("text", "more")]
-    assert more == [el["text"] for el in Elements(full).select("text", "more")]
-    assert more == ["+4", "+2"]  # 12 − 8 drawn, 10 − 8 (the ninth place holds the mark)
-    tiles = [el["attrs"]["viewbox"] for el in Elements(cut).select("svg") if "x" in el["attrs"]]
-    assert tiles == [el["attrs"]["viewbox"] for el in Elements(full).select("svg")[1:]]
-    assert tiles[2] == f"{2 * 16} 0 16 16" and tiles[-1] == f"{(2 + 12 + 7) * 16} 0 16 16"
-    (image,) = {el["attrs"]["width"] for el in Elements(cut).select("image")}
+def test_wide_layers_show_eight_units_with_their_real_indices_and_sprite_tiles() -> None:
+    """Layers of 12 and 10 units: the hidden one draws 8 (its largest |value|s) and "+4"; the
+    10-unit output is drawn whole (digits' classes). Every drawn unit keeps its real index,
+    and its tile is where the full sprite has it."""
+    snap = snapshot((12, 10))
+    page = Elements(network.network_svg(snap, ["a", "b"], "weights", None, "/s.png", 16))
+    assert [el["text"] for el in page.select("text", "more")] == ["+4"]  # 12 − 8
+    hidden = [int(el["attrs"]["data-unit"]) for el in page.select("g", "node", data_layer="0")]
+    assert len(hidden) == 8 and hidden == sorted(hidden) and len(set(hidden)) == 8
+    assert len(page.select("g", "node", data_layer="1")) == 10
+    units = page.select("g", "node", data_layer="0")
+    for el in units:
+        (tile,) = [c for c in page.found if c["tag"] == "svg" and el in c["parents"]]
+        assert tile["attrs"]["viewbox"] == f"{(2 + int(el['attrs']['data-unit'])) * 16} 0 16 16"
+    (image,) = {el["attrs"]["width"] for el in page.select("image")}
     assert image == str((2 + 12 + 10) * 16)
 
 
