@@ -23,6 +23,7 @@ class UiState:
     view_marker: str = ""  # the phase marker when the view was last chosen (frames.shown_view)
     surface: dict[str, Any] | None = None  # the loss surface the page asked for
     surface_version: int = 0
+    edge: tuple[int, int, int] | None = None  # (layer, i, j): the weight the explain panels follow
 
 
 def n_layers(snap: dict[str, Any]) -> int:

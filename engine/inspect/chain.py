@@ -128,7 +128,8 @@ def batch_part(trainer: Trainer, layer: int, i: int, j: int) -> dict[str, Any]:
     la = trainer.net.layers[layer]
     stored = float(la.dW[i, j])
     if not batch_consistent(trainer, layer):
-        return {"available": False, "stored": stored}
+        why = "none" if trainer.iteration == 0 and trainer._cursor <= layer else "replaced"
+        return {"available": False, "why": why, "stored": stored}
     x_col = la.cache.x[:, i]
     grad_u = la.delta[:, j]
     if la.bn is not None:
@@ -187,6 +188,7 @@ def chain(
     if layer == n - 1:
         out = rec["a"][0]
         ex["yhat"] = float(out[j])
+        ex["outputs"] = int(out.shape[0])
         ex["y"] = _target(y, j, trainer.data.task)
         if net.loss.on_logits:
             form = "logits"  # bce/ce: δ = ŷ − y, the loss's own gradient on z
