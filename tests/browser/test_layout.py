@@ -16,7 +16,8 @@ PANELS = [
     "#network-panel",
     "#output-panel",
     "#training-bar",
-    "#phase-stepper",
+    "#phase-panel",
+    "#chain-rule",
     "#curves",
     "#surface-panel",
 ]
