@@ -27,6 +27,7 @@ after a whole iteration, or after this iteration's backward pass of layer l.
 
 from __future__ import annotations
 
+import json
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +42,17 @@ if TYPE_CHECKING:
 
 Array = NDArray[np.float64]
 Traced = tuple[int, Array, Array, list[dict[str, Array]]]  # probe_trace's answer
+
+
+def clean(obj: Any) -> Any:
+    """``obj`` (plain JSON data) as it is when every number in it is finite, else through
+    :func:`engine.numbers.finite`: the C encoder's check first, as these run at every page
+    frame of a running session and are nearly always finite."""
+    try:
+        json.dumps(obj, allow_nan=False)
+    except ValueError:
+        return finite(obj)
+    return obj
 
 
 def check_edge(
@@ -222,7 +234,7 @@ def chain(
     ex["bn_scale"] = None if s is None else float(s[j])
     ex["product"] = a_j * delta_k * (1.0 if s is None else float(s[j]))
     ex["trace_dW"] = float(rec["dW"][i, j])
-    return finite(
+    return clean(
         {
             "layer": layer,
             "i": i,

@@ -25,9 +25,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from engine.inspect.chain import Traced, check_edge, probe_trace
+from engine.inspect.chain import Traced, check_edge, clean, probe_trace
 from engine.inspect.update_rule import last_update
-from engine.numbers import finite
 
 if TYPE_CHECKING:
     from engine.trainer import Trainer
@@ -103,7 +102,7 @@ def phase_numbers(
     }
     if data.task == "multiclass":
         loss["p_true"] = float(out_rec["a"][0, target])
-    return finite(
+    return clean(
         {
             "layer": layer,
             "i": i,

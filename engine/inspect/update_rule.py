@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from engine.numbers import finite
+from engine.inspect.chain import clean
 
 if TYPE_CHECKING:
     from engine.trainer import Trainer
@@ -57,7 +57,7 @@ def last_update(trainer: Trainer, layer: int, i: int, j: int) -> dict[str, Any]:
     w_new = float(net.layers[layer].W[i, j])
     out: dict[str, Any] = {"rule": opt.name, "hparams": dict(opt.hparams), "t": opt.t}
     if opt.t == 0 or trainer._cursor != 0 or trainer.iteration == 0:
-        return finite({**out, "available": False, "w": w_new})
+        return clean({**out, "available": False, "w": w_new})
     h = opt.hparams
     lr = trainer.lr
     stored = float(trainer.updates[k][i, j])
@@ -134,7 +134,7 @@ def last_update(trainer: Trainer, layer: int, i: int, j: int) -> dict[str, Any]:
         n["step"] = step
         delta = -step
     else:  # an optimizer this panel does not know: the stored numbers only
-        return finite(
+        return clean(
             {
                 **out,
                 "available": True,
@@ -147,7 +147,7 @@ def last_update(trainer: Trainer, layer: int, i: int, j: int) -> dict[str, Any]:
             }
         )
     n["decay_term"] = decay_term
-    return finite(
+    return clean(
         {
             **out,
             "available": True,
