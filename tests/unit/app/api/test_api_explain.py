@@ -121,3 +121,18 @@ def test_a_diverged_session_still_answers_json(api: ApiClient) -> None:
             r = api.get(f"/api/sessions/{sid}/{path}?layer={layer}", headers=h)
             assert r.status_code == 200, r.text
             strict(r.text)
+
+
+def test_the_page_selects_a_weight_of_its_net(
+    api: ApiClient, trained: tuple[str, dict[str, str]]
+) -> None:
+    sid, h = trained
+    ok = api.put(f"/api/sessions/{sid}/ui", json={"edge": [0, 1, 3]}, headers=h)
+    assert ok.status_code == 204, ok.text
+    for edge, part in (([2, 0, 0], "layer"), ([0, 2, 0], "i"), ([1, 0, 1], "j")):
+        r = api.put(f"/api/sessions/{sid}/ui", json={"edge": edge}, headers=h)
+        assert r.status_code == 422, r.text
+        body = r.json()
+        assert body["field"] == "edge" and f"{part}:" in body["detail"], body
+    short = api.put(f"/api/sessions/{sid}/ui", json={"edge": [0, 1]}, headers=h)
+    assert short.status_code == 422 and short.json()["field"].startswith("edge")
