@@ -140,7 +140,7 @@ def batch_part(trainer: Trainer, layer: int, i: int, j: int) -> dict[str, Any]:
     la = trainer.net.layers[layer]
     stored = float(la.dW[i, j])
     if not batch_consistent(trainer, layer):
-        why = "none" if trainer.iteration == 0 and trainer._cursor <= layer else "replaced"
+        why = "none" if trainer.iteration == 0 else "replaced"
         return {"available": False, "why": why, "stored": stored}
     x_col = la.cache.x[:, i]
     grad_u = la.delta[:, j]
