@@ -148,3 +148,21 @@ def test_clicking_a_point_traces_it(open_tab: OpenTab) -> None:
     expect(page.locator("#probe-index")).to_have_text(str(target["k"]))
     assert tab.session()["config"]["dataset"]["name"] == "circle"
     assert tab.session()["step"] == steps_before
+
+
+def test_add_points_mode_still_adds_a_point(open_tab: OpenTab) -> None:
+    tab = open_tab(config_url(CONFIG))
+    page = tab.page
+    ready(tab)
+    probe = tab.session()["config"]["probe"]
+    page.locator("#click-add").check()
+    expect(page.locator("#point-tools")).to_be_visible()
+    n = len(tab.api(f"/api/sessions/{tab.session_id()}/points")["x"])
+    page.locator("img#decision").click(position={"x": 20, "y": 20})
+    cfg = poll_for(
+        lambda: tab.session()["config"],
+        lambda c: c["dataset"]["name"] == "inline",
+        what="the added point",
+    )
+    assert len(cfg["dataset"]["x"]) == n + 1
+    assert cfg["probe"] == probe  # adding is not tracing
