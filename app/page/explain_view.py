@@ -47,9 +47,7 @@ def numbers() -> tuple[dict[str, Any], Callable[..., Markup]]:
         seen[key] = v
         raw = "" if v is None else repr(float(v))
         text = fmt(None if v is None else float(v), digits)
-        return Markup('<mn data-n="{}" data-value="{}">{}</mn>').format(
-            escape(key), raw, text
-        )
+        return Markup('<mn data-n="{}" data-value="{}">{}</mn>').format(escape(key), raw, text)
 
     return seen, n
 
@@ -119,10 +117,15 @@ def chain_rule(ex: dict[str, Any]) -> Markup:
 
 
 def probe_mark(
-    index: int, points: tuple[Any, ...] | None, task: str, size: int = 300
+    index: int,
+    points: tuple[Any, ...] | None,
+    task: str,
+    y_original: float | None = None,
+    size: int = 300,
 ) -> Markup:
     """``<svg id="probe-mark">`` over the points: a ring at the traced training example and
-    its label (an empty SVG without 2-D points)."""
+    its label, a regression target in the data's own units (``y_original``) when the engine
+    trains on it standardised (an empty SVG without 2-D points)."""
     ctx: dict[str, Any] = {"size": size, "index": index}
     if points is not None:
         raw, labels, domain = points
@@ -134,6 +137,8 @@ def probe_mark(
             ctx["cy"] = f"{(x2max - b) / (x2max - x2min) * size:.1f}"
             y = labels["train"][index]
             value = float(y if not hasattr(y, "__len__") else y[0])
+            if y_original is not None:
+                value = y_original
             ctx["label"] = f"class {int(value)}" if task != "regression" else f"y = {fmt(value, 3)}"
             ctx["left"] = float(ctx["cx"]) > size * 0.7  # the label inside the picture
     return region("probe_mark", ctx)
@@ -151,7 +156,8 @@ def render(frame: Any, feed: Any, due: Callable[[str, Any], bool]) -> dict[str, 
         out["phase-panel"] = phase_panel(ex, snap)
     if due("chain-rule", json.dumps(ex["chain"], sort_keys=True)):
         out["chain-rule"] = chain_rule(ex)
-    index = int(ex.get("probe", {}).get("index", 0))
+    probe = ex.get("probe", {})
+    index = int(probe.get("index", 0))
     if due("probe-mark", (index, feed.memo.get("data_key"))):
-        out["probe-mark"] = probe_mark(index, feed.points, frame.task)
+        out["probe-mark"] = probe_mark(index, feed.points, frame.task, probe.get("y_original"))
     return out

@@ -161,7 +161,12 @@ def explain_extras(t: Any, edge: tuple[int, int, int] | None) -> dict[str, Any]:
     except ValueError:
         ch = chain(t, traced=traced)
     pn = phase_numbers(t, ch["layer"], ch["i"], ch["j"], traced=traced)
-    return {"chain": ch, "phase_numbers": pn, "probe": {"index": traced[0]}}
+    probe: dict[str, Any] = {"index": traced[0]}
+    data = t.data
+    if data.task == "regression" and (data.target_std != 1.0 or data.target_mean != 0.0):
+        # the engine trains on the standardised target: the page names the original too
+        probe["y_original"] = float(traced[2][0, 0]) * data.target_std + data.target_mean
+    return {"chain": ch, "phase_numbers": pn, "probe": probe}
 
 
 def _pictures(t: Any, frame: PageFrame, look: Look) -> None:

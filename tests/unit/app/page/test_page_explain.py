@@ -112,3 +112,31 @@ def test_a_diverged_run_writes_no_non_finite_number() -> None:
     ex = frame.extras["explain"]
     for html in (explain_view.phase_panel(ex, frame.snap), explain_view.chain_rule(ex)):
         assert not re.search(r"\b(nan|inf|infinity)\b", html, re.IGNORECASE)
+
+
+def test_regression_names_the_target_in_the_datas_units() -> None:
+    t = Trainer(
+        small_config(
+            dataset={
+                "name": "reg_plane",
+                "n_samples": 60,
+                "noise": 0.1,
+                "seed": 1,
+                "standardize_target": True,
+            }
+        )
+    )
+    t.step(1)
+    data = t.data
+    index = t.config["probe"] % t.n_train
+    assert data.target_std != 1.0  # the engine trains on the standardised target
+    original = float(data.y_train[index, 0]) * data.target_std + data.target_mean
+    frame = frames.build(t, 0, frames.Look(), False)
+    ex = frame.extras["explain"]
+    assert ex["probe"]["y_original"] == pytest.approx(original, rel=1e-12)
+    raw = {"train": data.raw_train}
+    mark = explain_view.probe_mark(
+        index, (raw, {"train": data.y_train}, data.domain), "regression", ex["probe"]["y_original"]
+    )
+    assert f"y = {explain_view.fmt(original, 3)}" in mark
+    assert "standardised" in explain_view.phase_panel(ex, frame.snap)
