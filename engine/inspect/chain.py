@@ -140,7 +140,9 @@ def batch_part(trainer: Trainer, layer: int, i: int, j: int) -> dict[str, Any]:
     la = trainer.net.layers[layer]
     stored = float(la.dW[i, j])
     if not batch_consistent(trainer, layer):
-        why = "none" if trainer.iteration == 0 else "replaced"
+        # none: no batch recorded (a fresh trainer, or one restored from a checkpoint, which
+        # keeps no batch); replaced: this iteration's forward pass overwrote its inputs
+        why = "none" if trainer.iteration == 0 or la.delta.shape[0] == 0 else "replaced"
         return {"available": False, "why": why, "stored": stored}
     x_col = la.cache.x[:, i]
     grad_u = la.delta[:, j]

@@ -56,7 +56,10 @@ def last_update(trainer: Trainer, layer: int, i: int, j: int) -> dict[str, Any]:
     k = sum(len(la.params) for la in net.layers[:layer])  # W's index among the parameters
     w_new = float(net.layers[layer].W[i, j])
     out: dict[str, Any] = {"rule": opt.name, "hparams": dict(opt.hparams), "t": opt.t}
-    if opt.t == 0 or trainer._cursor != 0 or trainer.iteration == 0:
+    # a trainer restored from a checkpoint keeps no gradient nor Δ: nothing to show until
+    # it steps (its output layer then has a δ again)
+    recorded = net.layers[-1].delta.shape[0] > 0
+    if opt.t == 0 or trainer._cursor != 0 or trainer.iteration == 0 or not recorded:
         return clean({**out, "available": False, "w": w_new})
     h = opt.hparams
     lr = trainer.lr

@@ -157,3 +157,12 @@ def test_a_fresh_trainer_has_no_batch_and_edges_are_checked():
     ):
         with pytest.raises(ValueError, match=f"^{field}: .* outside 0\\.\\."):
             chain(t, *args)
+
+
+def test_a_restored_trainer_has_no_batch_until_it_steps():
+    t = trainer()
+    t.step(2)
+    back = Trainer.restore(t.checkpoint())
+    c = chain(back, 0, 0, 0)
+    assert not c["batch"]["available"] and c["batch"]["why"] == "none"
+    assert c["example"]["product"] == pytest.approx(chain(t, 0, 0, 0)["example"]["product"])

@@ -125,3 +125,13 @@ def test_phase_numbers_carry_the_update_and_the_losses():
     z = p["forward"][0]["z"]
     x = t.data.x_train[3]
     assert z == pytest.approx(list((x @ t.net.layers[0].W + t.net.layers[0].b)[:6]), rel=1e-12)
+
+
+def test_a_restored_trainer_shows_no_made_up_update_until_it_steps():
+    t = trainer({"name": "sgd", "lr": 0.1, "momentum": 0.9})
+    through_update(t)
+    back = Trainer.restore(t.checkpoint())
+    assert not last_update(back, 0, 0, 0)["available"]
+    through_update(back)
+    u = last_update(back, 0, 0, 0)
+    assert u["available"] and u["w_new"] == pytest.approx(back.net.layers[0].W[0, 0], rel=1e-12)
