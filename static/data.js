@@ -46,6 +46,9 @@
   document.addEventListener('click', function (evt) {
     const img = evt.target.closest && evt.target.closest('#output-wrap img#decision')
     if (!img || busy) return
+    // the plot's switch (explain.js): in "trace an example" mode a click picks the probe
+    const trace = document.getElementById('click-trace')
+    if (trace && trace.checked) return
     const points = document.getElementById('points')
     if (!points) return
     const box = img.getBoundingClientRect()

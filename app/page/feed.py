@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 HISTORY_ROWS = 20_000  # metric rows read back into the curves at most
 IMAGE_SECONDS = 0.25  # heatmaps of a running session are redrawn at most this often
 MAX_MARKS = 40
+EXPLAIN_REGIONS = ("phase-panel", "chain-rule", "probe-mark")  # app/page/explain_view.py
 
 
 @dataclass
@@ -95,7 +96,7 @@ class PageFeed:
 
     def look(self) -> frames.Look:
         ui = self.ui
-        return frames.Look(ui.view, ui.view_marker, ui.discretize)
+        return frames.Look(ui.view, ui.view_marker, ui.discretize, ui.edge)
 
     def pictures_due(self, running: bool) -> bool:
         """Are the heatmaps redrawn with the next frame? While a run streams, edges and numbers
@@ -338,6 +339,7 @@ def first_page(session: Any, manager: Any, hidden: set[str]) -> dict[str, Any]:
         "network": fragments.get("network", ""),
         "output": fragments.get("output", ""),
         "points": fragments.get("points", ""),
+        **{k.replace("-", "_"): fragments.get(k, "") for k in EXPLAIN_REGIONS},
         **parts,
     }
     return ctx

@@ -21,7 +21,9 @@ import numpy as np
 
 from app.page.draw import images, network, views
 from engine.inspect import readouts
+from engine.inspect.chain import chain, probe_trace
 from engine.inspect.decision import decision_surface
+from engine.inspect.phase_numbers import phase_numbers
 
 DECISION_RES = 64  # the decision heatmap's pixels a side
 NEURON_RES = 16  # each node's tile in the sprite
@@ -65,6 +67,7 @@ class Look:
     view: str = "weights"
     view_marker: str = ""
     discretize: bool = False
+    edge: tuple[int, int, int] | None = None  # the weight the explain panels follow
 
 
 @dataclass
@@ -160,9 +163,29 @@ def build(t: Any, generation: int, look: Look, pictures: bool) -> PageFrame:
         data_key=data_key(t, generation),
         plane=data.domain is not None,
     )
+    frame.extras["explain"] = explain_extras(t, look.edge)
     if pictures:
         _pictures(t, frame, look)
     return frame
+
+
+def explain_extras(t: Any, edge: tuple[int, int, int] | None) -> dict[str, Any]:
+    """The phase panel's and the chain-rule inspector's numbers (app/page/explain_view.py) for
+    the weight ``edge`` (layer, i, j), or the output layer's w[0][0] when the page chose none
+    or chose one of a former net: one probe trace shared by both."""
+    traced = probe_trace(t)
+    layer, i, j = edge or (None, None, None)
+    try:
+        ch = chain(t, layer, i, j, traced)
+    except ValueError:
+        ch = chain(t, traced=traced)
+    pn = phase_numbers(t, ch["layer"], ch["i"], ch["j"], traced=traced)
+    probe: dict[str, Any] = {"index": traced[0]}
+    data = t.data
+    if data.task == "regression" and (data.target_std != 1.0 or data.target_mean != 0.0):
+        # the engine trains on the standardised target: the page names the original too
+        probe["y_original"] = float(traced[2][0, 0]) * data.target_std + data.target_mean
+    return {"chain": ch, "phase_numbers": pn, "probe": probe}
 
 
 def _pictures(t: Any, frame: PageFrame, look: Look) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from app.page import controls, words
+from app.page import controls, explain_view, words
 from app.page.controls import encode_config
 from app.page.draw import charts, flow_chart, network
 from app.page.draw.digits import digits_html
@@ -109,6 +109,7 @@ def render(frame: Any, public: dict[str, Any], feed: Any) -> dict[str, str]:
     phase = {"done": done, "next": nxt, "order": phase_order(snap)}
     if due("phase", (done, nxt, words.n_layers(snap))):
         out["phase"] = render_block("phase", {"regions": {"phase": phase}})
+    out.update(explain_view.render(frame, feed, due))
     curves = feed.curves
     curves.chart.marks = [(step, what) for g, step, what in feed.marks if g == curves.generation]
     cv = None

@@ -35,6 +35,7 @@ from app.page.surface_view import dataset_thumb, surface_fragment
 from app.sessions.session import Session
 from app.streaming.hub import Subscriber
 from app.streaming.page_sse import data_lines, follow_page
+from engine.inspect.chain import check_edge
 
 router = APIRouter(tags=["page"])
 
@@ -58,6 +59,7 @@ class UiPatch(BaseModel):
     show_test: bool | None = None
     discretize: bool | None = None
     fixed_scale: bool | None = None
+    edge: Annotated[list[int], Field(min_length=3, max_length=3)] | None = None  # layer, i, j
 
 
 @router.get(
@@ -134,6 +136,8 @@ def set_ui(body: UiPatch, session: SessionDep, manager: ManagerDep) -> Response:
         ui.view = body.view
         # chosen: overrides the view the phase would pick
         ui.view_marker = frames.phase_marker(now, session.generation)
+    if body.edge is not None:
+        ui.edge = _checked_edge(session, manager, body.edge)
     if body.surface is not None:
         ui.surface = body.surface.model_dump()
         ui.surface_version += 1
@@ -150,6 +154,16 @@ def set_ui(body: UiPatch, session: SessionDep, manager: ManagerDep) -> Response:
     publish_look(session, feed)  # a worker drawing the session draws the new view from now
     session.hub.wake()
     return Response(status_code=204)
+
+
+def _checked_edge(session: Session, manager: Any, edge: list[int]) -> tuple[int, int, int]:
+    """(layer, i, j) of a weight of the session's net, or 422 naming ``edge`` and the range."""
+    with session.lock:
+        t = manager.load(session)
+        try:
+            return check_edge(t, *edge)
+        except ValueError as exc:
+            raise ApiError(422, f"edge: {exc}", field="edge") from None
 
 
 def _png(session: Session, manager: Any, kind: str) -> Response:

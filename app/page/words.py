@@ -26,6 +26,7 @@ class UiState:
     fixed_scale: bool = False  # the drawing's widths and colours keep a frozen scale
     # the frozen (edges, nodes, biases) peaks per view while fixed_scale (regions.render)
     frozen: dict[str, tuple[float, float, float]] = field(default_factory=dict)
+    edge: tuple[int, int, int] | None = None  # (layer, i, j): the weight the explain panels follow
 
 
 def n_layers(snap: dict[str, Any]) -> int:

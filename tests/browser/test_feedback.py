@@ -187,10 +187,15 @@ def test_the_phase_button_beside_the_drawing_names_the_phase(open_tab: OpenTab) 
 
 def test_no_point_tools_for_data_without_a_plane(open_tab: OpenTab) -> None:
     tab, page = small_net(open_tab)
+    # a click on the plot traces an example by default; the point tools come with "add points"
+    expect(page.locator("#click-mode")).to_be_visible()
+    expect(page.locator("#point-tools")).to_be_hidden()
+    page.locator("#click-add").check()
     expect(page.locator("#point-tools")).to_be_visible()
     choose(page, "select#dataset", "digits")
     wait_config(tab, lambda c: c["dataset"]["name"] == "digits", "digits")
     expect(page.locator("#point-tools")).to_be_hidden()
+    expect(page.locator("#click-mode")).to_be_hidden()
 
 
 def test_classroom_hidden_panels_leave_no_hole(open_tab: OpenTab) -> None:
@@ -198,7 +203,7 @@ def test_classroom_hidden_panels_leave_no_hole(open_tab: OpenTab) -> None:
     page = tab.page
     ready(tab)
     expect(page.locator("#data-panel")).to_be_hidden()
-    expect(page.locator("#phase-stepper")).to_be_hidden()
+    expect(page.locator("#phase-panel")).to_be_hidden()
     grid = page.locator(".grid").bounding_box()
     net = page.locator("#network-panel").bounding_box()
     out = page.locator("#out-col").bounding_box()

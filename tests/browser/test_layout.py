@@ -18,7 +18,8 @@ PANELS = [
     "#output-panel",
     "#run-bar",
     "#training-bar",
-    "#phase-stepper",
+    "#phase-panel",
+    "#chain-rule",
     "#curves",
     "#surface-panel",
 ]
