@@ -157,7 +157,9 @@ def test_a_page_gets_frames_at_its_rate_and_never_a_trainer(api: ApiClient) -> N
             time.sleep(0.005)
         api.post(f"/api/sessions/{sid}/pause", headers=h)
     assert len(drawn) >= 10  # 20 a second were asked for, for 1.5 s
-    assert api.manager.page_bytes < 3000 * api.manager.page_frames
+    # ≤ 4 kB a frame on average (issue 11's figure for a small net): the drawing and the
+    # explain panels' numbers every frame (~2.7 kB), the heatmap PNGs every 0.25 s
+    assert api.manager.page_bytes < 4000 * api.manager.page_frames
     assert api.manager.sessions[sid].copy is None  # no trainer copy was made for the page
     for step in sorted(drawn)[:: max(1, len(drawn) // 4)]:
         t = Trainer(FAST)
