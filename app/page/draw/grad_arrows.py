@@ -98,7 +98,7 @@ def arrows_2d(
                 _head(x0, y0, x2, y2),
                 repr(float(a)),
                 repr(float(b)),
-                "" if cos is None else repr(float(cos)),
+                "" if cos is None or not math.isfinite(cos) else repr(float(cos)),
             )
         )
     return {"arrows": arrows, "scale": m, "caption": caption(noise, m)}
