@@ -34,10 +34,13 @@ def test_gradient_arrows_on_the_surface(open_tab: Any) -> None:
     choose(page, "select#surface-directions", "random")
     page.locator("#surface-compute").click()
     page.wait_for_function(SURFACE_DONE_JS, timeout=30_000)
+    progress = sum(name == "surface-progress" for name, _, _ in tab.sse)
     page.locator("#surface-gradients").check()
     two = page.locator("svg#surface-2d")
     expect(two.locator("line.grad-arrow.full")).to_be_attached(timeout=30_000)
-    expect(two.locator("path.contour").first).to_be_attached()  # the map stayed
+    # the box alone redraws: the map was not computed again (no progress rows counted)
+    assert sum(name == "surface-progress" for name, _, _ in tab.sse) == progress
+    expect(two.locator("path.contour").first).to_be_attached()
 
     # the panel's plane: random filter-normalised directions from seed 0 at these weights
     state = tab.state()
