@@ -63,7 +63,6 @@ def answer(t: Trainer, result: dict[str, Any], vectors: bool) -> dict[str, Any]:
         "batch_size": result["batch_size"],
         "seed": result["seed"],
         "cover": result["cover"],
-        "step": "the step's direction is −gradient (a plain SGD step moves the weights that way)",
         "full": {
             "norm": full["norm"],
             "loss": full["loss"],

@@ -14,9 +14,11 @@ time, so training keeps going between pieces.
 * 1-D: the curve, current point and tangent are recomputed every ``CURVE_SECONDS``.
 * With ``gradients`` in the request, the full-batch and mini-batch gradients at the current
   point (app/page/surface_arrows.py) are drawn on either: recomputed whenever the weights
-  moved, at most every ``ARROW_SECONDS`` (a frame in between keeps the last arrows and asks
-  again next tick, so the arrows on a paused session are its weights'). Ticking the box alone
-  redraws; it does not recompute the map.
+  moved, at most every ``ARROW_SECONDS`` or ``ARROW_SHARE``⁻¹ times the last computation's
+  time, whichever is longer (a big net then holds the session's lock for at most that share of
+  the time); a frame in between keeps the last arrows and asks again next tick, so the arrows
+  on a paused session are its weights'. Ticking the box alone redraws; it does not recompute
+  the map.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ CURVE_SECONDS = 0.5
 CONTOUR_SECONDS = 4.0
 ROWS_PER_CHUNK = 4
 ARROW_SECONDS = 0.2
+ARROW_SHARE = 0.1
 
 
 @dataclass
@@ -75,6 +78,7 @@ class SurfaceLive:
         self.arrows: dict[str, Any] | None = None  # the gradients last drawn, and where
         self.arrows_at: tuple[Any, ...] = ()  # (generation, iteration, plane) they are of
         self.arrows_time = 0.0
+        self.arrows_cost = 0.0  # seconds the last computation took
 
     def take(self) -> dict[str, str]:
         out, self.out = self.out, {}
@@ -118,12 +122,14 @@ class SurfaceLive:
             t = self.manager.load(self.session)
             at = (self.session.generation, int(t.iteration), id(g))
             same_plane = self.arrows_at[2:] == (id(g),)
-            if at == self.arrows_at or (same_plane and now - self.arrows_time < ARROW_SECONDS):
+            wait = max(ARROW_SECONDS, self.arrows_cost / ARROW_SHARE)
+            if at == self.arrows_at or (same_plane and now - self.arrows_time < wait):
                 return self.arrows
             if g.origin.shape != t.net.theta.shape:
                 return None
             self.arrows = noise_on_plane(t, self.manager.settings, g.d1, g.d2)
         self.arrows_at, self.arrows_time = at, now
+        self.arrows_cost = time.monotonic() - now
         return self.arrows
 
     def _arrows_stale(self, marker: tuple[int, int]) -> bool:

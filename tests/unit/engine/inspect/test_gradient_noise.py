@@ -77,13 +77,13 @@ def test_a_mini_batch_gradient_is_the_trainers_on_that_batch() -> None:
     t = trainer()
     idx = t._perm[t._pointer : t._pointer + t.batch_size].copy()  # the batch the trainer takes
     mine = batch_gradient(t, idx)
-    while t.phase["phase"] != "update":
-        t.step_phase()
+    t.step(1)  # a whole step on that batch: forward, loss, backward, update
     assert np.array_equal(t._xb, t.data.x_train[idx])
     assert relative(mine, t.net.grad) <= 1e-13
-    # the layer's stored dW is a view of the same vector
-    first = layered(t.net, mine)[0]
-    assert np.allclose(first["W"], t.net.layers[0].dW, rtol=1e-13, atol=0)
+    # each layer's stored dW and db (views of the trainer's flat gradient)
+    for mine_layer, layer in zip(layered(t.net, mine), t.net.layers, strict=True):
+        assert np.allclose(mine_layer["W"], layer.dW, rtol=1e-12, atol=1e-15)
+        assert np.allclose(mine_layer["b"], layer.db, rtol=1e-12, atol=1e-15)
 
 
 def test_batches_are_drawn_as_the_trainer_draws_them() -> None:
