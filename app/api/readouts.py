@@ -1,6 +1,6 @@
-"""Reading a session out: state snapshot, metric history, gradient check, loss landscape and
-decision surface. Each takes the session's lock for the engine call (the engine is not
-thread-safe) and runs in the thread pool."""
+"""Reading a session out: state snapshot, metric history, gradient check, gradient noise,
+loss landscape and decision surface. Each takes the session's lock for the engine call (the
+engine is not thread-safe) and runs in the thread pool."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import numpy as np
 from fastapi import APIRouter, Query, Response
 
+from app.api import gradient_noise as noise
 from app.api.deps import ManagerDep, SessionDep, SettingsDep
 from app.api.gradcheck import DEFAULT_SAMPLE, checked
 from app.api.schemas import View
@@ -18,6 +19,7 @@ from app.core.errors import ApiError, engine_error, limit_error
 from app.core.jsontext import encode
 from engine.inspect import readouts
 from engine.inspect.decision import decision_surface
+from engine.inspect.gradient_noise import gradient_noise as compute_noise
 from engine.inspect.landscape import grid_size
 from engine.inspect.landscape import landscape as compute_landscape
 
@@ -108,6 +110,38 @@ def gradcheck(
     errors, verdicts, a summary per layer, and the cost of each (2N loss passes vs one
     backward pass, timed). The page's gradient-check panel shows this very result."""
     return checked(session, manager, settings, eps, sample, seed)
+
+
+@router.get("/gradient-noise")
+def gradient_noise(
+    session: SessionDep,
+    manager: ManagerDep,
+    settings: SettingsDep,
+    batches: Annotated[
+        int, Query(ge=1, description="Mini-batches drawn (at most max_noise_batches).")
+    ] = 8,
+    seed: Annotated[int, Query(ge=0, le=2**32 - 1, description="Seed of the batches.")] = 0,
+    cover: Annotated[
+        bool, Query(description="Draw the ⌈N/B⌉ batches of one pass instead (covering the data).")
+    ] = False,
+    include: Annotated[
+        list[str], Query(max_length=1, description="vectors: every batch's gradient too.")
+    ] = [],  # noqa: B006
+) -> dict[str, Any]:
+    """The full-batch gradient at the current weights, ``batches`` mini-batch gradients at the
+    session's batch size (drawn like the trainer's batches, from ``seed``), each one's cosine
+    to the full one and norm ratio, and their spread. With ``cover`` the batches cover the
+    training set once, and their size-weighted mean is the full gradient."""
+    if any(v != "vectors" for v in include):
+        raise ApiError(422, "include: the only choice is 'vectors'", field="include")
+    with session.lock:
+        t = manager.load(session)
+        noise.check_limits(t, settings, batches, cover)
+        try:
+            result = compute_noise(t, batches, seed, cover)
+        except ENGINE_ERRORS as exc:
+            raise engine_error(exc) from None
+        return noise.answer(t, result, "vectors" in include)
 
 
 @router.get("/landscape")

@@ -75,6 +75,17 @@ class Settings(BaseSettings):
     max_gradcheck_params: int = Field(
         default=5_000, ge=1, description="Gradient check costs 2N passes."
     )
+    max_noise_batches: int = Field(
+        default=64, ge=1, description="Mini-batch gradients one gradient-noise request draws."
+    )
+    max_noise_work: float = Field(
+        default=2e9,
+        gt=0,
+        description=(
+            "Gradient-noise cost bound: (training rows + rows of the batches) × parameters"
+            " (one forward and backward pass over that many rows; 2e9 is about a second)."
+        ),
+    )
 
     # --- quotas -------------------------------------------------------------------------------
     max_sessions_per_owner: int = Field(default=20, ge=1)

@@ -47,6 +47,7 @@ class SurfaceRequest(BaseModel):
     kind: Literal["1d", "2d"] = "1d"
     directions: Literal["weights", "random", "pca"] = "weights"
     weight: Annotated[str, Field(max_length=40)] = "0:W:0,0"
+    gradients: bool = False  # draw the full and mini-batch gradients at the current point
 
 
 class UiPatch(BaseModel):

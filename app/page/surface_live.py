@@ -12,6 +12,13 @@ time, so training keeps going between pieces.
   and the contour map itself is recomputed every ``CONTOUR_SECONDS`` (the old one stays drawn
   meanwhile).
 * 1-D: the curve, current point and tangent are recomputed every ``CURVE_SECONDS``.
+* With ``gradients`` in the request, the full-batch and mini-batch gradients at the current
+  point (app/page/surface_arrows.py) are drawn on either: recomputed whenever the weights
+  moved, at most every ``ARROW_SECONDS`` or ``ARROW_SHARE``⁻¹ times the last computation's
+  time, whichever is longer (a big net then holds the session's lock for at most that share of
+  the time); a frame in between keeps the last arrows and asks again next tick, so the arrows
+  on a paused session are its weights'. Ticking the box alone redraws; it does not recompute
+  the map.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from app.page.draw import loss_surface, palette
+from app.page.surface_arrows import noise_on_plane
 from app.page.surface_view import ENGINE_ERRORS, spec_of
 from engine.inspect.directions import project
 from engine.inspect.landscape import Slice, landscape
@@ -33,6 +41,8 @@ TICK = 0.1  # seconds between looks at the session (and the 2-D point's frame ra
 CURVE_SECONDS = 0.5
 CONTOUR_SECONDS = 4.0
 ROWS_PER_CHUNK = 4
+ARROW_SECONDS = 0.2
+ARROW_SHARE = 0.1
 
 
 @dataclass
@@ -63,6 +73,12 @@ class SurfaceLive:
         self.last_curve = 0.0
         self.generation = -1
         self.sent: dict[str, str] = {}
+        self.request: dict[str, Any] = {}  # the last request, without the gradients box
+        self.box: Any = None  # the gradients box of the last request
+        self.arrows: dict[str, Any] | None = None  # the gradients last drawn, and where
+        self.arrows_at: tuple[Any, ...] = ()  # (generation, iteration, plane) they are of
+        self.arrows_time = 0.0
+        self.arrows_cost = 0.0  # seconds the last computation took
 
     def take(self) -> dict[str, str]:
         out, self.out = self.out, {}
@@ -85,7 +101,40 @@ class SurfaceLive:
 
     def _curve(self, spec: dict[str, Any]) -> dict[str, Any]:
         with self.session.lock:
-            return dict(landscape(self.manager.load(self.session), spec))
+            t = self.manager.load(self.session)
+            if not self._want_arrows():
+                return dict(landscape(t, spec))
+            sl = Slice(t, spec)
+            result = dict(sl.compute())
+            result["arrows"] = noise_on_plane(t, self.manager.settings, sl.d1)
+            return result
+
+    def _want_arrows(self) -> bool:
+        return bool((self.ui.surface or {}).get("gradients"))
+
+    def _arrows(self, g: Grid) -> dict[str, Any] | None:
+        """The gradients at the current point on ``g``'s plane, or None without the box. Kept
+        while the weights stay put; while they move, recomputed at most every ARROW_SECONDS."""
+        if not self._want_arrows():
+            return None
+        now = time.monotonic()
+        with self.session.lock:
+            t = self.manager.load(self.session)
+            at = (self.session.generation, int(t.iteration), id(g))
+            same_plane = self.arrows_at[2:] == (id(g),)
+            wait = max(ARROW_SECONDS, self.arrows_cost / ARROW_SHARE)
+            if at == self.arrows_at or (same_plane and now - self.arrows_time < wait):
+                return self.arrows
+            if g.origin.shape != t.net.theta.shape:
+                return None
+            self.arrows = noise_on_plane(t, self.manager.settings, g.d1, g.d2)
+        self.arrows_at, self.arrows_time = at, now
+        self.arrows_cost = time.monotonic() - now
+        return self.arrows
+
+    def _arrows_stale(self, marker: tuple[int, int]) -> bool:
+        """Are the arrows on screen of older weights than ``marker``'s?"""
+        return self._want_arrows() and self.arrows_at[:2] != marker
 
     def _start(self, spec: dict[str, Any], frame: Grid | None = None) -> Grid:
         """A new slice through the current weights. With ``frame`` (a map already shown), the
@@ -153,6 +202,9 @@ class SurfaceLive:
         result["losses"] = finite(g.grid)
         result["path"] = path
         result["current"] = {"alpha": a, "beta": b}
+        arrows = self._arrows(g)
+        if arrows is not None:
+            result["arrows"] = arrows
         result["min"] = float(computed.min()) if computed.size else None
         result["max"] = float(computed.max()) if computed.size else None
         rows = len(g.grid)
@@ -196,8 +248,15 @@ class SurfaceLive:
         if want is None:
             return
         marker = await asyncio.to_thread(self._marker)
-        fresh = version != self.version or marker[0] != self.generation
+        request = {k: v for k, v in want.items() if k != "gradients"}
+        # a new request, unless only the gradients box changed (then: redraw, keep the map)
+        asked = version != self.version
+        box_only = asked and request == self.request and want.get("gradients") != self.box
+        fresh = (asked and not box_only) or marker[0] != self.generation
         self.version, self.generation = version, marker[0]
+        self.request, self.box = request, want.get("gradients")
+        if box_only:
+            self.seen, self.last_curve, self.arrows_at = None, 0.0, ()
         if fresh:
             self.shown = self.next = None  # stop drawing the old request, even if this one fails
         spec = await asyncio.to_thread(spec_of, self.session, self.manager, want)
@@ -238,7 +297,7 @@ class SurfaceLive:
         shown = self.shown
         if shown is None:
             return
-        if moved:
+        if moved or self._arrows_stale(marker):
             self.seen = marker
             html = await asyncio.to_thread(self._draw_2d, shown)
             self._emit(wake, surface=html)

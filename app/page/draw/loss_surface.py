@@ -5,6 +5,9 @@
 * 2-D: ``svg#surface-2d`` with iso-loss lines ``path.contour`` computed by contourpy (levels
   spaced evenly in log-loss, where a bowl's rings are evenly spaced), the optimizer's path
   projected on the plane ``polyline.trajectory`` and ``circle.current-point`` at (0, 0).
+* Either, when ``result["arrows"]`` holds the gradients at the current point
+  (app/page/surface_arrows.py): the full-batch and mini-batch gradients as arrows (2-D) or
+  tangent segments (1-D), drawn by :mod:`app.page.draw.grad_arrows`.
 
 This module computes the curves, contours and points; ``templates/regions/surface_1d.html``
 and ``surface_2d.html`` write them.
@@ -19,6 +22,7 @@ import contourpy
 import numpy as np
 
 from app.page import templating
+from app.page.draw import grad_arrows
 from app.page.draw.charts import Box, Label
 from app.page.draw.palette import fmt
 
@@ -80,6 +84,7 @@ def surface_1d(result: dict[str, Any]) -> str:
         ya, yb = cur["loss"] + slope * xa, cur["loss"] + slope * xb
         tangent = (f"{px(xa):.1f}", f"{py(ya):.1f}", f"{px(xb):.1f}", f"{py(yb):.1f}")
     context = {
+        "grads": _grads(result, lambda n: grad_arrows.tangents_1d(n, px, py, (0.0, cur["loss"]))),
         "size": SIZE,
         "plot": PLOT,
         "slope": fmt(slope, 6),
@@ -142,7 +147,14 @@ def surface_2d(result: dict[str, Any]) -> str:
         marks = [f"{_clip(px(a)):.1f},{_clip(py(b)):.1f}" for a, b in path]
         trail = " ".join(p for k, p in enumerate(marks) if k == 0 or p != marks[k - 1])
     middle = SIZE / 2
+    width = SIZE - 2 * M
     context = {
+        "grads": _grads(
+            result,
+            lambda n: grad_arrows.arrows_2d(
+                n, px, py, (ca, cb), width, (_clip(px(ca)), _clip(py(cb)))
+            ),
+        ),
         "size": SIZE,
         "plot": PLOT,
         "contours": contours,
@@ -154,6 +166,16 @@ def surface_2d(result: dict[str, Any]) -> str:
         ],
     }
     return templating.region("surface_2d", context)
+
+
+def _grads(result: dict[str, Any], draw: Any) -> dict[str, Any] | None:
+    """The gradients' drawing (``draw(numbers)``), their error in words, or None."""
+    noise = result.get("arrows")
+    if not noise:
+        return None
+    if "error" in noise:
+        return {"error": noise["error"]}
+    return dict(draw(noise))
 
 
 def region(drawing: str, note: str) -> str:
