@@ -109,7 +109,7 @@ def render(frame: Any, public: dict[str, Any], feed: Any) -> dict[str, str]:
     phase = {"done": done, "next": nxt, "order": phase_order(snap)}
     if due("phase", (done, nxt, words.n_layers(snap))):
         out["phase"] = render_block("phase", {"regions": {"phase": phase}})
-    out.update(explain_view.render(frame, feed, due))
+    out.update(explain_view.render(frame, feed, due, public["status"] == "running"))
     curves = feed.curves
     curves.chart.marks = [(step, what) for g, step, what in feed.marks if g == curves.generation]
     cv = None

@@ -86,6 +86,30 @@ def test_the_feed_renders_the_explain_regions_and_the_probe_ring() -> None:
     assert after["points"][0] == before["points"][0]
 
 
+def test_a_running_sessions_panels_are_redrawn_five_times_a_second_at_most() -> None:
+    """While a run streams, frames come 30 a second; the explain panels (the dearest regions)
+    take one in EXPLAIN_SECONDS. Paused, every frame that changes them draws them."""
+    t = Trainer(small_config())
+    feed = page_feed.PageFeed("s")
+    memo: dict[str, object] = {}
+
+    def due(name: str, key: object) -> bool:
+        if memo.get(name) == key:
+            return False
+        memo[name] = key
+        return True
+
+    drawn = []
+    for _ in range(3):  # three frames of new numbers, well within EXPLAIN_SECONDS
+        t.step(1)
+        frame = frames.build(t, 0, frames.Look(), False)
+        drawn.append("phase-panel" in explain_view.render(frame, feed, due, running=True))
+    assert drawn == [True, False, False]
+    t.step(1)
+    frame = frames.build(t, 0, frames.Look(), False)
+    assert "phase-panel" in explain_view.render(frame, feed, due, running=False)
+
+
 @pytest.mark.parametrize("preset", ["digits-mlp", "circle-playground"])
 def test_frames_stay_small(preset: str) -> None:
     config = preset_config(preset)
