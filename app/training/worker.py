@@ -42,6 +42,7 @@ from typing import Any
 
 from threadpoolctl import threadpool_limits
 
+from app.core.jsontext import encode
 from app.page import frames
 from app.streaming.demand import Pacer
 from app.training.messages import (
@@ -82,6 +83,7 @@ class Options:
     metrics_interval_s: float
     checkpoint_s: float
     nice: int
+    replay_every: int = 0  # steps between replay's keyframes (app/sessions/keyframes.py); 0: none
 
 
 @dataclass
@@ -257,6 +259,14 @@ class Worker:
         except (ValueError, TypeError) as exc:
             return ("error", str(exc))
         run.last_checkpoint = -1e9
+        if self.opt.replay_every:
+            # replay's event keyframe: the steps after this one run with the new settings;
+            # queued before the reply, so it is written before the request's own write
+            t = run.trainer
+            key = (t.iteration, "event", encode(t.checkpoint()))
+            self.outbox.append(
+                Slice(run.sid, Batch(keyframes=[key]), run.spec.budget, None, None, None)
+            )
         return ("ok", run.trainer.config)
 
     # ---- one time slice ----------------------------------------------------------------------
@@ -268,6 +278,8 @@ class Worker:
         now = time.monotonic()
         deadline = now + slice_s
         records: list[dict[str, Any]] = []
+        keys: list[tuple[int, str, str]] = []  # replay's periodic keyframes
+        every_key = self.opt.replay_every
         frame = page = False
         while True:
             # chunks of about CHUNK_SECONDS, so a waiting request (a copy, a pause) is
@@ -285,6 +297,8 @@ class Worker:
             every = spec.demand.every if spec.demand.frames else 0
             if every:
                 k = min(k, every - t.iteration % every)
+            if every_key:  # a chunk ends at a keyframe's step
+                k = min(k, every_key - t.iteration % every_key)
             t0 = time.perf_counter()
             recs = t.step(k)
             if recs:
@@ -292,6 +306,8 @@ class Worker:
                 run.tokens -= len(recs)
                 spec.budget -= len(recs)
                 records += recs
+                if every_key and t.iteration % every_key == 0 and t.status == "ok":
+                    keys.append((t.iteration, "step", encode(t.checkpoint())))
             now = time.monotonic()
             frame = run.frame_due(t.iteration, now)
             page = run.page_due(now)
@@ -316,6 +332,7 @@ class Worker:
                 metrics=metrics,
                 frame=spec.demand.views if frame or ended else None,
                 checkpoint=checkpoint,
+                keyframes=keys,
             )
             blob = None
             # the last frame of a run too: the page shows where it stopped
@@ -329,7 +346,6 @@ class Worker:
         if spec.speed and run.tokens < 1:
             return now + (1 - run.tokens) / spec.speed
         return 0.0
-
 
     def page_frame(self, run: Run, now: float) -> bytes:
         """A page frame of ``run`` now. Its heatmaps (the decision surface and two PNGs: most
