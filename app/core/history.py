@@ -49,7 +49,7 @@ class HistoryStore(Protocol):
         ...
 
     def put_keyframes(
-        self, session_id: str, generation: int, rows: list[tuple[int, str, str]]
+        self, session_id: str, generation: int, rows: list[tuple[int, str, bytes]]
     ) -> Statement: ...
 
     def thin_keyframes(
@@ -113,7 +113,7 @@ class HistoryStore(Protocol):
 
     def keyframe(
         self, session_id: str, generation: int, step: int
-    ) -> tuple[int, str, str] | None: ...
+    ) -> tuple[int, str, bytes] | None: ...
 
     def keyframe_sizes(self, session_id: str) -> list[tuple[int, int, str, int]]: ...
 

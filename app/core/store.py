@@ -70,7 +70,7 @@ CREATE TABLE IF NOT EXISTS keyframes (
     step INTEGER NOT NULL,
     kind TEXT NOT NULL,
     bytes INTEGER NOT NULL,
-    data TEXT NOT NULL,
+    data BLOB NOT NULL,
     PRIMARY KEY (session_id, generation, step)
 );
 -- the writer's probe for free room during a storage failure (always empty)
@@ -367,8 +367,10 @@ class Store(Writes):
         )
         return [(int(r[0]), int(r[1]), r[2]) for r in rows]
 
-    def keyframe(self, session_id: str, generation: int, step: int) -> tuple[int, str, str] | None:
-        """``(step, kind, JSON text)`` of the newest keyframe of one generation at or before
+    def keyframe(
+        self, session_id: str, generation: int, step: int
+    ) -> tuple[int, str, bytes] | None:
+        """``(step, kind, data)`` of the newest keyframe of one generation at or before
         ``step``."""
         row = (
             self._reader()
@@ -379,7 +381,7 @@ class Store(Writes):
             )
             .fetchone()
         )
-        return None if row is None else (int(row[0]), str(row[1]), str(row[2]))
+        return None if row is None else (int(row[0]), str(row[1]), bytes(row[2]))
 
     def keyframe_sizes(self, session_id: str) -> list[tuple[int, int, str, int]]:
         """``(generation, step, kind, bytes)`` of every keyframe of the session, oldest first."""

@@ -88,9 +88,9 @@ class Writes:
 
     @staticmethod
     def put_keyframes(
-        session_id: str, generation: int, rows: list[tuple[int, str, str]]
+        session_id: str, generation: int, rows: list[tuple[int, str, bytes]]
     ) -> Statement:
-        """Keyframes ``(step, kind, checkpoint JSON text)`` of one generation."""
+        """Keyframes ``(step, kind, data)`` of one generation (app/training/keyframe.py)."""
         params = [
             (session_id, generation, step, kind, len(data), data) for step, kind, data in rows
         ]

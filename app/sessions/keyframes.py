@@ -5,7 +5,8 @@ A session's generation keeps a keyframe (``Trainer.checkpoint()`` as JSON text, 
 
 * ``step``: every ``replay_every`` (K) steps, at ``iteration % K == 0`` — the worker ends its
   training chunks there (app/training/worker.py) and local steps are split there
-  (:func:`step_keyed`);
+  (:func:`step_keyed`); a large net's every ``K·2^j`` steps (app/training/keyframe.py: the
+  encoding, and how far apart);
 * ``event``: after every change that is not a step — a live PATCH of a LIVE_KEY (in the web
   process, or in the worker on ``Configure``), a weight edit, a divergence revival — and at
   step 0 of every generation (a new session, a reset, an import, a fork).
@@ -34,9 +35,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from app.core.jsontext import encode
+from app.core.settings import Settings
+from app.training import keyframe
 
-Keyframe = tuple[int, str, str]  # (step, "step" | "event", checkpoint JSON text)
+Keyframe = tuple[int, str, bytes]  # (step, "step" | "event", app/training/keyframe.py bytes)
+
+
+def every_for(t: Any, settings: Settings) -> int:
+    """Steps between ``t``'s periodic keyframes (:func:`app.training.keyframe.interval`)."""
+    size = len(keyframe.encode(t))
+    return keyframe.interval(settings.replay_every, size, settings.replay_mb * 2**20)
 
 
 def step_keyed(
@@ -54,7 +62,7 @@ def step_keyed(
         if not got:
             break
         if t.iteration % every == 0 and t.status == "ok":
-            keys.append((t.iteration, "step", encode(t.checkpoint())))
+            keys.append((t.iteration, "step", keyframe.encode(t)))
     t.history = records
     return records, keys
 

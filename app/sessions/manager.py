@@ -22,18 +22,17 @@ from typing import Any
 
 from app.core.errors import ApiError, Conflict, NotFound, engine_error, quota_error
 from app.core.history import HistoryStore
-from app.core.jsontext import encode
 from app.core.limits import build_trainer, check_config, restore_trainer
 from app.core.settings import Settings
 from app.core.store import Store
-from app.sessions.keyframes import Keyframe, step_keyed
+from app.sessions.keyframes import Keyframe, every_for, step_keyed
 from app.sessions.recovery import Recovery, step_sharing
 from app.sessions.remote import RemoteRuns
 from app.sessions.retention import Retention
 from app.sessions.session import Session
 from app.sessions.upkeep import Upkeep
 from app.streaming.hub import Hub
-from app.training import messages
+from app.training import keyframe, messages
 from app.training.backend import Backend
 from app.training.pool import Pool
 from engine.config import LIVE_KEYS, merge_config
@@ -200,7 +199,7 @@ class Manager(RemoteRuns, Recovery, Upkeep):
             if t.status == "diverged":
                 raise Conflict("session diverged; reset it or change the config", field="status")
             done: dict[str, Any] | None = None
-            every = self.settings.replay_every
+            every = every_for(t, self.settings)
             keys: list[Keyframe] = []  # replay's periodic keyframes (app/sessions/keyframes.py)
             if phase is not None:
                 expected = t.phase["phase"]
@@ -211,7 +210,7 @@ class Manager(RemoteRuns, Recovery, Upkeep):
                 done = t.step_phase()
                 records = list(t.history) if done["iteration_done"] else []
                 if records and t.iteration % every == 0 and t.status == "ok":
-                    keys = [(t.iteration, "step", encode(t.checkpoint()))]
+                    keys = [(t.iteration, "step", keyframe.encode(t))]
             else:
                 n = t.iterations_left if unit == "epoch" else count or 1
                 records, keys = step_keyed(t, n, every, step_sharing)

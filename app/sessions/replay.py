@@ -23,7 +23,6 @@ What "the state at step n" is:
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from app.core.errors import ApiError
@@ -33,6 +32,7 @@ from app.core.settings import Settings
 from app.sessions.manager import Manager
 from app.sessions.recovery import step_sharing
 from app.sessions.session import Session
+from app.training import keyframe
 from engine.config import LIVE_KEYS
 
 
@@ -80,7 +80,7 @@ def replay(
     t = _restored(before[2], settings)
     _advance(t, step)
     if at[1] == "event":  # changes made at this very step
-        t = _apply(t, json.loads(at[2]), settings)
+        t = _apply(t, keyframe.decode(at[2]), settings)
     return t, before[0]
 
 
@@ -89,8 +89,8 @@ def _first(store: HistoryStore, session_id: str, generation: int) -> int:
     return steps[0] if steps else 0
 
 
-def _restored(text: str, settings: Settings) -> Any:
-    return restore_trainer(json.loads(text), settings)
+def _restored(blob: bytes, settings: Settings) -> Any:
+    return restore_trainer(keyframe.decode(blob), settings)
 
 
 def _advance(t: Any, step: int) -> None:

@@ -131,7 +131,7 @@ class Session:
         forced_frame: bool = False,
         status: bool = False,
         checkpoint: bool = False,
-        keyframes: list[tuple[int, str, str]] | None = None,
+        keyframes: list[tuple[int, str, bytes]] | None = None,
         event: bool = False,
         session_row: bool = False,
         urgent: bool = False,

@@ -19,6 +19,7 @@ from typing import Any
 
 from app.core.jsontext import encode
 from app.streaming.demand import Frame
+from app.training import keyframe
 from engine.inspect import flow, readouts
 
 
@@ -31,8 +32,8 @@ class Batch:
     counters: dict[str, Any] | None = None
     checkpoint: str | None = None  # JSON text of Trainer.checkpoint()
     iteration: int = 0
-    # replay's keyframes (app/sessions/keyframes.py): (step, "step" | "event", checkpoint text)
-    keyframes: list[tuple[int, str, str]] = field(default_factory=list)
+    # replay's keyframes (app/sessions/keyframes.py): (step, "step" | "event", keyframe bytes)
+    keyframes: list[tuple[int, str, bytes]] = field(default_factory=list)
 
 
 def counters_of(t: Any) -> dict[str, Any]:
@@ -57,7 +58,7 @@ def pack(
     metrics: dict[str, Any] | None = None,
     frame: frozenset[str] | None = None,
     checkpoint: bool = False,
-    keyframes: list[tuple[int, str, str]] | None = None,
+    keyframes: list[tuple[int, str, bytes]] | None = None,
     event: bool = False,
 ) -> Batch:
     """Encode ``records`` (from ``t.step``), full-set ``metrics`` (on the last record, with the
@@ -83,15 +84,14 @@ def pack(
         picture = Frame(
             seq, t.iteration, encode({"seq": seq, "generation": generation, "t": now, **snap})
         )
-    state = encode(t.checkpoint()) if checkpoint or event else None
     keys = list(keyframes or [])
-    if event and state is not None:
-        keys.append((t.iteration, "event", state))
+    if event:
+        keys.append((t.iteration, "event", keyframe.encode(t)))
     return Batch(
         rows=rows,
         frame=picture,
         counters=counters_of(t),
-        checkpoint=state if checkpoint else None,
+        checkpoint=encode(t.checkpoint()) if checkpoint else None,
         iteration=t.iteration,
         keyframes=keys,
     )

@@ -174,6 +174,7 @@ class Pool:
             checkpoint_s=settings.checkpoint_seconds,
             nice=settings.worker_nice,
             replay_every=settings.replay_every,
+            replay_bytes=settings.replay_mb * 2**20,
         )
         self.handles: list[Handle] = []
         self._on_message, self._on_lost = on_message, on_lost

@@ -42,9 +42,9 @@ from typing import Any
 
 from threadpoolctl import threadpool_limits
 
-from app.core.jsontext import encode
 from app.page import frames
 from app.streaming.demand import Pacer
+from app.training import keyframe
 from app.training.messages import (
     Budget,
     Configure,
@@ -84,6 +84,7 @@ class Options:
     checkpoint_s: float
     nice: int
     replay_every: int = 0  # steps between replay's keyframes (app/sessions/keyframes.py); 0: none
+    replay_bytes: float = 2**20  # a session's keyframe budget (app/training/keyframe.py)
 
 
 @dataclass
@@ -102,6 +103,7 @@ class Run:
     last_metrics: float = 0.0
     last_checkpoint: float = field(default_factory=time.monotonic)
     known: set[int] = field(default_factory=set)  # trajectory steps the web process holds
+    key_every: int = 0  # steps between its replay keyframes; 0: none
 
     def send_trainer(self, delta: bool) -> bytes:
         """The trainer for the web process, without the dataset (it has it) and, with ``delta``,
@@ -228,6 +230,8 @@ class Worker:
             # the web process keeps the points it sent (transfer.points_of)
             known = set(trainer.trajectory.steps)
             self.runs[msg.sid] = Run(msg.sid, trainer, msg.spec, known=known)
+            if self.opt.replay_every:
+                self.runs[msg.sid].key_every = self.key_every(keyframe.encode(trainer))
             self.ready.append(self.runs[msg.sid])
         elif isinstance(msg, Budget) and run is not None:
             run.spec.budget, run.spec.speed = msg.budget, msg.speed
@@ -247,6 +251,10 @@ class Worker:
             self.flush()
         return True
 
+    def key_every(self, blob: bytes) -> int:
+        """Steps between a run's periodic keyframes of this size (app/training/keyframe.py)."""
+        return keyframe.interval(self.opt.replay_every, len(blob), self.opt.replay_bytes)
+
     def configure(self, run: Run | None, changes: dict[str, Any]) -> tuple[str, Any] | None:
         """A live hyper-parameter change (optimizer, schedule, regularization, clipping, batch
         size, probe), applied between two slices; None when the run has ended. The slice after
@@ -263,7 +271,8 @@ class Worker:
             # replay's event keyframe: the steps after this one run with the new settings;
             # queued before the reply, so it is written before the request's own write
             t = run.trainer
-            key = (t.iteration, "event", encode(t.checkpoint()))
+            key = (t.iteration, "event", keyframe.encode(t))
+            run.key_every = self.key_every(key[2])  # (another optimizer: another size)
             self.outbox.append(
                 Slice(run.sid, Batch(keyframes=[key]), run.spec.budget, None, None, None)
             )
@@ -278,8 +287,8 @@ class Worker:
         now = time.monotonic()
         deadline = now + slice_s
         records: list[dict[str, Any]] = []
-        keys: list[tuple[int, str, str]] = []  # replay's periodic keyframes
-        every_key = self.opt.replay_every
+        keys: list[tuple[int, str, bytes]] = []  # replay's periodic keyframes
+        every_key = run.key_every
         frame = page = False
         while True:
             # chunks of about CHUNK_SECONDS, so a waiting request (a copy, a pause) is
@@ -307,7 +316,7 @@ class Worker:
                 spec.budget -= len(recs)
                 records += recs
                 if every_key and t.iteration % every_key == 0 and t.status == "ok":
-                    keys.append((t.iteration, "step", encode(t.checkpoint())))
+                    keys.append((t.iteration, "step", keyframe.encode(t)))
             now = time.monotonic()
             frame = run.frame_due(t.iteration, now)
             page = run.page_due(now)
