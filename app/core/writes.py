@@ -35,12 +35,13 @@ INSERT_CHECKPOINT = (
     " VALUES (?, ?, ?, ?, ?)"
 )
 
-# an event keyframe stays one when the same step is written again (a periodic keyframe never
-# follows an event at its step; the guard keeps replay's rule true whatever the order)
+# a change's keyframe ("event", "restore") stays one when the same step is written again by a
+# periodic one (which never follows a change at its step; the guard keeps replay's rule true
+# whatever the order)
 UPSERT_KEYFRAME = (
     "INSERT INTO keyframes (session_id, generation, step, kind, bytes, data)"
     " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(session_id, generation, step) DO UPDATE SET"
-    " kind = CASE WHEN keyframes.kind = 'event' THEN 'event' ELSE excluded.kind END,"
+    " kind = CASE WHEN excluded.kind = 'step' THEN keyframes.kind ELSE excluded.kind END,"
     " bytes = excluded.bytes, data = excluded.data"
 )
 # a fork's history: the original's rows of one generation up to a step, renumbered as the

@@ -8,8 +8,9 @@ A session's generation keeps a keyframe (``Trainer.checkpoint()`` as JSON text, 
   (:func:`step_keyed`); a large net's every ``K·2^j`` steps (app/training/keyframe.py: the
   encoding, and how far apart);
 * ``event``: after every change that is not a step — a live PATCH of a LIVE_KEY (in the web
-  process, or in the worker on ``Configure``), a weight edit, a divergence revival — and at
-  step 0 of every generation (a new session, a reset, an import, a fork).
+  process, or in the worker on ``Configure``), a weight edit — and at the first step of every
+  generation (a new session, a reset, an import, a fork);
+* ``restore``: a divergence revival (the run goes on with a trainer restored from it).
 
 So between two keyframes the config and the weights' only cause of change are the steps, and
 re-training from the newer one reproduces every step after it bit for bit (the engine's
@@ -18,8 +19,8 @@ determinism: app/sessions/recovery.py relies on it too). app/sessions/replay.py 
 Which are kept (:func:`thin_plan`, run by app/sessions/retention.py on each pass), so that a
 session's keyframes stay within ``replay_mb``:
 
-* events, and each generation's first keyframe, are always kept (dropping an event would
-  make a replay from before it run with the old settings);
+* changes' keyframes (``event``, ``restore``) and each generation's first are always kept
+  (dropping one would make a replay from before it run with the old settings);
 * the newest periodic keyframes are all kept while they fill half the budget;
 * before them, only those at multiples of ``K·S`` with ``S`` the smallest power of two that
   brings the generation's total under the budget (a scrub there costs up to ``K·S`` steps);

@@ -153,7 +153,7 @@ class Manager(RemoteRuns, Recovery, Upkeep):
         with session.lock:
             self._stored(
                 session.emit(
-                    [], session_row=True, checkpoint=True, event=True, status=True, urgent=True
+                    [], session_row=True, checkpoint=True, event="event", status=True, urgent=True
                 )
             )
         with self.lock:
@@ -298,7 +298,7 @@ class Manager(RemoteRuns, Recovery, Upkeep):
                     [],
                     status=True,
                     checkpoint=True,
-                    event=True,
+                    event="event",
                     session_row=True,
                     frame=self._frame_views(session),
                     forced_frame=True,
@@ -342,7 +342,9 @@ class Manager(RemoteRuns, Recovery, Upkeep):
                     [],
                     session_row=True,
                     checkpoint=True,
-                    event=bool(changed),  # replay: the steps after this run with the change
+                    # replay: the steps after this run with the change; a revived trainer is
+                    # one restored from this very state
+                    event="restore" if revived else "event" if changed else None,
                     status=revived,
                     urgent=True,
                 )
@@ -367,7 +369,7 @@ class Manager(RemoteRuns, Recovery, Upkeep):
                     frame=self._frame_views(session),
                     forced_frame=True,
                     checkpoint=True,
-                    event=True,  # replay: the steps after this start from the edited weights
+                    event="event",  # replay: the steps after this start from the edited weights
                     urgent=True,
                 )
             )

@@ -15,10 +15,16 @@ What "the state at step n" is:
   only one at or before ``n`` (an imported session's first step) is used as it is;
 * otherwise ``n`` is reached by stepping from the newest keyframe *before* it, so the views
   of the last step (gradients, updates, the batch) are step ``n``'s, as ``/state`` showed them;
-* when changes happened at step ``n`` itself (an event keyframe at ``n``), they are applied on
-  top, as they were live: the live settings (``Trainer.set_hparams``), then the weights and
-  the optimizer's state from the keyframe — unless the replay diverged there (a revival:
-  the live run restarted from a checkpoint, and so does the replay).
+* when changes happened at step ``n`` itself (an ``event`` keyframe at ``n``), they are
+  applied on top, as they were live: the live settings (``Trainer.set_hparams``), then the
+  weights and the optimizer's state from the keyframe;
+* a ``restore`` keyframe at ``n`` (a divergence revival: the live run went on with a trainer
+  restored from its last finite state) is used as it is, as the live run did.
+
+A change made between the phases of an iteration (a weight edited after the forward pass
+of a phase-by-phase step) is kept at the iteration's start, which the engine's checkpoint
+restarts: the replay of the steps after it then starts that iteration over with the change,
+where the live run had finished it with the forward pass of before.
 """
 
 from __future__ import annotations
@@ -75,12 +81,12 @@ def replay(
         _advance(t, step)
         return t, at[0]
     before = store.keyframe(session.id, generation, step - 1) if step > 0 else None
-    if before is None:  # step 0, or the first keyframe: the state as it was kept
+    if before is None or at[1] == "restore":  # step 0, the first keyframe, a revival
         return _restored(at[2], settings), at[0]
     t = _restored(before[2], settings)
     _advance(t, step)
     if at[1] == "event":  # changes made at this very step
-        t = _apply(t, keyframe.decode(at[2]), settings)
+        _apply(t, keyframe.decode(at[2]))
     return t, before[0]
 
 
@@ -100,18 +106,15 @@ def _advance(t: Any, step: int) -> None:
         raise ApiError(409, f"step: the replay stopped at step {t.iteration}", field="step")
 
 
-def _apply(t: Any, state: dict[str, Any], settings: Settings) -> Any:
+def _apply(t: Any, state: dict[str, Any]) -> None:
     """The changes an event keyframe ``state`` recorded, made on ``t`` (at the same step) as
-    they were made live; a diverged ``t`` gives way to the keyframe itself (a revival)."""
-    if t.status != "ok":
-        return restore_trainer(state, settings)
+    they were made live."""
     config = state["config"]
     live = {k: config[k] for k in LIVE_KEYS if k in config and config[k] != t.config.get(k)}
     if live:
         t.set_hparams(live)
     t.net.load_state(state["params"], state.get("running", []))
     t.optimizer.load_state_dict(state["optimizer"])
-    return t
 
 
 def fork(manager: Manager, session: Session, step: int, name: str | None) -> Session:

@@ -132,13 +132,13 @@ class Session:
         status: bool = False,
         checkpoint: bool = False,
         keyframes: list[tuple[int, str, bytes]] | None = None,
-        event: bool = False,
+        event: str | None = None,
         session_row: bool = False,
         urgent: bool = False,
     ) -> Write:
         """Pack what the local trainer just did, then :meth:`record` it; ``keyframes``: the
         periodic ones its steps made, ``event``: a keyframe of the trainer now, after a change
-        other than stepping (app/sessions/keyframes.py)."""
+        other than stepping, of that kind (app/sessions/keyframes.py)."""
         t = self.trainer
         batch = Batch()
         if t is not None:

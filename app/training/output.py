@@ -59,13 +59,13 @@ def pack(
     frame: frozenset[str] | None = None,
     checkpoint: bool = False,
     keyframes: list[tuple[int, str, bytes]] | None = None,
-    event: bool = False,
+    event: str | None = None,
 ) -> Batch:
     """Encode ``records`` (from ``t.step``), full-set ``metrics`` (on the last record, with the
     per-layer gradient flow of that step under ``"flow"``: engine/inspect/flow.py), a frame
     of the views ``frame``, a checkpoint and replay's keyframes (``keyframes`` taken during the
-    steps; ``event``: one more of the trainer now, after a change), all stamped with one
-    wall-clock time ``t`` (clients time their lag with it)."""
+    steps; ``event``: one more of the trainer now, of that kind, after a change), all stamped
+    with one wall-clock time ``t`` (clients time their lag with it)."""
     now = round(time.time(), 4)
     rows = []
     last = len(records) - 1
@@ -85,8 +85,8 @@ def pack(
             seq, t.iteration, encode({"seq": seq, "generation": generation, "t": now, **snap})
         )
     keys = list(keyframes or [])
-    if event:
-        keys.append((t.iteration, "event", keyframe.encode(t)))
+    if event is not None:
+        keys.append((t.iteration, event, keyframe.encode(t)))
     return Batch(
         rows=rows,
         frame=picture,

@@ -19,6 +19,10 @@ EVERY = 10
 VIEWS = ("gradients", "updates", "probe", "optimizer", "metrics", "batchnorm", "batch")
 # dropout draws from the RNG, batch norm keeps running statistics, Adam keeps moments: a
 # replay that lost any of them would differ
+# the lr-too-large preset's net and data
+BLOWS_UP = {"dataset": {"name": "reg_plane", "n_samples": 200, "noise": 0.0},
+            "hidden": [{"units": 8, "activation": "relu"}],
+            "optimizer": {"name": "sgd", "lr": 10.0}, "batch_size": 10, "seed": 2}
 RICH = dict(FAST, optimizer={"name": "adam", "lr": 0.01}, dropout=0.2, batchnorm=True)
 
 
@@ -215,3 +219,26 @@ def test_thin_plan_rule() -> None:
     assert thin_plan(sizes, 10, 100) == (180, 40)
     assert thin_plan(sizes, 10, 220) is None
     assert json.dumps(thin_plan([], 10, 1)) == "null"
+
+
+def test_a_revived_run_replays_across_its_divergence(api: ApiClient) -> None:
+    """A learning rate that diverges, then a smaller one (the run is revived from its last
+    finite weights, ``revived``, a trainer restored from them): every recorded step replays,
+    the revival's included (its weights are 1e52 by then: stepping on diverges again)."""
+    sid, h = api.create(BLOWS_UP)
+    seen = {}
+    for _ in range(200):
+        r = api.post(f"/api/sessions/{sid}/step", json={"count": 1}, headers=h)
+        assert r.status_code == 200, r.text
+        if r.json()["session"]["status"] == "diverged":
+            break
+        seen[r.json()["session"]["step"]] = state(api, sid, h)
+    assert r.json()["session"]["status"] == "diverged"
+    r = api.patch(f"/api/sessions/{sid}", json={"config": {"optimizer": {
+        "name": "sgd", "lr": 0.01}}}, headers=h)
+    assert r.json()["session"]["reason"] == "revived", r.text
+    revived = r.json()["session"]["step"]
+    seen[revived] = state(api, sid, h)
+    assert len(seen) >= 3 and seen[revived]["status"] == "ok"
+    for n, want in seen.items():
+        assert state(api, sid, h, f"at/{n}") == want, n
