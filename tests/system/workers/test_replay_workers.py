@@ -51,6 +51,10 @@ def test_a_worker_run_with_a_live_change_replays_bit_identically(api: ApiClient)
     r = api.patch(f"/api/sessions/{sid}", json={"config": {"optimizer": {
         "name": "adam", "lr": 0.05}}}, headers=h)
     assert r.status_code == 200 and r.json()["reset"] is False
+    # the page's scrubber waits for a pause (the worker's frames would draw over it)
+    r = api.put(f"/api/sessions/{sid}/replay-view", json={"step": 5}, headers=h)
+    assert (r.status_code == 409 and r.json()["field"] == "status") or api.get(
+        f"/api/sessions/{sid}", headers=h).json()["status"] == "finished", r.text
     body = wait_status(api, sid, h, "finished", timeout=60)
     assert body["step"] == 700
     keys = api.manager.store.keyframe_sizes(sid)
