@@ -242,3 +242,21 @@ def test_a_revived_run_replays_across_its_divergence(api: ApiClient) -> None:
     assert len(seen) >= 3 and seen[revived]["status"] == "ok"
     for n, want in seen.items():
         assert state(api, sid, h, f"at/{n}") == want, n
+
+
+def test_an_imported_session_replays_from_where_it_was_imported(api: ApiClient) -> None:
+    sid, h = api.create(FAST)
+    step(api, sid, h, 15)
+    document = api.get(f"/api/sessions/{sid}/export", headers=h).json()
+    r = api.post("/api/sessions/import", json=document, headers=h)
+    assert r.status_code == 201, r.text
+    copy = r.json()["id"]
+    imported = state(api, copy, h)  # the original's weights, without its last step's views
+    assert imported["layers"][0]["W"] == state(api, sid, h)["layers"][0]["W"]
+    step(api, copy, h, 7)
+    assert state(api, copy, h, "at/15") == imported
+    step(api, sid, h, 7)
+    assert state(api, copy, h, "at/22") == state(api, sid, h)
+    r = api.get(f"/api/sessions/{copy}/at/14", headers=h)  # before the import: not recorded
+    assert r.status_code == 422 and r.json()["field"] == "step"
+    assert "15 … 22" in r.json()["detail"]
