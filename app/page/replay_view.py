@@ -5,7 +5,8 @@ dragged to; the session's trainer at that step is re-trained from its keyframe
 (app/sessions/replay.py: the numbers ``GET /api/sessions/{id}/at/{step}`` answers), made into
 a page frame (``frames.build``, with the heatmaps) and shown through the session's page feed,
 so the drawing, the counters, the output heatmap and the phase words of every page of the
-session show that step. ``null`` (or the latest step) goes back to the live trainer.
+session show that step, and the loss curves mark it. ``null`` (or the latest step) goes back
+to the live trainer.
 
 The feed's key of the live trainer is left as it was while a replayed frame is shown: the page
 stream's redraw of a paused session (``PageFeed.refresh_local``) then keeps the replayed
@@ -52,6 +53,7 @@ def replay_view(body: ReplayView, session: SessionDep, manager: ManagerDep) -> d
         return {"step": last, "live": True, "last": last}
     t, source = replay.replay(manager.store, manager.settings, session, body.step)
     frame = frames.build(t, session.generation, feed.look(), True)
+    frame.extras["replay_step"] = body.step  # the loss curves mark it
     feed.show(frame, session, manager.store, t.data)
     return {
         "step": body.step,
