@@ -23,7 +23,7 @@ from types import FrameType
 from fastapi import Depends, FastAPI
 from threadpoolctl import threadpool_limits
 
-from app.api import catalog, datasets, events, explain, health, readouts, sessions
+from app.api import catalog, datasets, events, explain, health, readouts, replay, sessions
 from app.api.deps import csrf_check
 from app.api.middleware import BodyLimit, SecurityHeaders
 from app.core import errors
@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = resolved
     errors.install(app)
     app.add_exception_handler(events.StreamGone, events.stream_gone)
-    for module in (health, catalog, sessions, readouts, explain, events, datasets):
+    for module in (health, catalog, sessions, readouts, explain, events, datasets, replay):
         app.include_router(module.router, prefix=API)
     pages.install(app)  # the browser playground: GET /, its stream, /static
     app.add_middleware(BodyLimit, max_bytes=resolved.max_upload_bytes)

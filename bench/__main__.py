@@ -1,5 +1,5 @@
 """Run every benchmark and print its table:
-``python -m bench [engine|sessions|classroom|disk|memory|render]``."""
+``python -m bench [engine|sessions|classroom|disk|memory|render|replay]``."""
 
 import sys
 
@@ -7,7 +7,9 @@ from bench import bench_engine
 
 
 def main() -> None:
-    which = sys.argv[1:] or ["engine", "sessions", "classroom", "disk", "memory", "render"]
+    which = sys.argv[1:] or [
+        "engine", "sessions", "classroom", "disk", "memory", "render", "replay"
+    ]
     del sys.argv[1:]  # the sessions benchmark reads its own options from the command line
     if "engine" in which:
         bench_engine.main()
@@ -31,6 +33,10 @@ def main() -> None:
         from bench import bench_render
 
         bench_render.main()
+    if "replay" in which:
+        from bench import bench_replay
+
+        bench_replay.main()
 
 
 main()

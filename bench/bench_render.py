@@ -5,7 +5,8 @@ second per session), so their rendering time is frame budget. This times the pub
 functions a frame goes through, on a snapshot of two presets:
 
 - ``circle-playground``: 2-D data, 2 inputs, 4-2 tanh layers, sprite tiles (the default page);
-- ``digits-mlp``: 64 inputs, 32-64-128-10 layers (wide columns: the 8 largest |value| units and "+N" marks).
+- ``digits-mlp``: 64 inputs, 32-64-128-10 layers (wide columns: the 8 largest |value| units,
+  "+N" marks).
 
 Regions timed: the network drawing in the default ``weights`` view and in the probe's
 ``activations`` view (node numbers written under the nodes): ``draw``, the SVG the web

@@ -1,4 +1,4 @@
-"""The store seam: where sessions, their step history and checkpoints are kept.
+"""The store seam: where sessions, their step history, checkpoints and keyframes are kept.
 
 Everything the service keeps goes through this protocol: writes are statements named by what
 they write (``put_steps``, ``put_checkpoint``, ``cut_history`` …) handed to :meth:`submit`,
@@ -48,6 +48,20 @@ class HistoryStore(Protocol):
     def put_checkpoint(self, session_id: str, generation: int, step: int, data: str) -> Statement:
         ...
 
+    def put_keyframes(
+        self, session_id: str, generation: int, rows: list[tuple[int, str, bytes]]
+    ) -> Statement: ...
+
+    def thin_keyframes(
+        self, session_id: str, generation: int, before: int, every: int
+    ) -> Statement: ...
+
+    def drop_keyframes(self, session_id: str, before_generation: int) -> Statement: ...
+
+    def copy_upto(
+        self, source: str, target: str, generation: int, step: int
+    ) -> list[Statement]: ...
+
     def mark_restarted(self, session_id: str) -> Statement: ...
 
     def cut_history(self, session_id: str, keep: int) -> Statement: ...
@@ -96,6 +110,12 @@ class HistoryStore(Protocol):
         stride: int,
         limit: int,
     ) -> list[str]: ...
+
+    def keyframe(
+        self, session_id: str, generation: int, step: int
+    ) -> tuple[int, str, bytes] | None: ...
+
+    def keyframe_sizes(self, session_id: str) -> list[tuple[int, int, str, int]]: ...
 
     def losses_after(
         self, session_id: str, generation: int, after: int, limit: int

@@ -50,6 +50,26 @@ class Settings(BaseSettings):
         description="Loss points kept (besides every metrics row) for the downsampled part.",
     )
 
+    replay_every: int = Field(
+        default=200,
+        ge=10,
+        le=100_000,
+        description=(
+            "A keyframe (a checkpoint kept for replay) every this many steps: a scrub to any"
+            " recorded step re-trains at most this many steps from the nearest one."
+        ),
+    )
+    replay_mb: float = Field(
+        default=1.0,
+        ge=0.05,
+        le=1024,
+        description=(
+            "Keyframe bytes kept per session (MB): past it the older half's keyframes thin to"
+            " every 2nd, 4th, … (app/sessions/keyframes.py); idle sessions keep an eighth"
+            " when the database nears max_db_mb."
+        ),
+    )
+
     # --- model and data limits ------------------------------------------------------------------
     max_hidden_layers: int = Field(default=8, ge=0)
     max_units: int = Field(default=256, ge=1)

@@ -1,4 +1,5 @@
-"""SQLite persistence: sessions, their latest checkpoint, and every step's history record.
+"""SQLite persistence: sessions, their latest checkpoint, every step's history record, and
+the keyframes a replay restarts from.
 
 Writes go through one writer thread (app/core/writer.py: batching, commit order, failure episodes);
 readers use one connection per thread, and WAL mode lets them read while the writer writes.
@@ -61,6 +62,17 @@ CREATE TABLE IF NOT EXISTS history (
 -- without it, reading a session's curves scans every step row it ever wrote
 CREATE INDEX IF NOT EXISTS history_metrics ON history(session_id, generation, seq)
     WHERE has_metrics = 1;
+-- checkpoints kept for replay (app/sessions/keyframes.py): every replay_every steps ("step")
+-- and at every change other than stepping ("event": a live PATCH, a weight edit, a revival)
+CREATE TABLE IF NOT EXISTS keyframes (
+    session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    generation INTEGER NOT NULL,
+    step INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (session_id, generation, step)
+);
 -- the writer's probe for free room during a storage failure (always empty)
 CREATE TABLE IF NOT EXISTS probe (data BLOB);
 """
@@ -354,6 +366,31 @@ class Store(Writes):
             (session_id, generation, after, limit),
         )
         return [(int(r[0]), int(r[1]), r[2]) for r in rows]
+
+    def keyframe(
+        self, session_id: str, generation: int, step: int
+    ) -> tuple[int, str, bytes] | None:
+        """``(step, kind, data)`` of the newest keyframe of one generation at or before
+        ``step``."""
+        row = (
+            self._reader()
+            .execute(
+                "SELECT step, kind, data FROM keyframes WHERE session_id = ? AND generation = ?"
+                " AND step <= ? ORDER BY step DESC LIMIT 1",
+                (session_id, generation, step),
+            )
+            .fetchone()
+        )
+        return None if row is None else (int(row[0]), str(row[1]), bytes(row[2]))
+
+    def keyframe_sizes(self, session_id: str) -> list[tuple[int, int, str, int]]:
+        """``(generation, step, kind, bytes)`` of every keyframe of the session, oldest first."""
+        rows = self._reader().execute(
+            "SELECT generation, step, kind, bytes FROM keyframes WHERE session_id = ?"
+            " ORDER BY generation, step",
+            (session_id,),
+        )
+        return [(int(r[0]), int(r[1]), str(r[2]), int(r[3])) for r in rows]
 
     def used_bytes(self) -> int:
         """Bytes of the file in use (pages minus free pages), what ``max_bytes`` bounds."""

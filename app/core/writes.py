@@ -35,6 +35,29 @@ INSERT_CHECKPOINT = (
     " VALUES (?, ?, ?, ?, ?)"
 )
 
+# a change's keyframe ("event", "restore") stays one when the same step is written again by a
+# periodic one (which never follows a change at its step; the guard keeps replay's rule true
+# whatever the order)
+UPSERT_KEYFRAME = (
+    "INSERT INTO keyframes (session_id, generation, step, kind, bytes, data)"
+    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(session_id, generation, step) DO UPDATE SET"
+    " kind = CASE WHEN excluded.kind = 'step' THEN keyframes.kind ELSE excluded.kind END,"
+    " bytes = excluded.bytes, data = excluded.data"
+)
+# a fork's history: the original's rows of one generation up to a step, renumbered as the
+# fork's generation 0 (seq = step) in the stored record text too
+COPY_HISTORY = (
+    "INSERT OR REPLACE INTO history (session_id, seq, generation, step, loss, has_metrics, record)"
+    " SELECT ?, step, 0, step, loss, has_metrics,"
+    " json_set(record, '$.seq', step, '$.generation', 0)"
+    " FROM history WHERE session_id = ? AND generation = ? AND step <= ?"
+)
+COPY_KEYFRAMES = (
+    "INSERT OR IGNORE INTO keyframes (session_id, generation, step, kind, bytes, data)"
+    " SELECT ?, 0, step, kind, bytes, data FROM keyframes"
+    " WHERE session_id = ? AND generation = ? AND step <= ?"
+)
+
 
 class Writes:
     """Mixed into the store: the named write statements."""
@@ -65,6 +88,39 @@ class Writes:
         return (INSERT_CHECKPOINT, (session_id, generation, step, data, time.time()), False)
 
     @staticmethod
+    def put_keyframes(
+        session_id: str, generation: int, rows: list[tuple[int, str, bytes]]
+    ) -> Statement:
+        """Keyframes ``(step, kind, data)`` of one generation (app/training/keyframe.py)."""
+        params = [
+            (session_id, generation, step, kind, len(data), data) for step, kind, data in rows
+        ]
+        return (UPSERT_KEYFRAME, params, True)
+
+    @staticmethod
+    def thin_keyframes(session_id: str, generation: int, before: int, every: int) -> Statement:
+        """Of one generation's periodic keyframes before step ``before``, only those at
+        multiples of ``every`` (events and step 0 stay)."""
+        sql = (
+            "DELETE FROM keyframes WHERE session_id = ? AND generation = ? AND kind = 'step'"
+            " AND step > 0 AND step < ? AND step % ? != 0"
+        )
+        return (sql, (session_id, generation, before, every), False)
+
+    @staticmethod
+    def drop_keyframes(session_id: str, before_generation: int) -> Statement:
+        """The keyframes of generations before ``before_generation`` (nothing replays them)."""
+        sql = "DELETE FROM keyframes WHERE session_id = ? AND generation < ?"
+        return (sql, (session_id, before_generation), False)
+
+    @staticmethod
+    def copy_upto(source: str, target: str, generation: int, step: int) -> list[Statement]:
+        """``source``'s history rows and keyframes of ``generation`` up to ``step`` as
+        ``target``'s generation 0 (a fork; ``target``'s own keyframes win)."""
+        args = (target, source, generation, step)
+        return [(COPY_HISTORY, args, False), (COPY_KEYFRAMES, args, False)]
+
+    @staticmethod
     def mark_restarted(session_id: str) -> Statement:
         """A run the server stopped by going down: paused, reason ``restart``."""
         sql = "UPDATE sessions SET status = 'paused', reason = 'restart' WHERE id = ?"
@@ -91,9 +147,10 @@ class Writes:
 
     @staticmethod
     def delete_session(session_id: str) -> list[Statement]:
-        """A session with its history and checkpoints."""
+        """A session with its history, checkpoints and keyframes."""
         return [
             ("DELETE FROM history WHERE session_id = ?", (session_id,), False),
+            ("DELETE FROM keyframes WHERE session_id = ?", (session_id,), False),
             ("DELETE FROM checkpoints WHERE session_id = ?", (session_id,), False),
             ("DELETE FROM sessions WHERE id = ?", (session_id,), False),
         ]

@@ -112,8 +112,11 @@ def render(frame: Any, public: dict[str, Any], feed: Any) -> dict[str, str]:
     out.update(explain_view.render(frame, feed, due, public["status"] == "running"))
     curves = feed.curves
     curves.chart.marks = [(step, what) for g, step, what in feed.marks if g == curves.generation]
+    replayed = frame.extras.get("replay_step")  # a scrubbed-back step (app/page/replay_view.py)
+    if replayed is not None:
+        curves.chart.marks.append((replayed, f"▶ step {replayed} · 스텝 {replayed}"))
     cv = None
-    if due("curves", (curves.version, len(feed.marks), ui.log_scale)):
+    if due("curves", (curves.version, len(feed.marks), ui.log_scale, replayed)):
         cv = curves_data(curves.chart, ui)
         out["curves"] = render_block("curves", {"regions": {"curves": cv}})
     status = {**public, "status": public["status"], "reason": public.get("reason")}

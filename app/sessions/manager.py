@@ -25,13 +25,14 @@ from app.core.history import HistoryStore
 from app.core.limits import build_trainer, check_config, restore_trainer
 from app.core.settings import Settings
 from app.core.store import Store
+from app.sessions.keyframes import Keyframe, every_for, step_keyed
 from app.sessions.recovery import Recovery, step_sharing
 from app.sessions.remote import RemoteRuns
 from app.sessions.retention import Retention
 from app.sessions.session import Session
 from app.sessions.upkeep import Upkeep
 from app.streaming.hub import Hub
-from app.training import messages
+from app.training import keyframe, messages
 from app.training.backend import Backend
 from app.training.pool import Pool
 from engine.config import LIVE_KEYS, merge_config
@@ -151,7 +152,9 @@ class Manager(RemoteRuns, Recovery, Upkeep):
         session.trainer = trainer
         with session.lock:
             self._stored(
-                session.emit([], session_row=True, checkpoint=True, status=True, urgent=True)
+                session.emit(
+                    [], session_row=True, checkpoint=True, event="event", status=True, urgent=True
+                )
             )
         with self.lock:
             self.sessions[session_id] = session
@@ -196,6 +199,8 @@ class Manager(RemoteRuns, Recovery, Upkeep):
             if t.status == "diverged":
                 raise Conflict("session diverged; reset it or change the config", field="status")
             done: dict[str, Any] | None = None
+            every = every_for(t, self.settings)
+            keys: list[Keyframe] = []  # replay's periodic keyframes (app/sessions/keyframes.py)
             if phase is not None:
                 expected = t.phase["phase"]
                 if phase not in (expected, "next"):
@@ -204,10 +209,11 @@ class Manager(RemoteRuns, Recovery, Upkeep):
                     )
                 done = t.step_phase()
                 records = list(t.history) if done["iteration_done"] else []
-            elif unit == "epoch":
-                records = t.step_epoch()
+                if records and t.iteration % every == 0 and t.status == "ok":
+                    keys = [(t.iteration, "step", keyframe.encode(t))]
             else:
-                records = step_sharing(t, count or 1)
+                n = t.iterations_left if unit == "epoch" else count or 1
+                records, keys = step_keyed(t, n, every, step_sharing)
             if t.status == "diverged":
                 session.status, session.reason = "diverged", "diverged"
             changed = session.status == "diverged"
@@ -220,6 +226,7 @@ class Manager(RemoteRuns, Recovery, Upkeep):
                     forced_frame=True,
                     status=changed,
                     checkpoint=changed or self._due(session),
+                    keyframes=keys,
                     urgent=True,
                 )
             )
@@ -291,6 +298,7 @@ class Manager(RemoteRuns, Recovery, Upkeep):
                     [],
                     status=True,
                     checkpoint=True,
+                    event="event",
                     session_row=True,
                     frame=self._frame_views(session),
                     forced_frame=True,
@@ -330,7 +338,16 @@ class Manager(RemoteRuns, Recovery, Upkeep):
                     session.trainer = restore_trainer(state, self.settings)
                     session.status, session.reason, revived = "paused", "revived", True
             self._stored(
-                session.emit([], session_row=True, checkpoint=True, status=revived, urgent=True)
+                session.emit(
+                    [],
+                    session_row=True,
+                    checkpoint=True,
+                    # replay: the steps after this run with the change; a revived trainer is
+                    # one restored from this very state
+                    event="restore" if revived else "event" if changed else None,
+                    status=revived,
+                    urgent=True,
+                )
             )
             if session.status == "running":
                 self._dispatch(session)  # back to training, with the new settings
@@ -352,6 +369,7 @@ class Manager(RemoteRuns, Recovery, Upkeep):
                     frame=self._frame_views(session),
                     forced_frame=True,
                     checkpoint=True,
+                    event="event",  # replay: the steps after this start from the edited weights
                     urgent=True,
                 )
             )

@@ -131,10 +131,14 @@ class Session:
         forced_frame: bool = False,
         status: bool = False,
         checkpoint: bool = False,
+        keyframes: list[tuple[int, str, bytes]] | None = None,
+        event: str | None = None,
         session_row: bool = False,
         urgent: bool = False,
     ) -> Write:
-        """Pack what the local trainer just did, then :meth:`record` it."""
+        """Pack what the local trainer just did, then :meth:`record` it; ``keyframes``: the
+        periodic ones its steps made, ``event``: a keyframe of the trainer now, after a change
+        other than stepping, of that kind (app/sessions/keyframes.py)."""
         t = self.trainer
         batch = Batch()
         if t is not None:
@@ -146,6 +150,8 @@ class Session:
                 metrics=metrics,
                 frame=frame,
                 checkpoint=checkpoint,
+                keyframes=keyframes,
+                event=event,
             )
         return self.record(
             batch, status=status, session_row=session_row, forced_frame=forced_frame, urgent=urgent
@@ -180,6 +186,8 @@ class Session:
             )
             self.last_checkpoint = time.monotonic()
             self.dirty = False
+        if batch.keyframes:
+            statements.append(store.put_keyframes(self.id, self.generation, batch.keyframes))
         steps = [(row[0], row[4]) for row in batch.rows]
         picture = batch.frame
         payload = self.status_payload() if status else None

@@ -19,6 +19,7 @@ from typing import Any
 
 from app.core.jsontext import encode
 from app.streaming.demand import Frame
+from app.training import keyframe
 from engine.inspect import flow, readouts
 
 
@@ -31,6 +32,8 @@ class Batch:
     counters: dict[str, Any] | None = None
     checkpoint: str | None = None  # JSON text of Trainer.checkpoint()
     iteration: int = 0
+    # replay's keyframes (app/sessions/keyframes.py): (step, "step" | "event", keyframe bytes)
+    keyframes: list[tuple[int, str, bytes]] = field(default_factory=list)
 
 
 def counters_of(t: Any) -> dict[str, Any]:
@@ -55,11 +58,14 @@ def pack(
     metrics: dict[str, Any] | None = None,
     frame: frozenset[str] | None = None,
     checkpoint: bool = False,
+    keyframes: list[tuple[int, str, bytes]] | None = None,
+    event: str | None = None,
 ) -> Batch:
     """Encode ``records`` (from ``t.step``), full-set ``metrics`` (on the last record, with the
     per-layer gradient flow of that step under ``"flow"``: engine/inspect/flow.py), a frame
-    of the views ``frame`` and a checkpoint, all stamped with one wall-clock time ``t`` (clients
-    time their lag with it)."""
+    of the views ``frame``, a checkpoint and replay's keyframes (``keyframes`` taken during the
+    steps; ``event``: one more of the trainer now, of that kind, after a change), all stamped
+    with one wall-clock time ``t`` (clients time their lag with it)."""
     now = round(time.time(), 4)
     rows = []
     last = len(records) - 1
@@ -78,10 +84,14 @@ def pack(
         picture = Frame(
             seq, t.iteration, encode({"seq": seq, "generation": generation, "t": now, **snap})
         )
+    keys = list(keyframes or [])
+    if event is not None:
+        keys.append((t.iteration, event, keyframe.encode(t)))
     return Batch(
         rows=rows,
         frame=picture,
         counters=counters_of(t),
         checkpoint=encode(t.checkpoint()) if checkpoint else None,
         iteration=t.iteration,
+        keyframes=keys,
     )

@@ -173,6 +173,8 @@ class Pool:
             metrics_interval_s=settings.metrics_interval_ms / 1000,
             checkpoint_s=settings.checkpoint_seconds,
             nice=settings.worker_nice,
+            replay_every=settings.replay_every,
+            replay_bytes=settings.replay_mb * 2**20,
         )
         self.handles: list[Handle] = []
         self._on_message, self._on_lost = on_message, on_lost

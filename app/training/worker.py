@@ -44,6 +44,7 @@ from threadpoolctl import threadpool_limits
 
 from app.page import frames
 from app.streaming.demand import Pacer
+from app.training import keyframe
 from app.training.messages import (
     Budget,
     Configure,
@@ -82,6 +83,8 @@ class Options:
     metrics_interval_s: float
     checkpoint_s: float
     nice: int
+    replay_every: int = 0  # steps between replay's keyframes (app/sessions/keyframes.py); 0: none
+    replay_bytes: float = 2**20  # a session's keyframe budget (app/training/keyframe.py)
 
 
 @dataclass
@@ -100,6 +103,7 @@ class Run:
     last_metrics: float = 0.0
     last_checkpoint: float = field(default_factory=time.monotonic)
     known: set[int] = field(default_factory=set)  # trajectory steps the web process holds
+    key_every: int = 0  # steps between its replay keyframes; 0: none
 
     def send_trainer(self, delta: bool) -> bytes:
         """The trainer for the web process, without the dataset (it has it) and, with ``delta``,
@@ -226,6 +230,8 @@ class Worker:
             # the web process keeps the points it sent (transfer.points_of)
             known = set(trainer.trajectory.steps)
             self.runs[msg.sid] = Run(msg.sid, trainer, msg.spec, known=known)
+            if self.opt.replay_every:
+                self.runs[msg.sid].key_every = self.key_every(keyframe.encode(trainer))
             self.ready.append(self.runs[msg.sid])
         elif isinstance(msg, Budget) and run is not None:
             run.spec.budget, run.spec.speed = msg.budget, msg.speed
@@ -245,6 +251,10 @@ class Worker:
             self.flush()
         return True
 
+    def key_every(self, blob: bytes) -> int:
+        """Steps between a run's periodic keyframes of this size (app/training/keyframe.py)."""
+        return keyframe.interval(self.opt.replay_every, len(blob), self.opt.replay_bytes)
+
     def configure(self, run: Run | None, changes: dict[str, Any]) -> tuple[str, Any] | None:
         """A live hyper-parameter change (optimizer, schedule, regularization, clipping, batch
         size, probe), applied between two slices; None when the run has ended. The slice after
@@ -257,6 +267,15 @@ class Worker:
         except (ValueError, TypeError) as exc:
             return ("error", str(exc))
         run.last_checkpoint = -1e9
+        if self.opt.replay_every:
+            # replay's event keyframe: the steps after this one run with the new settings;
+            # queued before the reply, so it is written before the request's own write
+            t = run.trainer
+            key = (t.iteration, "event", keyframe.encode(t))
+            run.key_every = self.key_every(key[2])  # (another optimizer: another size)
+            self.outbox.append(
+                Slice(run.sid, Batch(keyframes=[key]), run.spec.budget, None, None, None)
+            )
         return ("ok", run.trainer.config)
 
     # ---- one time slice ----------------------------------------------------------------------
@@ -268,6 +287,8 @@ class Worker:
         now = time.monotonic()
         deadline = now + slice_s
         records: list[dict[str, Any]] = []
+        keys: list[tuple[int, str, bytes]] = []  # replay's periodic keyframes
+        every_key = run.key_every
         frame = page = False
         while True:
             # chunks of about CHUNK_SECONDS, so a waiting request (a copy, a pause) is
@@ -285,6 +306,8 @@ class Worker:
             every = spec.demand.every if spec.demand.frames else 0
             if every:
                 k = min(k, every - t.iteration % every)
+            if every_key:  # a chunk ends at a keyframe's step
+                k = min(k, every_key - t.iteration % every_key)
             t0 = time.perf_counter()
             recs = t.step(k)
             if recs:
@@ -292,6 +315,8 @@ class Worker:
                 run.tokens -= len(recs)
                 spec.budget -= len(recs)
                 records += recs
+                if every_key and t.iteration % every_key == 0 and t.status == "ok":
+                    keys.append((t.iteration, "step", keyframe.encode(t)))
             now = time.monotonic()
             frame = run.frame_due(t.iteration, now)
             page = run.page_due(now)
@@ -316,6 +341,7 @@ class Worker:
                 metrics=metrics,
                 frame=spec.demand.views if frame or ended else None,
                 checkpoint=checkpoint,
+                keyframes=keys,
             )
             blob = None
             # the last frame of a run too: the page shows where it stopped
@@ -329,7 +355,6 @@ class Worker:
         if spec.speed and run.tokens < 1:
             return now + (1 - run.tokens) / spec.speed
         return 0.0
-
 
     def page_frame(self, run: Run, now: float) -> bytes:
         """A page frame of ``run`` now. Its heatmaps (the decision surface and two PNGs: most
