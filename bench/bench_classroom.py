@@ -127,9 +127,14 @@ def measure(url: str, pairs: list[tuple[str, str]], seconds: float) -> dict[str,
 
 
 def case(
-    learners: int, seconds: float, shared: bool, preset: str = "circle-playground"
+    learners: int,
+    seconds: float,
+    shared: bool,
+    preset: str = "circle-playground",
+    settings: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as tmp, Server(Path(tmp), **LIMITS) as server:
+    limits = {**LIMITS, **(settings or {})}
+    with tempfile.TemporaryDirectory() as tmp, Server(Path(tmp), **limits) as server:
         pairs = make_sessions(server.url, 1 if shared else learners, preset)
         if shared:
             pairs = pairs * learners
@@ -149,14 +154,18 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=8.0)
     ap.add_argument("--runs", type=int, default=2)
     ap.add_argument("--no-shared", action="store_true", help="skip 30 viewers of one session")
+    ap.add_argument(
+        "--replay-every", type=int, default=None, help="keyframe interval (BPP_REPLAY_EVERY)"
+    )
     args = ap.parse_args()
+    settings = {"replay_every": args.replay_every} if args.replay_every else {}
     cases = [(int(n), False) for n in args.learners.split(",")]
     if not args.no_shared:
         cases.append((30, True))
     print("| case | network frames/s each (min / median) | healthz p99 ms | bytes/page frame |")
     print("|---|---|---|---|")
     for n, shared in cases:
-        runs = [case(n, args.seconds, shared) for _ in range(args.runs)]
+        runs = [case(n, args.seconds, shared, settings=settings) for _ in range(args.runs)]
         name = "30 viewers of one session" if shared else f"{n} learners, own sessions"
         print(
             f"| {name} | {rng([r['min'] for r in runs])} / {rng([r['median'] for r in runs])} "

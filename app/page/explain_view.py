@@ -20,6 +20,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from app.page.draw.palette import fmt
+from app.page.frames import EXPLAIN_SECONDS
 from app.page.templating import region
 
 # the loss formulas, the engine's (engine/losses.py: torch's, mean reduction), as MathML rows
@@ -143,9 +144,6 @@ def probe_mark(
             ctx["label"] = f"class {int(value)}" if task != "regression" else f"y = {fmt(value, 3)}"
             ctx["left"] = float(ctx["cx"]) > size * 0.7  # the label inside the picture
     return region("probe_mark", ctx)
-
-
-EXPLAIN_SECONDS = 0.2  # the explain panels of a running session: 5 redraws a second at most
 
 
 def render(

@@ -25,6 +25,10 @@ from engine.inspect.chain import chain, probe_trace
 from engine.inspect.decision import decision_surface
 from engine.inspect.phase_numbers import phase_numbers
 
+# the explain panels' numbers (phase panel, chain rule) of a running session: computed and
+# drawn this often at most (nobody reads numbers changing 30 times a second; they cost about
+# as much as the rest of a frame in the worker and three times the network's drawing)
+EXPLAIN_SECONDS = 0.2
 DECISION_RES = 64  # the decision heatmap's pixels a side
 NEURON_RES = 16  # each node's tile in the sprite
 # a drawing with more tiles than this gets them at TF Playground's 10 × 10 (a tile's PNG costs
@@ -136,7 +140,9 @@ def data_key(t: Any, generation: int) -> str:
     return json.dumps(t.config["dataset"], sort_keys=True) + f"|{generation}"
 
 
-def build(t: Any, generation: int, look: Look, pictures: bool) -> PageFrame:
+def build(
+    t: Any, generation: int, look: Look, pictures: bool, explain: bool = True
+) -> PageFrame:
     """The page frame of trainer ``t`` now; ``pictures``: with the heatmaps (the decision
     surface of 2-D data, several times the cost of the rest) or the output panel's
     predictions of other data, which the page redraws at a slower rate."""
@@ -163,7 +169,8 @@ def build(t: Any, generation: int, look: Look, pictures: bool) -> PageFrame:
         data_key=data_key(t, generation),
         plane=data.domain is not None,
     )
-    frame.extras["explain"] = explain_extras(t, look.edge)
+    if explain:  # a running session's frames carry them EXPLAIN_SECONDS apart (worker.py)
+        frame.extras["explain"] = explain_extras(t, look.edge)
     if pictures:
         _pictures(t, frame, look)
     return frame

@@ -100,6 +100,7 @@ class Run:
     frames: Pacer = field(default_factory=lambda: Pacer(make_up=FRAME_MAKE_UP))
     pages: Pacer = field(default_factory=Pacer)
     pictures_at: float = -1e9  # when the page frames last carried heatmaps
+    explained_at: float = -1e9  # ... and the explain panels' numbers
     last_metrics: float = 0.0
     last_checkpoint: float = field(default_factory=time.monotonic)
     known: set[int] = field(default_factory=set)  # trajectory steps the web process holds
@@ -122,10 +123,11 @@ class Run:
         fps = self.spec.demand.pages
         return bool(fps) and self.pages.due(fps, now)
 
-    def page_frame(self, pictures: bool) -> bytes:
-        """A page frame of the trainer now, pickled; ``pictures``: with the heatmaps."""
+    def page_frame(self, pictures: bool, explain: bool = True) -> bytes:
+        """A page frame of the trainer now, pickled; ``pictures``: with the heatmaps;
+        ``explain``: with the explain panels' numbers."""
         look = self.spec.demand.look or frames.Look()
-        return frames.build(self.trainer, self.spec.generation, look, pictures).encode()
+        return frames.build(self.trainer, self.spec.generation, look, pictures, explain).encode()
 
 
 # ---- the worker ----------------------------------------------------------------------------------
@@ -345,7 +347,11 @@ class Worker:
             )
             blob = None
             # the last frame of a run too: the page shows where it stopped
-            drawn = self.page_frame(run, now) if page or (ended and spec.demand.pages) else None
+            drawn = (
+                self.page_frame(run, now, bool(ended))
+                if page or (ended and spec.demand.pages)
+                else None
+            )
             if ended:
                 del self.runs[run.sid]
                 blob = run.send_trainer(delta=False)
@@ -356,18 +362,22 @@ class Worker:
             return now + (1 - run.tokens) / spec.speed
         return 0.0
 
-    def page_frame(self, run: Run, now: float) -> bytes:
+    def page_frame(self, run: Run, now: float, last: bool = False) -> bytes:
         """A page frame of ``run`` now. Its heatmaps (the decision surface and two PNGs: most
         of a frame's cost) are redrawn at most every PICTURE_SECONDS, and less often when
         this worker's runs together would spend over PICTURE_SHARE of its time on them: a
-        class of 100 keeps its frame rate, and a heatmap is PICTURE_OLDEST old at most."""
+        class of 100 keeps its frame rate, and a heatmap is PICTURE_OLDEST old at most. The
+        explain panels' numbers come every EXPLAIN_SECONDS, and with a run's ``last`` frame."""
+        explain = last or now - run.explained_at >= frames.EXPLAIN_SECONDS
+        if explain:
+            run.explained_at = now
         interval = max(PICTURE_SECONDS, len(self.runs) * self.picture_cost / PICTURE_SHARE)
         pictures = now - run.pictures_at >= min(interval, PICTURE_OLDEST)
         if not pictures:
-            return run.page_frame(False)
+            return run.page_frame(False, explain)
         run.pictures_at = now
         t0 = time.perf_counter()
-        blob = run.page_frame(True)
+        blob = run.page_frame(True, explain)
         self.picture_cost = 0.8 * self.picture_cost + 0.2 * (time.perf_counter() - t0)
         return blob
 

@@ -157,6 +157,9 @@ def test_a_page_gets_frames_at_its_rate_and_never_a_trainer(api: ApiClient) -> N
             time.sleep(0.005)
         api.post(f"/api/sessions/{sid}/pause", headers=h)
     assert len(drawn) >= 10  # 20 a second were asked for, for 1.5 s
+    # the explain panels' numbers come with one frame in EXPLAIN_SECONDS (0.2 s) only
+    explained = [s for s, f in drawn.items() if "explain" in f.extras]
+    assert 0 < len(explained) <= 1.5 / frames.EXPLAIN_SECONDS + 2 < len(drawn), explained
     # ≤ 4 kB a frame on average (issue 11's figure for a small net): the drawing and the
     # explain panels' numbers every frame (~2.7 kB), the heatmap PNGs every 0.25 s
     assert api.manager.page_bytes < 4000 * api.manager.page_frames
