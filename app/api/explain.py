@@ -7,6 +7,7 @@ its range."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -32,14 +33,7 @@ def chain(
     """dL/dw_ij = a_i · δ_j factor by factor for the traced example (``example``: a_i, z_j,
     f′(z_j), Σ w δ or dL/dŷ, δ_j, product, the trace's dW), and the last batch's stored dW as
     mean of per-example products + penalty, times the clip factor (``batch``)."""
-    with session.lock:
-        t = manager.load(session)
-        try:
-            out: dict[str, Any] = chain_of(t, layer, i, j)
-        except ValueError as exc:
-            raise engine_error(exc) from None
-    out["session"] = {"id": session.id, "generation": session.generation}
-    return out
+    return _read(session, manager, chain_of, layer, i, j)
 
 
 @router.get("/phase-numbers")
@@ -53,10 +47,18 @@ def phase_numbers(
     """Every number of the phase panel: per layer the traced example's z, a (``forward``) and
     δ with the batch dW's entry and norm (``backward``); ŷ, y, the example's and the batch's
     loss (``loss``); the chosen weight's last update by the optimizer's rule (``update``)."""
+    return _read(session, manager, phase_numbers_of, layer, i, j)
+
+
+def _read(
+    session: Any, manager: Any, read: Callable[..., dict[str, Any]], *edge: int | None
+) -> dict[str, Any]:
+    """``read(trainer, layer, i, j)`` under the session's lock; a bad edge is a 422 naming
+    its field (the engine's ValueError names it)."""
     with session.lock:
         t = manager.load(session)
         try:
-            out: dict[str, Any] = phase_numbers_of(t, layer, i, j)
+            out = read(t, *edge)
         except ValueError as exc:
             raise engine_error(exc) from None
     out["session"] = {"id": session.id, "generation": session.generation}
