@@ -7,7 +7,7 @@ the base, app/sessions/races.py). The runs change one thing, so the race shows t
   regression (the second input's scale is 10× the first's, so the loss is a long narrow valley:
   curvature about 100× larger across it than along it); plain SGD's rate is bounded by the
   steep direction and crawls along the flat one, momentum and the adaptive methods do not.
-- ``learning-rate``: 1e-3 (crawls), 1e-1 (good), 10 (diverges) on the circle net.
+- ``learning-rate``: 1e-3 (crawls), 1e-1 (good), 10 (diverges) on a regression net.
 - ``batch-size``: 1 (noisy), 16, full batch (smooth, one step per epoch).
 - ``activations``: sigmoid (vanishing gradients) vs ReLU with He init on the deep net.
 - ``regularization``: none, L2, dropout on a small noisy set a wide net overfits.
@@ -54,10 +54,10 @@ RACE_PRESETS: dict[str, dict[str, Any]] = {
         ],
     },
     "learning-rate": {
-        "doc": "One net at learning rates 1e-3, 1e-1 and 10: too small, good, too large.",
+        "doc": "A regression net at learning rates 1e-3, 1e-1 and 10: too small, good, too large.",
         "config": {
-            "dataset": {"name": "circle", "n_samples": 500, "noise": 0.0},
-            "hidden": [{"units": 4, "activation": "tanh"}, {"units": 2, "activation": "tanh"}],
+            "dataset": {"name": "reg_plane", "n_samples": 200, "noise": 0.0},
+            "hidden": [{"units": 8, "activation": "tanh"}],
             "batch_size": 10,
             "optimizer": {"name": "sgd", "lr": 0.1},
         },
@@ -77,7 +77,7 @@ RACE_PRESETS: dict[str, dict[str, Any]] = {
         "runs": [
             {"name": "batch 1", "changes": {"batch_size": 1}},
             {"name": "batch 16", "changes": {"batch_size": 16}},
-            {"name": "full batch", "changes": {"batch_size": 100_000}},
+            {"name": "full batch", "changes": {"batch_size": 1000}},  # ≥ its 210 training rows
         ],
     },
     "activations": {

@@ -295,10 +295,18 @@ class Races:
                     handle.post(messages.Cap(s.id, cap))
 
     def pause(self, race: Race) -> None:
-        for s in self.live(race):
-            with race.lock:
-                s.cap, s.pace = None, None
+        """Stop every run where it is: first the caps stop rising (no run paused first lets
+        the others run ahead), then each run stops, then the caps go (a run played alone
+        later is free)."""
+        sessions = self.live(race)
+        with race.lock:
+            for s in sessions:
+                s.pace = None
+        for s in sessions:
             self.manager.pause(s)
+        with race.lock:
+            for s in sessions:
+                s.cap = None
 
     def step(self, race: Race, count: int) -> list[dict[str, Any]]:
         sessions = self.live(race)

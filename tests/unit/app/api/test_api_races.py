@@ -197,3 +197,15 @@ def test_step_of_a_race_equals_each_config_trained_alone(api: ApiClient) -> None
         t.step(15)
         got = state(api, run["session"], h)
         assert np.array_equal(np.asarray(got["layers"][0]["W"]), t.net.layers[0].W)
+
+
+@pytest.mark.parametrize("name", list(RACE_PRESETS))
+def test_every_preset_makes_a_race_within_the_limits(tmp_path: Path, name: str) -> None:
+    client = ApiClient(make_settings(tmp_path))
+    try:
+        r = client.post("/api/races", json={"preset": name})
+        assert r.status_code == 201, r.text
+        runs = r.json()["race"]["runs"]
+        assert [run["name"] for run in runs] == [run["name"] for run in RACE_PRESETS[name]["runs"]]
+    finally:
+        client.close()
