@@ -1,11 +1,12 @@
 """The race page: ``GET /race/{id}`` (templates/race.html, static/race.js) and its small
 multiples, ``GET /api/races/{id}/multiples.html``.
 
-``/race?preset=<name>`` (or ``?c=<base64url JSON config>``: the optimizers preset's runs over
-that config, the main page's "race this config") renders the page with a boot element; the
-script creates the race through ``POST /api/races`` (the owner cookie) and opens
-``/race/<id>``. The loss chart, legend and "steps to reach loss X" table are drawn by the
-script from the race's one stream (``/api/races/{id}/events``). The small multiples are each
+``/race?preset=<name>`` (or ``?c=<base64url JSON config>``: SGD, Momentum 0.9, RMSProp and
+Adam over that config at its rate, the main page's "race this config · 이 설정으로 경주")
+renders the page with a boot element; the script creates the race through
+``POST /api/races`` (the owner cookie) and opens ``/race/<id>``. The loss chart, legend and
+"steps to reach loss X" table are drawn by the script from the race's one stream
+(``/api/races/{id}/events``). The small multiples are each
 run's own page-feed fragments (app/page/feed.py: the network drawing and the output heatmap),
 drawn from the trainer when paused and from a copy of it while a worker trains it, and fetched
 by the page about once a second (the fragments' element ids made unique per run).
@@ -52,9 +53,11 @@ def new_race(request: Request, preset: str | None = None, c: str | None = None) 
     error = None
     if preset is not None and race_presets.race_preset(preset) is None:
         error = f"preset: unknown race preset {preset!r}"
-    if c:
+    if c:  # this config with the optimizers race's runs at its own rate
         try:
-            boot["config"] = controls.decode_config(c)
+            config = controls.decode_config(c)
+            lr = float(controls.normalized(config)["optimizer"]["lr"])
+            boot = {"config": config, "runs": race_presets.optimizer_runs(lr), "name": "optimizers"}
         except (ValueError, ApiError) as exc:
             error = str(exc.body["detail"]) if isinstance(exc, ApiError) else str(exc)
     context = {"race": None, "boot_json": json.dumps(boot), "error": error, "presets": _presets()}

@@ -139,3 +139,13 @@ def race_preset(name: str) -> dict[str, Any] | None:
 
 def catalog() -> list[dict[str, Any]]:
     return [{"name": k, **copy.deepcopy(v)} for k, v in RACE_PRESETS.items()]
+
+
+def optimizer_runs(lr: float) -> list[dict[str, Any]]:
+    """The optimizers race's runs at the rate ``lr``: the main page's "race this config"."""
+    return [
+        {"name": "SGD", "changes": _sgd(lr)},
+        {"name": "Momentum 0.9", "changes": _sgd(lr, momentum=0.9)},
+        {"name": "RMSProp", "changes": {"optimizer": {"name": "rmsprop", "lr": lr}}},
+        {"name": "Adam", "changes": {"optimizer": {"name": "adam", "lr": lr}}},
+    ]

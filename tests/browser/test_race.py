@@ -10,6 +10,7 @@ import re
 
 from browsertools import DESKTOP, PHONE, OpenTab, poll_for
 from contrast import low_contrast
+from pagetools import SMALL_NET, config_url, ready
 from playwright.sync_api import expect
 
 
@@ -80,3 +81,20 @@ def test_a_diverged_run_stops_with_its_alert_and_the_others_go_on(open_tab: Open
     expect(page.locator('.race-run[data-run="0"] .race-status')).to_have_attribute(
         "data-status", "paused")
     expect(page.locator('.race-run[data-run="0"] .race-alert')).to_have_text("")
+
+
+def test_race_this_config_from_the_share_panel(open_tab: OpenTab) -> None:
+    tab = open_tab(config_url(SMALL_NET), viewport=DESKTOP)
+    page = tab.page
+    sid = ready(tab)
+    config = tab.api(f"/api/sessions/{sid}")["config"]
+    page.locator("#race-link").click()
+    page.wait_for_url(re.compile(r"/race/[\w-]+$"))
+    race = tab.api(f"/api/races/{race_id(page.url)}")
+    assert [r["name"] for r in race["runs"]] == ["SGD", "Momentum 0.9", "RMSProp", "Adam"]
+    for run in race["runs"]:
+        got = run["state"]["config"]
+        assert got["dataset"] == config["dataset"] and got["hidden"] == config["hidden"]
+        assert got["optimizer"]["lr"] == config["optimizer"]["lr"]
+        assert run["same_start"] and run["same_batches"]
+    expect(page.locator(".race-run-name")).to_have_count(4)
