@@ -23,7 +23,18 @@ from types import FrameType
 from fastapi import Depends, FastAPI
 from threadpoolctl import threadpool_limits
 
-from app.api import catalog, datasets, events, explain, health, readouts, replay, sessions
+from app.api import (
+    catalog,
+    datasets,
+    events,
+    explain,
+    health,
+    race_events,
+    races,
+    readouts,
+    replay,
+    sessions,
+)
 from app.api.deps import csrf_check
 from app.api.middleware import BodyLimit, SecurityHeaders
 from app.core import errors
@@ -31,6 +42,7 @@ from app.core.settings import Settings, get_settings
 from app.page import routes as pages
 from app.page import templating
 from app.sessions.manager import Manager
+from app.sessions.races import Races
 
 API = "/api"
 
@@ -57,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         loop = asyncio.get_running_loop()
         manager = Manager(resolved, loop)
         app.state.manager = manager
+        app.state.races = Races(manager)  # app/sessions/races.py: runs of one config
         unhook = drain_on_signals(lambda: loop.run_in_executor(None, manager.drain))
         try:
             yield
@@ -80,7 +93,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = resolved
     errors.install(app)
     app.add_exception_handler(events.StreamGone, events.stream_gone)
-    for module in (health, catalog, sessions, readouts, explain, events, datasets, replay):
+    for module in (
+        health, catalog, sessions, readouts, explain, events, datasets, replay, races,
+        race_events,
+    ):  # fmt: skip
         app.include_router(module.router, prefix=API)
     pages.install(app)  # the browser playground: GET /, its stream, /static
     app.add_middleware(BodyLimit, max_bytes=resolved.max_upload_bytes)

@@ -109,6 +109,8 @@ class Settings(BaseSettings):
 
     # --- quotas -------------------------------------------------------------------------------
     max_sessions_per_owner: int = Field(default=20, ge=1)
+    max_race_runs: int = Field(default=6, ge=2, description="Runs in one race (2 at least).")
+    max_races_per_owner: int = Field(default=5, ge=1)
     max_running_total: int = Field(default=200, ge=1)
     max_streams_per_session: int = Field(default=8, ge=1)
     max_streams_per_owner: int = Field(default=32, ge=1)

@@ -73,6 +73,16 @@ CREATE TABLE IF NOT EXISTS keyframes (
     data BLOB NOT NULL,
     PRIMARY KEY (session_id, generation, step)
 );
+-- races (app/sessions/races.py): runs of one config; ``runs`` is JSON text
+-- [{"name", "changes", "session"}, ...] and the sessions are ordinary rows above
+CREATE TABLE IF NOT EXISTS races (
+    id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    name TEXT NOT NULL,
+    config TEXT NOT NULL,
+    runs TEXT NOT NULL,
+    created REAL NOT NULL
+);
 -- the writer's probe for free room during a storage failure (always empty)
 CREATE TABLE IF NOT EXISTS probe (data BLOB);
 """
@@ -236,6 +246,10 @@ class Store(Writes):
         if owner is not None:
             sql, args = sql + " WHERE owner = ?", (owner,)
         return list(self._reader().execute(sql + " ORDER BY created", args))
+
+    def races(self) -> list[sqlite3.Row]:
+        """Every stored race, oldest first (app/sessions/races.py)."""
+        return list(self._reader().execute("SELECT * FROM races ORDER BY created"))
 
     def checkpoint(self, session_id: str) -> dict[str, Any] | None:
         row = (

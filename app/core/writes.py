@@ -154,3 +154,19 @@ class Writes:
             ("DELETE FROM checkpoints WHERE session_id = ?", (session_id,), False),
             ("DELETE FROM sessions WHERE id = ?", (session_id,), False),
         ]
+
+    @staticmethod
+    def put_race(
+        race_id: str, owner: str, name: str, config: str, runs: str, created: float
+    ) -> Statement:
+        """A race's row (app/sessions/races.py): its base config and runs as JSON text."""
+        sql = (
+            "INSERT OR REPLACE INTO races (id, owner, name, config, runs, created)"
+            " VALUES (?, ?, ?, ?, ?, ?)"
+        )
+        return (sql, (race_id, owner, name, config, runs, created), False)
+
+    @staticmethod
+    def delete_race(race_id: str) -> Statement:
+        """A race's row (its sessions are deleted as sessions)."""
+        return ("DELETE FROM races WHERE id = ?", (race_id,), False)

@@ -279,16 +279,21 @@ class Manager(RemoteRuns, Recovery, Upkeep):
         session: Session,
         config: dict[str, Any] | None = None,
         changes: dict[str, Any] | None = None,
+        trainer: Any = None,
     ) -> Session:
-        """A fresh trainer (same or new config, with ``changes`` merged over it); step
-        numbering continues in a new generation."""
+        """A fresh trainer (same or new config, with ``changes`` merged over it, or
+        ``trainer`` itself: a race's run from the race's common start); step numbering
+        continues in a new generation."""
         with session.lock:
             self._writable()
             if changes:
                 config = merge_config(config if config is not None else session.config, changes)
                 check_config(config, self.settings)
             old = self._local(session)
-            trainer = build_trainer(config if config is not None else session.config, self.settings)
+            if trainer is None:
+                trainer = build_trainer(
+                    config if config is not None else session.config, self.settings
+                )
             session.seq_base = max(session.seq_base + old.iteration, session.hub.last_seq)
             session.generation += 1
             session.trainer, session.config = trainer, trainer.config

@@ -74,7 +74,7 @@ class RemoteRuns:
         t = s.trainer
         handle = self.pool.pick()
         demand = s.hub.demand
-        spec = messages.RunSpec(s.seq_base, s.generation, s.budget, s.speed, demand)
+        spec = messages.RunSpec(s.seq_base, s.generation, s.budget, s.speed, demand, s.cap)
         blob = transfer.dumps(t)
         s.data, s.points, s.trainer, s.copy = t.data, transfer.points_of(t), None, None
         handle.runs.add(s.id)
@@ -185,6 +185,9 @@ class RemoteRuns:
             s.returned = blob  # before remote: a reader that sees remote None finds it
             s.remote = None
         s.record(batch, status=bool(ended))
+        pace = s.pace  # a race's lock-step (app/sessions/races.py)
+        if pace is not None:
+            pace(s)
         if page is not None:
             self.page_frames += 1
             self.page_bytes += len(page)

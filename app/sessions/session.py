@@ -66,6 +66,10 @@ class Session:
         # run settings
         self.budget = 0
         self.speed: float | None = None
+        # a race's lock-step (app/sessions/races.py): the step cap its worker trains up to, and
+        # the race's hook called with each batch a worker sends
+        self.cap: int | None = None
+        self.pace: Any = None
         # bookkeeping
         self.last_seen = time.monotonic()
         self.last_checkpoint = time.monotonic()

@@ -8,6 +8,7 @@ web → worker (app/training/pool.py sends, app/training/worker.py ``Worker.comm
 
 - :class:`Start` — train this session: its trainer (``blob``) and how (:class:`RunSpec`).
 - :class:`Budget` — the running session's new step budget and speed limit.
+- :class:`Cap` — a race run's new step cap (lock-step: app/sessions/races.py).
 - :class:`Want` — what its subscribers now want (:class:`app.streaming.demand.Demand`: weight
   frames, page frames and how to draw them).
 - :class:`Stop` — stop the run and send its trainer back (a :class:`Reply`).
@@ -45,6 +46,9 @@ class RunSpec:
     budget: int
     speed: float | None
     demand: Demand
+    # a race's lock-step (app/sessions/races.py): train no further than this iteration until
+    # a :class:`Cap` raises it; None: no cap
+    cap: int | None = None
 
 
 class Start(NamedTuple):
@@ -57,6 +61,13 @@ class Budget(NamedTuple):
     sid: str
     budget: int
     speed: float | None
+
+
+class Cap(NamedTuple):
+    """A race run's new step cap (app/sessions/races.py; None lifts it)."""
+
+    sid: str
+    cap: int | None
 
 
 class Want(NamedTuple):
@@ -107,5 +118,5 @@ class Lost(NamedTuple):
 
 
 Request = Stop | Copy | Configure
-ToWorker = Start | Budget | Want | Request | Quit
+ToWorker = Start | Budget | Cap | Want | Request | Quit
 FromWorker = Slice | Reply | Lost

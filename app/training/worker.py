@@ -47,6 +47,7 @@ from app.streaming.demand import Pacer
 from app.training import keyframe
 from app.training.messages import (
     Budget,
+    Cap,
     Configure,
     Copy,
     Lost,
@@ -105,6 +106,7 @@ class Run:
     last_checkpoint: float = field(default_factory=time.monotonic)
     known: set[int] = field(default_factory=set)  # trajectory steps the web process holds
     key_every: int = 0  # steps between its replay keyframes; 0: none
+    held: bool = False  # at its race's step cap, out of the queue until a Cap raises it
 
     def send_trainer(self, delta: bool) -> bytes:
         """The trainer for the web process, without the dataset (it has it) and, with ``delta``,
@@ -238,6 +240,11 @@ class Worker:
         elif isinstance(msg, Budget) and run is not None:
             run.spec.budget, run.spec.speed = msg.budget, msg.speed
             run.tokens, run.token_time = 1.0, time.monotonic()
+        elif isinstance(msg, Cap) and run is not None:
+            run.spec.cap = msg.cap
+            if run.held:  # waiting at the old cap: back in the queue
+                run.held = False
+                self.ready.append(run)
         elif isinstance(msg, Want) and run is not None:
             run.spec.demand = msg.demand
         elif isinstance(msg, Stop | Copy):
@@ -310,6 +317,10 @@ class Worker:
                 k = min(k, every - t.iteration % every)
             if every_key:  # a chunk ends at a keyframe's step
                 k = min(k, every_key - t.iteration % every_key)
+            if spec.cap is not None:  # a race's lock-step: no further than the cap
+                k = min(k, spec.cap - t.iteration)
+                if k <= 0:
+                    break
             t0 = time.perf_counter()
             recs = t.step(k)
             if recs:
@@ -357,6 +368,9 @@ class Worker:
                 blob = run.send_trainer(delta=False)
             self.outbox.append(Slice(run.sid, batch, spec.budget, ended, blob, drawn))
         if ended:
+            return None
+        if spec.cap is not None and t.iteration >= spec.cap:
+            run.held = True  # a Cap message puts it back in the queue
             return None
         if spec.speed and run.tokens < 1:
             return now + (1 - run.tokens) / spec.speed
