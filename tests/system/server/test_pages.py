@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from apptools import ROOT, ApiClient, make_settings
+from apptools import FAST, ROOT, ApiClient, make_settings
 from fastapi import routing
 from fastapi.responses import HTMLResponse
 
@@ -73,12 +73,22 @@ def test_every_html_answer_has_the_page_security_headers(api: ApiClient) -> None
     unsafe keywords), nosniff and the referrer policy."""
     assert html_routes(api) == [
         "/",
+        "/api/races/{race_id}/multiples.html",
         "/api/sessions/{session_id}/gradcheck.html",
         "/api/sessions/{session_id}/surface.html",
         "/docs",
+        "/race",
+        "/race/{race_id}",
     ]
     sid, owner = api.create()
+    made = api.post("/api/races", json={"config": FAST, "runs": [{"name": "a"}, {"name": "b"}]})
+    assert made.status_code == 201, made.text
+    race = made.json()["race"]["id"]
+    racer = {"Authorization": f"Bearer {made.json()['owner_token']}"}
     urls = {
+        f"/race/{race}": racer,
+        f"/api/races/{race}/multiples.html": racer,
+        "/race?preset=optimizers": {},
         "/": {},
         "/?c=not-base64-json": {},  # the page with its error, a 422
         f"/?s={sid}": owner,
