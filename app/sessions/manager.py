@@ -25,6 +25,7 @@ from app.core.history import HistoryStore
 from app.core.limits import build_trainer, check_config, restore_trainer
 from app.core.settings import Settings
 from app.core.store import Store
+from app.sessions.documents import Documents
 from app.sessions.keyframes import Keyframe, every_for, step_keyed
 from app.sessions.recovery import Recovery, step_sharing
 from app.sessions.remote import RemoteRuns
@@ -38,10 +39,8 @@ from app.training.pool import Pool
 from engine.config import LIVE_KEYS, merge_config
 from engine.inspect import readouts
 
-EXPORT_FORMAT = "backprop-playground/session-1"
 
-
-class Manager(RemoteRuns, Recovery, Upkeep):
+class Manager(RemoteRuns, Recovery, Upkeep, Documents):
     """All sessions of this process, indexed by id."""
 
     def __init__(self, settings: Settings, loop: asyncio.AbstractEventLoop) -> None:
@@ -381,26 +380,6 @@ class Manager(RemoteRuns, Recovery, Upkeep):
             if session.status == "running":
                 self._dispatch(session)
             return readouts.snapshot(t, frozenset())
-
-    def import_(self, owner: str, document: dict[str, Any], name: str | None) -> Session:
-        if document.get("format") != EXPORT_FORMAT or not isinstance(
-            document.get("checkpoint"), dict
-        ):
-            raise ApiError(
-                422, f"format: expected {EXPORT_FORMAT!r} with a checkpoint object", field="format"
-            )
-        trainer = restore_trainer(document["checkpoint"], self.settings)
-        return self.create(owner, trainer.config, name or document.get("name"), trainer)
-
-    def export(self, session: Session) -> dict[str, Any]:
-        with session.lock:
-            t = self.load(session)
-            return {
-                "format": EXPORT_FORMAT,
-                "name": session.name,
-                "status": session.status,
-                "checkpoint": t.checkpoint(),
-            }
 
     # ---- background work ----------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from app.core.settings import Settings
-from app.training import messages, worker
+from app.training import messages, runs, worker
 from app.training.backend import Reply
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ class Handle:
     def __init__(
         self,
         index: int,
-        options: worker.Options,
+        options: runs.Options,
         on_message: Callable[[Handle, messages.Slice | messages.Lost], None],
         on_lost: Callable[[Handle], None],
     ) -> None:
@@ -167,7 +167,7 @@ class Pool:
         on_lost: Callable[[Handle], None],
     ) -> None:
         self.size = settings.workers
-        self.options = worker.Options(
+        self.options = runs.Options(
             slice_s=settings.slice_ms / 1000,
             round_s=settings.round_ms / 1000,
             metrics_interval_s=settings.metrics_interval_ms / 1000,
