@@ -1,5 +1,5 @@
 """Run every benchmark and print its table:
-``python -m bench [engine|sessions|classroom|disk|memory|render|replay]``."""
+``python -m bench [engine|sessions|classroom|disk|memory|render|replay|race]``."""
 
 import sys
 
@@ -8,7 +8,7 @@ from bench import bench_engine
 
 def main() -> None:
     which = sys.argv[1:] or [
-        "engine", "sessions", "classroom", "disk", "memory", "render", "replay"
+        "engine", "sessions", "classroom", "disk", "memory", "render", "replay", "race"
     ]
     del sys.argv[1:]  # the sessions benchmark reads its own options from the command line
     if "engine" in which:
@@ -37,6 +37,10 @@ def main() -> None:
         from bench import bench_replay
 
         bench_replay.main()
+    if "race" in which:
+        from bench import bench_race
+
+        bench_race.main()
 
 
 main()
