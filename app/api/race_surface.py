@@ -56,7 +56,7 @@ def _runs(race: Race, races: Races, manager: Manager, p: rs.Plane | None) -> lis
     return out
 
 
-def _first(race: Race, races: Races) -> Any:
+def first(race: Race, races: Races) -> Any:
     s = races.sessions(race)[0]
     if s is None:
         raise Conflict("run 0's session was deleted: the race has no surface", field="runs")
@@ -83,7 +83,7 @@ def race_surface(
     if resolution > settings.max_grid:
         raise limit_error("resolution", "max_grid", resolution, settings.max_grid)
     weights = [_parse_weight(w, i) for i, w in enumerate(weight)] if weight else None
-    s0 = _first(race, races)
+    s0 = first(race, races)
     paths = []
     if directions == "pca":
         for s in races.live(race):
@@ -122,7 +122,7 @@ def race_surface_paths(race: RaceDep, races: RacesDep, manager: ManagerDep) -> d
     plane = _planes.get(race.id)
     if plane is None:
         raise Conflict("no surface yet: GET /races/{id}/surface first", field="directions")
-    s0 = _first(race, races)
+    s0 = first(race, races)
     with s0.lock:
         try:
             origin = rs.start_of(manager.load(s0))
