@@ -30,6 +30,7 @@ from app.api import (
     explain,
     health,
     race_events,
+    race_surface,
     races,
     readouts,
     replay,
@@ -95,7 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(events.StreamGone, events.stream_gone)
     for module in (
         health, catalog, sessions, readouts, explain, events, datasets, replay, races,
-        race_events,
+        race_events, race_surface,
     ):  # fmt: skip
         app.include_router(module.router, prefix=API)
     pages.install(app)  # the browser playground: GET /, its stream, /static

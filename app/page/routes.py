@@ -21,7 +21,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app.api.deps import ManagerDep, OwnerDep
 from app.core.errors import ApiError, NotFound
-from app.page import controls, gradcheck_panel, race_view, replay_view
+from app.page import controls, gradcheck_panel, race_surface_view, race_view, replay_view
 from app.page import data as page_data
 from app.page import stream as page_stream
 from app.page.feed import first_page
@@ -137,4 +137,5 @@ def install(app: FastAPI) -> None:
     app.include_router(gradcheck_panel.router, prefix="/api")
     app.include_router(replay_view.router, prefix="/api")
     app.include_router(race_view.router)  # /race pages and their small multiples
+    app.include_router(race_surface_view.router)  # the race page's loss-surface map
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")

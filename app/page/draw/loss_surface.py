@@ -16,6 +16,7 @@ and ``surface_2d.html`` write them.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import contourpy
@@ -42,7 +43,7 @@ def _ramp(t: float) -> str:
     return "#{:02x}{:02x}{:02x}".format(*c)
 
 
-def _axis_label(result: dict[str, Any], axis: int) -> str:
+def axis_label(result: dict[str, Any], axis: int) -> str:
     if result.get("directions") == "weights":
         w = result.get("weights", [{}, {}])[axis]
         index = ",".join(str(i) for i in w.get("index", []))
@@ -93,7 +94,7 @@ def surface_1d(result: dict[str, Any]) -> str:
         "tangent": tangent,
         "point": (f"{px(0.0):.1f}", f"{py(cur['loss']):.1f}"),
         "axis": [
-            Label("axis", SIZE / 2, SIZE - 8, _axis_label(result, 0)),
+            Label("axis", SIZE / 2, SIZE - 8, axis_label(result, 0)),
             Label("axis y", 4, M - 8, f"loss {fmt(hi, 3)}"),
             Label("axis y", 4, SIZE - M + 14, fmt(lo, 3)),
             Label("note", SIZE - M, M + 14, f"slope dL/dw = {fmt(slope, 4)}"),
@@ -108,14 +109,9 @@ class Contour(NamedTuple):
     colour: str
 
 
-def surface_2d(result: dict[str, Any]) -> str:
-    """``svg#surface-2d`` of a 2-D slice (markup; ``templates/regions/surface_2d.html``)."""
-    alphas = np.asarray(result["alphas"], dtype=np.float64)
-    betas = np.asarray(result["betas"], dtype=np.float64)
-    grid = np.array(
-        [[np.nan if v is None else v for v in row] for row in result["losses"]], dtype=np.float64
-    )
-    a0, a1, b0, b1 = alphas[0], alphas[-1], betas[0], betas[-1]
+def scales(alphas: Any, betas: Any) -> tuple[Callable[[float], float], Callable[[float], float]]:
+    """Pixel x of α and y of β on the plot (β up), for a window from its grid's ends."""
+    a0, a1, b0, b1 = float(alphas[0]), float(alphas[-1]), float(betas[0]), float(betas[-1])
 
     def px(a: float) -> float:
         return M + (SIZE - 2 * M) * (a - a0) / (a1 - a0)
@@ -123,12 +119,25 @@ def surface_2d(result: dict[str, Any]) -> str:
     def py(b: float) -> float:
         return SIZE - M - (SIZE - 2 * M) * (b - b0) / (b1 - b0)
 
+    return px, py
+
+
+def contour_lines(
+    alphas: Any, betas: Any, losses: Any, px: Callable[[float], float], py: Callable[[float], float]
+) -> list[Contour]:
+    """Iso-loss lines of the grid ``losses`` (rows β, columns α; None where not finite), at
+    :func:`_levels`, coloured low → high along :data:`RAMP`."""
+    grid = np.array([[np.nan if v is None else v for v in row] for row in losses], dtype=np.float64)
     contours: list[Contour] = []
     finite = grid[np.isfinite(grid)]
     if finite.size:
         lo, hi = float(finite.min()), float(finite.max())
         levels = _levels(lo, hi)
-        gen = contourpy.contour_generator(x=alphas, y=betas, z=np.ma.masked_invalid(grid))
+        gen = contourpy.contour_generator(
+            x=np.asarray(alphas, dtype=np.float64),
+            y=np.asarray(betas, dtype=np.float64),
+            z=np.ma.masked_invalid(grid),
+        )
         for i, level in enumerate(levels):
             colour = _ramp(i / max(len(levels) - 1, 1))
             for line in gen.lines(level):
@@ -137,32 +146,45 @@ def surface_2d(result: dict[str, Any]) -> str:
                     continue
                 d = "M" + " L".join(f"{px(a):.1f},{py(b):.1f}" for a, b in pts)
                 contours.append(Contour(f"{level:.4g}", d, colour))
+    return contours
+
+
+def trail(path: list[Any], px: Callable[[float], float], py: Callable[[float], float]) -> str:
+    """A polyline's ``points`` for the (α, β) rows of ``path`` (rows with None left out), kept
+    inside the plot, repeated pixels dropped; "" when fewer than two are left."""
+    path = [p for p in path if p and None not in p]
+    if len(path) < 2:
+        return ""
+    marks = [f"{clip(px(a)):.1f},{clip(py(b)):.1f}" for a, b in path]
+    return " ".join(p for k, p in enumerate(marks) if k == 0 or p != marks[k - 1])
+
+
+def surface_2d(result: dict[str, Any]) -> str:
+    """``svg#surface-2d`` of a 2-D slice (markup; ``templates/regions/surface_2d.html``)."""
+    px, py = scales(result["alphas"], result["betas"])
+    contours = contour_lines(result["alphas"], result["betas"], result["losses"], px, py)
     cur = result.get("current") or {}
     ca, cb = float(cur.get("alpha", 0.0)), float(cur.get("beta", 0.0))
     path = [p for p in result.get("path") or [] if p and None not in p]
     if not path or (abs(path[-1][0] - ca) + abs(path[-1][1] - cb)) > 1e-12:
         path.append([ca, cb])  # the trail ends where the point is
-    trail = ""
-    if len(path) >= 2:
-        marks = [f"{_clip(px(a)):.1f},{_clip(py(b)):.1f}" for a, b in path]
-        trail = " ".join(p for k, p in enumerate(marks) if k == 0 or p != marks[k - 1])
     middle = SIZE / 2
     width = SIZE - 2 * M
     context = {
         "grads": _grads(
             result,
             lambda n: grad_arrows.arrows_2d(
-                n, px, py, (ca, cb), width, (_clip(px(ca)), _clip(py(cb)))
+                n, px, py, (ca, cb), width, (clip(px(ca)), clip(py(cb)))
             ),
         ),
         "size": SIZE,
         "plot": PLOT,
         "contours": contours,
-        "trail": trail,
-        "point": (f"{_clip(px(ca)):.1f}", f"{_clip(py(cb)):.1f}"),
+        "trail": trail(path, px, py),
+        "point": (f"{clip(px(ca)):.1f}", f"{clip(py(cb)):.1f}"),
         "axis": [
-            Label("axis", middle, SIZE - 8, _axis_label(result, 0)),
-            Label("axis vertical", 12, middle, _axis_label(result, 1), f"rotate(-90 12 {middle})"),
+            Label("axis", middle, SIZE - 8, axis_label(result, 0)),
+            Label("axis vertical", 12, middle, axis_label(result, 1), f"rotate(-90 12 {middle})"),
         ],
     }
     return templating.region("surface_2d", context)
@@ -189,7 +211,7 @@ def failed(error: str) -> str:
     return templating.region("surface", {"error": error})
 
 
-def _clip(v: float) -> float:
+def clip(v: float) -> float:
     """Keep a point of the path inside the plot (it may wander off a map centred earlier)."""
     return min(max(v, M), SIZE - M) if math.isfinite(v) else SIZE / 2
 
