@@ -74,6 +74,7 @@ def test_every_html_answer_has_the_page_security_headers(api: ApiClient) -> None
     assert html_routes(api) == [
         "/",
         "/api/races/{race_id}/multiples.html",
+        "/api/races/{race_id}/surface.html",
         "/api/sessions/{session_id}/gradcheck.html",
         "/api/sessions/{session_id}/surface.html",
         "/docs",
@@ -88,6 +89,7 @@ def test_every_html_answer_has_the_page_security_headers(api: ApiClient) -> None
     urls = {
         f"/race/{race}": racer,
         f"/api/races/{race}/multiples.html": racer,
+        f"/api/races/{race}/surface.html?directions=random": racer,  # (PCA needs steps)
         "/race?preset=optimizers": {},
         "/": {},
         "/?c=not-base64-json": {},  # the page with its error, a 422
