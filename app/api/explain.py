@@ -8,9 +8,10 @@ its range."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from app.api.deps import ManagerDep, SessionDep
 from app.core.errors import engine_error
@@ -22,43 +23,43 @@ router = APIRouter(prefix="/sessions/{session_id}", tags=["readouts"])
 Index = Annotated[int | None, Query(ge=0, le=1_000_000)]
 
 
+@dataclass
+class Edge:
+    """The weight ``W[layer][i, j]`` a panel explains (None: the output layer's ``[0, 0]``)."""
+
+    layer: Index = None
+    i: Index = None
+    j: Index = None
+
+
+EdgeDep = Annotated[Edge, Depends()]
+
+
 @router.get("/chain")
-def chain(
-    session: SessionDep,
-    manager: ManagerDep,
-    layer: Index = None,
-    i: Index = None,
-    j: Index = None,
-) -> dict[str, Any]:
+def chain(session: SessionDep, manager: ManagerDep, edge: EdgeDep) -> dict[str, Any]:
     """dL/dw_ij = a_i · δ_j factor by factor for the traced example (``example``: a_i, z_j,
     f′(z_j), Σ w δ or dL/dŷ, δ_j, product, the trace's dW), and the last batch's stored dW as
     mean of per-example products + penalty, times the clip factor (``batch``)."""
-    return _read(session, manager, chain_of, layer, i, j)
+    return _read(session, manager, chain_of, edge)
 
 
 @router.get("/phase-numbers")
-def phase_numbers(
-    session: SessionDep,
-    manager: ManagerDep,
-    layer: Index = None,
-    i: Index = None,
-    j: Index = None,
-) -> dict[str, Any]:
+def phase_numbers(session: SessionDep, manager: ManagerDep, edge: EdgeDep) -> dict[str, Any]:
     """Every number of the phase panel: per layer the traced example's z, a (``forward``) and
     δ with the batch dW's entry and norm (``backward``); ŷ, y, the example's and the batch's
     loss (``loss``); the chosen weight's last update by the optimizer's rule (``update``)."""
-    return _read(session, manager, phase_numbers_of, layer, i, j)
+    return _read(session, manager, phase_numbers_of, edge)
 
 
 def _read(
-    session: Any, manager: Any, read: Callable[..., dict[str, Any]], *edge: int | None
+    session: Any, manager: Any, read: Callable[..., dict[str, Any]], edge: Edge
 ) -> dict[str, Any]:
     """``read(trainer, layer, i, j)`` under the session's lock; a bad edge is a 422 naming
     its field (the engine's ValueError names it)."""
     with session.lock:
         t = manager.load(session)
         try:
-            out = read(t, *edge)
+            out = read(t, edge.layer, edge.i, edge.j)
         except ValueError as exc:
             raise engine_error(exc) from None
     out["session"] = {"id": session.id, "generation": session.generation}
