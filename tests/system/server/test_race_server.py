@@ -67,7 +67,15 @@ def test_lock_step_stream_history_and_restart(tmp_path: Path) -> None:
         ids = [run["session"] for run in r.json()["race"]["runs"]]
         r = http.post(f"/api/races/{rid}/run", json={"steps": STEPS}, headers=h)
         assert r.status_code == 200, r.text
-        events, _ = read_events(http, f"/api/races/{rid}/events?after=0", h, finished)
+        # until the runs are finished and their last records are in: a frame reads the runs'
+        # counters at once, their records follow the database commit a few ms behind
+        events, _ = read_events(
+            http,
+            f"/api/races/{rid}/events?after=0",
+            h,
+            lambda ev: finished(ev)
+            and sum(len(d["records"]) for e, _, d in ev if e == "step") >= 4 * STEPS,
+        )
         frames = [d for e, _, d in events if e == "frame"]
         running = [f for f in frames if "running" in f["status"]]
         assert len(running) >= 5, len(running)  # the run was seen while it ran
