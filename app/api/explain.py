@@ -8,8 +8,7 @@ its range."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 from fastapi import APIRouter, Depends, Query
 
@@ -23,16 +22,20 @@ router = APIRouter(prefix="/sessions/{session_id}", tags=["readouts"])
 Index = Annotated[int | None, Query(ge=0, le=1_000_000)]
 
 
-@dataclass
-class Edge:
+class Edge(NamedTuple):
     """The weight ``W[layer][i, j]`` a panel explains (None: the output layer's ``[0, 0]``)."""
 
-    layer: Index = None
-    i: Index = None
-    j: Index = None
+    layer: int | None
+    i: int | None
+    j: int | None
 
 
-EdgeDep = Annotated[Edge, Depends()]
+async def edge_of(layer: Index = None, i: Index = None, j: Index = None) -> Edge:
+    """The query's weight (async: a sync dependency would take a thread-pool thread)."""
+    return Edge(layer, i, j)
+
+
+EdgeDep = Annotated[Edge, Depends(edge_of)]
 
 
 @router.get("/chain")
