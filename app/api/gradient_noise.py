@@ -13,15 +13,13 @@ Both are 422 naming the field ``batches`` and the limit.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from app.core.errors import limit_error
 from app.core.settings import Settings
 from engine.inspect.gradient_noise import layered
 from engine.numbers import finite
-
-if TYPE_CHECKING:
-    from engine.trainer import Trainer
+from engine.trainer import Trainer
 
 
 def batch_count(t: Trainer, batches: int, cover: bool) -> int:

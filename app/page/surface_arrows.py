@@ -19,7 +19,7 @@ gets a sentence instead of arrows).
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -27,9 +27,7 @@ from numpy.typing import NDArray
 from app.api.gradient_noise import work
 from app.core.settings import Settings
 from engine.inspect.gradient_noise import gradient_noise, plane_coefficients
-
-if TYPE_CHECKING:
-    from engine.trainer import Trainer
+from engine.trainer import Trainer
 
 Array = NDArray[np.float64]
 COVER_UP_TO = 16  # a pass of at most this many batches is drawn whole

@@ -29,16 +29,14 @@ from __future__ import annotations
 
 import json
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from engine.inspect.readouts import probe_index
 from engine.numbers import finite
-
-if TYPE_CHECKING:
-    from engine.trainer import Trainer
+from engine.trainer import Trainer
 
 Array = NDArray[np.float64]
 Traced = tuple[int, Array, Array, list[dict[str, Array]]]  # probe_trace's answer

@@ -11,13 +11,12 @@ clipped to finite numbers so nothing non-finite leaves the engine.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-if TYPE_CHECKING:
-    from engine.trainer import Trainer
+from engine.trainer import Trainer
 
 Array = NDArray[np.float64]
 MAX_RESOLUTION = 400

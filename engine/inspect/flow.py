@@ -27,15 +27,13 @@ None where a norm overflowed (a diverging step: :func:`engine.numbers.finite`).
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from engine.activations import Activation, get_activation
 from engine.numbers import finite
-
-if TYPE_CHECKING:
-    from engine.trainer import Trainer
+from engine.trainer import Trainer
 
 SATURATION_RATIO = 0.1  # f′ below this share of the activation's largest slope is "saturated"
 _GRID = np.linspace(-12.0, 12.0, 24_001)  # every activation's steepest point lies inside

@@ -35,16 +35,14 @@ from __future__ import annotations
 
 import copy
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from engine.layers import PARAM_NAMES
 from engine.network import Network
-
-if TYPE_CHECKING:
-    from engine.trainer import Trainer
+from engine.trainer import Trainer
 
 Array = NDArray[np.float64]
 MAX_ENTRIES = 5000  # larger nets get a seeded sample of entries checked

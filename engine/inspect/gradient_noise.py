@@ -37,7 +37,7 @@ random directions are not).
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -45,9 +45,7 @@ from numpy.typing import NDArray
 from engine.inspect.directions import project
 from engine.layers import PARAM_NAMES
 from engine.network import Network
-
-if TYPE_CHECKING:
-    from engine.trainer import Trainer
+from engine.trainer import Trainer
 
 Array = NDArray[np.float64]
 Index = NDArray[np.int64]

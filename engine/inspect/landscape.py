@@ -18,7 +18,7 @@ caller can show progress.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -26,9 +26,7 @@ from numpy.typing import NDArray
 from engine.inspect import directions as dirs
 from engine.numbers import finite
 from engine.registry import Param, check_params
-
-if TYPE_CHECKING:
-    from engine.trainer import Trainer
+from engine.trainer import Trainer
 
 Array = NDArray[np.float64]
 CHUNK_FLOATS = 1 << 17  # elements of one (g, N, H) block: ~1 MB, near L2 cache size

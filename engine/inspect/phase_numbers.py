@@ -20,16 +20,14 @@ use the weights as they are now. Everything is float64 and passed through
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from engine.inspect.chain import Traced, check_edge, clean, probe_trace
 from engine.inspect.update_rule import last_update
-
-if TYPE_CHECKING:
-    from engine.trainer import Trainer
+from engine.trainer import Trainer
 
 UNITS = 6  # units listed per layer: a narrow column holds this many rows
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -35,10 +35,8 @@ from numpy.typing import NDArray
 from engine.inspect import directions as dirs
 from engine.inspect.landscape import Slice
 from engine.numbers import finite
+from engine.trainer import Trainer
 from engine.trajectory import Trajectory
-
-if TYPE_CHECKING:
-    from engine.trainer import Trainer
 
 Array = NDArray[np.float64]
 

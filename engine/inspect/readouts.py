@@ -8,16 +8,14 @@ possible in the gradients of the very step that diverged) becomes ``None``.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from engine.layers import PARAM_NAMES
 from engine.numbers import finite
-
-if TYPE_CHECKING:
-    from engine.trainer import Trainer
+from engine.trainer import Trainer
 
 Array = NDArray[np.float64]
 

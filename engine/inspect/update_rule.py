@@ -23,12 +23,10 @@ Rules, with γ the scheduled learning rate and λ the weight decay (torch.optim'
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine.inspect.chain import clean
-
-if TYPE_CHECKING:
-    from engine.trainer import Trainer
+from engine.trainer import Trainer
 
 
 def _state(trainer: Trainer, k: int, key: str, i: int, j: int) -> float | None:
