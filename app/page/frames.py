@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import pickle
-import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,22 +127,12 @@ def computed_layers(snap: dict[str, Any], view: str) -> set[int] | None:
     return None
 
 
-Labels = tuple[list[str], list[int] | None, list[str] | None]
-# per data set (a trainer keeps its own for life): a variance over the training set is no work
-# for every one of 30 frames a second
-_LABELS: weakref.WeakKeyDictionary[Any, Labels] = weakref.WeakKeyDictionary()
-
-
-def labels(data: Any) -> Labels:
+def labels(data: Any) -> tuple[list[str], list[int] | None, list[str] | None]:
     """What the drawing says of data set ``data``: its inputs' labels (a pixel's (row, col)),
     the inputs drawn when there are more than fit (those that vary most), the class names."""
-    known = _LABELS.get(data)
-    if known is not None:
-        return known
     names = network.input_names(list(data.feature_names), data.image_shape)
     shown = network.informative(data.x_train) if len(names) > network.MAX_DRAWN else None
     classes = list(data.class_names or []) if data.task == "multiclass" else None
-    _LABELS[data] = (names, shown, classes)
     return names, shown, classes
 
 
