@@ -77,6 +77,10 @@ class PageFeed:
         self.points: tuple[Any, ...] | None = None  # (raw, labels, domain) of the data drawn
         # (frame, session, store, data) a worker sent, waiting for the render thread
         self.pending: tuple[Any, ...] | None = None
+        # guards ``pending`` alone, held for no rendering: a receiver thread's offer that
+        # came between the render thread's read and its clearing would be lost (a run's
+        # last frame, the one that says it diverged)
+        self.pending_lock = threading.Lock()
 
     # ---- what pages take ---------------------------------------------------------------------
 
@@ -123,11 +127,13 @@ class PageFeed:
     def offer(self, frame: frames.PageFrame, session: Any, store: Any, data: Any) -> None:
         """A worker's frame, drawn soon by the render thread (the newest one, if several come
         before it gets there)."""
-        self.pending = (frame, session, store, data)
+        with self.pending_lock:
+            self.pending = (frame, session, store, data)
         RENDERER.due(self)
 
     def render_pending(self) -> None:
-        taken, self.pending = self.pending, None
+        with self.pending_lock:
+            taken, self.pending = self.pending, None
         if taken is None:
             return
         frame, session = taken[0], taken[1]

@@ -257,6 +257,9 @@ def test_the_divergence_reset_is_one_request_a_play_cannot_come_between(
     page = tab.page
     ready(tab)
     page.locator("#play").click()
+    # the server first (a failure then says which side did not get there), then the page
+    poll(lambda: tab.session()["status"] == "diverged" and tab.session(), timeout=30,
+         what="the server's run to diverge")
     divergence = page.locator("#divergence")
     expect(divergence).to_be_visible(timeout=20_000)
     expect(page.locator("#rate-checked")).to_contain_text("without diverging")
