@@ -25,9 +25,8 @@ from markupsafe import Markup
 from app.api.deps import ManagerDep, OwnerDep
 from app.api.races import RacesDep
 from app.core.errors import ApiError, NotFound
-from app.page import controls, frames
+from app.page import controls, frames, templating
 from app.page.feed import feed_of
-from app.page.templating import TEMPLATES
 from app.sessions import race_presets
 from app.sessions.manager import Manager
 from app.sessions.session import Session
@@ -41,9 +40,7 @@ _ID = re.compile(r'\bid="([A-Za-z][\w-]*)"')
 
 
 def _page(request: Request, context: dict[str, Any], status: int = 200) -> HTMLResponse:
-    response = TEMPLATES.TemplateResponse(request, "race.html", context, status_code=status)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return templating.page(request, "race.html", context, status)
 
 
 @router.get("/race", response_class=HTMLResponse)
@@ -110,9 +107,7 @@ def multiples_html(
         ],
         "multiples": multiples(races.sessions(race), manager),
     }
-    response = TEMPLATES.TemplateResponse(request, "race_multiples.html", context)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return templating.page(request, "race_multiples.html", context)
 
 
 def multiples(sessions: list[Session | None], manager: Manager) -> list[dict[str, Markup]]:
