@@ -147,7 +147,11 @@ def probe_mark(
 
 
 def render(
-    frame: Any, feed: Any, due: Callable[[str, Any], bool], running: bool = False
+    frame: Any,
+    feed: Any,
+    due: Callable[[str, Any], bool],
+    memo: dict[str, Any],
+    running: bool = False,
 ) -> dict[str, str]:
     """The fragments of the three explain regions that changed since the feed's last. While a
     run streams, the phase panel and the chain rule are redrawn at most every EXPLAIN_SECONDS:
@@ -160,12 +164,12 @@ def render(
     out: dict[str, str] = {}
     snap = frame.snap
     now = time.monotonic()
-    if running and now - feed.memo.get("explain_at", -1e9) < EXPLAIN_SECONDS:
+    if running and now - memo.get("explain_at", -1e9) < EXPLAIN_SECONDS:
         return out
     key = json.dumps([ex, snap.get("last_phase"), snap.get("phase")], sort_keys=True)
     if due("phase-panel", key):
         out["phase-panel"] = phase_panel(ex, snap)
-        feed.memo["explain_at"] = now
+        memo["explain_at"] = now
     if due("chain-rule", json.dumps(ex["chain"], sort_keys=True)):
         out["chain-rule"] = chain_rule(ex)
     probe = ex.get("probe", {})
