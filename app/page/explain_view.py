@@ -141,7 +141,9 @@ def probe_mark(
             value = float(y if not hasattr(y, "__len__") else y[0])
             if y_original is not None:
                 value = y_original
-            ctx["label"] = f"class {int(value)}" if task != "regression" else f"y = {fmt(value, 3)}"
+            # a class is said in the page's language (templates/regions/probe_mark.html)
+            regression = task == "regression"
+            ctx["label"] = {"y": f"y = {fmt(value, 3)}"} if regression else {"k": int(value)}
             ctx["left"] = float(ctx["cx"]) > size * 0.7  # the label inside the picture
     return region("probe_mark", ctx)
 

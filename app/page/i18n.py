@@ -60,6 +60,11 @@ def using(lang: str | None) -> Iterator[str]:
         CURRENT.reset(token)
 
 
+def N_(msgid: str) -> str:
+    """Marks ``msgid`` for the catalogs where it is written; translated where it is shown."""
+    return msgid
+
+
 def t(msgid: str) -> str:
     """``msgid`` in the language of the render under way (:func:`using`)."""
     return translations(CURRENT.get()).gettext(msgid)

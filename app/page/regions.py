@@ -21,6 +21,7 @@ from app.page.controls import encode_config
 from app.page.draw import charts, flow_chart, network
 from app.page.draw.digits import digits_html
 from app.page.draw.palette import fmt
+from app.page.i18n import N_, t
 from app.page.templating import render_block
 from engine.stability import Ladder, stable_rate
 
@@ -32,8 +33,39 @@ def in_words(text: str | None) -> str:
     if not text:
         return ""
     return NONFINITE.sub(
-        lambda m: "infinite" if "inf" in m.group(1).lower() else "not a number", text
+        lambda m: t("infinite") if "inf" in m.group(1).lower() else t("not a number"), text
     )
+
+
+# the engine's divergence message (engine/trainer.py _diverge): why, where and at what rate;
+# the page says it in its language (the rest of the engine's sentence is the alert's own text)
+DIVERGED = re.compile(r"^(?P<why>.+?) at iteration (?P<n>\d+) with learning rate (?P<lr>[^:\s]+):")
+WHY = {
+    "a gradient became infinite or not a number": N_("a gradient became infinite or not a number"),
+    "an update step became infinite or not a number": N_(
+        "an update step became infinite or not a number"
+    ),
+}
+LOSS_BECAME = re.compile(r"^the loss became (?P<what>.+)$")
+
+
+def divergence_words(text: str | None) -> str:
+    """What the engine said of a divergence, in the page's language: "the loss became not a
+    number at iteration 12 with learning rate 10." (no 'nan' token ever)."""
+    m = DIVERGED.match(text or "")
+    if m is None:
+        return in_words(text)
+    why = m.group("why")
+    became = LOSS_BECAME.match(why)
+    if became is not None:
+        said = t("the loss became %(what)s") % {"what": in_words(became.group("what").strip("'"))}
+    else:
+        said = t(WHY[why]) if why in WHY else in_words(why)
+    return t("%(why)s at iteration %(n)s with learning rate %(lr)s.") % {
+        "why": said,
+        "n": m.group("n"),
+        "lr": m.group("lr"),
+    }
 
 
 def phase_order(snap: dict[str, Any]) -> list[dict[str, str]]:
@@ -115,7 +147,7 @@ def render(frame: Any, public: dict[str, Any], feed: Any, view: Any) -> dict[str
     curves.chart.marks = [(step, what) for g, step, what in feed.marks if g == curves.generation]
     replayed = frame.extras.get("replay_step")  # a scrubbed-back step (app/page/replay_view.py)
     if replayed is not None:
-        curves.chart.marks.append((replayed, f"▶ step {replayed} · 스텝 {replayed}"))
+        curves.chart.marks.append((replayed, "▶ " + t("step %(n)s") % {"n": replayed}))
     cv = None
     if due("curves", (curves.version, len(feed.marks), ui.log_scale, replayed)):
         cv = curves_data(curves.chart, ui)
@@ -159,7 +191,7 @@ def divergence(public: dict[str, Any], feed: Any) -> dict[str, Any]:
     ladder: Ladder = feed.ladder[1]
     smaller = ladder.offer
     return {
-        "words": in_words(public.get("divergence")),
+        "words": divergence_words(public.get("divergence")),
         "lr": fmt(lr),
         "smaller": fmt(smaller),
         "checked": ladder.stable is not None,

@@ -20,7 +20,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from app.api.deps import ManagerDep, OwnerDep
-from app.core.errors import ApiError, NotFound
+from app.core.errors import ApiError, NotFound, engine_error
 from app.page import (
     controls,
     gradcheck_panel,
@@ -28,6 +28,7 @@ from app.page import (
     race_surface_view,
     race_view,
     replay_view,
+    script_words,
     templating,
 )
 from app.page import data as page_data
@@ -90,14 +91,14 @@ def index(
         if preset:
             base = presets.preset_config(preset)
             if base is None:
-                raise ValueError(f"preset: unknown preset {preset!r}")
+                raise ApiError(404, f"preset: unknown preset {preset!r}", field="preset")
             config = merge_config(base, config)
         full = controls.normalized(config)
-    except ValueError as exc:
-        error, config = str(exc), {}
+    except ValueError as exc:  # the config link: its field heads the message
+        error, config = script_words.error_text(engine_error(exc).body, lang), {}
         full = controls.normalized({})
     except ApiError as exc:
-        error, config = str(exc.body["detail"]), {}
+        error, config = script_words.error_text(exc.body, lang), {}
         full = controls.normalized({})
     boot = {"config": config} if config else {"preset": "circle-playground"}
     if not config:

@@ -34,7 +34,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from starlette.requests import Request
 
-from app.page import i18n, words
+from app.page import i18n, names, script_words, words
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_DIR = ROOT / "templates"
@@ -77,7 +77,15 @@ ENV.install_gettext_callables(  # type: ignore[attr-defined]
     _t_gettext, _t_ngettext, newstyle=True, pgettext=_t_pgettext, npgettext=_t_npgettext
 )
 ENV.filters["josa"] = i18n.josa
-ENV.filters["phase_ko"] = words.phase_ko  # Korean beside the phase words
+ENV.globals["phase_words"] = words.phase_text  # "forward · layer 2" in the page's language
+ENV.globals["page_words"] = script_words.words  # the words the page's scripts show
+ENV.globals["layer_words"] = words.layer_text  # "layer 2" → "은닉층 2"
+for _name in (
+    "dataset_name", "dataset_doc", "task_name", "param_name", "option_name", "status_name",
+    "quantity_words", "verdict",
+):  # the engine's names as the page says them
+    ENV.globals[_name] = getattr(names, _name)
+ENV.globals["Markup"] = Markup  # markup put into a translated sentence: <b id=…>%s</b>
 TEMPLATES = Jinja2Templates(env=ENV)  # the pages' responses, from the same environment
 
 # Compiled templates and macros by name, looked up once: the stream renders several regions
@@ -119,6 +127,12 @@ def macro(path: str, name: str) -> Callable[..., Markup]:
     return found
 
 
+def _relative(request: Request, lang: str) -> str:
+    """This page's path and query with ``lang`` set (the language switch's links)."""
+    url = request.url.include_query_params(lang=lang)
+    return f"{url.path}?{url.query}"
+
+
 def page(
     request: Request, name: str, context: dict[str, Any], status: int = 200
 ) -> HTMLResponse:
@@ -126,6 +140,10 @@ def page(
     (:func:`app.page.i18n.request_lang`, unless ``context`` names ``lang``), not cached; a
     ``?lang=`` the request chose is kept in the ``lang`` cookie."""
     lang = context.setdefault("lang", i18n.request_lang(request))
+    context.setdefault(
+        "lang_urls",
+        {code: _relative(request, code) for code in i18n.LANGS},
+    )
     with i18n.using(lang):
         response = TEMPLATES.TemplateResponse(request, name, context, status_code=status)
     response.headers["Cache-Control"] = "no-store"
