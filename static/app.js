@@ -118,9 +118,9 @@
         if (verb !== 'get') unsay() // an accepted change: the last refusal no longer applies
         return
       }
-      let text = 'request failed (' + xhr.status + ')'
-      try { text = JSON.parse(xhr.responseText).detail || text } catch (e) {}
-      say(text)
+      let body = {}
+      try { body = JSON.parse(xhr.responseText) || {} } catch (e) {}
+      say(body.detail || body.code ? window.bppError(body, xhr.status) : window.bppT('request_failed', { status: xhr.status }))
       // a value typed since this request left waits to be sent (htmx queues it): keep it
       if (sent === null || elt.value === sent) revert(elt)
     })
@@ -319,7 +319,7 @@
       const b = document.getElementById(id)
       if (b) {
         b.disabled = running
-        b.title = running ? 'pause to step by hand · 직접 진행하려면 일시정지하세요' : ''
+        b.title = running ? window.bppT('pause_to_step') : ''
       }
     }
   }
@@ -374,7 +374,7 @@
       return postJson('/api/sessions/import', JSON.parse(text))
     }).then(function (r) {
       return r.json().then(function (body) {
-        if (!r.ok) throw new Error(body.detail || 'import failed')
+        if (!r.ok) throw new Error(body.detail ? window.bppError(body, r.status) : window.bppT('import_failed'))
         window.location.assign('/?s=' + encodeURIComponent(body.id))
       })
     }).catch(function (e) { say(e.message) })

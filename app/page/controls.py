@@ -18,58 +18,23 @@ from typing import Any
 
 from app.page.draw import views
 from app.page.draw.palette import fmt
+from app.page.i18n import N_
 from app.sessions.catalog import all_catalogs
 from engine.activations import HIDDEN_ACTIVATIONS
 from engine.config import normalize_config
 
+# the classroom checkboxes' words: catalog message ids, shown in the page's language
 HIDEABLE = {
-    "data": "data panel",
-    "features": "feature toggles",
-    "layers": "layer buttons",
-    "optimizer": "optimizer and its parameters",
-    "lr": "learning rate",
-    "batch": "batch size",
-    "loss": "loss, init and regularization",
-    "tricks": "batch norm, dropout and seed",
-    "phase": "phase stepper",
-    "surface": "loss surface panel",
-}
-# Korean shown beside the English (a <span lang="ko">, or "English · 한국어" in a title):
-# the classroom checkboxes, the numbers a data set or an optimizer takes (symbols such as
-# beta1 or eps have none), and the thumbnails' descriptions of the 2-D data sets.
-HIDEABLE_KO = {
-    "data": "데이터 패널",
-    "features": "입력 특성 선택",
-    "layers": "층 버튼",
-    "optimizer": "옵티마이저와 그 파라미터",
-    "lr": "학습률",
-    "batch": "배치 크기",
-    "loss": "손실 함수, 초기화, 정규화",
-    "tricks": "배치 정규화, 드롭아웃, 시드",
-    "phase": "단계별 실행",
-    "surface": "손실 지형 패널",
-}
-PARAM_KO = {
-    "noise": "노이즈",
-    "n_samples": "샘플 수",
-    "n_classes": "클래스 수",
-    "momentum": "모멘텀",
-    "dampening": "댐프닝",
-    "weight_decay": "가중치 감쇠",
-    "lr_decay": "학습률 감쇠",
-    "initial_accumulator_value": "누산기 초깃값",
-    "centered": "중심화",
-}
-DATASET_KO = {
-    "circle": "원: 한 클래스의 원판을 다른 클래스의 고리가 둘러쌉니다.",
-    "xor": "배타적 논리합(XOR): 마주 보는 사분면끼리 같은 클래스입니다.",
-    "gaussians": "(2, 2)와 (-2, -2)에 모인 두 가우시안 분포.",
-    "spiral": "서로 맞물린 두 나선.",
-    "moons": "서로 맞물린 두 반달.",
-    "blobs": "원 위에 놓인 3~5개의 가우시안 덩어리, 덩어리마다 한 클래스.",
-    "spirals": "서로 맞물린 3~5개의 나선 팔, 팔마다 한 클래스.",
-    "reg_plane": "기울어진 평면의 회귀, 목표값 (x1 + x2) / 10.",
-    "reg_gauss": "부호가 있는 가우시안 모양 봉우리 여섯 개의 회귀.",
+    "data": N_("data panel"),
+    "features": N_("feature toggles"),
+    "layers": N_("layer buttons"),
+    "optimizer": N_("optimizer and its parameters"),
+    "lr": N_("learning rate"),
+    "batch": N_("batch size"),
+    "loss": N_("loss, init and regularization"),
+    "tricks": N_("batch norm, dropout and seed"),
+    "phase": N_("phase stepper"),
+    "surface": N_("loss surface panel"),
 }
 LOSS_TASKS = {
     "binary": ("bce", "mse", "mae", "huber"),
@@ -199,7 +164,6 @@ def page_context(
         "config": config,
         "hide": hidden,
         "hideable": HIDEABLE,
-        "ko": {"hideable": HIDEABLE_KO, "param": PARAM_KO, "dataset": DATASET_KO},
         "datasets": cats["datasets"],
         "dataset": entry,
         "dataset_params": params,

@@ -20,12 +20,21 @@ from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from app.api.deps import ManagerDep, OwnerDep
-from app.core.errors import ApiError, NotFound
-from app.page import controls, gradcheck_panel, race_surface_view, race_view, replay_view
+from app.core.errors import ApiError, NotFound, engine_error
+from app.page import (
+    controls,
+    gradcheck_panel,
+    i18n,
+    race_surface_view,
+    race_view,
+    replay_view,
+    script_words,
+    templating,
+)
 from app.page import data as page_data
 from app.page import stream as page_stream
 from app.page.feed import first_page
-from app.page.templating import ROOT, TEMPLATES
+from app.page.templating import ROOT
 from app.sessions import presets
 from engine.config import merge_config
 
@@ -48,9 +57,7 @@ router = APIRouter(tags=["pages"], include_in_schema=False)
 
 
 def page(request: Request, context: dict[str, Any], status: int = 200) -> HTMLResponse:
-    response = TEMPLATES.TemplateResponse(request, "index.html", context, status_code=status)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return templating.page(request, "index.html", context, status)
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -65,13 +72,16 @@ def index(
 ) -> HTMLResponse:
     """The playground page (see the module docstring)."""
     hidden = controls.hidden_set(hide)
+    lang = i18n.request_lang(request)
     if s:
         try:
             session = manager.get(s, owner)
         except NotFound:
             session = None
         if session is not None:
-            context = first_page(session, manager, hidden)
+            with i18n.using(lang):
+                context = first_page(session, manager, hidden)
+            context["lang"] = lang
             return page(request, context)
     error = None
     config: dict[str, Any] = {}
@@ -81,20 +91,21 @@ def index(
         if preset:
             base = presets.preset_config(preset)
             if base is None:
-                raise ValueError(f"preset: unknown preset {preset!r}")
+                raise ApiError(404, f"preset: unknown preset {preset!r}", field="preset")
             config = merge_config(base, config)
         full = controls.normalized(config)
-    except ValueError as exc:
-        error, config = str(exc), {}
+    except ValueError as exc:  # the config link: its field heads the message
+        error, config = script_words.error_text(engine_error(exc).body, lang), {}
         full = controls.normalized({})
     except ApiError as exc:
-        error, config = str(exc.body["detail"]), {}
+        error, config = script_words.error_text(exc.body, lang), {}
         full = controls.normalized({})
     boot = {"config": config} if config else {"preset": "circle-playground"}
     if not config:
         full = controls.normalized(presets.preset_config("circle-playground") or {})
-    context = controls.page_context(None, full, hidden)
-    context.update(boot_json=json.dumps(boot), error=error, hide_param=hide or "")
+    with i18n.using(lang):
+        context = controls.page_context(None, full, hidden)
+    context.update(lang=lang, boot_json=json.dumps(boot), error=error, hide_param=hide or "")
     return page(request, context, 200 if error is None else 422)
 
 
@@ -110,7 +121,7 @@ def vendor(package: str, filename: str) -> Response:
 @router.get("/docs", response_class=HTMLResponse)
 def docs(request: Request) -> HTMLResponse:
     """The OpenAPI docs: Swagger UI from its npm package, started by static/docs.js."""
-    return TEMPLATES.TemplateResponse(request, "docs.html", {"openapi_url": "/openapi.json"})
+    return templating.page(request, "docs.html", {"openapi_url": "/openapi.json"})
 
 
 def missing_vendor_files() -> list[Path]:
