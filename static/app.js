@@ -81,6 +81,7 @@
 
   function sid () { return document.body.dataset.sessionId }
 
+  window.bppSay = function (text) { say(text) } // static/lesson.js reports refusals here
   function say (text) {
     const box = document.getElementById('status-wrap')
     if (!box) return
@@ -96,7 +97,8 @@
     if (elt.id === 'boot' && evt.detail.successful) {
       const id = JSON.parse(xhr.responseText).id
       const hide = elt.dataset.hide ? '&hide=' + encodeURIComponent(elt.dataset.hide) : ''
-      window.location.replace('/?s=' + encodeURIComponent(id) + hide)
+      const lesson = elt.dataset.lesson ? '&lesson=' + encodeURIComponent(elt.dataset.lesson) : ''
+      window.location.replace('/?s=' + encodeURIComponent(id) + hide + lesson)
     } else if (elt.id === 'weight-editor' && evt.detail.successful) {
       elt.hidden = true
     }

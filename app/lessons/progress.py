@@ -29,7 +29,7 @@ OPS: dict[str, Callable[[Any, Any], bool]] = {
 DIFFS_SHOWN = 3
 # facts that are shares: written as percentages ("43.1 %")
 PERCENT = frozenset(
-    {"train_loss_drop", "test_loss_rise", "train_acc", "val_acc", "test_acc"}
+    {"train_loss_drop", "test_loss_rise", "batch_loss_noise", "train_acc", "val_acc", "test_acc"}
 )
 
 
@@ -158,6 +158,7 @@ def progress(
         "id": step.id,
         "do": step.do.pick(lang),
         "watch": step.watch,
+        "act": step.act,
         "run": step.run.model_dump(exclude_none=True) if step.run else None,
         "checks": checks,
         "done": bool(checks) and all(c["state"] == "ok" for c in checks),

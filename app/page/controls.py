@@ -22,6 +22,7 @@ from app.page.i18n import N_
 from app.sessions.catalog import all_catalogs
 from engine.activations import HIDDEN_ACTIVATIONS
 from engine.config import normalize_config
+from engine.datasets import make_dataset
 
 # the classroom checkboxes' words: catalog message ids, shown in the page's language
 HIDEABLE = {
@@ -45,6 +46,9 @@ LOSS_TASKS = {
 
 # the learning-rate slider's ends, as log10: 1e-5 … 10 (a typed rate may go past them)
 LR_LOG_ENDS = (-5, 1)
+# iterations a second of the page's play: a pace a person can follow (a lesson's run shows
+# its story); "full" is one choice away in the speed menu
+DEFAULT_SPEED = 30
 
 
 def lr_past(lr: float) -> str:
@@ -118,6 +122,22 @@ def layer_buttons(hidden: list[dict[str, Any]]) -> dict[str, Any]:
 RELU_FAMILY = ("relu", "leaky_relu", "elu", "gelu", "silu")
 
 
+def split_rows(spec: dict[str, Any]) -> dict[str, int] | None:
+    """Rows of each part of data set ``spec`` (train, val, test, and n: all of them), for the
+    train : test slider's words; None when the spec does not build (its error is shown
+    elsewhere)."""
+    try:
+        data = make_dataset(spec)
+    except ValueError:
+        return None
+    parts = {
+        "train": int(data.x_train.shape[0]),
+        "val": int(data.x_val.shape[0]),
+        "test": int(data.x_test.shape[0]),
+    }
+    return {**parts, "n": sum(parts.values())}
+
+
 def all_activation(plain: list[dict[str, Any]]) -> dict[str, Any]:
     """The "activation for all layers" control: the activation every hidden layer shares
     (None when they differ) and, per activation, the one PATCH body that sets it on every
@@ -168,6 +188,8 @@ def page_context(
         "dataset": entry,
         "dataset_params": params,
         "train_ratio": split.get("train", 0.7),
+        "rows": split_rows(ds),
+        "default_speed": DEFAULT_SPEED,
         "is_2d": bool(entry.get("is_2d")),
         "all_features": entry.get("features") or [],
         "features": values.get("features") or ["x1", "x2"],

@@ -28,7 +28,7 @@ import json
 import logging
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +41,7 @@ from engine.inspect import readouts
 log = logging.getLogger(__name__)
 
 HISTORY_ROWS = 20_000  # metric rows read back into the curves at most
+BATCH_LOSSES = 200  # batch losses kept for a lesson's facts (app/lessons/facts.ROUGHNESS_STEPS)
 IMAGE_SECONDS = 0.25  # heatmaps of a running session are redrawn at most this often
 MAX_MARKS = 40
 EXPLAIN_REGIONS = ("phase-panel", "chain-rule", "probe-mark")  # app/page/explain_view.py
@@ -56,6 +57,9 @@ class Curves:
     cursor: int = 0  # the last step record (seq) taken in
     settled: tuple[int, int] = (-1, -1)  # (generation, step) of the closing point
     version: int = 0  # bumped whenever a point is added
+    # the batch losses of the last steps, kept while a lesson is followed (its facts read
+    # how jagged the curve is: app/lessons/facts.py)
+    losses: deque[float] = field(default_factory=lambda: deque(maxlen=BATCH_LOSSES))
 
 
 @dataclass
@@ -311,6 +315,7 @@ class PageFeed:
             c.chart = charts.Curves()
             c.generation, c.rewinds, c.cursor = session.generation, hub.rewinds, hub.last_seq
             c.version += 1
+            c.losses.clear()
             for text in store.history(session.id, session.generation, 0, HISTORY_ROWS, 1, True):
                 c.chart.add(json.loads(text))
             return
@@ -319,11 +324,16 @@ class PageFeed:
         if records is None:
             records = store.metrics_between(session.id, c.generation, c.cursor, upto)
             c.cursor = upto
+        lesson = self.ui.lesson is not None
         for seq, text in records:
             c.cursor = max(c.cursor, seq)
-            if '"metrics"' in text:
+            if '"metrics"' in text or lesson:
                 rec = json.loads(text)
-                if rec.get("generation") == c.generation:
+                if rec.get("generation") != c.generation:
+                    continue
+                if lesson and isinstance(rec.get("loss"), (int, float)):
+                    c.losses.append(float(rec["loss"]))
+                if "metrics" in rec:
                     c.chart.add(rec)
                     c.version += 1
 

@@ -20,6 +20,7 @@ from app.api.deps import ManagerDep, SessionDep, SettingsDep
 from app.api.gradcheck import DEFAULT_SAMPLE, checked
 from app.page import i18n
 from app.page.draw.palette import fmt
+from app.page.feed import feed_of
 from app.page.templating import render_block
 
 router = APIRouter(tags=["page"])
@@ -106,5 +107,8 @@ def gradcheck_html(
     """The gradient-check panel (the JSON of ``/gradcheck`` with the same query, drawn), in
     the page's language (``?lang=``, else the ``lang`` cookie, else ``Accept-Language``)."""
     result = checked(session, manager, settings, 1e-5, sample, seed)
+    # a lesson's facts read the page's last check (app/lessons/facts.py), of these weights
+    feed_of(session).ui.gradients_checked = (session.generation, int(result["step"]), result)
+    session.hub.wake()
     with i18n.using(i18n.request_lang(request)):
         return HTMLResponse(render_block("gradcheck", {"gc": panel_context(result)}))

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from app.page import controls, explain_view, words
+from app.page import controls, explain_view, lesson_view, words
 from app.page.controls import encode_config
 from app.page.draw import charts, flow_chart, network
 from app.page.draw.digits import digits_html
@@ -158,6 +158,7 @@ def render(frame: Any, public: dict[str, Any], feed: Any, view: Any) -> dict[str
     dv = divergence(public, feed) if public["status"] == "diverged" else None
     if due("divergence", json.dumps(dv, sort_keys=True)):
         out["divergence"] = render_block("divergence", {"regions": {"divergence": dv}, "sid": sid})
+    out.update(lesson_view.render(frame, public, feed, view, due))
     view.parts.update(counters=counters, phase=phase, divergence=dv)
     if cv is not None:
         view.parts["curves"] = cv

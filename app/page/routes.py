@@ -25,6 +25,7 @@ from app.page import (
     controls,
     gradcheck_panel,
     i18n,
+    lessons,
     race_surface_view,
     race_view,
     replay_view,
@@ -33,7 +34,6 @@ from app.page import (
 )
 from app.page import data as page_data
 from app.page import stream as page_stream
-from app.page.feed import first_page
 from app.page.templating import ROOT
 from app.sessions import presets
 from engine.config import merge_config
@@ -69,8 +69,10 @@ def index(
     c: str | None = None,
     preset: str | None = None,
     hide: str | None = None,
+    lesson: str | None = None,
 ) -> HTMLResponse:
-    """The playground page (see the module docstring)."""
+    """The playground page (see the module docstring); ``lesson``: the page follows that
+    lesson (app/page/lessons.py)."""
     hidden = controls.hidden_set(hide)
     lang = i18n.request_lang(request)
     if s:
@@ -80,7 +82,7 @@ def index(
             session = None
         if session is not None:
             with i18n.using(lang):
-                context = first_page(session, manager, hidden)
+                context = lessons.follow(session, manager, lesson, hidden)
             context["lang"] = lang
             return page(request, context)
     error = None
@@ -143,6 +145,7 @@ def install(app: FastAPI) -> None:
             f"Install them with `npm ci` in {ROOT} (or `make setup`)."
         )
     app.include_router(router)
+    app.include_router(lessons.router)  # /lessons pages and the lesson API
     app.include_router(page_stream.router, prefix="/api")
     app.include_router(page_data.router, prefix="/api")
     app.include_router(gradcheck_panel.router, prefix="/api")

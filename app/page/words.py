@@ -28,6 +28,9 @@ class UiState:
     fixed_scale: bool = False  # the drawing's widths and colours keep a frozen scale
     # the frozen (edges, nodes, biases) peaks per view while fixed_scale (regions.render)
     frozen: dict[str, tuple[float, float, float]] = field(default_factory=dict)
+    lesson: Any = None  # the lesson the page follows (app.lessons.progress.LessonState)
+    # (generation, step, result) of the gradient check the page ran last (a lesson reads it)
+    gradients_checked: tuple[int, int, dict[str, Any]] | None = None
     edge: tuple[int, int, int] | None = None  # (layer, i, j): the weight the explain panels follow
 
 
