@@ -27,6 +27,7 @@ from typing import Any
 # name -> what it is (the API's catalog says this; the page's check lines say it in words)
 FACTS: dict[str, str] = {
     "status": "the session's status: running, paused, finished or diverged",
+    "generation": "the weights' generation: a reset starts the next one",
     "iteration": "iterations (steps) run in this generation",
     "epoch": "epochs completed",
     "iterations_per_epoch": "iterations one epoch takes: ⌈n_train / batch_size⌉",
@@ -108,6 +109,7 @@ def gather(
     hidden = config.get("hidden") or []
     facts: dict[str, Any] = {
         "status": public["status"],
+        "generation": public.get("generation"),
         "iteration": snap.get("iteration"),
         "epoch": snap.get("epoch"),
         "iterations_per_epoch": snap.get("iterations_per_epoch"),

@@ -41,10 +41,20 @@ class LessonState:
     name: str
     step: int = 0
     recorded: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # the run's marker (:func:`marker`) when the step was first judged: until it moves, the
+    # learner has done nothing in this step, and no check is judged yet (the last step's
+    # phase is not this step's failure)
+    mark: tuple[Any, ...] | None = None
 
     def key(self) -> tuple[Any, ...]:
         """What a redraw depends on (the page feed compares it between frames)."""
-        return (self.name, self.step, repr(sorted(self.recorded.items())))
+        return (self.name, self.step, repr(sorted(self.recorded.items())), self.mark)
+
+
+def marker(facts: dict[str, Any]) -> tuple[Any, ...]:
+    """What moves when the learner does anything: a step, a phase, a run, a gradient check."""
+    return tuple(facts.get(k) for k in ("generation", "iteration", "last_phase",
+                                         "gradcheck_evals", "status"))
 
 
 def shown(value: Any, fact: str = "") -> str:
@@ -147,7 +157,15 @@ def progress(
     k = min(max(state.step, 0), len(lesson.steps) - 1)
     step: Step = lesson.steps[k]
     at = metrics_step(curves)
+    if state.mark is None:
+        state.mark = marker(facts)
+    untouched = marker(facts) == state.mark
     checks = [verdict(c, facts, state.recorded, at, lang) for c in step.checks]
+    if untouched:  # nothing done in this step yet: a value left from before is no verdict
+        for c in checks:
+            if c["state"] == "not":
+                c["state"] = "pending"
+                c.pop("why", None)
     failing = any(c["state"] == "not" for c in checks)
     return {
         "lesson": lesson.name,

@@ -42,7 +42,7 @@ class Play:
         self.status = "paused"
 
     def enter(self, k: int) -> None:
-        self.state.step = k
+        self.state.step, self.state.mark = k, None
         if k == 0 or self.lesson.steps[k].setup:
             self.t = Trainer(self.lesson.config_at(k))  # the lesson's reset
             self.curves, self.losses, self.gc, self.status = Curves(), [], None, "paused"
