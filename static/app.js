@@ -98,7 +98,9 @@
       const id = JSON.parse(xhr.responseText).id
       const hide = elt.dataset.hide ? '&hide=' + encodeURIComponent(elt.dataset.hide) : ''
       const lesson = elt.dataset.lesson ? '&lesson=' + encodeURIComponent(elt.dataset.lesson) : ''
-      window.location.replace('/?s=' + encodeURIComponent(id) + hide + lesson)
+      // the link's page settings (view, show test data…): app/page/routes.py checks them
+      const ui = (elt.dataset.ui || '').replace(/[^\w&=.-]/g, '')
+      window.location.replace('/?s=' + encodeURIComponent(id) + hide + lesson + ui)
     } else if (elt.id === 'weight-editor' && evt.detail.successful) {
       elt.hidden = true
     }

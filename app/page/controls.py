@@ -232,3 +232,31 @@ def decode_config(text: str) -> dict[str, Any]:
 def encode_config(config: dict[str, Any]) -> str:
     text = json.dumps(config, separators=(",", ":"), sort_keys=True)
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+# the page's own settings a share link carries besides the config (``&view=…&show_test=1``)
+SHARED_UI = ("view", "show_test", "discretize", "log_scale")
+
+
+def ui_query(ui: Any) -> str:
+    """``&key=value`` of the page settings (``words.UiState``) that differ from the defaults."""
+    out = ""
+    if ui.view != "weights":
+        out += f"&view={ui.view}"
+    for key in SHARED_UI[1:]:
+        if getattr(ui, key):
+            out += f"&{key}=1"
+    return out
+
+
+def apply_ui_query(ui: Any, params: Any, offered: list[str]) -> None:
+    """Set the page settings a link carries (``params``: the request's query) on ``ui``; a view
+    the session's optimizer does not offer, or a value that is not 0/1, is ignored."""
+    view = params.get("view")
+    if view in offered:
+        ui.view = view
+    for key in SHARED_UI[1:]:
+        value = params.get(key)
+        if value in ("0", "1"):
+            setattr(ui, key, value == "1")
+

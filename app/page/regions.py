@@ -219,7 +219,7 @@ def config_regions(session: dict[str, Any], feed: Any, memo: dict[str, Any]) -> 
     """Control fragments, rebuilt only when the session's config (or a page box they draw
     checked: show test data, discretize, log scale) changed since ``memo`` noted it."""
     ui, config = feed.ui, session["config"]
-    boxes = (ui.show_test, ui.discretize, ui.log_scale)
+    boxes = (ui.show_test, ui.discretize, ui.log_scale, ui.view)
     seen = memo.get("config_seen")
     if seen is not None and seen[0] is config and seen[1] == boxes:
         return {}  # the very config object drawn last (a session replaces it on a change)
@@ -241,6 +241,7 @@ def context_for(
     """What the page template needs for the controls; ``ui`` checks the page's own boxes
     (show test data, discretize, log scale) as the server draws them."""
     ctx = controls.page_context(session, session["config"], hidden)
-    ctx["share_url"] = "/?c=" + encode_config(session["config"])
+    # the whole experiment: the config, and the page settings that show it (view, boxes)
+    ctx["share_url"] = "/?c=" + encode_config(session["config"]) + controls.ui_query(ui)
     ctx["ui"] = ui
     return ctx

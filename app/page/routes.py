@@ -34,6 +34,8 @@ from app.page import (
 )
 from app.page import data as page_data
 from app.page import stream as page_stream
+from app.page.draw import views
+from app.page.feed import feed_of, publish_look
 from app.page.templating import ROOT
 from app.sessions import presets
 from engine.config import merge_config
@@ -81,6 +83,11 @@ def index(
         except NotFound:
             session = None
         if session is not None:
+            feed = feed_of(session)
+            controls.apply_ui_query(
+                feed.ui, request.query_params, views.available(session.config["optimizer"])
+            )
+            publish_look(session, feed)
             with i18n.using(lang):
                 context = lessons.follow(session, manager, lesson, hidden)
             context["lang"] = lang
@@ -108,6 +115,10 @@ def index(
     with i18n.using(lang):
         context = controls.page_context(None, full, hidden)
     context.update(lang=lang, boot_json=json.dumps(boot), error=error, hide_param=hide or "")
+    # the link's page settings, carried into the session's own page (static/app.js's boot)
+    context["boot_ui"] = "".join(
+        f"&{k}={request.query_params[k]}" for k in controls.SHARED_UI if k in request.query_params
+    )
     return page(request, context, 200 if error is None else 422)
 
 
