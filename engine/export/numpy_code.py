@@ -46,7 +46,7 @@ def numpy_source(snap: Snapshot, lang: str = "en", file_name: str = "session.py"
         f'"""{sizes} network on {snap.dataset!r} — {w["title"]}.\n\n{run}\n"""\n',
         "import base64\nimport math\nimport sys\nimport zlib\n\nimport numpy as np\n\n",
         UNPACK_SOURCE,
-        _data(snap, w["data"]),
+        data_source(snap, w["data"]),
         _params(snap, w),
         _helpers(snap),
         _forward(snap, w),
@@ -61,7 +61,7 @@ def numpy_source(snap: Snapshot, lang: str = "en", file_name: str = "session.py"
     return "\n\n\n".join(s.rstrip("\n") for s in sections if s) + "\n"
 
 
-def _data(snap: Snapshot, title: str) -> str:
+def data_source(snap: Snapshot, title: str) -> str:
     return (
         f"# ---- {title}\n"
         f"x_train = {array_source(snap.x_train)}\n"

@@ -61,7 +61,7 @@ def optimizer(name: str, h: dict[str, Any]) -> str:
         if mu:
             keep = "g" if damp == 0 else f"{1.0 - damp!r} * g"
             body += (
-                '        if name not in S["momentum_buffer"]:  # the first step: b = g\n'
+                '        if "momentum_buffer" not in s:  # the first step: b = g\n'
                 '            s["momentum_buffer"] = g.copy()\n'
                 "        else:\n"
                 f'            s["momentum_buffer"] = {mu!r} * s["momentum_buffer"] + {keep}\n'
