@@ -310,6 +310,11 @@ def current_parameters():
     return [p.detach().numpy().T.copy() for p in model.parameters()]
 
 
+def running_statistics():
+    """Batch norm\'s running mean and variance, layer by layer."""
+    return [b.numpy().copy() for name, b in model.named_buffers() if "running" in name]
+
+
 if __name__ == "__main__":
     left = -(-(N_TRAIN - pointer) // BATCH_SIZE)  # the steps to the epoch\'s end
     steps = int(sys.argv[1]) if len(sys.argv) > 1 else left
