@@ -20,11 +20,11 @@ from engine.export.words import LANGS
 if TYPE_CHECKING:
     from engine.trainer import Trainer
 
-# format -> (file suffix, media type)
+# format -> (file name ending, media type)
 FORMATS: dict[str, tuple[str, str]] = {
-    "numpy": ("numpy.py", "text/x-python; charset=utf-8"),
-    "pytorch": ("pytorch.py", "text/x-python; charset=utf-8"),
-    "onnx": ("onnx", "application/octet-stream"),
+    "numpy": ("_numpy.py", "text/x-python; charset=utf-8"),
+    "pytorch": ("_torch.py", "text/x-python; charset=utf-8"),
+    "onnx": (".onnx", "application/octet-stream"),
 }
 
 
@@ -37,8 +37,8 @@ def export(
         raise ExportError("format", f"unknown export format {fmt!r}; choose one of {list(FORMATS)}")
     if lang not in LANGS:
         raise ExportError("lang", f"unknown language {lang!r}; choose one of {list(LANGS)}")
-    suffix, media = FORMATS[fmt]
-    name = f"{stem}-{suffix}".replace("-numpy.py", "_numpy.py").replace("-pytorch.py", "_torch.py")
+    ending, media = FORMATS[fmt]
+    name = stem + ending
     snap = snapshot(trainer)
     if fmt == "numpy":
         from engine.export.numpy_code import numpy_source
@@ -50,7 +50,7 @@ def export(
         return name, media, pytorch_source(snap, lang, name).encode("utf-8")
     from engine.export.onnx_graph import onnx_bytes
 
-    return f"{stem}.onnx", media, onnx_bytes(snap)
+    return name, media, onnx_bytes(snap)
 
 
 __all__ = ["FORMATS", "ExportError", "Snapshot", "export", "snapshot"]

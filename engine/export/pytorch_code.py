@@ -138,6 +138,8 @@ def _state(snap: Snapshot) -> list[str]:
     if snap.opt_t == 0 and snap.optimizer != "adagrad":
         return lines  # torch starts the state on its first step, as the engine does
     keys = upd.state_keys(snap.optimizer, snap.hparams)
+    if not keys:
+        return ["opt_state = {}  # plain SGD remembers nothing"]
     fill = snap.hparams.get("initial_accumulator_value", 0.0)
     for k, (name, state) in enumerate(zip(snap.param_names, snap.opt_state, strict=True)):
         lines.append(f"opt_state[{k}] = {{  # {name}")
@@ -239,9 +241,15 @@ def pytorch_source(snap: Snapshot, lang: str = "en", file_name: str = "session.p
         "    }",
         "optimizer.load_state_dict(saved)",
         f"scheduler = {scheduler_call(snap.schedule, snap.schedule_params)}",
-        "if scheduler is not None:  # resume at this epoch",
-        '    resumed = {"last_epoch": epoch, "_last_lr": [LR_NOW]}',
-        "    scheduler.load_state_dict({**scheduler.state_dict(), **resumed})",
+        *(
+            []
+            if snap.schedule == "constant"
+            else [
+                "# resume the schedule at this epoch",
+                'resumed = {"last_epoch": epoch, "_last_lr": [LR_NOW]}',
+                "scheduler.load_state_dict({**scheduler.state_dict(), **resumed})",
+            ]
+        ),
         "for group in optimizer.param_groups:",
         '    group["lr"] = LR_NOW',
     ]
