@@ -19,6 +19,7 @@ from exporttools import (
 from engine.export import export
 from engine.export.pytorch_code import pytorch_source
 from engine.export.snapshot import ExportError, snapshot
+from engine.trainer import Trainer
 
 pytestmark = pytest.mark.slow  # one torch import, about 2 s
 
@@ -37,9 +38,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
     return run_files([*paths, fresh])
 
 
-def trained_fresh() -> Any:
-    from engine.trainer import Trainer
-
+def trained_fresh() -> Trainer:
     return Trainer(CASES["adam-amsgrad-bn-dropout-binary"])
 
 
