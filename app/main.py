@@ -28,6 +28,7 @@ from app.api import (
     datasets,
     events,
     explain,
+    export,
     health,
     race_events,
     race_surface,
@@ -95,7 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.add_exception_handler(events.StreamGone, events.stream_gone)
     for module in (
-        health, catalog, sessions, readouts, explain, events, datasets, replay, races,
+        health, catalog, sessions, export, readouts, explain, events, datasets, replay, races,
         race_events, race_surface,
     ):  # fmt: skip
         app.include_router(module.router, prefix=API)

@@ -1,6 +1,7 @@
-"""Sessions: create, list, read, change, drive (step/run/pause/reset), edit weights, delete,
-export and import. Plain ``def`` routes: they run in the thread pool, where waiting for a
-session's lock or a database commit never blocks the event loop."""
+"""Sessions: create, list, read, change, drive (step/run/pause/reset), edit weights, delete
+and import (the export, in its formats, is app/api/export.py). Plain ``def`` routes: they run
+in the thread pool, where waiting for a session's lock or a database commit never blocks the
+event loop."""
 
 from __future__ import annotations
 
@@ -209,9 +210,3 @@ def reset_session(
 def edit_weights(body: WeightEdit, session: SessionDep, manager: ManagerDep) -> dict[str, Any]:
     """Set one weight (``index``) or a whole ``W``/``b`` array; shapes are validated."""
     return manager.set_weight(session, body.layer, body.param, body.value, body.index)
-
-
-@router.get("/{session_id}/export")
-def export_session(session: SessionDep, manager: ManagerDep) -> dict[str, Any]:
-    """A JSON document that ``POST /api/sessions/import`` restores exactly."""
-    return manager.export(session)
