@@ -41,6 +41,16 @@ DATASET_DOCS = (
        "scikit-learn)."),
     N_("Diabetes progression from 10 clinical variables (442 patients, via scikit-learn)."),
 )
+# the race presets' descriptions (app/sessions/race_presets.py), the race page's list
+RACE_DOCS = (
+    N_("SGD, Momentum 0.9, RMSProp and Adam at lr 0.01 on an ill-conditioned regression."),
+    N_("A regression net at learning rates 1e-3, 1e-1 and 10: too small, good, too large."),
+    N_("Batch 1 (noisy steps), 16, and the full training set (one step per epoch)."),
+    N_("A 6-layer net: sigmoid (its gradients vanish) vs ReLU with He init."),
+    N_("A wide net on 60 noisy points: none (overfits), L2 1e-3, dropout 0.3."),
+    N_("A 4-layer ReLU net at a high rate (lr 1): batch norm off (stuck) and on."),
+    N_("base config"),
+)
 TASKS = {
     "binary": N_("binary"),
     "multiclass": N_("multiclass"),
@@ -105,6 +115,10 @@ OPTIONS = {
     "gelu": N_("GELU"),
     "silu": N_("SiLU"),
     "softmax": N_("softmax"),
+    # loss-surface directions (the race's map)
+    "pca": N_("PCA"),
+    "random": N_("random"),
+    "weights": N_("weights"),
 }
 STATUSES = {
     "paused": N_("paused"),
@@ -168,8 +182,7 @@ def verdict(word: object) -> str:
 def quantity_words(words: str) -> str:
     """A quantity of the network legend (``views.quantity``): ``velocity (…) of w`` and
     ``dL/dw (last batch)`` in the page's language, symbols as they are."""
-    for end in (" of w", " of b"):
+    for end, sentence in ((" of w", QUANTITIES[2]), (" of b", QUANTITIES[3])):
         if words.endswith(end):
-            inner = words[: -len(end)]
-            return t("%(name)s" + end) % {"name": t(inner)}
+            return t(sentence) % {"name": t(words[: -len(end)])}
     return t(words)
