@@ -9,6 +9,7 @@ template globals ``dataset_name``, ``option_name``… of app/page/templating.py,
 
 from __future__ import annotations
 
+from app.page.draw import views
 from app.page.i18n import N_, t
 
 DATASETS = {
@@ -51,6 +52,29 @@ RACE_DOCS = (
     N_("A 4-layer ReLU net at a high rate (lr 1): batch norm off (stuck) and on."),
     N_("base config"),
 )
+# the race presets' names and their runs' names (app/sessions/race_presets.py)
+RACE_NAMES = {
+    "optimizers": N_("optimizers"),
+    "learning-rate": N_("learning rate"),
+    "batch-size": N_("batch size"),
+    "activations": N_("activation functions"),
+    "regularization": N_("regularization"),
+    "batch-norm": N_("batch norm"),
+}
+RUN_NAMES = {
+    "full batch": N_("full batch"),
+    "sigmoid": N_("sigmoid"),
+    "none": N_("none"),
+    "no batch norm": N_("no batch norm"),
+    "batch norm": N_("batch norm"),
+    "ReLU + He": N_("ReLU + He"),
+}
+RUN_PREFIXES = {  # a word and a number: "lr 0.1"
+    "Momentum": N_("Momentum %(value)s"),
+    "lr": N_("lr %(value)s"),
+    "batch": N_("batch %(value)s"),
+    "dropout": N_("dropout %(value)s"),
+}
 TASKS = {
     "binary": N_("binary"),
     "multiclass": N_("multiclass"),
@@ -173,6 +197,34 @@ def option_name(name: object) -> str:
 
 def status_name(status: object) -> str:
     return _said(STATUSES, status)
+
+
+def race_name(name: object) -> str:
+    return _said(RACE_NAMES, name)
+
+
+def run_name(name: object) -> str:
+    """A race run's name (``lr 0.1``, ``full batch``) in the page's language."""
+    key = str(name)
+    if key in RUN_NAMES:
+        return t(RUN_NAMES[key])
+    word, _, value = key.partition(" ")
+    if word in RUN_PREFIXES and value:
+        return t(RUN_PREFIXES[word]) % {"value": value}
+    return key
+
+
+VIEWS = {
+    **views.LABELS,
+    "velocity": N_("velocity (momentum)"),
+    "second_moment": N_("mean of squared gradients"),
+}
+
+
+def view_name(view: object) -> str:
+    """A view of the network drawing in words (the "show" menu's, without the optimizer's
+    state names)."""
+    return _said(VIEWS, view)
 
 
 def verdict(word: object) -> str:

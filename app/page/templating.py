@@ -82,7 +82,7 @@ ENV.globals["page_words"] = script_words.words  # the words the page's scripts s
 ENV.globals["layer_words"] = words.layer_text  # "layer 2" → "은닉층 2"
 for _name in (
     "dataset_name", "dataset_doc", "task_name", "param_name", "option_name", "status_name",
-    "quantity_words", "verdict",
+    "quantity_words", "verdict", "race_name", "run_name", "view_name",
 ):  # the engine's names as the page says them
     ENV.globals[_name] = getattr(names, _name)
 ENV.globals["Markup"] = Markup  # markup put into a translated sentence: <b id=…>%s</b>
