@@ -36,7 +36,8 @@ NAMES = {
     "Shift", "English", "eps", "alpha", "beta1", "beta2", "amsgrad", "momentum_buffer",
     "exp_avg", "exp_avg_sq", "square_avg", "sample", "seed", "gradcheck", "api",
     "float64", "ms", "num", "max", "sign", "prev", "Playground", "reg", "plane", "gauss",
-    "UCI", "scikit", "learn", "sessions", "json", "csv", "png",
+    "UCI", "scikit", "learn", "sessions", "json", "csv", "png", "sin", "a_j", "a_k", "w_jk",
+    "b_k", "g_num", "sigmoid", "softmax", "linear", "float",
 }
 WORD = re.compile(r"[A-Za-z][A-Za-z_]{2,}")
 
