@@ -9,6 +9,12 @@ template globals ``dataset_name``, ``option_name``… of app/page/templating.py,
 
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import Any
+
+from markupsafe import escape
+
+from app.page import i18n, words
 from app.page.draw import views
 from app.page.i18n import N_, t
 
@@ -20,8 +26,8 @@ DATASETS = {
     "moons": N_("moons"),
     "blobs": N_("blobs"),
     "spirals": N_("spirals"),
-    "reg_plane": N_("tilted plane (regression)"),
-    "reg_gauss": N_("Gaussian bumps (regression)"),
+    "reg_plane": N_("tilted plane"),
+    "reg_gauss": N_("Gaussian bumps"),
     "digits": N_("digits"),
     "diabetes": N_("diabetes"),
     "csv": N_("CSV"),
@@ -225,6 +231,32 @@ def view_name(view: object) -> str:
     """A view of the network drawing in words (the "show" menu's, without the optimizer's
     state names)."""
     return _said(VIEWS, view)
+
+
+@lru_cache(maxsize=512)
+def network_words(
+    lang: str, view: str, edge: str, node: str, labels: tuple[str, ...]
+) -> dict[str, Any]:
+    """The network region's words in ``lang`` (its legend, the columns' names, "bias"), made
+    once per language, view and net shape: the region is drawn up to 30 times a second per
+    session, and a template's call of a global costs a few µs each. Escaped here, once (the
+    fixed-scale sentences keep their %(scale)s for the template's format)."""
+    with i18n.using(lang):
+        said = {
+            "aria": t("network drawing, view %(view)s") % {"view": view_name(view)},
+            "orange": t("orange"),
+            "blue": t("blue"),
+            "sign": t("the colour is the sign"),
+            "lines": t("lines"),
+            "boxes": t("boxes"),
+            "edge": quantity_words(edge),
+            "node": quantity_words(node),
+            "fixed": t("fixed scale: widths relative to |value| %(scale)s, frozen when ticked"),
+            "widths": t("widths relative to the largest |value| in this view: %(scale)s"),
+            "bias": t("bias"),
+        }
+        columns = tuple(escape(words.layer_text(label)) for label in labels)
+    return {**{key: escape(value) for key, value in said.items()}, "columns": columns}
 
 
 def verdict(word: object) -> str:
