@@ -16,7 +16,7 @@ from apptools import ApiClient, make_settings
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from app.page import i18n, names, script_words
+from app.page import controls, i18n, names, script_words
 from app.page.feed import feed_of
 from app.sessions import race_presets
 
@@ -159,8 +159,6 @@ def test_the_glossary_is_followed() -> None:
 def test_engine_names_and_descriptions_have_their_catalog_entries() -> None:
     """Data set descriptions and race presets come from the engine and the sessions: their
     English is a message id of the catalog (names.py lists them for extraction)."""
-    from app.page import controls
-
     ko = catalog("ko")
     for d in controls.catalogs()["datasets"]:
         assert d["doc"] in ko and d["name"] in names.DATASETS
