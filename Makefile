@@ -50,5 +50,5 @@ $(VENV)/.installed: pyproject.toml package-lock.json
 # Python that writes page text, and merge them into ko and en (then translate the new ko
 # entries). The .po files are compiled in memory when the server starts (app/page/i18n.py).
 catalogs: setup
-	$(PY) -m babel.messages.frontend extract -F babel.cfg -k t -k pgettext:1c,2 --no-location --sort-output -o app/locale/messages.pot .
+	$(PY) -m babel.messages.frontend extract -F babel.cfg -k t --no-location --sort-output -o app/locale/messages.pot .
 	$(PY) -m babel.messages.frontend update -i app/locale/messages.pot -d app/locale --no-fuzzy-matching --ignore-obsolete

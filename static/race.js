@@ -144,7 +144,9 @@
         const li = document.querySelector(`.race-run[data-run="${i}"]`);
         const span = li.querySelector(".race-status");
         span.dataset.status = st;
-        span.textContent = window.bppT("status_" + st) + (d.steps[i] !== null ? " · " + window.bppT("step_n", { n: d.steps[i] }) : "");
+        const said = window.bppT("status_" + st); // a status the table has no word for: as sent
+        span.textContent = (said === "status_" + st ? st : said) +
+          (d.steps[i] !== null ? " · " + window.bppT("step_n", { n: d.steps[i] }) : "");
         li.querySelector(".race-alert").textContent = st === "diverged" ? window.bppT("race_diverged") : "";
         if (d.generation[i] !== null && d.generation[i] > runs[i].gen) { runs[i].gen = d.generation[i]; runs[i].points = []; queue(); }
       });

@@ -14,7 +14,8 @@
   function describe (el) {
     const svg = document.getElementById('network')
     const view = (svg && svg.dataset.view) || (document.getElementById('view') || {}).value || 'weights'
-    const edgeQ = known('q_' + view) ? T('q_' + view) : ((svg && svg.dataset.edgeQ) || view)
+    // the drawing's own quantity (data-edge-q, in the page's language) says it exactly
+    const edgeQ = (svg && svg.dataset.edgeQ) || (known('q_' + view) ? T('q_' + view) : view)
     const nodeQ = known('node_' + view) ? T('node_' + view) : ((svg && svg.dataset.nodeQ) || view)
     const v = el.dataset.value
     if (el.dataset.pending || (el.closest && el.closest('.column.pending'))) {

@@ -23,7 +23,7 @@
   }
   function fieldWords (field) {
     const fields = load().fields
-    let name = field || ''
+    let name = (field || '').replace(/^(config|body)\./, '')
     for (;;) {
       if (name in fields) return fields[name]
       const dot = name.lastIndexOf('.')

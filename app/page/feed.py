@@ -25,20 +25,18 @@ no worker trains (paused, stepped by hand) is drawn from its trainer by
 from __future__ import annotations
 
 import json
-import logging
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.page import frames, i18n, regions
 from app.page.draw import charts, flow_chart
+from app.page.render_thread import RENDERER
 from app.page.words import UiState
 from app.streaming.page_sse import data_lines
 from engine.inspect import readouts
-
-log = logging.getLogger(__name__)
 
 HISTORY_ROWS = 20_000  # metric rows read back into the curves at most
 BATCH_LOSSES = 200  # batch losses kept for a lesson's facts (app/lessons/facts.ROUGHNESS_STEPS)
@@ -351,39 +349,6 @@ class PageFeed:
         self.curves.version += 1
 
 
-class Renderer:
-    """One thread drawing the frames workers send, a session at a time, newest frame only.
-
-    Rendering is Python under the GIL wherever it runs; here it neither delays the receiver
-    threads' reading of the pipes nor the event loop's requests, and a frame replaced before
-    its turn costs nothing."""
-
-    def __init__(self) -> None:
-        self.cond = threading.Condition()
-        self.waiting: OrderedDict[int, PageFeed] = OrderedDict()
-        self.thread: threading.Thread | None = None
-
-    def due(self, feed: PageFeed) -> None:
-        with self.cond:
-            self.waiting[id(feed)] = feed
-            if self.thread is None:
-                self.thread = threading.Thread(target=self._run, name="bpp-render", daemon=True)
-                self.thread.start()
-            self.cond.notify()
-
-    def _run(self) -> None:
-        while True:
-            with self.cond:
-                while not self.waiting:
-                    self.cond.wait()
-                _, feed = self.waiting.popitem(last=False)
-            try:
-                feed.render_pending()
-            except Exception:  # one session's drawing must not stop the others'
-                log.exception("page frame of %s not drawn", feed.sid)
-
-
-RENDERER = Renderer()
 _MAKING = threading.Lock()
 
 

@@ -9,6 +9,13 @@ template globals ``dataset_name``, ``option_name``… of app/page/templating.py,
 
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import Any
+
+from markupsafe import escape
+
+from app.page import i18n, words
+from app.page.draw import views
 from app.page.i18n import N_, t
 
 DATASETS = {
@@ -19,8 +26,8 @@ DATASETS = {
     "moons": N_("moons"),
     "blobs": N_("blobs"),
     "spirals": N_("spirals"),
-    "reg_plane": N_("tilted plane (regression)"),
-    "reg_gauss": N_("Gaussian bumps (regression)"),
+    "reg_plane": N_("tilted plane"),
+    "reg_gauss": N_("Gaussian bumps"),
     "digits": N_("digits"),
     "diabetes": N_("diabetes"),
     "csv": N_("CSV"),
@@ -41,6 +48,39 @@ DATASET_DOCS = (
        "scikit-learn)."),
     N_("Diabetes progression from 10 clinical variables (442 patients, via scikit-learn)."),
 )
+# the race presets' descriptions (app/sessions/race_presets.py), the race page's list
+RACE_DOCS = (
+    N_("SGD, Momentum 0.9, RMSProp and Adam at lr 0.01 on an ill-conditioned regression."),
+    N_("A regression net at learning rates 1e-3, 1e-1 and 10: too small, good, too large."),
+    N_("Batch 1 (noisy steps), 16, and the full training set (one step per epoch)."),
+    N_("A 6-layer net: sigmoid (its gradients vanish) vs ReLU with He init."),
+    N_("A wide net on 60 noisy points: none (overfits), L2 1e-3, dropout 0.3."),
+    N_("A 4-layer ReLU net at a high rate (lr 1): batch norm off (stuck) and on."),
+    N_("base config"),
+)
+# the race presets' names and their runs' names (app/sessions/race_presets.py)
+RACE_NAMES = {
+    "optimizers": N_("optimizers"),
+    "learning-rate": N_("learning rate"),
+    "batch-size": N_("batch size"),
+    "activations": N_("activation functions"),
+    "regularization": N_("regularization"),
+    "batch-norm": N_("batch norm"),
+}
+RUN_NAMES = {
+    "full batch": N_("full batch"),
+    "sigmoid": N_("sigmoid"),
+    "none": N_("none"),
+    "no batch norm": N_("no batch norm"),
+    "batch norm": N_("batch norm"),
+    "ReLU + He": N_("ReLU + He"),
+}
+RUN_PREFIXES = {  # a word and a number: "lr 0.1"
+    "Momentum": N_("Momentum %(value)s"),
+    "lr": N_("lr %(value)s"),
+    "batch": N_("batch %(value)s"),
+    "dropout": N_("dropout %(value)s"),
+}
 TASKS = {
     "binary": N_("binary"),
     "multiclass": N_("multiclass"),
@@ -105,6 +145,10 @@ OPTIONS = {
     "gelu": N_("GELU"),
     "silu": N_("SiLU"),
     "softmax": N_("softmax"),
+    # loss-surface directions (the race's map)
+    "pca": N_("PCA"),
+    "random": N_("random"),
+    "weights": N_("weights"),
 }
 STATUSES = {
     "paused": N_("paused"),
@@ -161,6 +205,60 @@ def status_name(status: object) -> str:
     return _said(STATUSES, status)
 
 
+def race_name(name: object) -> str:
+    return _said(RACE_NAMES, name)
+
+
+def run_name(name: object) -> str:
+    """A race run's name (``lr 0.1``, ``full batch``) in the page's language."""
+    key = str(name)
+    if key in RUN_NAMES:
+        return t(RUN_NAMES[key])
+    word, _, value = key.partition(" ")
+    if word in RUN_PREFIXES and value:
+        return t(RUN_PREFIXES[word]) % {"value": value}
+    return key
+
+
+VIEWS = {
+    **views.LABELS,
+    "velocity": N_("velocity (momentum)"),
+    "second_moment": N_("mean of squared gradients"),
+}
+
+
+def view_name(view: object) -> str:
+    """A view of the network drawing in words (the "show" menu's, without the optimizer's
+    state names)."""
+    return _said(VIEWS, view)
+
+
+@lru_cache(maxsize=512)
+def network_words(
+    lang: str, view: str, edge: str, node: str, labels: tuple[str, ...]
+) -> dict[str, Any]:
+    """The network region's words in ``lang`` (its legend, the columns' names, "bias"), made
+    once per language, view and net shape: the region is drawn up to 30 times a second per
+    session, and a template's call of a global costs a few µs each. Escaped here, once (the
+    fixed-scale sentences keep their %(scale)s for the template's format)."""
+    with i18n.using(lang):
+        said = {
+            "aria": t("network drawing, view %(view)s") % {"view": view_name(view)},
+            "orange": t("orange"),
+            "blue": t("blue"),
+            "sign": t("the colour is the sign"),
+            "lines": t("lines"),
+            "boxes": t("boxes"),
+            "edge": quantity_words(edge),
+            "node": quantity_words(node),
+            "fixed": t("fixed scale: widths relative to |value| %(scale)s, frozen when ticked"),
+            "widths": t("widths relative to the largest |value| in this view: %(scale)s"),
+            "bias": t("bias"),
+        }
+        columns = tuple(escape(words.layer_text(label)) for label in labels)
+    return {**{key: escape(value) for key, value in said.items()}, "columns": columns}
+
+
 def verdict(word: object) -> str:
     return _said(VERDICTS, word)
 
@@ -168,8 +266,7 @@ def verdict(word: object) -> str:
 def quantity_words(words: str) -> str:
     """A quantity of the network legend (``views.quantity``): ``velocity (…) of w`` and
     ``dL/dw (last batch)`` in the page's language, symbols as they are."""
-    for end in (" of w", " of b"):
+    for end, sentence in ((" of w", QUANTITIES[2]), (" of b", QUANTITIES[3])):
         if words.endswith(end):
-            inner = words[: -len(end)]
-            return t("%(name)s" + end) % {"name": t(inner)}
+            return t(sentence) % {"name": t(words[: -len(end)])}
     return t(words)

@@ -21,7 +21,7 @@ from app.page.controls import encode_config
 from app.page.draw import charts, flow_chart, network
 from app.page.draw.digits import digits_html
 from app.page.draw.palette import fmt
-from app.page.i18n import N_, t
+from app.page.i18n import N_, josa, t
 from app.page.templating import render_block
 from engine.stability import Ladder, stable_rate
 
@@ -58,7 +58,8 @@ def divergence_words(text: str | None) -> str:
     why = m.group("why")
     became = LOSS_BECAME.match(why)
     if became is not None:
-        said = t("the loss became %(what)s") % {"what": in_words(became.group("what").strip("'"))}
+        what = in_words(became.group("what").strip("'"))
+        said = t("the loss became %(what)s") % {"what": what, "what_became": josa(what, "이/가")}
     else:
         said = t(WHY[why]) if why in WHY else in_words(why)
     return t("%(why)s at iteration %(n)s with learning rate %(lr)s.") % {

@@ -36,7 +36,7 @@ from app.page import data as page_data
 from app.page import stream as page_stream
 from app.page.draw import views
 from app.page.feed import feed_of, publish_look
-from app.page.templating import ROOT
+from app.page.templating import ROOT, TEMPLATES  # noqa: F401  (TEMPLATES: tests look it up here)
 from app.sessions import presets
 from engine.config import merge_config
 

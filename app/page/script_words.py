@@ -165,7 +165,7 @@ def words(lang: str) -> dict[str, Any]:
 def field_words(field: str | None, lang: str) -> str:
     """A field an error names, in words (its last known prefix: ``hidden.0.units`` →
     hidden layers)."""
-    name = field or ""
+    name = (field or "").removeprefix("config.").removeprefix("body.")
     while True:
         if name in FIELDS:
             return i18n.gettext(lang, FIELDS[name])

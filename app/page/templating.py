@@ -11,7 +11,7 @@ it is written. What a template returns is :class:`~markupsafe.Markup`, so a temp
 an already rendered drawing into another writes it as is, without ``|safe``.
 
 Every template is rendered in one language (app/page/i18n.py): ``lang`` in its context
-(``"ko"`` or ``"en"``), and ``_()``, ``gettext``, ``ngettext`` and ``pgettext`` (jinja2.ext.i18n,
+(``"ko"`` or ``"en"``), and ``_()``, ``gettext`` and ``ngettext`` (jinja2.ext.i18n,
 new style: ``_("%(n)s epochs", n=3)`` formats and escapes) translate into it. What renders
 without a ``lang`` of its own (a macro called from Python, a region the stream renders) takes
 the language of the render under way, :data:`app.page.i18n.CURRENT`, which
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import jinja2
@@ -63,29 +64,31 @@ def _t_ngettext(context: Any, singular: str, plural: str, n: int) -> str:
     return i18n.translations(_lang(context)).ngettext(singular, plural, n)
 
 
-@jinja2.pass_context
-def _t_pgettext(context: Any, ctx: str, message: str) -> str:
-    return i18n.translations(_lang(context)).pgettext(ctx, message)
-
-
-@jinja2.pass_context
-def _t_npgettext(context: Any, ctx: str, singular: str, plural: str, n: int) -> str:
-    return i18n.translations(_lang(context)).npgettext(ctx, singular, plural, n)
-
-
 ENV.install_gettext_callables(  # type: ignore[attr-defined]
-    _t_gettext, _t_ngettext, newstyle=True, pgettext=_t_pgettext, npgettext=_t_npgettext
+    _t_gettext, _t_ngettext, newstyle=True
 )
 ENV.filters["josa"] = i18n.josa
-ENV.globals["phase_words"] = words.phase_text  # "forward · layer 2" in the page's language
-ENV.globals["page_words"] = script_words.words  # the words the page's scripts show
-ENV.globals["layer_words"] = words.layer_text  # "layer 2" → "은닉층 2"
-for _name in (
-    "dataset_name", "dataset_doc", "task_name", "param_name", "option_name", "status_name",
-    "quantity_words", "verdict",
-):  # the engine's names as the page says them
-    ENV.globals[_name] = getattr(names, _name)
-ENV.globals["Markup"] = Markup  # markup put into a translated sentence: <b id=…>%s</b>
+# One global for the page's words, ``say.<function>``: every global is copied into each
+# render's context (dict(ChainMap)) and compared on each macro import, so a dozen separate
+# globals cost the 30-frames-a-second regions some 40 µs a render
+SAY = SimpleNamespace(
+    phase_words=words.phase_text,  # "forward · layer 2" in the page's language
+    layer_words=words.layer_text,  # "layer 2" → "은닉층 2"
+    page_words=script_words.words,  # the words the page's scripts show
+    Markup=Markup,  # markup put into a translated sentence: <b id=…>%s</b>
+    **{  # the engine's names as the page says them
+        name: getattr(names, name)
+        for name in (
+            "dataset_name", "dataset_doc", "task_name", "param_name", "option_name",
+            "status_name", "quantity_words", "verdict", "race_name", "run_name", "view_name",
+        )
+    },
+)
+ENV.globals["say"] = SAY
+# the plain lookup for the regions drawn every frame (counters): _() of jinja2.ext.i18n costs
+# about 7 µs a call (its context call, Markup and % formatting), t() under 1 µs; t reads the
+# language of the render under way, which render() and page() set
+ENV.globals["t"] = i18n.t
 TEMPLATES = Jinja2Templates(env=ENV)  # the pages' responses, from the same environment
 
 # Compiled templates and macros by name, looked up once: the stream renders several regions

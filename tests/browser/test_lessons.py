@@ -16,6 +16,7 @@ from browsertools import OpenTab, Tab, poll
 from playwright.sync_api import expect
 
 from app.lessons.model import LESSONS
+from engine.config import normalize_config
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -85,13 +86,43 @@ def open_lesson(open_tab: OpenTab, name: str, lang: str) -> Tab:
     return tab
 
 
-@pytest.mark.parametrize("lang", ["en", "ko"])
-@pytest.mark.parametrize("name", sorted(set(LESSONS) - {"counting", "keras-mlp"}))
+# each lesson is played through in one language and read through, step by step, in the other
+# (the verdicts do not depend on the language: test_lesson_claims.py and the API test judge
+# them; here the page must say them, and every step's words, in both)
+ORDER = sorted(set(LESSONS) - {"counting", "keras-mlp"})
+PLAYED = [(name, "ko" if k % 2 else "en") for k, name in enumerate(ORDER)]
+READ = [(name, "en" if lang == "ko" else "ko") for name, lang in PLAYED]
+
+
+@pytest.mark.parametrize(("name", "lang"), PLAYED)
 def test_the_lesson_plays_to_its_end_with_every_check_true(
     open_tab: OpenTab, name: str, lang: str
 ) -> None:
     tab = open_lesson(open_tab, name, lang)
     play_lesson(tab, name, lang)
+
+
+@pytest.mark.parametrize(("name", "lang"), READ)
+def test_every_step_of_the_lesson_reads_in_the_other_language(
+    open_tab: OpenTab, name: str, lang: str
+) -> None:
+    """Step by step through the lesson without doing anything: each step's words in the
+    page's language, its settings applied (the session's config is the step's), and no check
+    claims anything before the learner has done the step."""
+    tab = open_lesson(open_tab, name, lang)
+    page, lesson = tab.page, LESSONS[name]
+    for k in range(len(lesson.steps)):
+        expect(page.locator(f"#lesson[data-step='{k}']")).to_be_attached()
+        texts = [page.locator(sel).inner_text() for sel in ("#lesson-do", "#lesson-title")]
+        texts += page.locator("#lesson-checks li").all_inner_texts()
+        for text in texts:
+            assert bool(HANGUL.search(text)) == (lang == "ko"), text
+        answer = api_lesson(tab, lang)
+        assert all(c["state"] != "not" for c in answer["checks"]), answer["checks"]
+        want = normalize_config(lesson.config_at(k))
+        assert normalize_config(tab.session()["config"]) == want
+        if k + 1 < len(lesson.steps):
+            page.locator("#lesson-next").click()
 
 
 @pytest.mark.parametrize("lang", ["en", "ko"])

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from app.page import templating
+from app.page import i18n, names, templating
 from app.page.draw import views
 from app.page.draw.network_layout import (
     LEFT,
@@ -257,4 +257,13 @@ def draw(
     ``templates/regions/network.html``. ``fixed``: the peaks the page froze ("fixed scale"),
     used instead of the frame's own so that frames compare; ``tiles``: the units the sprite
     has tiles of (its frame's ``shown``; None: all)."""
-    return templating.region("network", {"net": layout(d, sprite_url, tile, fixed, tiles)})
+    net = layout(d, sprite_url, tile, fixed, tiles)
+    lg = net.legend
+    said = names.network_words(  # the region's words in the page's language, made once
+        i18n.CURRENT.get(),
+        net.view,
+        lg.edge if lg else "",
+        lg.node if lg else "",
+        tuple(column.label.text for column in net.columns),
+    )
+    return templating.region("network", {"net": net, "nw": said})

@@ -131,7 +131,10 @@ def test_the_drawings_carry_the_arrows_and_the_caption(tmp_path: Path) -> None:
     svg = loss_surface.surface_2d(result)
     assert len(re.findall(r'<line class="grad-arrow batch"', svg)) == 6
     assert 'class="grad-arrow full"' in svg and 'id="grad-caption"' in svg
-    assert '<span lang="ko">' in svg
+    assert "mini-batch" in svg  # the caption in the render's language: English by default
+    with i18n.using("ko"):
+        ko = loss_surface.surface_2d(result)
+    assert "미니배치" in ko and "mini-batch" not in ko
     one = Slice(t, {"kind": "1d", "directions": "weights", "weights": [{"layer": 0}]})
     result = one.compute()
     result["arrows"] = noise_on_plane(t, settings(tmp_path), one.d1)

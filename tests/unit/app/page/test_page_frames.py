@@ -5,6 +5,7 @@ drawn the same as from the trainer itself; their heatmaps only when asked for; a
 from __future__ import annotations
 
 import pickle
+import re
 import threading
 import time
 from types import SimpleNamespace
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 
 from app.page import feed as page_feed
-from app.page import frames, regions, words
+from app.page import frames, i18n, regions, words
 from app.page.draw import charts, network, views
 from app.streaming.page_sse import data_lines
 from engine.inspect import readouts
@@ -200,24 +201,33 @@ def test_test_set_predictions_only_with_the_pictures() -> None:
     assert len(pred) == len(true) == t.data.x_test.shape[0]
 
 
-def test_phase_words_have_korean_beside_them() -> None:
-    """Every phase the stepper names (just ran, next, the order list) has Korean words, and
-    the live phase region shows them next to the English."""
+def test_phase_words_are_said_in_the_pages_language() -> None:
+    """Every phase the stepper names (just ran, next, the order list) has its Korean words, and
+    the live phase region shows the one language of the page watching it."""
     t = Trainer(small_config())
     session = FakeSession(t)
     frame = frames.build(t, 0, frames.Look(), pictures=False)
     assert words.phase_words(frame.snap) == ("ready", "forward · layer 1")
-    assert words.phase_ko("ready") == "준비"
-    assert words.phase_ko("forward · layer 1") == "순전파 · 은닉층 1"
-    assert words.phase_ko("backward · output layer") == "역전파 · 출력층"
-    assert all(words.phase_ko(s["name"]) for s in regions.phase_order(frame.snap))
+    with i18n.using("ko"):
+        assert words.phase_text("ready") == "준비"
+        assert words.phase_text("forward · layer 1") == "순전파 · 은닉층 1"
+        assert words.phase_text("backward · output layer") == "역전파 · 출력층"
+        order = [words.phase_text(s["name"]) for s in regions.phase_order(frame.snap)]
+    assert all(o and not re.search("[a-z]{3}", o) for o in order)  # Korean, no English word
+    assert words.phase_text("backward · output layer") == "backward · output layer"
     for _ in range(frame.snap["n_layers"] + 1):  # forward through every layer, then the loss
         t.step_phase()
     feed = page_feed.PageFeed("s1")
+    feed.watch("ko", +1)  # a Korean page watches: the frames are rendered in Korean only
     feed.show(frames.build(t, 0, feed.look(), False), session, Manager().store, t.data)
-    out = shown(feed)["phase"]
-    assert ">loss</strong>" in out and ">손실</span>" in out
-    assert "backward · output layer" in out and "역전파 · 출력층" in out
+    out = feed.html("ko")["phase"]
+    assert ">손실</strong>" in out and "역전파 · 출력층" in out
+    text = re.sub(r"<[^>]+>", " ", out)  # what the page shows (data-phase keeps the English)
+    assert "loss" not in text and "backward" not in text
+    assert feed.view("en").published[1] == {}  # nobody watches in English: nothing drawn
+    english = feed.html("en")["phase"]  # asked for: brought up to the last frame
+    assert ">loss</strong>" in english and "backward · output" in english
+    assert "역전파" not in english
 
 
 def test_points_stand_out_where_the_network_is_sure() -> None:
