@@ -46,6 +46,8 @@ NAMES = {
     "amsgrad", "playground", "reg", "plane", "gauss", "sin", "float", "num", "wout", "bout",
     "a_j", "a_k", "w_jk", "b_k", "g_num", "exp_avg", "exp_avg_sq", "square_avg", "uci",
     "scikit", "learn", "momentum_buffer", "sample", "seed", "gradcheck", "api",
+    # the presets' and the exports' proper names (Keras's Dense layers, the MLP, the formats)
+    "keras", "dense", "mlp", "tensorflow", "numpy", "onnx", "prev",
 }
 WORD = re.compile(r"[A-Za-z][A-Za-z_]{2,}")
 
