@@ -14,6 +14,11 @@ by the seeded RNG at each epoch start, and the last batch of an epoch may be sma
 Divergence: a non-finite loss, gradient or update ends the iteration as ``diverged``; the
 weights keep their last finite values and no later step runs until the trainer is rebuilt.
 
+Second-order optimizers (lbfgs, newton) do their whole step in the update phase, evaluating
+the batch's loss again at other θ through an :class:`~engine.objective.BatchObjective` (torch's
+closure); their step record adds what the step did (``n_evals``, and newton's ``damping``,
+``accepted`` and Hessian readout).
+
 Reading a trainer is done by the functions of :mod:`engine.inspect`, which take it as their
 argument (``readouts.snapshot(trainer, {"probe"})``); changing it by :meth:`set_hparams`
 (live keys) and ``trainer.net.set_weight``; :meth:`checkpoint` and :meth:`restore` carry the
@@ -43,7 +48,8 @@ from engine.config import (
 from engine.datasets import make_dataset
 from engine.network import Network
 from engine.numbers import finite
-from engine.optim import OPTIMIZERS, SCHEDULES, clip_grad_norm
+from engine.objective import BatchObjective
+from engine.optim import OPTIMIZERS, SCHEDULES, SecondOrder, clip_grad_norm
 from engine.trajectory import Trajectory
 
 Array = NDArray[np.float64]
@@ -213,8 +219,20 @@ class Trainer:
 
     def _update_phase(self) -> None:
         net = self.net
-        self.lr = self.schedule.lr(self.optimizer.hparams["lr"], self.epoch)
-        delta = self.optimizer.step_flat(net.theta, net.grad, self.lr, net.shapes)
+        opt = self.optimizer
+        self.lr = self.schedule.lr(opt.hparams["lr"], self.epoch)
+        extra: dict[str, Any] = {}
+        later_stats: list[list[tuple[Array, Array]]] = []
+        if isinstance(opt, SecondOrder):
+            # the whole second-order step runs here, re-evaluating this batch's loss as torch's
+            # closure does; the phases' loss and gradient are its first evaluation
+            objective = BatchObjective(net, self._xb, self._yb)
+            f0 = self.loss + self.penalty_value
+            delta = opt.step_objective(net.theta, f0, net.grad, objective, self.lr, net.shapes)
+            extra = opt.last_info
+            later_stats = objective.stats
+        else:
+            delta = opt.step_flat(net.theta, net.grad, self.lr, net.shapes)
         if delta is None:  # weights and optimizer state were left as they were
             self._diverge("an update step became infinite or not a number")
             return
@@ -223,6 +241,10 @@ class Trainer:
             assert layer.bn is not None and layer.cache.norm is not None
             assert layer.cache.norm.stats is not None  # a train-mode pass
             layer.bn.commit_stats(layer.cache.norm.stats)
+        for stats in later_stats:  # each closure evaluation's batch statistics, as torch folds them
+            for layer, batch_stats in zip(self._bn_layers, stats, strict=True):
+                assert layer.bn is not None
+                layer.bn.commit_stats(batch_stats)
         n = self._xb.shape[0]
         self.iteration += 1
         self.samples_seen += n
@@ -240,6 +262,7 @@ class Trainer:
                 "penalty": self.penalty_value,
                 "lr": self.lr,
                 "grad_norm": self.grad_norm,
+                **extra,
             }
         )
 
