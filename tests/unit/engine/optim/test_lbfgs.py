@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from typing import Any
 
@@ -214,3 +215,9 @@ def test_phase_stepping_does_the_whole_step_in_the_update_phase() -> None:
             done.append(r["phase"])
     assert done == ["update", "update"]
     assert np.array_equal(a.net.theta, b.net.theta)
+
+
+def test_defaults_are_torchs_signature() -> None:
+    sig = inspect.signature(torch.optim.LBFGS)
+    torch_defaults = {k: p.default for k, p in sig.parameters.items() if k != "params"}
+    assert OPTIMIZERS.defaults("lbfgs") == torch_defaults
