@@ -58,6 +58,18 @@ def check_built(trainer: Any, settings: Settings) -> None:
         raise limit_error("dataset", "max_cols", cols, settings.max_cols)
     if trainer.n_params > settings.max_params:
         raise limit_error("hidden", "max_params", trainer.n_params, settings.max_params)
+    check_optimizer(trainer.config, trainer.n_params, settings)
+
+
+def check_optimizer(config: Mapping[str, Any], n_params: int, settings: Settings) -> None:
+    """The newton optimizer builds and solves a P × P Hessian every step: a net of at most
+    ``newton_max_params`` parameters (a live switch to it is checked here too)."""
+    optimizer = config.get("optimizer")
+    name = optimizer.get("name") if isinstance(optimizer, Mapping) else optimizer
+    if name == "newton" and n_params > settings.newton_max_params:
+        raise limit_error(
+            "optimizer.name", "newton_max_params", n_params, settings.newton_max_params
+        )
 
 
 def table_limit_error(exc: Any, field: str, settings: Settings) -> ApiError:

@@ -59,6 +59,15 @@ PARAM_KO = {
     "lr_decay": "학습률 감쇠",
     "initial_accumulator_value": "누산기 초깃값",
     "centered": "중심화",
+    "max_iter": "최대 반복",
+    "max_eval": "최대 손실 평가",
+    "tolerance_grad": "기울기 허용 오차",
+    "tolerance_change": "변화 허용 오차",
+    "history_size": "기억할 스텝 수",
+    "line_search_fn": "선 탐색",
+    "damping": "댐핑 λ",
+    "damping_factor": "댐핑 배율 ρ",
+    "max_tries": "최대 시도",
 }
 DATASET_KO = {
     "circle": "원: 한 클래스의 원판을 다른 클래스의 고리가 둘러쌉니다.",
