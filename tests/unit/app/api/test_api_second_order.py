@@ -113,3 +113,71 @@ def test_export_and_import_keep_lbfgs_memory(api: ApiClient) -> None:
     a = api.post(f"/api/sessions/{sid}/step", json={"count": 2}, headers=h).json()
     b = api.post(f"/api/sessions/{copy}/step", json={"count": 2}, headers=h).json()
     assert [s["loss"] for s in a["records"]] == [s["loss"] for s in b["records"]]
+
+
+VIEWS = ("gradients", "updates", "optimizer", "batchnorm", "batch")
+
+
+def _state(api: ApiClient, sid: str, h: dict[str, str], url: str = "state") -> dict[str, Any]:
+    r = api.get(f"/api/sessions/{sid}/{url}", headers=h, params=[("include", v) for v in VIEWS])
+    assert r.status_code == 200, r.text
+    body = dict(r.json())
+    body.pop("session")
+    body.pop("replay", None)
+    return body
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"optimizer": {"name": "lbfgs", "max_iter": 4, "line_search_fn": "strong_wolfe"}},
+        {"optimizer": {"name": "lbfgs", "max_iter": 2}, "batchnorm": True, "batch_size": 10},
+        {"optimizer": {"name": "newton", "damping": 0.01}, "batch_size": 10},
+    ],
+    ids=["lbfgs-wolfe", "lbfgs-batchnorm-minibatch", "newton-minibatch"],
+)
+def test_replay_at_every_step_equals_the_recorded_run(
+    tmp_path_factory: pytest.TempPathFactory, changes: dict[str, Any]
+) -> None:
+    """Keyframes restore the L-BFGS memory and Newton's λ: a replay re-trains to the same bits."""
+    settings = make_settings(tmp_path_factory.mktemp("replay2"), replay_every=10)
+    client = ApiClient(settings)
+    try:
+        sid, h = client.create({**SMALL, **changes})
+        seen = {}
+        for n in range(1, 24):
+            r = client.post(f"/api/sessions/{sid}/step", json={"count": 1}, headers=h)
+            assert r.status_code == 200, r.text
+            seen[n] = _state(client, sid, h)
+        for n, want in seen.items():
+            got = _state(client, sid, h, f"at/{n}")
+            assert got == want, f"step {n}: {[k for k in want if got.get(k) != want[k]]}"
+    finally:
+        client.close()
+
+
+def test_a_race_of_first_and_second_order_optimizers(api: ApiClient) -> None:
+    runs = [
+        {"name": "adam", "changes": {"optimizer": {"name": "adam", "lr": 0.01}}},
+        {"name": "lbfgs", "changes": {"optimizer": {"name": "lbfgs", "max_iter": 3}}},
+        {"name": "newton", "changes": {"optimizer": {"name": "newton"}}},
+    ]
+    r = api.post("/api/races", json={"config": SMALL, "runs": runs})
+    assert r.status_code == 201, r.text
+    race, h = r.json()["race"], {"Authorization": f"Bearer {r.json()['owner_token']}"}
+    assert all(run["same_start"] and run["same_batches"] for run in race["runs"])
+    r = api.post(f"/api/races/{race['id']}/step", json={"count": 4}, headers=h)
+    assert r.status_code == 200, r.text
+    assert {run["state"]["step"] for run in r.json()["runs"]} == {4}
+    losses = {run["name"]: run["state"]["loss"] for run in r.json()["runs"]}
+    assert all(v is not None for v in losses.values())
+    # a race run over newton's limit is refused naming the field, nothing half made
+    wide = {
+        "name": "wide newton",
+        "changes": {
+            "optimizer": {"name": "newton"},
+            "hidden": [{"units": 8, "activation": "tanh"}],
+        },
+    }
+    r = api.post("/api/races", json={"config": SMALL, "runs": [runs[0], wide]})
+    assert r.status_code == 422 and r.json()["limit"] == "newton_max_params", r.text
