@@ -14,10 +14,8 @@ by the seeded RNG at each epoch start, and the last batch of an epoch may be sma
 Divergence: a non-finite loss, gradient or update ends the iteration as ``diverged``; the
 weights keep their last finite values and no later step runs until the trainer is rebuilt.
 
-Second-order optimizers (lbfgs, newton) do their whole step in the update phase, evaluating
-the batch's loss again at other θ through an :class:`~engine.objective.BatchObjective` (torch's
-closure); their step record adds what the step did (``n_evals``, and newton's ``damping``,
-``accepted`` and Hessian readout).
+lbfgs and newton do their whole step in the update phase, re-evaluating the batch's loss at
+other θ (:class:`~engine.objective.BatchObjective`, torch's closure); records add ``n_evals``.
 
 Reading a trainer is done by the functions of :mod:`engine.inspect`, which take it as their
 argument (``readouts.snapshot(trainer, {"probe"})``); changing it by :meth:`set_hparams`
@@ -70,9 +68,7 @@ class Trainer:
             self.data.n_classes if self.data.task == "multiclass" else self.data.y_train.shape[1]
         )
         self.net = Network(cfg, self.data.x_train.shape[1], n_out, self.rng)
-        self.optimizer = OPTIMIZERS.create(
-            cfg["optimizer"]["name"], component_params(cfg["optimizer"])
-        )
+        self.optimizer = self._new_optimizer(cfg["optimizer"])
         self.schedule = SCHEDULES.create(cfg["schedule"]["name"], component_params(cfg["schedule"]))
         self.n_train = self.data.x_train.shape[0]
         self.iteration = 0
@@ -97,6 +93,15 @@ class Trainer:
         self._cursor = 0
         self.last_phase: dict[str, Any] | None = None
         self.trajectory = Trajectory(self.net.theta)
+
+    def _new_optimizer(self, section: dict[str, Any]) -> Any:
+        """The optimizer of a normalized config section, if this net is not too big for it."""
+        opt = OPTIMIZERS.create(section["name"], component_params(section))
+        most, n = getattr(opt, "max_params", None), self.net.n_params  # newton's P × P Hessian
+        if most is not None and n > most:
+            why = f"optimizer {opt.name} takes nets of at most {most} parameters; this has {n}"
+            raise ConfigError("optimizer.name", why)
+        return opt
 
     def _build_phases(self) -> list[tuple[str, int | None, Callable[[Trainer], None]]]:
         """The phases of one iteration in order: (name, layer, run), called as ``run(self)``.
@@ -243,8 +248,7 @@ class Trainer:
             layer.bn.commit_stats(layer.cache.norm.stats)
         for stats in later_stats:  # each closure evaluation's batch statistics, as torch folds them
             for layer, batch_stats in zip(self._bn_layers, stats, strict=True):
-                assert layer.bn is not None
-                layer.bn.commit_stats(batch_stats)
+                layer.bn.commit_stats(batch_stats)  # type: ignore[union-attr]
         n = self._xb.shape[0]
         self.iteration += 1
         self.samples_seen += n
@@ -336,9 +340,7 @@ class Trainer:
             if new["optimizer"]["name"] == old["optimizer"]["name"]:
                 self.optimizer.set_hparams(component_params(new["optimizer"]))
             else:
-                self.optimizer = OPTIMIZERS.create(
-                    new["optimizer"]["name"], component_params(new["optimizer"])
-                )
+                self.optimizer = self._new_optimizer(new["optimizer"])
         if new["schedule"] != old["schedule"]:
             self.schedule = SCHEDULES.create(
                 new["schedule"]["name"], component_params(new["schedule"])

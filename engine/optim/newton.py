@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -60,6 +60,8 @@ class Newton(SecondOrder):
         Param("max_tries", 10, kind="int", low=1, high=100, doc="damped solves per step"),
     )
     needs_hessian = True
+    # the engine's own bound (the Hessian takes 8·P² bytes); a service sets a smaller one
+    max_params: ClassVar[int] = 4096
     extra_state = ("damping", "readout")
 
     def __init__(self, **hparams: Any) -> None:

@@ -139,3 +139,14 @@ def test_damping_round_trips_and_the_run_continues_identically() -> None:
     saved["optimizer"]["damping"] = -1
     with pytest.raises(ValueError, match="damping"):
         Trainer.restore(saved)
+
+
+def test_the_engine_bounds_the_hessian_size() -> None:
+    wide = [{"units": 64, "activation": "tanh"}, {"units": 64, "activation": "tanh"}]
+    with pytest.raises(ConfigError) as err:
+        Trainer(_config({}, hidden=wide))  # 2·64 + 64 + 64·64 + 64 + 65 = 4417 > 4096
+    assert err.value.field == "optimizer.name" and "4096" in str(err.value)
+    t = Trainer({**_config({}, hidden=wide), "optimizer": {"name": "adam"}})
+    with pytest.raises(ConfigError, match="at most 4096"):
+        t.set_hparams({"optimizer": {"name": "newton"}})
+    assert t.optimizer.name == "adam"
