@@ -113,8 +113,25 @@ def assert_same(ours: list[Any], theirs: list[Any]) -> None:
         {"name": "lbfgs", "line_search_fn": "strong_wolfe"},
         {"name": "lbfgs", "line_search_fn": "strong_wolfe", "max_iter": 3, "history_size": 3},
         {"name": "lbfgs", "lr": 0.5, "max_iter": 3, "history_size": 3, "max_eval": 2},
+        # a short first trial: the search extrapolates (cubic steps up to 10 t), and runs out of
+        # its max_eval − evaluations budget before it brackets
+        {"name": "lbfgs", "line_search_fn": "strong_wolfe", "lr": 0.05, "max_iter": 5},
+        {
+            "name": "lbfgs",
+            "line_search_fn": "strong_wolfe",
+            "lr": 0.02,
+            "max_iter": 4,
+            "max_eval": 4,
+        },
     ],
-    ids=["fixed-step", "strong-wolfe", "wolfe-small-history", "fixed-small"],
+    ids=[
+        "fixed-step",
+        "strong-wolfe",
+        "wolfe-small-history",
+        "fixed-small",
+        "wolfe-extrapolating",
+        "wolfe-out-of-evaluations",
+    ],
 )
 def test_lbfgs_matches_torch_step_for_step(optimizer: dict[str, Any]) -> None:
     # With L2: unregularised, the circle is separable, the weights grow without bound on a flat
@@ -221,3 +238,10 @@ def test_defaults_are_torchs_signature() -> None:
     sig = inspect.signature(torch.optim.LBFGS)
     torch_defaults = {k: p.default for k, p in sig.parameters.items() if k != "params"}
     assert OPTIMIZERS.defaults("lbfgs") == torch_defaults
+
+
+def test_a_gradient_within_tolerance_grad_changes_nothing_as_in_torch() -> None:
+    trainer, _, ours, theirs = run_both({"name": "lbfgs", "tolerance_grad": 10.0})
+    assert_same(ours, theirs)
+    assert all(n == 1 for *_, n in ours)  # the trainer's own evaluation only
+    assert np.array_equal(ours[-1][1], ours[0][1]) and trainer.optimizer.memory["n_iter"] == 0
