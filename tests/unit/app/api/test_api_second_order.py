@@ -181,3 +181,26 @@ def test_a_race_of_first_and_second_order_optimizers(api: ApiClient) -> None:
     }
     r = api.post("/api/races", json={"config": SMALL, "runs": [runs[0], wide]})
     assert r.status_code == 422 and r.json()["limit"] == "newton_max_params", r.text
+
+
+def test_lbfgs_memory_is_bounded_naming_history_size(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # SMALL has 2·3 + 3 + 3 + 1 = 13 parameters: 2 × 100 × 13 = 2600 numbers at torch's default
+    client = ApiClient(make_settings(tmp_path_factory.mktemp("mem"), max_lbfgs_memory=1000))
+    try:
+        r = client.post("/api/sessions", json={"config": {**SMALL, "optimizer": "lbfgs"}})
+        assert r.status_code == 422, r.text
+        body = r.json()
+        assert body["field"] == "optimizer.history_size" and body["limit"] == "max_lbfgs_memory"
+        assert body["max"] == 1000 and "2600" in body["detail"]
+        small = {**SMALL, "optimizer": {"name": "lbfgs", "history_size": 30}}  # 780 numbers
+        sid, h = client.create(small)
+        r = client.patch(
+            f"/api/sessions/{sid}",
+            json={"config": {"optimizer": {"history_size": 50}}},
+            headers=h,
+        )
+        assert r.status_code == 422 and r.json()["field"] == "optimizer.history_size", r.text
+    finally:
+        client.close()
