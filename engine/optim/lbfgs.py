@@ -111,7 +111,9 @@ class LBFGS(SecondOrder):
                 s = d * t
                 ys = float(y @ s)
                 if ys > 1e-10:  # keep only pairs with positive curvature: H stays positive
-                    if len(dirs) == history:
+                    # torch drops one pair when full (`==`); `>=` also trims after a live
+                    # cut of history_size, which torch's own check would let grow for good
+                    while len(dirs) >= history:
                         del dirs[0], stps[0], ro[0]
                     dirs.append(y)
                     stps.append(s)

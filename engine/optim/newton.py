@@ -104,6 +104,13 @@ class Newton(SecondOrder):
         self.readout = finite({**readout, "damping": used})
         return {"n_evals": evals, "accepted": accepted, **self.readout}
 
+    def set_hparams(self, changes: Mapping[str, Any]) -> None:
+        """Live changes keep λ, except a new ``damping``, which restarts λ there."""
+        old = self.hparams["damping"]
+        super().set_hparams(changes)
+        if self.hparams["damping"] != old:
+            self.damping = self.hparams["damping"]
+
     # -- serialising: λ carries over (the readout is remade by the next step) ----------------------
     def state_dict(self) -> dict[str, Any]:
         return {**super().state_dict(), "damping": self.damping}

@@ -245,3 +245,13 @@ def test_a_gradient_within_tolerance_grad_changes_nothing_as_in_torch() -> None:
     assert_same(ours, theirs)
     assert all(n == 1 for *_, n in ours)  # the trainer's own evaluation only
     assert np.array_equal(ours[-1][1], ours[0][1]) and trainer.optimizer.memory["n_iter"] == 0
+
+
+def test_a_live_cut_of_history_size_trims_the_memory() -> None:
+    t = Trainer(_config({"name": "lbfgs", "max_iter": 5, "history_size": 8}))
+    t.step(2)
+    assert len(t.optimizer.memory["old_dirs"]) > 3
+    t.set_hparams({"optimizer": {"history_size": 3}})
+    t.step(1)
+    mem = t.optimizer.memory
+    assert len(mem["old_dirs"]) == len(mem["old_stps"]) == len(mem["ro"]) <= 3

@@ -150,3 +150,14 @@ def test_the_engine_bounds_the_hessian_size() -> None:
     with pytest.raises(ConfigError, match="at most 4096"):
         t.set_hparams({"optimizer": {"name": "newton"}})
     assert t.optimizer.name == "adam"
+
+
+def test_a_live_damping_restarts_lambda_other_changes_keep_it() -> None:
+    t = Trainer(_config({"damping": 0.3}))
+    t.step(2)
+    kept = t.optimizer.damping
+    assert kept != 0.3
+    t.set_hparams({"optimizer": {"lr": 0.9}})
+    assert t.optimizer.damping == kept
+    t.set_hparams({"optimizer": {"damping": 2.0}})
+    assert t.optimizer.damping == 2.0
