@@ -71,6 +71,8 @@ def hessian(net: Any, x: Array, y: Any) -> Array:
     """H (P, P) of the batch loss (+ penalty) at the net's current θ, x (N, F), y the targets."""
     caches = net.forward(x, True)  # train mode; without dropout or batch norm = eval mode
     p = net.n_params
+    if p != sum(la.W.size + la.b.size for la in net.layers):  # e.g. a learned activation slope
+        raise ValueError("the exact Hessian covers nets whose parameters are W and b only")
     h = np.empty((p, p))
     offset = 0
     for j, layer in enumerate(net.layers):
