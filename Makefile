@@ -10,7 +10,7 @@ PORT ?= 8000
 # Playwright drives Debian's chromium (/usr/bin/chromium); it never downloads a browser.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run test test-fast setup lint bench browser
+.PHONY: run test test-fast setup lint bench browser catalogs
 
 # uvicorn with the service's connection limits (app/serve.py: header and keep-alive timeouts,
 # a concurrency limit, a graceful-shutdown timeout)
@@ -45,3 +45,10 @@ $(VENV)/.installed: pyproject.toml package-lock.json
 	$(PY) -m pip install -e '.[test]'
 	npm ci --no-audit --no-fund --ignore-scripts
 	touch $@
+
+# The page's catalogs (app/locale): extract the English message ids from the templates and the
+# Python that writes page text, and merge them into ko and en (then translate the new ko
+# entries). The .po files are compiled in memory when the server starts (app/page/i18n.py).
+catalogs: setup
+	$(PY) -m babel.messages.frontend extract -F babel.cfg -k t -k pgettext:1c,2 --no-location --sort-output -o app/locale/messages.pot .
+	$(PY) -m babel.messages.frontend update -i app/locale/messages.pot -d app/locale --no-fuzzy-matching --ignore-obsolete

@@ -81,6 +81,7 @@
 
   function sid () { return document.body.dataset.sessionId }
 
+  window.bppSay = function (text) { say(text) } // static/lesson.js reports refusals here
   function say (text) {
     const box = document.getElementById('status-wrap')
     if (!box) return
@@ -96,7 +97,10 @@
     if (elt.id === 'boot' && evt.detail.successful) {
       const id = JSON.parse(xhr.responseText).id
       const hide = elt.dataset.hide ? '&hide=' + encodeURIComponent(elt.dataset.hide) : ''
-      window.location.replace('/?s=' + encodeURIComponent(id) + hide)
+      const lesson = elt.dataset.lesson ? '&lesson=' + encodeURIComponent(elt.dataset.lesson) : ''
+      // the link's page settings (view, show test data…): app/page/routes.py checks them
+      const ui = (elt.dataset.ui || '').replace(/[^\w&=.-]/g, '')
+      window.location.replace('/?s=' + encodeURIComponent(id) + hide + lesson + ui)
     } else if (elt.id === 'weight-editor' && evt.detail.successful) {
       elt.hidden = true
     }
@@ -118,9 +122,9 @@
         if (verb !== 'get') unsay() // an accepted change: the last refusal no longer applies
         return
       }
-      let text = 'request failed (' + xhr.status + ')'
-      try { text = JSON.parse(xhr.responseText).detail || text } catch (e) {}
-      say(text)
+      let body = {}
+      try { body = JSON.parse(xhr.responseText) || {} } catch (e) {}
+      say(body.detail || body.code ? window.bppError(body, xhr.status) : window.bppT('request_failed', { status: xhr.status }))
       // a value typed since this request left waits to be sent (htmx queues it): keep it
       if (sent === null || elt.value === sent) revert(elt)
     })
@@ -319,7 +323,7 @@
       const b = document.getElementById(id)
       if (b) {
         b.disabled = running
-        b.title = running ? 'pause to step by hand · 직접 진행하려면 일시정지하세요' : ''
+        b.title = running ? window.bppT('pause_to_step') : ''
       }
     }
   }
@@ -374,7 +378,7 @@
       return postJson('/api/sessions/import', JSON.parse(text))
     }).then(function (r) {
       return r.json().then(function (body) {
-        if (!r.ok) throw new Error(body.detail || 'import failed')
+        if (!r.ok) throw new Error(body.detail ? window.bppError(body, r.status) : window.bppT('import_failed'))
         window.location.assign('/?s=' + encodeURIComponent(body.id))
       })
     }).catch(function (e) { say(e.message) })

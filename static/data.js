@@ -19,7 +19,7 @@
   // the JSON body of a response, or an Error carrying the server's detail
   function jsonOrThrow (r) {
     return r.json().catch(function () { return {} }).then(function (b) {
-      if (!r.ok) throw new Error(b.detail || 'the request failed (' + r.status + ')')
+      if (!r.ok) throw new Error(b.detail ? window.bppError(b, r.status) : window.bppT('request_failed', { status: r.status }))
       return b
     })
   }
@@ -59,9 +59,9 @@
     const remove = evt.shiftKey
     const cls = parseInt(document.getElementById('point-class').value, 10) || 0
     busy = true
-    note('point-note', remove ? 'removing the nearest point…' : 'adding a point…')
+    note('point-note', window.bppT(remove ? 'removing_point' : 'adding_point'))
     fetch('/api/sessions/' + sid() + '/points').then(function (r) {
-      return r.json().then(function (b) { if (!r.ok) throw new Error(b.detail || 'no points'); return b })
+      return r.json().then(function (b) { if (!r.ok) throw new Error(b.detail ? window.bppError(b, r.status) : window.bppT('no_points')); return b })
     }).then(function (d) {
       const x = d.x.slice()
       const y = d.y.slice()
@@ -72,7 +72,7 @@
           const q = Math.hypot((p[0] - at[0]) / (dom[1] - dom[0]), (p[1] - at[1]) / (dom[3] - dom[2]))
           if (q < dist) { dist = q; best = i }
         })
-        if (best < 0) throw new Error('no point to remove')
+        if (best < 0) throw new Error(window.bppT('no_point'))
         x.splice(best, 1); y.splice(best, 1)
       } else {
         x.push([Math.round(at[0] * 1e4) / 1e4, Math.round(at[1] * 1e4) / 1e4])
@@ -80,8 +80,7 @@
       }
       const ds = Object.assign({ name: 'inline', x: x, y: y, task: d.task === 'binary' ? 'binary' : d.task }, d.dataset)
       return patchDataset(ds).then(function () {
-        note('point-note', (remove ? 'Removed a point' : 'Added a point') + ' (' + x.length +
-          ' points now, an inline data set): the network was reset.')
+        note('point-note', window.bppT(remove ? 'removed_point' : 'added_point', { n: x.length }))
       })
     }).catch(function (e) { note('point-note', e.message, true) })
       .finally(function () { busy = false })
@@ -129,9 +128,10 @@
     })
     preview.replaceChildren(head, ...rows)
     box.hidden = false
-    note('csv-columns', info.rows + ' rows · columns: ' + info.columns.map(function (c) {
-      return c.name + (c.numeric ? '' : ' (text)')
-    }).join(', ') + '. Pick the target column, then “use this data” (the network resets).')
+    note('csv-columns', window.bppT('csv_columns', {
+      rows: info.rows,
+      columns: info.columns.map(function (c) { return c.name + (c.numeric ? '' : ' (' + window.bppT('text_column') + ')') }).join(', ')
+    }))
   }
 
   document.addEventListener('change', function (evt) {
@@ -140,7 +140,7 @@
     const file = t.files[0]
     table = null
     document.getElementById('csv-target-box').hidden = true
-    note('csv-columns', 'reading the file…')
+    note('csv-columns', window.bppT('reading_file'))
     fetch('/api/datasets/csv', { method: 'POST', headers: { 'Content-Type': 'text/csv' }, body: file })
       .then(jsonOrThrow)
       .then(function (info) {
@@ -158,14 +158,16 @@
     const target = document.getElementById('csv-target').value
     const column = table.info.columns.find(function (c) { return c.name === target })
     const dataset = { name: 'csv', text: table.text, target: target }
-    note('csv-columns', 'creating the data set…')
+    note('csv-columns', window.bppT('creating_data'))
     const task = column ? column.task : ''
     const defaults = TASK_DEFAULTS[task] || {}
     patchConfig(Object.assign({ dataset: dataset }, defaults)).then(function () {
       const inputs = table.info.columns.filter(function (c) { return c.name !== target })
-      note('csv-columns', 'Using ' + table.info.rows + ' rows: inputs ' +
-        inputs.map(function (c) { return c.name }).join(', ') + ' → target ' + target +
-        ' (' + task + '). The network was reset.')
+      note('csv-columns', window.bppT('csv_using', {
+        rows: table.info.rows,
+        inputs: inputs.map(function (c) { return c.name }).join(', '),
+        target: target
+      }))
       document.getElementById('csv-target-box').hidden = true
     }).catch(function (e) { note('csv-columns', e.message, true) })
   })

@@ -86,8 +86,8 @@
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ config: { probe: best } })
     }).then(function (r) {
-      if (!r.ok) return r.json().then(function (b) { throw new Error(b.detail || 'the request failed') })
-      note('Tracing training example #' + best + '.')
+      if (!r.ok) return r.json().then(function (b) { throw new Error(window.bppError(b, r.status)) })
+      note(window.bppT('tracing', { index: best }))
     }).catch(function (e) { note(e.message, true) })
   })
 })()

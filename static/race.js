@@ -15,7 +15,7 @@
     }).then(async (r) => {
       const data = await r.json();
       if (r.status === 201) { location.replace("/race/" + data.id); return; }
-      el.textContent = "The race could not be made: " + (data.detail || r.status);
+      el.textContent = window.bppT("race_failed", { why: window.bppError(data, r.status) });
     });
   }
 
@@ -55,7 +55,7 @@
       chart.replaceChildren(el("rect", { class: "plot", x: L, y: T, width: W - L - R, height: H - T - B }));
       if (!ys.length) {
         chart.append(el("text", { class: "empty", x: W / 2, y: H / 2, "text-anchor": "middle" },
-          "no loss yet: step or play · 아직 손실 없음: 스텝 또는 시작"));
+          window.bppT("no_loss_yet")));
         return;
       }
       const f = log ? (v) => Math.log10(v) : (v) => v;
@@ -82,7 +82,7 @@
       chart.append(el("text", { class: "axis", x: L, y: H - B + 14, "text-anchor": "start" }, "0"));
       chart.append(el("text", { class: "axis", x: W - R, y: H - B + 14 }, String(x1)));
       chart.append(el("text", { class: "axis", x: (W + L) / 2, y: H - 6, "text-anchor": "middle" },
-        "step · 스텝"));
+        window.bppT("step_axis")));
       runs.forEach((r, i) => {
         for (const key of withTest ? ["train", "test"] : ["train"]) {
           let pts = r.points.filter((p) => p[key] !== null && isFinite(p[key]) && (!log || p[key] > 0));
@@ -112,8 +112,8 @@
         const row = document.querySelector(`#race-table tr[data-run="${i}"]`);
         const train = isFinite(x) ? reach(r.points, "train", x) : null;
         const test = isFinite(x) ? reach(r.points, "test", x) : null;
-        row.querySelector(".reach-train").textContent = train === null ? "not yet · 아직" : String(train);
-        row.querySelector(".reach-test").textContent = test === null ? "not yet · 아직" : String(test);
+        row.querySelector(".reach-train").textContent = train === null ? window.bppT("not_yet") : String(train);
+        row.querySelector(".reach-test").textContent = test === null ? window.bppT("not_yet") : String(test);
         const last = r.points[r.points.length - 1];
         row.querySelector(".loss-now").textContent = last ? fmt(last.train) : "–";
       });
@@ -144,9 +144,8 @@
         const li = document.querySelector(`.race-run[data-run="${i}"]`);
         const span = li.querySelector(".race-status");
         span.dataset.status = st;
-        span.textContent = st + (d.steps[i] !== null ? " · step " + d.steps[i] : "");
-        li.querySelector(".race-alert").textContent = st === "diverged"
-          ? "diverged: stopped, the others go on · 발산: 이 실행은 멈추고 나머지는 계속합니다" : "";
+        span.textContent = window.bppT("status_" + st) + (d.steps[i] !== null ? " · " + window.bppT("step_n", { n: d.steps[i] }) : "");
+        li.querySelector(".race-alert").textContent = st === "diverged" ? window.bppT("race_diverged") : "";
         if (d.generation[i] !== null && d.generation[i] > runs[i].gen) { runs[i].gen = d.generation[i]; runs[i].points = []; queue(); }
       });
       const running = d.status.includes("running");

@@ -18,14 +18,14 @@
 
     function compute(ev) {
       ev.preventDefault();
-      status.textContent = "computing… · 계산 중…";
+      status.textContent = window.bppT("computing");
       ready = false;
       fetch(`/api/races/${id}/surface.html?directions=${encodeURIComponent(select.value)}`,
         { credentials: "same-origin" })
         .then(async (r) => {
           if (!r.ok) {
             const body = await r.json().catch(() => ({}));
-            status.textContent = (body.detail || "error " + r.status);
+            status.textContent = window.bppError(body, r.status);
             return;
           }
           out.innerHTML = await r.text();
@@ -71,7 +71,7 @@
       fetch(`/api/races/${id}/surface/paths`, { credentials: "same-origin" })
         .then(async (r) => {
           if (r.ok) draw((await r.json()).runs);
-          else if (r.status === 409) status.textContent = "the race was reset: compute again · 경주가 초기화됨: 다시 계산하세요";
+          else if (r.status === 409) status.textContent = window.bppT("race_reset");
         })
         .finally(() => {
           busy = false;

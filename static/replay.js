@@ -15,14 +15,9 @@
   function el (id) { return document.getElementById(id) }
   function sid () { return document.body.dataset.sessionId }
 
-  function note (en, ko) {
+  function note (text) {
     const p = el('replay-note')
-    if (!p) return
-    p.textContent = en + ' '
-    const span = document.createElement('span')
-    span.lang = 'ko'
-    span.textContent = ko
-    p.appendChild(span)
+    if (p) p.textContent = text
   }
 
   function setShown (step) {
@@ -50,20 +45,18 @@
     asked = step
     put(step).then(function (res) {
       if (!res.ok) {
-        note(res.j.detail || 'could not show that step', '그 스텝을 보여 줄 수 없습니다')
+        note(res.j.detail ? window.bppError(res.j, 422) : window.bppT('replay_failed'))
         return
       }
       if (res.j.live) {
         setShown(null)
-        note('Showing now: step ' + res.j.step + '.', '지금 스텝 ' + res.j.step + '을 보는 중입니다.')
+        note(window.bppT('replay_now', { step: res.j.step }))
       } else {
         setShown(res.j.step)
-        note('Showing step ' + res.j.step + ' of ' + res.j.last + ' (re-trained from step ' +
-          res.j.keyframe + ').', res.j.last + ' 중 스텝 ' + res.j.step + '을 보는 중 (스텝 ' +
-          res.j.keyframe + '부터 다시 학습).')
+        note(window.bppT('replay_step', { step: res.j.step, last: res.j.last, keyframe: res.j.keyframe }))
       }
     }).catch(function () {
-      note('The server did not answer.', '서버가 응답하지 않았습니다.')
+      note(window.bppT('no_answer'))
     }).finally(function () {
       busy = false
       asked = null
@@ -93,7 +86,7 @@
     el('replay-fork').disabled = running
     if (running) {
       shown = null
-      note('Pause to scrub back through the steps.', '일시정지하면 지난 스텝을 되돌려 볼 수 있습니다.')
+      note(window.bppT('replay_pause'))
     }
   }
 
@@ -118,7 +111,7 @@
       }).then(function (r) { return r.json().then(function (j) { return { ok: r.ok, j: j } }) })
         .then(function (res) {
           if (res.ok) window.location.assign('/?s=' + encodeURIComponent(res.j.id))
-          else note(res.j.detail || 'could not continue from there', '거기서 이어 할 수 없습니다')
+          else note(res.j.detail ? window.bppError(res.j, 422) : window.bppT('fork_failed'))
         })
     })
     // the counters and the status are swapped in by the page stream: follow them

@@ -7,30 +7,18 @@
   'use strict'
 
   let hovered = null
-  // the view's words in Korean, shown under the English in the tooltip
-  const VIEW_KO = {
-    weights: '가중치',
-    activations: '활성화 × 가중치',
-    delta: '손실의 기울기 (예제 하나)',
-    gradients: '기울기 (마지막 배치)',
-    updates: '업데이트',
-    velocity: '속도 (모멘텀)',
-    second_moment: '기울기 제곱의 평균',
-    effective_step: '기울기당 실제 스텝'
-  }
-  // what the nodes' numbers are, where the drawing's node quantity does not say it all
-  const NODE_EN = { weights: 'bias b_k', activations: 'activation a_k', delta: 'δ_k = dL/dz_k' }
-  const NODE_KO = { weights: '편향', activations: '활성화 (예제 하나)', delta: '오차 δ (예제 하나)' }
+  // the words are the page's (static/words.js): q_<view> says what an edge's number is,
+  // node_<view> what a node's is, where the drawing's own quantity does not say it all
+  const T = function (key, vars) { return window.bppT(key, vars) }
+  function known (key) { return T(key) !== key }
   function describe (el) {
     const svg = document.getElementById('network')
     const view = (svg && svg.dataset.view) || (document.getElementById('view') || {}).value || 'weights'
-    const edgeQ = (svg && svg.dataset.edgeQ) || view
-    const nodeQ = NODE_EN[view] || (svg && svg.dataset.nodeQ) || view
+    const edgeQ = known('q_' + view) ? T('q_' + view) : ((svg && svg.dataset.edgeQ) || view)
+    const nodeQ = known('node_' + view) ? T('node_' + view) : ((svg && svg.dataset.nodeQ) || view)
     const v = el.dataset.value
-    const ko = VIEW_KO[view] || ''
     if (el.dataset.pending || (el.closest && el.closest('.column.pending'))) {
-      return ['not computed yet in this iteration (step on to compute it)',
-        '이번 이터레이션에서는 아직 계산되지 않았습니다 (다음 단계로 진행하면 계산됩니다)']
+      return [T('tip_pending')]
     }
     // names as the drawing heads its columns (input, layer 1, …, output); indices as the
     // weight editor and the REST API count them (from 0)
@@ -38,38 +26,32 @@
       const l = Number(el.dataset.layer)
       const from = l === 0 ? feature(el.dataset.i) : unit(String(l - 1), el.dataset.i)
       // the quantity first (what the number is), then which weight: w[layer][j][k]
-      return [edgeQ + ' = ' + v + ' for w[' + l + '][' + el.dataset.i + '][' + el.dataset.j + '] (' + from + ' → ' +
-        unit(String(l), el.dataset.j) + ')', ko]
+      return [T('tip_edge', {
+        quantity: edgeQ, value: v, layer: l, i: el.dataset.i, j: el.dataset.j, from: from, to: unit(String(l), el.dataset.j)
+      })]
     }
     if (el.classList.contains('bias')) {
-      return ['bias b[' + el.dataset.layer + '][' + el.dataset.j + '] (' + unit(el.dataset.layer, el.dataset.j) + ') = ' + v, '편향']
+      return [T('tip_bias', { layer: el.dataset.layer, j: el.dataset.j, unit: unit(el.dataset.layer, el.dataset.j), value: v })]
     }
     if (el.dataset.layer === 'in') {
-      return ['input x_' + el.dataset.unit + ' (' + feature(el.dataset.unit) + ')' + (v !== undefined ? ' = ' + v : '') +
-        ' of the probe example', '입력값 (예제 하나)']
+      return [T(v !== undefined ? 'tip_input_value' : 'tip_input', { k: el.dataset.unit, feature: feature(el.dataset.unit), value: v })]
     }
     const name = unit(el.dataset.layer, el.dataset.unit)
-    return [nodeQ + (v !== undefined ? ' = ' + v : '') + ' for ' + name, NODE_KO[view] || ko]
+    return [T(v !== undefined ? 'tip_node_value' : 'tip_node', { quantity: nodeQ, value: v, unit: name })]
   }
   function unit (column, k) {
     const head = document.querySelector('#network g.column[data-column="' + column + '"] text.col-label')
-    return (head ? head.textContent : 'layer ' + column) + ' · unit ' + k
+    return T('unit_of', { column: head ? head.textContent : T('layer_n', { n: column }), k: k })
   }
   function feature (k) {
     const label = document.querySelector('#network g.node[data-layer="in"][data-unit="' + k + '"] text.feat-label')
-    return label ? label.textContent : 'input ' + k
+    return label ? label.textContent : T('input_n', { n: k })
   }
-  // the English line, then the Korean in a <span lang="ko"> on the next line (text only);
-  // a node with a heatmap tile shows it larger under them (TF Playground does the same)
+  // the tooltip's line (text only); a node with a heatmap tile shows it larger under it (TF
+  // Playground does the same)
   function showTip (tip, el) {
-    const [en, ko] = describe(el)
-    tip.textContent = en
-    if (ko) {
-      const span = document.createElement('span')
-      span.lang = 'ko'
-      span.textContent = ko
-      tip.append(document.createElement('br'), span)
-    }
+    const [text] = describe(el)
+    tip.textContent = text
     const tile = el.classList.contains('node') && el.querySelector('svg')
     if (tile) {
       const big = tile.cloneNode(true)

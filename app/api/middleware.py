@@ -61,6 +61,7 @@ class BodyLimit:
             {
                 "detail": f"request body of {size} bytes is over the limit "
                 f"max_upload_bytes={self.max_bytes}",
+                "code": "too_large",
                 "field": "body",
                 "limit": "max_upload_bytes",
                 "max": self.max_bytes,

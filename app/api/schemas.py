@@ -128,8 +128,14 @@ class StepResult(BaseModel):
 
 
 class RunRequest(Model):
+    """A budget of ``steps`` iterations or of ``epochs`` (each ⌈n_train / batch_size⌉
+    iterations), not both; neither: the server's default budget."""
+
     steps: int | None = Field(
         default=None, ge=1, le=1_000_000_000, description="Step budget of the run."
+    )
+    epochs: int | None = Field(
+        default=None, ge=1, le=1_000_000, description="Budget in epochs (instead of steps)."
     )
     speed: float | None = Field(
         default=None,
@@ -137,6 +143,12 @@ class RunRequest(Model):
         le=1_000_000,
         description="Steps per second cap (at least one step per 100 s).",
     )
+
+    @model_validator(mode="after")
+    def _one_budget(self) -> RunRequest:
+        if self.steps is not None and self.epochs is not None:
+            raise ValueError("give only one of steps, epochs")
+        return self
 
 
 class PatchRequest(Model):

@@ -177,11 +177,16 @@ def step_session(
 def run_session(
     session: SessionDep, manager: ManagerDep, settings: SettingsDep, body: RunRequest | None = None
 ) -> dict[str, Any]:
-    """Train in the background for ``steps`` iterations (a budget) at most ``speed`` steps/s."""
+    """Train in the background for ``steps`` iterations or ``epochs`` epochs (a budget) at
+    most ``speed`` steps/s."""
     body = body or RunRequest()
-    if body.steps is not None and body.steps > settings.max_run_steps:
-        raise limit_error("steps", "max_run_steps", body.steps, settings.max_run_steps)
-    return manager.run(session, body.steps, body.speed).public()
+    steps, field = body.steps, "steps"
+    if body.epochs is not None:
+        with session.lock:
+            steps, field = body.epochs * manager.load(session).iterations_per_epoch, "epochs"
+    if steps is not None and steps > settings.max_run_steps:
+        raise limit_error(field, "max_run_steps", steps, settings.max_run_steps)
+    return manager.run(session, steps, body.speed).public()
 
 
 @router.post("/{session_id}/pause", response_model=SessionPublic)

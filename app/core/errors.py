@@ -1,10 +1,13 @@
 """JSON errors: every 4xx names what was wrong; bad input never becomes a 500.
 
-Bodies look like ``{"detail": "...", "field": "optimizer.lr", "limit": "max_units", "max": 256}``
-(``field``/``limit``/``max`` when they apply). A 429 (a quota, :func:`quota_error`) also carries
-``Retry-After``: whole seconds until trying again makes sense. Engine ``ValueError``s carry the
-dotted field at the start of their message (``"optimizer.lr: invalid lr -1.0: must be > 0"``)
-or in ``.field``.
+Bodies look like ``{"detail": "...", "code": "over_limit", "field": "optimizer.lr", "limit":
+"max_units", "max": 256}`` (``field``/``limit``/``max`` when they apply). ``detail`` is stable
+English for scripts; ``code`` (:func:`error_code`: ``invalid``, ``over_limit``, ``quota``,
+``not_found``, ``conflict``, ``forbidden``, ``busy``, ``full``, ``too_large``, ``bad_request``)
+is what the page translates, with ``field``, into its own language. A 429 (a quota,
+:func:`quota_error`) also carries ``Retry-After``: whole seconds until trying again makes
+sense. Engine ``ValueError``s carry the dotted field at the start of their message
+(``"optimizer.lr: invalid lr -1.0: must be > 0"``) or in ``.field``.
 Every JSON response goes through :class:`SafeJSONResponse`, which turns NaN/Infinity into null
 instead of raising (Starlette's encoder refuses them, which would be a 500) — promise 8.
 """
@@ -53,13 +56,33 @@ class ApiError(Exception):
         super().__init__(detail)
         self.status = status
         self.retry_after = retry_after
-        self.body: dict[str, Any] = {"detail": detail}
+        self.body: dict[str, Any] = {"detail": detail, "code": error_code(status, limit)}
         if field is not None:
             self.body["field"] = field
         if limit is not None:
             self.body["limit"] = limit
         if maximum is not None:
             self.body["max"] = maximum
+
+
+CODES = {
+    400: "bad_request",
+    403: "forbidden",
+    404: "not_found",
+    409: "conflict",
+    413: "too_large",
+    422: "invalid",
+    429: "quota",
+    503: "busy",
+    507: "full",
+}
+
+
+def error_code(status: int, limit: str | None = None) -> str:
+    """The stable word for an error the page translates (the body's ``code``)."""
+    if limit is not None and status != 429:
+        return "over_limit"
+    return CODES.get(status, "invalid" if 400 <= status < 500 else "error")
 
 
 class NotFound(ApiError):
@@ -129,6 +152,7 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     first = errors[0] if errors else {"field": "", "message": "invalid request"}
     body = {
         "detail": f"{first['field']}: {first['message']}",
+        "code": "invalid",
         "field": first["field"],
         "errors": errors,
     }
@@ -138,13 +162,15 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     return SafeJSONResponse(
-        {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+        {"detail": exc.detail, "code": error_code(exc.status_code)},
+        status_code=exc.status_code,
+        headers=exc.headers,
     )
 
 
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
-    return SafeJSONResponse({"detail": "internal error"}, status_code=500)
+    return SafeJSONResponse({"detail": "internal error", "code": "error"}, status_code=500)
 
 
 def install(app: FastAPI) -> None:

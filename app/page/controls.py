@@ -18,67 +18,24 @@ from typing import Any
 
 from app.page.draw import views
 from app.page.draw.palette import fmt
+from app.page.i18n import N_
 from app.sessions.catalog import all_catalogs
 from engine.activations import HIDDEN_ACTIVATIONS
 from engine.config import normalize_config
+from engine.datasets import make_dataset
 
+# the classroom checkboxes' words: catalog message ids, shown in the page's language
 HIDEABLE = {
-    "data": "data panel",
-    "features": "feature toggles",
-    "layers": "layer buttons",
-    "optimizer": "optimizer and its parameters",
-    "lr": "learning rate",
-    "batch": "batch size",
-    "loss": "loss, init and regularization",
-    "tricks": "batch norm, dropout and seed",
-    "phase": "phase stepper",
-    "surface": "loss surface panel",
-}
-# Korean shown beside the English (a <span lang="ko">, or "English · 한국어" in a title):
-# the classroom checkboxes, the numbers a data set or an optimizer takes (symbols such as
-# beta1 or eps have none), and the thumbnails' descriptions of the 2-D data sets.
-HIDEABLE_KO = {
-    "data": "데이터 패널",
-    "features": "입력 특성 선택",
-    "layers": "층 버튼",
-    "optimizer": "옵티마이저와 그 파라미터",
-    "lr": "학습률",
-    "batch": "배치 크기",
-    "loss": "손실 함수, 초기화, 정규화",
-    "tricks": "배치 정규화, 드롭아웃, 시드",
-    "phase": "단계별 실행",
-    "surface": "손실 지형 패널",
-}
-PARAM_KO = {
-    "noise": "노이즈",
-    "n_samples": "샘플 수",
-    "n_classes": "클래스 수",
-    "momentum": "모멘텀",
-    "dampening": "댐프닝",
-    "weight_decay": "가중치 감쇠",
-    "lr_decay": "학습률 감쇠",
-    "initial_accumulator_value": "누산기 초깃값",
-    "centered": "중심화",
-    "max_iter": "최대 반복",
-    "max_eval": "최대 손실 평가",
-    "tolerance_grad": "기울기 허용 오차",
-    "tolerance_change": "변화 허용 오차",
-    "history_size": "기억할 스텝 수",
-    "line_search_fn": "선 탐색",
-    "damping": "댐핑 λ",
-    "damping_factor": "댐핑 배율 ρ",
-    "max_tries": "최대 시도",
-}
-DATASET_KO = {
-    "circle": "원: 한 클래스의 원판을 다른 클래스의 고리가 둘러쌉니다.",
-    "xor": "배타적 논리합(XOR): 마주 보는 사분면끼리 같은 클래스입니다.",
-    "gaussians": "(2, 2)와 (-2, -2)에 모인 두 가우시안 분포.",
-    "spiral": "서로 맞물린 두 나선.",
-    "moons": "서로 맞물린 두 반달.",
-    "blobs": "원 위에 놓인 3~5개의 가우시안 덩어리, 덩어리마다 한 클래스.",
-    "spirals": "서로 맞물린 3~5개의 나선 팔, 팔마다 한 클래스.",
-    "reg_plane": "기울어진 평면의 회귀, 목표값 (x1 + x2) / 10.",
-    "reg_gauss": "부호가 있는 가우시안 모양 봉우리 여섯 개의 회귀.",
+    "data": N_("data panel"),
+    "features": N_("feature toggles"),
+    "layers": N_("layer buttons"),
+    "optimizer": N_("optimizer and its parameters"),
+    "lr": N_("learning rate"),
+    "batch": N_("batch size"),
+    "loss": N_("loss, init and regularization"),
+    "tricks": N_("batch norm, dropout and seed"),
+    "phase": N_("phase stepper"),
+    "surface": N_("loss surface panel"),
 }
 LOSS_TASKS = {
     "binary": ("bce", "mse", "mae", "huber"),
@@ -89,6 +46,9 @@ LOSS_TASKS = {
 
 # the learning-rate slider's ends, as log10: 1e-5 … 10 (a typed rate may go past them)
 LR_LOG_ENDS = (-5, 1)
+# iterations a second of the page's play: a pace a person can follow (a lesson's run shows
+# its story); "full" is one choice away in the speed menu
+DEFAULT_SPEED = 30
 
 
 def lr_past(lr: float) -> str:
@@ -162,6 +122,22 @@ def layer_buttons(hidden: list[dict[str, Any]]) -> dict[str, Any]:
 RELU_FAMILY = ("relu", "leaky_relu", "elu", "gelu", "silu")
 
 
+def split_rows(spec: dict[str, Any]) -> dict[str, int] | None:
+    """Rows of each part of data set ``spec`` (train, val, test, and n: all of them), for the
+    train : test slider's words; None when the spec does not build (its error is shown
+    elsewhere)."""
+    try:
+        data = make_dataset(spec)
+    except ValueError:
+        return None
+    parts = {
+        "train": int(data.x_train.shape[0]),
+        "val": int(data.x_val.shape[0]),
+        "test": int(data.x_test.shape[0]),
+    }
+    return {**parts, "n": sum(parts.values())}
+
+
 def all_activation(plain: list[dict[str, Any]]) -> dict[str, Any]:
     """The "activation for all layers" control: the activation every hidden layer shares
     (None when they differ) and, per activation, the one PATCH body that sets it on every
@@ -208,11 +184,12 @@ def page_context(
         "config": config,
         "hide": hidden,
         "hideable": HIDEABLE,
-        "ko": {"hideable": HIDEABLE_KO, "param": PARAM_KO, "dataset": DATASET_KO},
         "datasets": cats["datasets"],
         "dataset": entry,
         "dataset_params": params,
         "train_ratio": split.get("train", 0.7),
+        "rows": split_rows(ds),
+        "default_speed": DEFAULT_SPEED,
         "is_2d": bool(entry.get("is_2d")),
         "all_features": entry.get("features") or [],
         "features": values.get("features") or ["x1", "x2"],
@@ -255,3 +232,31 @@ def decode_config(text: str) -> dict[str, Any]:
 def encode_config(config: dict[str, Any]) -> str:
     text = json.dumps(config, separators=(",", ":"), sort_keys=True)
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+# the page's own settings a share link carries besides the config (``&view=…&show_test=1``)
+SHARED_UI = ("view", "show_test", "discretize", "log_scale")
+
+
+def ui_query(ui: Any) -> str:
+    """``&key=value`` of the page settings (``words.UiState``) that differ from the defaults."""
+    out = ""
+    if ui.view != "weights":
+        out += f"&view={ui.view}"
+    for key in SHARED_UI[1:]:
+        if getattr(ui, key):
+            out += f"&{key}=1"
+    return out
+
+
+def apply_ui_query(ui: Any, params: Any, offered: list[str]) -> None:
+    """Set the page settings a link carries (``params``: the request's query) on ``ui``; a view
+    the session's optimizer does not offer, or a value that is not 0/1, is ignored."""
+    view = params.get("view")
+    if view in offered:
+        ui.view = view
+    for key in SHARED_UI[1:]:
+        value = params.get(key)
+        if value in ("0", "1"):
+            setattr(ui, key, value == "1")
+

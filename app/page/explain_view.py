@@ -141,13 +141,19 @@ def probe_mark(
             value = float(y if not hasattr(y, "__len__") else y[0])
             if y_original is not None:
                 value = y_original
-            ctx["label"] = f"class {int(value)}" if task != "regression" else f"y = {fmt(value, 3)}"
+            # a class is said in the page's language (templates/regions/probe_mark.html)
+            regression = task == "regression"
+            ctx["label"] = {"y": f"y = {fmt(value, 3)}"} if regression else {"k": int(value)}
             ctx["left"] = float(ctx["cx"]) > size * 0.7  # the label inside the picture
     return region("probe_mark", ctx)
 
 
 def render(
-    frame: Any, feed: Any, due: Callable[[str, Any], bool], running: bool = False
+    frame: Any,
+    feed: Any,
+    due: Callable[[str, Any], bool],
+    memo: dict[str, Any],
+    running: bool = False,
 ) -> dict[str, str]:
     """The fragments of the three explain regions that changed since the feed's last. While a
     run streams, the phase panel and the chain rule are redrawn at most every EXPLAIN_SECONDS:
@@ -160,12 +166,12 @@ def render(
     out: dict[str, str] = {}
     snap = frame.snap
     now = time.monotonic()
-    if running and now - feed.memo.get("explain_at", -1e9) < EXPLAIN_SECONDS:
+    if running and now - memo.get("explain_at", -1e9) < EXPLAIN_SECONDS:
         return out
     key = json.dumps([ex, snap.get("last_phase"), snap.get("phase")], sort_keys=True)
     if due("phase-panel", key):
         out["phase-panel"] = phase_panel(ex, snap)
-        feed.memo["explain_at"] = now
+        memo["explain_at"] = now
     if due("chain-rule", json.dumps(ex["chain"], sort_keys=True)):
         out["chain-rule"] = chain_rule(ex)
     probe = ex.get("probe", {})

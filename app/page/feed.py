@@ -8,6 +8,12 @@ renders a page frame (app/page/frames.py) into the regions that changed; each co
 remembers the last version it sent and takes only newer fragments (:meth:`PageFeed.since`), so
 two viewers of one session cost one rendering.
 
+Fragments are in one language (app/page/i18n.py), so a feed keeps a :class:`LangView` per
+language (its fragments, versions and what each region was last rendered from) and renders a
+frame once per language some page watches (:meth:`PageFeed.watch`): one language watching, the
+usual case, costs what it always did. A language no stream watches yet (a first page, the race
+page's multiples) is brought up to the last frame when asked (:meth:`PageFeed.ensure`).
+
 Frames come two ways. The worker that trains the session sends them at the rate the pages ask;
 its receiver thread only hands them over (:meth:`PageFeed.offer`: it must get back to the pipe,
 or the worker blocks writing) and one render thread draws the newest frame of each session
@@ -22,11 +28,11 @@ import json
 import logging
 import threading
 import time
-from collections import OrderedDict
-from dataclasses import dataclass
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
 from typing import Any
 
-from app.page import frames, regions
+from app.page import frames, i18n, regions
 from app.page.draw import charts, flow_chart
 from app.page.words import UiState
 from app.streaming.page_sse import data_lines
@@ -35,6 +41,7 @@ from engine.inspect import readouts
 log = logging.getLogger(__name__)
 
 HISTORY_ROWS = 20_000  # metric rows read back into the curves at most
+BATCH_LOSSES = 200  # batch losses kept for a lesson's facts (app/lessons/facts.ROUGHNESS_STEPS)
 IMAGE_SECONDS = 0.25  # heatmaps of a running session are redrawn at most this often
 MAX_MARKS = 40
 EXPLAIN_REGIONS = ("phase-panel", "chain-rule", "probe-mark")  # app/page/explain_view.py
@@ -50,6 +57,25 @@ class Curves:
     cursor: int = 0  # the last step record (seq) taken in
     settled: tuple[int, int] = (-1, -1)  # (generation, step) of the closing point
     version: int = 0  # bumped whenever a point is added
+    # the batch losses of the last steps, kept while a lesson is followed (its facts read
+    # how jagged the curve is: app/lessons/facts.py)
+    losses: deque[float] = field(default_factory=lambda: deque(maxlen=BATCH_LOSSES))
+
+
+@dataclass
+class LangView:
+    """What the pages of one language are shown: (version, region → (version, html, its
+    data: lines for the stream, encoded once)), replaced whole by each rendering so pages read
+    it without the lock (on the event loop, a lock a render thread holds would stall every
+    request); ``memo``: region → what it was last rendered from; ``parts``: the block regions'
+    data for the first page; ``pages``: streams watching; ``frame_no``: the feed's frame it
+    shows."""
+
+    published: tuple[int, dict[str, tuple[int, str, bytes]]] = (0, {})
+    memo: dict[str, Any] = field(default_factory=dict)
+    parts: dict[str, Any] = field(default_factory=dict)
+    pages: int = 0
+    frame_no: int = -1
 
 
 class PageFeed:
@@ -67,12 +93,12 @@ class PageFeed:
         self.image_at = -1e9  # monotonic time the heatmaps were last drawn
         self.frame: frames.PageFrame | None = None  # the last frame shown
         self.local_key: tuple[Any, ...] = ()  # what the last local frame was made of
-        # (version, region → (version, html, its data: lines for the stream, encoded once)):
-        # replaced whole by each rendering, so pages read it without the lock (on the event
-        # loop, a lock a render thread holds would stall every request)
-        self.published: tuple[int, dict[str, tuple[int, str, bytes]]] = (0, {})
-        self.memo: dict[str, Any] = {}  # region → what it was last rendered from
-        self.parts: dict[str, Any] = {}  # block regions' data, for the first page
+        self.views: dict[str, LangView] = {lang: LangView() for lang in i18n.LANGS}
+        self.last_lang = i18n.DEFAULT_LANG  # rendered when no stream watches
+        self.frame_no = 0  # frames shown
+        self.public: dict[str, Any] | None = None  # the session as the last frame showed it
+        # what every language shares: the data set drawn (data_key), the sprite's units
+        self.memo: dict[str, Any] = {}
         self.ladder: tuple[Any, Any] | None = None  # (key, the smaller rates tried)
         self.points: tuple[Any, ...] | None = None  # (raw, labels, domain) of the data drawn
         # (frame, session, store, data) a worker sent, waiting for the render thread
@@ -84,19 +110,56 @@ class PageFeed:
 
     # ---- what pages take ---------------------------------------------------------------------
 
+    def view(self, lang: str | None = None) -> LangView:
+        """The view of ``lang`` (default: the language of the render under way)."""
+        return self.views[i18n.valid(lang) or i18n.CURRENT.get()]
+
+    @property
+    def published(self) -> tuple[int, dict[str, tuple[int, str, bytes]]]:
+        return self.view().published
+
+    @property
+    def parts(self) -> dict[str, Any]:
+        return self.view().parts
+
     @property
     def version(self) -> int:
         return self.published[0]
 
-    def since(self, seen: int) -> tuple[int, list[tuple[str, bytes]]]:
-        """The fragments newer than version ``seen`` as (region, data: lines), and the version
-        they bring a page to (never blocks: see ``published``)."""
-        version, fragments = self.published
+    def since(self, seen: int, lang: str | None = None) -> tuple[int, list[tuple[str, bytes]]]:
+        """The fragments of ``lang`` newer than version ``seen`` as (region, data: lines), and
+        the version they bring a page to (never blocks: see :class:`LangView`)."""
+        version, fragments = self.view(lang).published
         return version, [(name, data) for name, (v, _, data) in fragments.items() if v > seen]
 
-    def html(self) -> dict[str, str]:
-        """Every region's latest fragment."""
-        return {name: html for name, (_, html, _) in self.published[1].items()}
+    def html(self, lang: str | None = None) -> dict[str, str]:
+        """Every region's latest fragment in ``lang`` (brought up to the last frame first)."""
+        self.ensure(lang)
+        return {name: html for name, (_, html, _) in self.view(lang).published[1].items()}
+
+    def watch(self, lang: str, delta: int) -> None:
+        """A page stream in ``lang`` starts (+1) or ends (−1): the languages watched are the
+        ones each frame is rendered in."""
+        with self.lock:
+            view = self.view(lang)
+            view.pages = max(0, view.pages + delta)
+            if delta > 0:
+                self.last_lang = i18n.valid(lang) or i18n.DEFAULT_LANG
+
+    def behind(self, lang: str) -> bool:
+        """Has a frame been shown that ``lang``'s fragments do not show yet?"""
+        return self.frame is not None and self.view(lang).frame_no != self.frame_no
+
+    def ensure(self, lang: str | None = None) -> None:
+        """Render the last frame in ``lang`` if its fragments are behind it (a language no
+        stream watched until now)."""
+        code = i18n.valid(lang) or i18n.CURRENT.get()
+        with self.lock:
+            if self.frame is None or self.public is None:
+                return
+            view = self.views[code]
+            if view.frame_no != self.frame_no:
+                self._render(code, self.frame, self.public)
 
     def look(self) -> frames.Look:
         ui = self.ui
@@ -119,8 +182,10 @@ class PageFeed:
         number goes on, so a page never takes an older fragment for a newer one."""
         with self.lock:
             self.images, self.frame, self.points, self.pending = {}, None, None, None
-            self.memo, self.parts, self.local_key = {}, {}, ()
-            self.published = (self.published[0], {})
+            self.memo, self.local_key = {}, ()
+            for view in self.views.values():
+                view.memo, view.parts = {}, {}
+                view.published = (view.published[0], {})
 
     # ---- frames from a worker ----------------------------------------------------------------
 
@@ -218,17 +283,27 @@ class PageFeed:
                 labels = {"train": data.y_train, "test": data.y_test}
                 self.points = (raw, labels, tuple(data.domain))
                 self.memo["data_key"] = frame.data_key
-            out = regions.render(frame, public, self)
-            self.frame = frame
-            version, fragments = self.published
-            fresh = dict(fragments)
-            for name, html in out.items():
-                old = fresh.get(name)
-                if old is None or old[1] != html:
-                    version += 1
-                    fresh[name] = (version, html, data_lines(html))
-            self.published = (version, fresh)
+            self.frame, self.public = frame, public
+            self.frame_no += 1
+            watched = [lang for lang, view in self.views.items() if view.pages > 0]
+            for lang in watched or [self.last_lang]:
+                self._render(lang, frame, public)
         session.hub.wake()
+
+    def _render(self, lang: str, frame: frames.PageFrame, public: dict[str, Any]) -> None:
+        """``frame`` into the fragments of ``lang`` that changed (the lock held)."""
+        view = self.views[lang]
+        with i18n.using(lang):
+            out = regions.render(frame, public, self, view)
+        view.frame_no = self.frame_no
+        version, fragments = view.published
+        fresh = dict(fragments)
+        for name, html in out.items():
+            old = fresh.get(name)
+            if old is None or old[1] != html:
+                version += 1
+                fresh[name] = (version, html, data_lines(html))
+        view.published = (version, fresh)
 
     def _take_history(self, session: Any, store: Any) -> None:
         """Bring the curves up to the records published since the last frame: from the hub's
@@ -240,6 +315,7 @@ class PageFeed:
             c.chart = charts.Curves()
             c.generation, c.rewinds, c.cursor = session.generation, hub.rewinds, hub.last_seq
             c.version += 1
+            c.losses.clear()
             for text in store.history(session.id, session.generation, 0, HISTORY_ROWS, 1, True):
                 c.chart.add(json.loads(text))
             return
@@ -248,11 +324,16 @@ class PageFeed:
         if records is None:
             records = store.metrics_between(session.id, c.generation, c.cursor, upto)
             c.cursor = upto
+        lesson = self.ui.lesson is not None
         for seq, text in records:
             c.cursor = max(c.cursor, seq)
-            if '"metrics"' in text:
+            if '"metrics"' in text or lesson:
                 rec = json.loads(text)
-                if rec.get("generation") == c.generation:
+                if rec.get("generation") != c.generation:
+                    continue
+                if lesson and isinstance(rec.get("loss"), (int, float)):
+                    c.losses.append(float(rec["loss"]))
+                if "metrics" in rec:
                     c.chart.add(rec)
                     c.version += 1
 
@@ -324,8 +405,10 @@ def publish_look(session: Any, feed: PageFeed) -> None:
 
 
 def first_page(session: Any, manager: Any, hidden: set[str]) -> dict[str, Any]:
-    """The full page of a session: controls from its config and every region pre-rendered."""
+    """The full page of a session: controls from its config and every region pre-rendered, in
+    the language of the render under way (:func:`app.page.i18n.using`)."""
     feed = feed_of(session)
+    feed.last_lang = i18n.CURRENT.get()
     if not feed.refresh_local(session, manager) and feed.frame is None:
         # a worker trains it and has sent no frame yet: one from a copy of its trainer
         with session.lock:
@@ -335,7 +418,7 @@ def first_page(session: Any, manager: Any, hidden: set[str]) -> dict[str, Any]:
         feed.show(frame, session, manager.store, data)
     fragments = feed.html()
     with feed.lock:
-        parts = dict(feed.parts)
+        parts = dict(feed.view().parts)
         if "curves" not in parts:
             parts["curves"] = regions.curves_data(feed.curves.chart, feed.ui)
         if "grad-flow" not in parts:

@@ -13,12 +13,14 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, NamedTuple
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from app.api.deps import ManagerDep, SessionDep, SettingsDep
 from app.api.gradcheck import DEFAULT_SAMPLE, checked
+from app.page import i18n
 from app.page.draw.palette import fmt
+from app.page.feed import feed_of
 from app.page.templating import render_block
 
 router = APIRouter(tags=["page"])
@@ -26,13 +28,6 @@ router = APIRouter(tags=["page"])
 ALL_ROWS = 120  # nets with at most this many entries checked list them all
 WORST = 40  # otherwise: the rows furthest from agreeing
 SEVERITY = {"wrong": 4, "doubtful": 3, "good": 2, "within rounding": 1, "excellent": 0}
-KO = {
-    "within rounding": "반올림 오차 이내",
-    "excellent": "매우 정확",
-    "good": "좋음",
-    "doubtful": "의심스러움",
-    "wrong": "틀림",
-}
 
 
 class Row(NamedTuple):
@@ -90,7 +85,6 @@ def panel_context(result: dict[str, Any]) -> dict[str, Any]:
         "rows": rows,
         "order": order,
         "layers": layers,
-        "ko": KO,
         "overall": fmt(result["relative_error"], 2),
         "floor": fmt(result["noise_floor"], 2),
         "eps": fmt(result["eps"], 2),
@@ -103,12 +97,18 @@ def panel_context(result: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/sessions/{session_id}/gradcheck.html", response_class=HTMLResponse)
 def gradcheck_html(
+    request: Request,
     session: SessionDep,
     manager: ManagerDep,
     settings: SettingsDep,
     sample: Annotated[int, Query(ge=1)] = DEFAULT_SAMPLE,
     seed: Annotated[int, Query(ge=0, le=2**32 - 1)] = 0,
 ) -> HTMLResponse:
-    """The gradient-check panel (the JSON of ``/gradcheck`` with the same query, drawn)."""
+    """The gradient-check panel (the JSON of ``/gradcheck`` with the same query, drawn), in
+    the page's language (``?lang=``, else the ``lang`` cookie, else ``Accept-Language``)."""
     result = checked(session, manager, settings, 1e-5, sample, seed)
-    return HTMLResponse(render_block("gradcheck", {"gc": panel_context(result)}))
+    # a lesson's facts read the page's last check (app/lessons/facts.py), of these weights
+    feed_of(session).ui.gradients_checked = (session.generation, int(result["step"]), result)
+    session.hub.wake()
+    with i18n.using(i18n.request_lang(request)):
+        return HTMLResponse(render_block("gradcheck", {"gc": panel_context(result)}))

@@ -16,9 +16,9 @@ from fastapi.responses import HTMLResponse
 from app.api import race_surface as api
 from app.api.deps import ManagerDep, OwnerDep, SettingsDep
 from app.api.races import RacesDep
+from app.page import i18n, templating
 from app.page.draw import race_surface as draw
 from app.page.race_view import COLOURS, TEXT
-from app.page.templating import TEMPLATES
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -46,8 +46,6 @@ def surface_html(
     body = api.race_surface(
         race, races, manager, settings, directions, seed, None, resolution, weight
     )
-    response = TEMPLATES.TemplateResponse(
-        request, "race_surface.html", draw.context(body, COLOURS, TEXT)
-    )
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    with i18n.using(i18n.request_lang(request)):  # the axes' words
+        context = draw.context(body, COLOURS, TEXT)
+    return templating.page(request, "race_surface.html", context)

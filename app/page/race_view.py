@@ -24,10 +24,9 @@ from markupsafe import Markup
 
 from app.api.deps import ManagerDep, OwnerDep
 from app.api.races import RacesDep
-from app.core.errors import ApiError, NotFound
-from app.page import controls, frames
+from app.core.errors import ApiError, NotFound, engine_error
+from app.page import controls, frames, i18n, script_words, templating
 from app.page.feed import feed_of
-from app.page.templating import TEMPLATES
 from app.sessions import race_presets
 from app.sessions.manager import Manager
 from app.sessions.session import Session
@@ -41,9 +40,7 @@ _ID = re.compile(r'\bid="([A-Za-z][\w-]*)"')
 
 
 def _page(request: Request, context: dict[str, Any], status: int = 200) -> HTMLResponse:
-    response = TEMPLATES.TemplateResponse(request, "race.html", context, status_code=status)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return templating.page(request, "race.html", context, status)
 
 
 @router.get("/race", response_class=HTMLResponse)
@@ -51,15 +48,18 @@ def new_race(request: Request, preset: str | None = None, c: str | None = None) 
     """A page that creates a race (a preset's, or the optimizers' runs over config ``c``)."""
     boot: dict[str, Any] = {"preset": preset or "optimizers"}
     error = None
+    lang = i18n.request_lang(request)
     if preset is not None and race_presets.race_preset(preset) is None:
-        error = f"preset: unknown race preset {preset!r}"
+        body = {"detail": f"preset: unknown race preset {preset!r}", "code": "not_found"}
+        error = script_words.error_text({**body, "field": "preset"}, lang)
     if c:  # this config with the optimizers race's runs at its own rate
         try:
             config = controls.decode_config(c)
             lr = float(controls.normalized(config)["optimizer"]["lr"])
             boot = {"config": config, "runs": race_presets.optimizer_runs(lr), "name": "optimizers"}
         except (ValueError, ApiError) as exc:
-            error = str(exc.body["detail"]) if isinstance(exc, ApiError) else str(exc)
+            body = exc.body if isinstance(exc, ApiError) else engine_error(exc).body
+            error = script_words.error_text(body, lang)
     context = {"race": None, "boot_json": json.dumps(boot), "error": error, "presets": _presets()}
     return _page(request, context, 200 if error is None else 422)
 
@@ -74,7 +74,10 @@ def race_page(
         missing: dict[str, Any] = {
             "race": None,
             "boot_json": "",
-            "error": "race not found",
+            "error": script_words.error_text(
+                {"detail": "race not found", "code": "not_found", "field": "race"},
+                i18n.request_lang(request),
+            ),
             "presets": [],
         }
         return _page(request, missing, 404)
@@ -88,7 +91,7 @@ def race_page(
         "race": public,
         "runs": runs,
         "runs_json": json.dumps(meta),
-        "multiples": multiples(races.sessions(race), manager),
+        "multiples": multiples(races.sessions(race), manager, i18n.request_lang(request)),
         "boot_json": "",
         "error": None,
         "presets": _presets(),
@@ -108,15 +111,20 @@ def multiples_html(
             {**run, "colour": COLOURS[i % 6], "text": TEXT[i % 6]}
             for i, run in enumerate(public["runs"])
         ],
-        "multiples": multiples(races.sessions(race), manager),
+        "multiples": multiples(races.sessions(race), manager, i18n.request_lang(request)),
     }
-    response = TEMPLATES.TemplateResponse(request, "race_multiples.html", context)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return templating.page(request, "race_multiples.html", context)
 
 
-def multiples(sessions: list[Session | None], manager: Manager) -> list[dict[str, Markup]]:
-    """Each run's ``network`` and ``output`` fragments, ids suffixed ``-r<i>``."""
+def multiples(
+    sessions: list[Session | None], manager: Manager, lang: str | None = None
+) -> list[dict[str, Markup]]:
+    """Each run's ``network`` and ``output`` fragments in ``lang``, ids suffixed ``-r<i>``."""
+    with i18n.using(lang):
+        return _multiples(sessions, manager)
+
+
+def _multiples(sessions: list[Session | None], manager: Manager) -> list[dict[str, Markup]]:
     out = []
     for i, s in enumerate(sessions):
         if s is None:

@@ -16,11 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from app.page import controls, explain_view, words
+from app.page import controls, explain_view, lesson_view, words
 from app.page.controls import encode_config
 from app.page.draw import charts, flow_chart, network
 from app.page.draw.digits import digits_html
 from app.page.draw.palette import fmt
+from app.page.i18n import N_, t
 from app.page.templating import render_block
 from engine.stability import Ladder, stable_rate
 
@@ -32,8 +33,39 @@ def in_words(text: str | None) -> str:
     if not text:
         return ""
     return NONFINITE.sub(
-        lambda m: "infinite" if "inf" in m.group(1).lower() else "not a number", text
+        lambda m: t("infinite") if "inf" in m.group(1).lower() else t("not a number"), text
     )
+
+
+# the engine's divergence message (engine/trainer.py _diverge): why, where and at what rate;
+# the page says it in its language (the rest of the engine's sentence is the alert's own text)
+DIVERGED = re.compile(r"^(?P<why>.+?) at iteration (?P<n>\d+) with learning rate (?P<lr>[^:\s]+):")
+WHY = {
+    "a gradient became infinite or not a number": N_("a gradient became infinite or not a number"),
+    "an update step became infinite or not a number": N_(
+        "an update step became infinite or not a number"
+    ),
+}
+LOSS_BECAME = re.compile(r"^the loss became (?P<what>.+)$")
+
+
+def divergence_words(text: str | None) -> str:
+    """What the engine said of a divergence, in the page's language: "the loss became not a
+    number at iteration 12 with learning rate 10." (no 'nan' token ever)."""
+    m = DIVERGED.match(text or "")
+    if m is None:
+        return in_words(text)
+    why = m.group("why")
+    became = LOSS_BECAME.match(why)
+    if became is not None:
+        said = t("the loss became %(what)s") % {"what": in_words(became.group("what").strip("'"))}
+    else:
+        said = t(WHY[why]) if why in WHY else in_words(why)
+    return t("%(why)s at iteration %(n)s with learning rate %(lr)s.") % {
+        "why": said,
+        "n": m.group("n"),
+        "lr": m.group("lr"),
+    }
 
 
 def phase_order(snap: dict[str, Any]) -> list[dict[str, str]]:
@@ -70,11 +102,12 @@ def fmt_value(v: Any) -> str:
     return fmt(v, 3) if isinstance(v, float) else str(v)
 
 
-def render(frame: Any, public: dict[str, Any], feed: Any) -> dict[str, str]:
+def render(frame: Any, public: dict[str, Any], feed: Any, view: Any) -> dict[str, str]:
     """The fragments of ``frame`` (app/page/frames.py) for the session ``public`` (as its
-    scripts see it), for the regions whose inputs changed since ``feed.memo`` was noted: the
-    network and counters every frame, the rest when what they show changed."""
-    sid, ui, memo = public["id"], feed.ui, feed.memo
+    scripts see it) in the language of ``view`` (a feed's LangView, rendered under
+    :func:`app.page.i18n.using`), for the regions whose inputs changed since ``view.memo``
+    was noted: the network and counters every frame, the rest when what they show changed."""
+    sid, ui, memo, shared = public["id"], feed.ui, view.memo, feed.memo
     out: dict[str, str] = {}
 
     def due(name: str, key: Any) -> bool:
@@ -83,20 +116,20 @@ def render(frame: Any, public: dict[str, Any], feed: Any) -> dict[str, str]:
         memo[name] = key
         return True
 
-    out.update(config_regions(public, feed))
+    out.update(config_regions(public, feed, memo))
     v = feed.image_no
     sprite = f"/api/sessions/{sid}/sprite.png?v={v}" if "sprite" in feed.images else None
     fixed = None
     if ui.fixed_scale:  # frozen when ticked (stream.set_ui); a view first seen since: now
         fixed = ui.frozen.setdefault(frame.drawing.view, frame.drawing.peaks)
     if frame.images is not None and "sprite" in frame.images:  # the units it has tiles of
-        memo["sprite_units"] = frame.extras.get("sprite_units")
-    tiles = memo.get("sprite_units")
+        shared["sprite_units"] = frame.extras.get("sprite_units")
+    tiles = shared.get("sprite_units")
     out["network"] = network.draw(frame.drawing, sprite, frame.tile, fixed, tiles)
     if frame.images is not None and due("output", v):
         # the output picture goes with the heatmaps: a test-set forward pass made it
         out["output"] = output_html(frame, sid, v, "digits" in feed.images)
-    if feed.points is not None and due("points", (memo.get("data_key"), ui.show_test)):
+    if feed.points is not None and due("points", (shared.get("data_key"), ui.show_test)):
         raw, labels, domain = feed.points
         out["points"] = charts.points_svg(raw, labels, domain, frame.task, ui.show_test)
     counters = words.counters(frame.snap)
@@ -109,12 +142,12 @@ def render(frame: Any, public: dict[str, Any], feed: Any) -> dict[str, str]:
     phase = {"done": done, "next": nxt, "order": phase_order(snap)}
     if due("phase", (done, nxt, words.n_layers(snap))):
         out["phase"] = render_block("phase", {"regions": {"phase": phase}})
-    out.update(explain_view.render(frame, feed, due, public["status"] == "running"))
+    out.update(explain_view.render(frame, feed, due, memo, public["status"] == "running"))
     curves = feed.curves
     curves.chart.marks = [(step, what) for g, step, what in feed.marks if g == curves.generation]
     replayed = frame.extras.get("replay_step")  # a scrubbed-back step (app/page/replay_view.py)
     if replayed is not None:
-        curves.chart.marks.append((replayed, f"▶ step {replayed} · 스텝 {replayed}"))
+        curves.chart.marks.append((replayed, "▶ " + t("step %(n)s") % {"n": replayed}))
     cv = None
     if due("curves", (curves.version, len(feed.marks), ui.log_scale, replayed)):
         cv = curves_data(curves.chart, ui)
@@ -125,11 +158,12 @@ def render(frame: Any, public: dict[str, Any], feed: Any) -> dict[str, str]:
     dv = divergence(public, feed) if public["status"] == "diverged" else None
     if due("divergence", json.dumps(dv, sort_keys=True)):
         out["divergence"] = render_block("divergence", {"regions": {"divergence": dv}, "sid": sid})
-    feed.parts.update(counters=counters, phase=phase, divergence=dv)
+    out.update(lesson_view.render(frame, public, feed, view, due))
+    view.parts.update(counters=counters, phase=phase, divergence=dv)
     if cv is not None:
-        feed.parts["curves"] = cv
+        view.parts["curves"] = cv
         # the gradient-flow chart reads the same step records: redrawn with the curves
-        feed.parts["grad-flow"] = fd = flow_chart.flow_data(curves.chart)
+        view.parts["grad-flow"] = fd = flow_chart.flow_data(curves.chart)
         out["grad-flow"] = render_block("grad_flow", {"regions": {"grad-flow": fd}})
     return out
 
@@ -158,7 +192,7 @@ def divergence(public: dict[str, Any], feed: Any) -> dict[str, Any]:
     ladder: Ladder = feed.ladder[1]
     smaller = ladder.offer
     return {
-        "words": in_words(public.get("divergence")),
+        "words": divergence_words(public.get("divergence")),
         "lr": fmt(lr),
         "smaller": fmt(smaller),
         "checked": ladder.stable is not None,
@@ -181,11 +215,11 @@ def output_html(pic: Any, sid: str, v: int, digits: bool) -> str:
     return render_block("output", context)
 
 
-def config_regions(session: dict[str, Any], feed: Any) -> dict[str, str]:
+def config_regions(session: dict[str, Any], feed: Any, memo: dict[str, Any]) -> dict[str, str]:
     """Control fragments, rebuilt only when the session's config (or a page box they draw
-    checked: show test data, discretize, log scale) changed."""
-    ui, memo, config = feed.ui, feed.memo, session["config"]
-    boxes = (ui.show_test, ui.discretize, ui.log_scale)
+    checked: show test data, discretize, log scale) changed since ``memo`` noted it."""
+    ui, config = feed.ui, session["config"]
+    boxes = (ui.show_test, ui.discretize, ui.log_scale, ui.view)
     seen = memo.get("config_seen")
     if seen is not None and seen[0] is config and seen[1] == boxes:
         return {}  # the very config object drawn last (a session replaces it on a change)
@@ -207,6 +241,7 @@ def context_for(
     """What the page template needs for the controls; ``ui`` checks the page's own boxes
     (show test data, discretize, log scale) as the server draws them."""
     ctx = controls.page_context(session, session["config"], hidden)
-    ctx["share_url"] = "/?c=" + encode_config(session["config"])
+    # the whole experiment: the config, and the page settings that show it (view, boxes)
+    ctx["share_url"] = "/?c=" + encode_config(session["config"]) + controls.ui_query(ui)
     ctx["ui"] = ui
     return ctx

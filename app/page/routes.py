@@ -20,12 +20,23 @@ from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from app.api.deps import ManagerDep, OwnerDep
-from app.core.errors import ApiError, NotFound
-from app.page import controls, gradcheck_panel, race_surface_view, race_view, replay_view
+from app.core.errors import ApiError, NotFound, engine_error
+from app.page import (
+    controls,
+    gradcheck_panel,
+    i18n,
+    lessons,
+    race_surface_view,
+    race_view,
+    replay_view,
+    script_words,
+    templating,
+)
 from app.page import data as page_data
 from app.page import stream as page_stream
-from app.page.feed import first_page
-from app.page.templating import ROOT, TEMPLATES
+from app.page.draw import views
+from app.page.feed import feed_of, publish_look
+from app.page.templating import ROOT
 from app.sessions import presets
 from engine.config import merge_config
 
@@ -48,9 +59,7 @@ router = APIRouter(tags=["pages"], include_in_schema=False)
 
 
 def page(request: Request, context: dict[str, Any], status: int = 200) -> HTMLResponse:
-    response = TEMPLATES.TemplateResponse(request, "index.html", context, status_code=status)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return templating.page(request, "index.html", context, status)
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -62,16 +71,26 @@ def index(
     c: str | None = None,
     preset: str | None = None,
     hide: str | None = None,
+    lesson: str | None = None,
 ) -> HTMLResponse:
-    """The playground page (see the module docstring)."""
+    """The playground page (see the module docstring); ``lesson``: the page follows that
+    lesson (app/page/lessons.py)."""
     hidden = controls.hidden_set(hide)
+    lang = i18n.request_lang(request)
     if s:
         try:
             session = manager.get(s, owner)
         except NotFound:
             session = None
         if session is not None:
-            context = first_page(session, manager, hidden)
+            feed = feed_of(session)
+            controls.apply_ui_query(
+                feed.ui, request.query_params, views.available(session.config["optimizer"])
+            )
+            publish_look(session, feed)
+            with i18n.using(lang):
+                context = lessons.follow(session, manager, lesson, hidden)
+            context["lang"] = lang
             return page(request, context)
     error = None
     config: dict[str, Any] = {}
@@ -81,20 +100,25 @@ def index(
         if preset:
             base = presets.preset_config(preset)
             if base is None:
-                raise ValueError(f"preset: unknown preset {preset!r}")
+                raise ApiError(404, f"preset: unknown preset {preset!r}", field="preset")
             config = merge_config(base, config)
         full = controls.normalized(config)
-    except ValueError as exc:
-        error, config = str(exc), {}
+    except ValueError as exc:  # the config link: its field heads the message
+        error, config = script_words.error_text(engine_error(exc).body, lang), {}
         full = controls.normalized({})
     except ApiError as exc:
-        error, config = str(exc.body["detail"]), {}
+        error, config = script_words.error_text(exc.body, lang), {}
         full = controls.normalized({})
     boot = {"config": config} if config else {"preset": "circle-playground"}
     if not config:
         full = controls.normalized(presets.preset_config("circle-playground") or {})
-    context = controls.page_context(None, full, hidden)
-    context.update(boot_json=json.dumps(boot), error=error, hide_param=hide or "")
+    with i18n.using(lang):
+        context = controls.page_context(None, full, hidden)
+    context.update(lang=lang, boot_json=json.dumps(boot), error=error, hide_param=hide or "")
+    # the link's page settings, carried into the session's own page (static/app.js's boot)
+    context["boot_ui"] = "".join(
+        f"&{k}={request.query_params[k]}" for k in controls.SHARED_UI if k in request.query_params
+    )
     return page(request, context, 200 if error is None else 422)
 
 
@@ -110,7 +134,7 @@ def vendor(package: str, filename: str) -> Response:
 @router.get("/docs", response_class=HTMLResponse)
 def docs(request: Request) -> HTMLResponse:
     """The OpenAPI docs: Swagger UI from its npm package, started by static/docs.js."""
-    return TEMPLATES.TemplateResponse(request, "docs.html", {"openapi_url": "/openapi.json"})
+    return templating.page(request, "docs.html", {"openapi_url": "/openapi.json"})
 
 
 def missing_vendor_files() -> list[Path]:
@@ -132,6 +156,7 @@ def install(app: FastAPI) -> None:
             f"Install them with `npm ci` in {ROOT} (or `make setup`)."
         )
     app.include_router(router)
+    app.include_router(lessons.router)  # /lessons pages and the lesson API
     app.include_router(page_stream.router, prefix="/api")
     app.include_router(page_data.router, prefix="/api")
     app.include_router(gradcheck_panel.router, prefix="/api")

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.api.deps import ManagerDep, SessionDep, SettingsDep
 from app.api.events import StreamSlotDep, event_stream
 from app.core.errors import ApiError
-from app.page import frames
+from app.page import frames, i18n
 from app.page.controls import hidden_set
 from app.page.draw import views
 from app.page.feed import feed_of, publish_look
@@ -75,8 +75,14 @@ async def page_events(
     settings: SettingsDep,
     fps: Annotated[float, Query(gt=0, le=60, description="Most frames per second.")] = 30,
     hide: Annotated[str | None, Query(max_length=200)] = None,
+    lang: Annotated[
+        str | None, Query(max_length=20, description="The fragments' language: ko or en.")
+    ] = None,
 ) -> Response:
-    """HTML fragments per region for the playground page (see the module docstring)."""
+    """HTML fragments per region for the playground page (see the module docstring), in
+    ``lang`` (an unknown one: English)."""
+    code = i18n.valid(lang) or i18n.DEFAULT_LANG
+    i18n.CURRENT.set(code)  # this request's task: its surface task and threads copy it
     session = slot.session
     hub = session.hub
     rate = min(fps, settings.max_fps)
@@ -87,6 +93,8 @@ async def page_events(
         owner=session.owner, every=0, fps=0.0, include=frozenset(), frames=False, pages=rate
     )
     publish_look(session, feed)
+    feed.watch(code, +1)  # frames are rendered in this language too while the page watches
+    slot.on_close(lambda: feed.watch(code, -1))
     hub.add(sub)
     del hide  # classroom hiding is CSS on the page; controls render the same
     live = SurfaceLive(session, manager, feed.ui)
@@ -100,7 +108,9 @@ async def page_events(
         nonlocal seen
         if session.remote is None or feed.frame is None:  # no worker draws it: drawn here
             await anyio.to_thread.run_sync(feed.refresh_local, session, manager)
-        seen, changed = feed.since(seen)
+        if feed.behind(code):  # a frame drawn before this language was watched
+            await anyio.to_thread.run_sync(feed.ensure, code)
+        seen, changed = feed.since(seen, code)
         return changed + [(name, data_lines(html)) for name, html in live.take().items()]
 
     stream = follow_page(

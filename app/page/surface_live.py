@@ -31,8 +31,9 @@ from typing import Any
 import numpy as np
 
 from app.page.draw import loss_surface, palette
+from app.page.i18n import t
 from app.page.surface_arrows import noise_on_plane
-from app.page.surface_view import ENGINE_ERRORS, spec_of
+from app.page.surface_view import ENGINE_ERRORS, note_1d, spec_of
 from engine.inspect.directions import project
 from engine.inspect.landscape import Slice, landscape
 from engine.numbers import finite
@@ -208,22 +209,22 @@ class SurfaceLive:
         result["min"] = float(computed.min()) if computed.size else None
         result["max"] = float(computed.max()) if computed.size else None
         rows = len(g.grid)
-        note = (
-            f"{len(path)} points of the path; loss {palette.fmt(result['min'])} … "
-            f"{palette.fmt(result['max'])}; contours from iteration {g.info['iteration']}"
-        )
+        note = t(
+            "%(points)s points of the path; loss %(low)s … %(high)s; contours from iteration "
+            "%(iteration)s"
+        ) % {
+            "points": len(path),
+            "low": palette.fmt(result["min"]),
+            "high": palette.fmt(result["max"]),
+            "iteration": g.info["iteration"],
+        }
         if g.done < rows:
-            note = f"computing: {g.done} of {rows} rows"
+            note = t("computing: %(done)s of %(rows)s rows") % {"done": g.done, "rows": rows}
         return loss_surface.region(loss_surface.surface_2d(result), note)
 
     @staticmethod
     def _draw_1d(result: dict[str, Any]) -> str:
-        cur = result["current"]
-        note = (
-            f"loss now {palette.fmt(cur['loss'])}, slope dL/dw = {palette.fmt(cur.get('slope'))}"
-            f" at iteration {result['iteration']}"
-        )
-        return loss_surface.region(loss_surface.surface_1d(result), note)
+        return loss_surface.region(loss_surface.surface_1d(result), note_1d(result))
 
     # ---- the loop ----------------------------------------------------------------------------
 
@@ -238,7 +239,7 @@ class SurfaceLive:
                 await self._tick(wake)
             except ENGINE_ERRORS as exc:
                 self.shown = self.next = None
-                self._emit(wake, surface=loss_surface.failed(str(exc)), surface_progress="")
+                self._emit(wake, surface=loss_surface.failed(exc), surface_progress="")
 
     async def _tick(self, wake: asyncio.Event) -> None:
         # the version first: a request landing between the two reads then shows up as a new
@@ -286,7 +287,10 @@ class SurfaceLive:
             more = await asyncio.to_thread(self._chunk, g)
             rows = len(g.grid)
             if self.progressive:
-                progress = f"computing… {g.done} / {rows} rows" if more else ""
+                progress = t("computing: %(done)s of %(rows)s rows") % {
+                    "done": g.done,
+                    "rows": rows,
+                } if more else ""
                 html = await asyncio.to_thread(self._draw_2d, g)
                 self._emit(wake, surface=html, surface_progress=progress)
             if not more:

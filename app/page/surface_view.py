@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from app.page.draw import images, loss_surface, palette
+from app.page.i18n import t
 from engine.datasets import make_dataset
 from engine.inspect.landscape import landscape
 
@@ -59,21 +60,25 @@ def surface_fragment(session: Any, manager: Any, kind: str, directions: str, wei
         with session.lock:
             result = landscape(manager.load(session), spec)
     except ENGINE_ERRORS as exc:
-        return loss_surface.failed(str(exc))
+        return loss_surface.failed(exc)
     if kind == "1d":
-        body = loss_surface.surface_1d(result)
-        cur = result["current"]
-        note = (
-            f"loss now {palette.fmt(cur['loss'])}, slope dL/dw = {palette.fmt(cur.get('slope'))}"
-            f" at iteration {result['iteration']}"
-        )
-    else:
-        body = loss_surface.surface_2d(result)
-        note = (
-            f"{len(result.get('path') or [])} points of the path; loss "
-            f"{palette.fmt(result.get('min'))} … {palette.fmt(result.get('max'))}"
-        )
-    return loss_surface.region(body, note)
+        return loss_surface.region(loss_surface.surface_1d(result), note_1d(result))
+    note = t("%(points)s points of the path; loss %(low)s … %(high)s") % {
+        "points": len(result.get("path") or []),
+        "low": palette.fmt(result.get("min")),
+        "high": palette.fmt(result.get("max")),
+    }
+    return loss_surface.region(loss_surface.surface_2d(result), note)
+
+
+def note_1d(result: dict[str, Any]) -> str:
+    """The line under a 1-D slice, in the language of the render under way."""
+    cur = result["current"]
+    return t("loss now %(loss)s, slope dL/dw = %(slope)s at iteration %(iteration)s") % {
+        "loss": palette.fmt(cur["loss"]),
+        "slope": palette.fmt(cur.get("slope")),
+        "iteration": result["iteration"],
+    }
 
 
 @lru_cache(maxsize=32)

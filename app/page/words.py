@@ -1,5 +1,6 @@
 """Page words and numbers shared by the regions: the page's preferences, the phase in words
-(English and Korean), the counters.
+(English, the stable form the regions compare; :func:`phase_text` puts it in the page's
+language), the counters.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.page.draw.palette import fmt
+from app.page.i18n import N_, t
 
 
 @dataclass
@@ -26,6 +28,9 @@ class UiState:
     fixed_scale: bool = False  # the drawing's widths and colours keep a frozen scale
     # the frozen (edges, nodes, biases) peaks per view while fixed_scale (regions.render)
     frozen: dict[str, tuple[float, float, float]] = field(default_factory=dict)
+    lesson: Any = None  # the lesson the page follows (app.lessons.progress.LessonState)
+    # (generation, step, result) of the gradient check the page ran last (a lesson reads it)
+    gradients_checked: tuple[int, int, dict[str, Any]] | None = None
     edge: tuple[int, int, int] | None = None  # (layer, i, j): the weight the explain panels follow
 
 
@@ -54,30 +59,40 @@ def phase_words(snap: dict[str, Any]) -> tuple[str, str]:
     return done, nxt
 
 
-PHASE_KO = {
-    "ready": "준비",
-    "forward": "순전파",
-    "loss": "손실",
-    "backward": "역전파",
-    "update": "업데이트",
+PHASE_NAMES = {
+    "ready": N_("ready"),
+    "forward": N_("forward"),
+    "loss": N_("loss"),
+    "backward": N_("backward"),
+    "update": N_("update"),
+    "summary": N_("summary"),
 }
 LAYER_WORDS = re.compile(r"layer (\d+)")
 
 
-def phase_ko(words: str) -> str:
-    """The Korean of a phase in words (:func:`phase_words`, ``regions.phase_order``):
-    ``forward · layer 2`` → ``순전파 · 은닉층 2`` (the numbered layers are the hidden ones),
-    ``backward · output layer`` → ``역전파 · 출력층``; "" for words it does not know.
-    The page shows it beside the English (the template filter ``phase_ko``), so the stream's
-    fragments keep their English parts."""
-    name, _, where = str(words).partition(" · ")
-    ko = PHASE_KO.get(name.strip(), "")
-    if not ko or not where:
-        return ko
+def layer_text(where: str) -> str:
+    """``layer 2`` → "layer 2" / "은닉층 2" (the numbered layers are the hidden ones),
+    ``output``/``output layer`` → "output layer" / "출력층", ``input`` → "input" / "입력",
+    in the language of the render under way."""
+    where = where.strip()
+    if where == "output":
+        return t("output")
     if where.startswith("output"):
-        return f"{ko} · 출력층"
-    m = LAYER_WORDS.fullmatch(where.strip())
-    return f"{ko} · 은닉층 {m.group(1)}" if m else ko
+        return t("output layer")
+    if where == "input":
+        return t("input")
+    m = LAYER_WORDS.fullmatch(where)
+    return t("layer %(n)s") % {"n": m.group(1)} if m else where
+
+
+def phase_text(words: str) -> str:
+    """A phase in words (:func:`phase_words`, ``regions.phase_order``) in the language of the
+    render under way: ``forward · layer 2`` → ``순전파 · 은닉층 2``,
+    ``backward · output layer`` → ``역전파 · 출력층``."""
+    name, _, where = str(words).partition(" · ")
+    key = name.strip()
+    said = t(PHASE_NAMES[key]) if key in PHASE_NAMES else key
+    return f"{said} · {layer_text(where)}" if where else said
 
 
 def counters(s: dict[str, Any]) -> dict[str, str]:
@@ -91,10 +106,10 @@ def counters(s: dict[str, Any]) -> dict[str, str]:
         "iteration": str(s["iteration"]),
         "samples_seen": str(s["samples_seen"]),
         "ipe": str(ipe),
-        "ipe_formula": f"⌈{n} / {b}⌉ = {ipe} per epoch; epoch {epochs + 1}: {used} of {n} "
-        f"samples used, {left} iterations to go",
-        "ipe_formula_ko": f"에포크당 {ipe}회; 에포크 {epochs + 1}: 샘플 {n}개 중 {used}개 사용, "
-        f"남은 이터레이션 {left}회",
+        "ipe_formula": f"⌈{n} / {b}⌉ = "
+        + t("%(ipe)s per epoch; epoch %(epoch)s: %(used)s of %(n)s samples used, %(left)s "
+            "iterations to go")
+        % {"ipe": ipe, "epoch": epochs + 1, "used": used, "n": n, "left": left},
         "batch_loss": fmt(s.get("loss")),
         "lr": fmt(s.get("lr")),
         "grad_norm": fmt(s.get("grad_norm")),

@@ -26,6 +26,7 @@ from engine.datasets.features import check_features, expand
 from engine.datasets.generators import (
     DATASETS,
     SEED,
+    SHUFFLE,
     STANDARDIZE,
     STANDARDIZE_TARGET,
     Source,
@@ -33,7 +34,9 @@ from engine.datasets.generators import (
 from engine.datasets.split import check_split, fit_standardizer, split_indices
 from engine.datasets.tabular import MAX_COLS, MAX_ROWS, check_x, check_y, resolve_task
 
-COMMON_KEYS = ("name", "seed", "split", "standardize", "features", "standardize_target")
+COMMON_KEYS = (
+    "name", "seed", "split", "shuffle", "standardize", "features", "standardize_target"
+)
 INLINE_KEYS = ("x", "y", "task", "input_names", "target_name")
 CSV_KEYS = ("text", "target", "task")
 INLINE_STANDARDIZE = True  # user tables come in arbitrary units
@@ -82,6 +85,8 @@ def _common(
         "split": check_split(spec.get("split")),
         "standardize": STANDARDIZE.check(owner, spec.get("standardize", standardize_default)),
     }
+    if not SHUFFLE.check(owner, spec.get("shuffle", True)):
+        out["shuffle"] = False  # written only when off: every existing spec stays as it was
     features = spec.get("features")
     if not why_not_2d:
         out["features"] = list(check_features(features))
@@ -106,7 +111,7 @@ def _assemble(
 ) -> Dataset:
     """Split ``source`` and build the Dataset; ``spec`` is the complete normalised spec."""
     raw = np.ascontiguousarray(source.x, dtype=np.float64)
-    parts = split_indices(len(raw), spec["split"], rng)
+    parts = split_indices(len(raw), spec["split"], rng, spec.get("shuffle", True))
     raws = [raw[idx] for idx in parts]  # fancy indexing: new contiguous arrays
     features = tuple(spec["features"]) if "features" in spec else None
 

@@ -34,6 +34,9 @@ TASKS = ("binary", "multiclass", "regression")
 
 SEED = Param("seed", 0, "int", 0, 2**32 - 1, doc="random seed; the same spec gives the same data")
 STANDARDIZE = Param("standardize", False, "bool", doc="z-score inputs with train mean/std")
+SHUFFLE = Param(
+    "shuffle", True, "bool", doc="shuffle rows before the split; false takes them in order"
+)
 STANDARDIZE_TARGET = Param(
     "standardize_target", False, "bool", doc="z-score a regression target with train mean/std"
 )
@@ -119,6 +122,7 @@ def _describe(cls: Any) -> dict[str, Any]:
         "common_params": [
             SEED.describe(),
             {**STANDARDIZE.describe(), "default": cls.standardize_default},
+            SHUFFLE.describe(),
         ],
     }
     if cls.task == "regression":

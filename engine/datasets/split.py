@@ -63,11 +63,13 @@ def split_sizes(n: int, split: Mapping[str, float]) -> tuple[int, int, int]:
 
 
 def split_indices(
-    n: int, split: Mapping[str, float], rng: np.random.Generator
+    n: int, split: Mapping[str, float], rng: np.random.Generator, shuffle: bool = True
 ) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.intp]]:
-    """A seeded shuffle of ``range(n)`` cut into disjoint train, val and test index arrays."""
+    """A seeded shuffle of ``range(n)`` cut into disjoint train, val and test index arrays;
+    without ``shuffle`` the rows in their order (the first ``n_train`` train, as Keras's
+    ``take``/``skip`` split in the study notes)."""
     n_train, n_val, _ = split_sizes(n, split)
-    perm = rng.permutation(n)
+    perm = rng.permutation(n) if shuffle else np.arange(n)
     return perm[:n_train], perm[n_train : n_train + n_val], perm[n_train + n_val :]
 
 

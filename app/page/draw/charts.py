@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 
 from app.page import templating
 from app.page.draw.palette import class_colour, diverging, fmt
+from app.page.i18n import t
 from engine.numbers import finite
 
 SPLITS = ("train", "val", "test")
@@ -185,7 +186,7 @@ def line_chart(
         Label("axis", left - 4, top + 9, labels[0]),
         Label("axis", left - 4, top + ph, labels[1]),
         Label("axis x", left, h - 4, str(s0)),
-        Label("axis x end", left + pw, h - 4, f"step {s1}"),
+        Label("axis x end", left + pw, h - 4, t("step %(n)s") % {"n": s1}),
     ]
     return _draw(chart)
 
@@ -248,8 +249,8 @@ def points_svg(
 
 def pred_vs_true(pred: NDArray[np.float64], true: NDArray[np.float64], size: int = 300) -> str:
     """``<svg id="pred-vs-true">``: one dot per test example, and the diagonal (markup)."""
-    p, t = np.asarray(pred, float).ravel(), np.asarray(true, float).ravel()
-    both = np.concatenate([p, t])
+    p, y = np.asarray(pred, float).ravel(), np.asarray(true, float).ravel()
+    both = np.concatenate([p, y])
     both = both[np.isfinite(both)]
     lo, hi = (float(both.min()), float(both.max())) if both.size else (0.0, 1.0)
     if hi - lo < 1e-12:
@@ -261,8 +262,11 @@ def pred_vs_true(pred: NDArray[np.float64], true: NDArray[np.float64], size: int
 
     dots = [
         (f"{sc(b):.1f}", f"{size - sc(a):.1f}")
-        for a, b in zip(p[:400], t[:400], strict=False)
+        for a, b in zip(p[:400], y[:400], strict=False)
         if math.isfinite(a) and math.isfinite(b)
     ]
-    labels = [Label("axis", size / 2, size - 4, "true"), Label("axis", 4, m - 8, "predicted")]
+    labels = [
+        Label("axis", size / 2, size - 4, t("true")),
+        Label("axis", 4, m - 8, t("predicted")),
+    ]
     return templating.macro("macros/charts.html", "pred_vs_true")(size, m, dots, labels)

@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 
 from app.page.draw.charts import Box, Curves, Label
 from app.page.draw.palette import fmt
+from app.page.i18n import t
 
 # layer 1 … layer 8, then the output layer (Okabe-Ito first: told apart by most readers)
 COLOURS = ("#e69f00", "#d55e00", "#cc79a7", "#0072b2", "#56b4e9", "#009e73", "#999933",
@@ -117,7 +118,7 @@ def flow_chart(curves: Curves, size: tuple[int, int] = (380, 170)) -> FlowChart:
             chart.lines.append(
                 Line(
                     names[i],
-                    "out" if i == n - 1 else f"L{i + 1}",
+                    t("out") if i == n - 1 else f"L{i + 1}",
                     colour(i, n),
                     " ".join(pts),
                     fmt(value, 3),
@@ -129,7 +130,7 @@ def flow_chart(curves: Curves, size: tuple[int, int] = (380, 170)) -> FlowChart:
         # are the lesson
         every = 1 if thi - tlo <= 8 else 2
         chart.labels = [Label("axis x", left, h - 4, str(s0))]
-        chart.labels.append(Label("axis x end", left + pw, h - 4, f"step {s1}"))
+        chart.labels.append(Label("axis x end", left + pw, h - 4, t("step %(n)s") % {"n": s1}))
         for k in range(thi, tlo - 1, -every):
             y = py(10.0**k)
             chart.grid.append(y)

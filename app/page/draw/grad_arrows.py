@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from app.page.draw.palette import fmt
+from app.page.i18n import t
 
 FRACTION = 0.35
 HEAD, HEAD_HALF_WIDTH = 8.0, 3.5  # arrowhead length and half width (px)
@@ -138,8 +139,9 @@ def tangents_1d(
 
 
 def caption(noise: dict[str, Any], m: float | None) -> dict[str, str]:
-    """What the arrows (m given) or the tangents show, and the angle and norm ratio: ``en``,
-    ``ko`` and ``badge`` (the short figures drawn beside the arrows)."""
+    """What the arrows (m given) or the tangents show, and the angle and norm ratio, in the
+    language of the render under way: ``text`` and ``badge`` (the short figures drawn beside
+    the arrows)."""
     s = noise["summary"]
     k, size, n = noise["count"], noise["batch_size"], noise["n_train"]
     angle = s["mean_angle_degrees"]
@@ -149,46 +151,38 @@ def caption(noise: dict[str, Any], m: float | None) -> dict[str, str]:
     share = noise.get("in_plane")
     plane = "—" if share is None or not math.isfinite(share) else f"{100 * share:.0f}%"
     if m is not None:
-        en = (
-            f"Arrows: −gradient, the direction a step goes, projected on this plane and scaled "
-            f"×{fmt(m, 3)} (a plain SGD step with learning rate {fmt(m, 3)} would end at the "
-            f"tips). Black: the full batch ({n} examples); blue: {k} mini-batches of {size}. "
-            f"The plane shows {plane} of the full gradient's length. "
-        )
-        ko = (
-            f"화살표: −기울기(한 스텝이 가는 방향)를 이 평면에 투영해 {fmt(m, 3)}배로 그렸습니다"
-            f"(학습률 {fmt(m, 3)}인 SGD 한 스텝이 화살표 끝에 닿습니다). 검은색: 전체 배치"
-            f"(예시 {n}개), 파란색: 크기 {size}인 미니 배치 {k}개. 이 평면에는 전체 기울기 "
-            f"길이의 {plane}가 보입니다. "
+        text = t(
+            "Arrows: −gradient, the direction a step goes, projected on this plane and scaled "
+            "×%(m)s (a plain SGD step with learning rate %(m)s would end at the tips). Black: "
+            "the full batch (%(n)s examples); blue: %(k)s mini-batches of %(size)s. The plane "
+            "shows %(plane)s of the full gradient's length."
         )
     else:
-        en = (
-            f"Blue segments: the slope along this direction of {k} mini-batches of {size}; "
-            f"the orange tangent is the full batch's ({n} examples). "
+        text = t(
+            "Blue segments: the slope along this direction of %(k)s mini-batches of %(size)s; "
+            "the orange tangent is the full batch's (%(n)s examples)."
         )
-        ko = (
-            f"파란 선분: 크기 {size}인 미니 배치 {k}개 각각의 이 방향 기울기; 주황색 접선은 "
-            f"전체 배치(예시 {n}개)의 기울기입니다. "
-        )
-    en += (
-        f"Angle to the full gradient {deg} on average ({cos}); length ratio {ratio}. "
-        "SGD is noisy: each mini-batch points a little elsewhere"
-    )
-    ko += (
-        f"전체 기울기와 이루는 각도는 평균 {deg}({cos}), 길이 비는 {ratio}. "
-        "SGD에는 잡음이 있습니다: 미니 배치마다 조금씩 다른 쪽을 가리킵니다"
+    text += " " + t(
+        "Angle to the full gradient %(deg)s on average (%(cos)s); length ratio %(ratio)s. "
+        "SGD is noisy: each mini-batch points a little elsewhere."
     )
     if noise["exact"]:
-        en += ", yet these batches cover the data once, and their size-weighted average is "
-        en += "exactly the full gradient."
-        ko += ". 그래도 이 배치들은 데이터를 한 번씩 다 덮으므로, 크기로 가중한 평균이 "
-        ko += "전체 기울기와 정확히 같습니다."
+        text += " " + t(
+            "Yet these batches cover the data once, and their size-weighted average is exactly "
+            "the full gradient."
+        )
     elif noise["cover"]:
-        en += "; batch norm or dropout makes each batch's gradient depend on the whole batch, "
-        en += "so even their average differs a little from the full gradient."
-        ko += ". 배치 정규화나 드롭아웃 때문에 배치의 기울기가 배치 전체에 달려 있어, 평균도 "
-        ko += "전체 기울기와 조금 다릅니다."
+        text += " " + t(
+            "Batch norm or dropout makes each batch's gradient depend on the whole batch, so "
+            "even their average differs a little from the full gradient."
+        )
     else:
-        en += "; averaged over many batches they give the full gradient (an unbiased estimate)."
-        ko += ". 많은 배치에 걸쳐 평균하면 전체 기울기가 됩니다(편향 없는 추정)."
-    return {"en": en, "ko": ko, "badge": f"∠ {deg} · ‖g_b‖/‖g‖ {fmt(s['mean_norm_ratio'], 3)}"}
+        text += " " + t(
+            "Averaged over many batches they give the full gradient (an unbiased estimate)."
+        )
+    values = {
+        "m": fmt(m, 3) if m is not None else "", "n": n, "k": k, "size": size,
+        "plane": plane, "deg": deg, "cos": cos, "ratio": ratio,
+    }  # fmt: skip
+    text = text % values
+    return {"text": text, "badge": f"∠ {deg} · ‖g_b‖/‖g‖ {fmt(s['mean_norm_ratio'], 3)}"}

@@ -22,10 +22,12 @@ from typing import Any, NamedTuple
 import contourpy
 import numpy as np
 
-from app.page import templating
+from app.core.errors import engine_error
+from app.page import i18n, script_words, templating
 from app.page.draw import grad_arrows
 from app.page.draw.charts import Box, Label
 from app.page.draw.palette import fmt
+from app.page.i18n import N_, t
 
 SIZE = 300
 M = 28
@@ -48,8 +50,8 @@ def axis_label(result: dict[str, Any], axis: int) -> str:
         w = result.get("weights", [{}, {}])[axis]
         index = ",".join(str(i) for i in w.get("index", []))
         return f"Δ w[{w.get('layer')}].{w.get('param')}[{index}]"
-    names = {"random": "random direction", "pca": "PCA direction"}
-    return f"{names.get(result.get('directions', ''), 'direction')} {axis + 1}"
+    names = {"random": N_("random direction %(n)s"), "pca": N_("PCA direction %(n)s")}
+    return t(names.get(result.get("directions", ""), N_("direction %(n)s"))) % {"n": axis + 1}
 
 
 def surface_1d(result: dict[str, Any]) -> str:
@@ -95,7 +97,7 @@ def surface_1d(result: dict[str, Any]) -> str:
         "point": (f"{px(0.0):.1f}", f"{py(cur['loss']):.1f}"),
         "axis": [
             Label("axis", SIZE / 2, SIZE - 8, axis_label(result, 0)),
-            Label("axis y", 4, M - 8, f"loss {fmt(hi, 3)}"),
+            Label("axis y", 4, M - 8, t("loss %(value)s") % {"value": fmt(hi, 3)}),
             Label("axis y", 4, SIZE - M + 14, fmt(lo, 3)),
             Label("note", SIZE - M, M + 14, f"slope dL/dw = {fmt(slope, 4)}"),
         ],
@@ -206,8 +208,10 @@ def region(drawing: str, note: str) -> str:
     return templating.region("surface", {"drawing": drawing, "note": note})
 
 
-def failed(error: str) -> str:
+def failed(error: Exception | str) -> str:
     """The surface region when the slice could not be computed: the engine's words."""
+    if isinstance(error, Exception):  # the engine's English, said in the page's language
+        error = script_words.error_text(engine_error(error).body, i18n.CURRENT.get())
     return templating.region("surface", {"error": error})
 
 

@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from app.page.i18n import N_
+
 VIEWS = (
     "weights", "activations", "delta", "gradients", "updates",
     "velocity", "second_moment", "effective_step",
@@ -37,14 +39,14 @@ VIEWS = (
 OPTIMIZER_VIEWS = ("velocity", "second_moment")
 TINY = 1e-300  # |g| below this: Δw/g is drawn as 0, not as an overflow
 
-# the menu's words (English, Korean)
-LABELS: dict[str, tuple[str, str]] = {
-    "weights": ("weights w", "가중치"),
-    "activations": ("activations a (probe example)", "활성화"),
-    "delta": ("dL/dz = δ (probe example)", "오차 δ"),
-    "gradients": ("dL/dw (last batch)", "기울기"),
-    "updates": ("last update Δw", "업데이트"),
-    "effective_step": ("effective step Δw / g", "실제 스텝 Δw / g"),
+# the menu's words: catalog message ids (app/locale), shown in the page's language
+LABELS: dict[str, str] = {
+    "weights": N_("weights w"),
+    "activations": N_("activations a (traced example)"),
+    "delta": N_("dL/dz = δ (traced example)"),
+    "gradients": N_("dL/dw (last batch)"),
+    "updates": N_("last update Δw"),
+    "effective_step": N_("effective step Δw / g"),
 }
 # (edge quantity, node quantity): what the tooltip and the legend call the numbers
 QUANTITY: dict[str, tuple[str, str]] = {
@@ -55,31 +57,20 @@ QUANTITY: dict[str, tuple[str, str]] = {
     "updates": ("Δw", "Δb"),
     "effective_step": ("Δw / g", "Δb / g"),
 }
-QUANTITY_KO = {
-    "weights": "가중치",
-    "activations": "활성화 × 가중치",
-    "delta": "손실의 가중치 기울기",
-    "gradients": "배치 기울기",
-    "updates": "업데이트",
-    "velocity": "속도(모멘텀)",
-    "second_moment": "기울기 제곱 평균",
-    "effective_step": "기울기당 실제 스텝",
-}
 # per optimizer: the state key of each optimizer view, and its name in words
 _STATE: dict[str, dict[str, tuple[str, str]]] = {
-    "sgd": {"velocity": ("momentum_buffer", "velocity (momentum_buffer)")},
+    "sgd": {"velocity": ("momentum_buffer", N_("velocity (momentum_buffer)"))},
     "rmsprop": {
-        "velocity": ("momentum_buffer", "velocity (momentum_buffer)"),
-        "second_moment": ("square_avg", "v = square_avg"),
+        "velocity": ("momentum_buffer", N_("velocity (momentum_buffer)")),
+        "second_moment": ("square_avg", N_("v = square_avg")),
     },
-    "adagrad": {"second_moment": ("sum", "v = sum of g²")},
+    "adagrad": {"second_moment": ("sum", N_("v = sum of g²"))},
     "adam": {
-        "velocity": ("exp_avg", "velocity m = exp_avg"),
-        "second_moment": ("exp_avg_sq", "v = exp_avg_sq"),
+        "velocity": ("exp_avg", N_("velocity m = exp_avg")),
+        "second_moment": ("exp_avg_sq", N_("v = exp_avg_sq")),
     },
 }
 _STATE["adamw"] = _STATE["adam"]
-_KO = {"velocity": "속도", "second_moment": "2차 모멘트"}
 
 
 def state_key(optimizer: str, view: str) -> str | None:
@@ -103,15 +94,16 @@ def available(optimizer: dict[str, Any]) -> list[str]:
     return out
 
 
-def menu(optimizer: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """The "show" menu: (view, English label, Korean label) for each available view."""
+def menu(optimizer: dict[str, Any]) -> list[tuple[str, str]]:
+    """The "show" menu: (view, label) for each available view; the label is a catalog
+    message id (the page shows it translated)."""
     name = str(optimizer.get("name", "sgd"))
     out = []
     for view in available(optimizer):
         if view in OPTIMIZER_VIEWS:
-            out.append((view, _STATE[name][view][1], _KO[view]))
+            out.append((view, _STATE[name][view][1]))
         else:
-            out.append((view, *LABELS[view]))
+            out.append((view, LABELS[view]))
     return out
 
 

@@ -78,6 +78,8 @@ def test_every_html_answer_has_the_page_security_headers(api: ApiClient) -> None
         "/api/sessions/{session_id}/gradcheck.html",
         "/api/sessions/{session_id}/surface.html",
         "/docs",
+        "/lessons",
+        "/lessons/{name}",
         "/race",
         "/race/{race_id}",
     ]
@@ -97,6 +99,9 @@ def test_every_html_answer_has_the_page_security_headers(api: ApiClient) -> None
         f"/api/sessions/{sid}/surface.html": owner,
         f"/api/sessions/{sid}/gradcheck.html": owner,
         "/docs": {},
+        "/lessons": {},
+        "/lessons/counting?lang=ko": {},
+        "/lessons/no-such-lesson": {},  # the list, with its 404
         "/static/favicon.svg": {},  # an SVG document can hold scripts too
     }
     assert not UNSAFE.search(CSP) and "default-src 'self'" in CSP

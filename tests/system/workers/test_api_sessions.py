@@ -86,6 +86,23 @@ def test_run_pause_and_budget_finish(api: ApiClient) -> None:
     assert 300 < paused["step"] < 300 + 200
 
 
+def test_run_budget_in_epochs_is_that_many_epochs_of_iterations(api: ApiClient) -> None:
+    """100 training rows, batch 50, 100 epochs = 200 iterations (the study notes' count)."""
+    counting = {"dataset": {"name": "circle", "n_samples": 200, "split": {"train": 0.5,
+                "val": 0.0, "test": 0.5}}, "batch_size": 50}
+    sid, h = api.create(counting)
+    r = api.post(f"/api/sessions/{sid}/run", json={"epochs": 100}, headers=h)
+    assert r.status_code == 200
+    done = wait_status(api, sid, h, "finished")
+    assert done["step"] == 200
+    state = api.get(f"/api/sessions/{sid}/state", headers=h).json()
+    assert state["epoch"] == 100
+    both = api.post(f"/api/sessions/{sid}/run", json={"epochs": 1, "steps": 2}, headers=h)
+    assert both.status_code == 422
+    big = api.post(f"/api/sessions/{sid}/run", json={"epochs": 999_999}, headers=h)
+    assert big.status_code == 422 and big.json()["field"] == "epochs"
+
+
 def test_run_budget_is_bounded(api: ApiClient) -> None:
     sid, h = api.create()
     r = api.post(f"/api/sessions/{sid}/run", json={"steps": 10**9}, headers=h)

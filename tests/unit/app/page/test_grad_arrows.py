@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from app.core.settings import Settings
+from app.page import i18n
 from app.page.draw import grad_arrows, loss_surface
 from app.page.surface_arrows import choice, noise_on_plane
 from engine.inspect import directions as dirs
@@ -108,8 +109,12 @@ def test_arrows_start_at_the_point_and_the_longest_fits_the_share() -> None:
         assert (float(a.alpha), float(a.beta)) == (c[0], c[1])
         lengths.append(math.hypot(float(a.x2) - float(a.x1), float(a.y2) - float(a.y1)))
     assert max(lengths) == pytest.approx(grad_arrows.FRACTION * 200.0, abs=0.1)
-    assert f"×{m:.3g}" in out["caption"]["en"] and "40°" in out["caption"]["ko"]
-    assert "exactly the full gradient" in out["caption"]["en"]
+    assert f"×{m:.3g}" in out["caption"]["text"] and "40°" in out["caption"]["text"]
+    assert "exactly the full gradient" in out["caption"]["text"]  # the default language: English
+    with i18n.using("ko"):  # the caption in the page's language: the same figures
+        ko = grad_arrows.arrows_2d(noise, px, py, (0.2, -0.4), 200.0)["caption"]["text"]
+    assert f"×{m:.3g}" not in ko and f"{m:.3g}" in ko and "40°" in ko
+    assert "전체 기울기" in ko and "exactly" not in ko
     # a point off the map is drawn at its edge: the arrows start there, the same vectors
     edge = grad_arrows.arrows_2d(noise, px, py, (0.2, -0.4), 200.0, (12.0, py(-0.4)))
     for a, b in zip(edge["arrows"], arrows, strict=True):

@@ -103,11 +103,11 @@ def test_a_running_sessions_panels_are_redrawn_five_times_a_second_at_most() -> 
     for _ in range(3):  # three frames of new numbers, well within EXPLAIN_SECONDS
         t.step(1)
         frame = frames.build(t, 0, frames.Look(), False)
-        drawn.append("phase-panel" in explain_view.render(frame, feed, due, running=True))
+        drawn.append("phase-panel" in explain_view.render(frame, feed, due, memo, running=True))
     assert drawn == [True, False, False]
     t.step(1)
     frame = frames.build(t, 0, frames.Look(), False)
-    assert "phase-panel" in explain_view.render(frame, feed, due, running=False)
+    assert "phase-panel" in explain_view.render(frame, feed, due, memo, running=False)
 
 
 @pytest.mark.parametrize("preset", ["digits-mlp", "circle-playground"])

@@ -1,12 +1,12 @@
 """The page with lbfgs and newton: the optimizer menu offers both, their parameters get the
-right controls, the counters line says how ill-conditioned the problem is (English and Korean),
-and the phase panel's update shows their formulas."""
+right controls, the counters line says how ill-conditioned the problem is, and the phase panel's
+update shows their formulas — in English and in Korean (the page renders one language)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from app.page import controls, explain_view, frames, words
+from app.page import controls, explain_view, frames, i18n, words
 from app.page.draw.palette import fmt
 from app.page.templating import ENV, render_block
 from engine.inspect import readouts
@@ -21,16 +21,18 @@ SMALL: dict[str, Any] = {
 }
 
 
-def _controls(optimizer: dict[str, Any]) -> str:
+def _controls(optimizer: dict[str, Any], lang: str = "en") -> str:
     config = controls.normalized({**SMALL, "optimizer": optimizer})
-    context = controls.page_context(None, config, set())
-    return ENV.get_template("regions/train_controls.html").render(context)
+    with i18n.using(lang):
+        context = controls.page_context(None, config, set())
+        return ENV.get_template("regions/train_controls.html").render(context, lang=lang)
 
 
 def test_the_optimizer_menu_offers_both() -> None:
     html = _controls({"name": "sgd"})
-    assert '<option value="lbfgs" >lbfgs</option>' in html
-    assert '<option value="newton" >newton</option>' in html
+    assert '<option value="lbfgs" >L-BFGS</option>' in html
+    assert '<option value="newton" >Newton (damped)</option>' in html
+    assert '<option value="newton" >뉴턴법 (댐핑)</option>' in _controls({"name": "sgd"}, "ko")
 
 
 def test_lbfgs_parameters_get_a_choice_menu_and_integer_fields() -> None:
@@ -46,8 +48,11 @@ def test_lbfgs_parameters_get_a_choice_menu_and_integer_fields() -> None:
     assert (
         'name="config.optimizer.max_eval" data-encode="nullable" data-type="int" value=""' in html
     )
-    assert "최대 반복" in html and "선 탐색" in html  # the Korean beside the names
+    assert '<label for="opt-max_iter">max iter</label>' in html
     assert 'value="None"' not in html
+    ko = _controls({"name": "lbfgs", "max_iter": 7}, "ko")
+    assert '<label for="opt-max_iter">최대 반복</label>' in ko
+    assert '<option value="strong_wolfe" >강한 울프 조건</option>' in ko
 
 
 def test_newton_counters_say_how_ill_conditioned_in_both_languages() -> None:
@@ -57,12 +62,15 @@ def test_newton_counters_say_how_ill_conditioned_in_both_languages() -> None:
     said = words.counters(snap)
     info = snap["second_order"]
     assert said["condition"] == fmt(info["condition"])
-    html = render_block("counters", {"regions": {"counters": said}})
-    assert (
-        "how ill-conditioned this problem is" in html and "이 문제가 얼마나 나쁜 조건인지" in html
-    )
-    assert f'<b id="condition">{said["condition"]}</b>' in html
-    assert f'<b id="n-evals">{info["n_evals"]}</b>' in html
+    with i18n.using("en"):
+        html = render_block("counters", {"regions": {"counters": said}})
+    with i18n.using("ko"):
+        ko = render_block("counters", {"regions": {"counters": said}})
+    assert "how ill-conditioned this problem is" in html and "이 문제가 얼마나 나쁜 조건인지" in ko
+    for page in (html, ko):
+        assert f'<b id="condition">{said["condition"]}</b>' in page
+        assert f'<b id="n-evals">{info["n_evals"]}</b>' in page
+        assert f"{said['eig_min']} … {said['eig_max']}" in page
     sgd = Trainer(SMALL)
     sgd.step(1)
     plain = render_block(
@@ -95,5 +103,7 @@ def test_phase_panel_shows_the_second_order_update() -> None:
         frame = frames.build(t, 0, frames.Look(edge=(0, 1, 0)), False)
         panel = explain_view.phase_panel(frame.extras["explain"], frame.snap)
         assert 'data-stage="update"' in panel and formula in panel, optimizer
-        assert "loss evaluations" in panel and "손실 평가" in panel
-        assert "✓ the trainer's new weight" in panel
+        assert "loss evaluations" in panel and "✓" in panel
+        with i18n.using("ko"):
+            ko = explain_view.phase_panel(frame.extras["explain"], frame.snap)
+        assert "손실 평가" in ko and formula in ko

@@ -100,9 +100,9 @@ def test_the_menu_offers_only_the_state_an_optimizer_keeps() -> None:
     assert views.available({"name": "adam"}) == [*base, "velocity", "second_moment"]
     assert views.available({"name": "adagrad"}) == [*base, "second_moment"]
     assert views.available({"name": "rmsprop"}) == [*base, "second_moment"]
-    labels = {v: en for v, en, _ in views.menu({"name": "adam"})}
+    labels = dict(views.menu({"name": "adam"}))
     assert "exp_avg" in labels["velocity"] and "exp_avg_sq" in labels["second_moment"]
-    labels = {v: en for v, en, _ in views.menu({"name": "rmsprop"})}
+    labels = dict(views.menu({"name": "rmsprop"}))
     assert "square_avg" in labels["second_moment"]
 
 

@@ -275,7 +275,7 @@ def test_catalog_describes_every_set() -> None:
     assert entries["digits"]["n_classes"] == {"min": 10, "max": 10}
     assert entries["reg_plane"]["task"] == "regression"
     flags = {p["name"]: p["default"] for p in entries["diabetes"]["common_params"]}
-    assert flags == {"seed": 0, "standardize": True, "standardize_target": True}
+    assert flags == {"seed": 0, "standardize": True, "shuffle": True, "standardize_target": True}
     for entry in entries.values():
         assert entry["defaults"] == default_spec(entry["name"]) and entry["doc"]
         assert {p["name"] for p in entry["params"]} <= {"n_samples", "noise", "n_classes"}
@@ -330,3 +330,22 @@ def test_bad_specs_raise_value_errors_naming_the_field(spec: dict, match: str) -
 def test_spec_must_be_an_object() -> None:
     with pytest.raises(ValueError, match="spec"):
         make_dataset(["circle"])  # type: ignore[arg-type]
+
+
+def test_shuffle_off_takes_rows_in_order() -> None:
+    """The study notes' Keras split: the first 35 % train, the next 15 % validation, the rest
+    test, in the data's own order; the default shuffles; the normalised spec names it only
+    when off."""
+    from engine.datasets.real import digits
+
+    split = {"train": 0.35, "val": 0.15, "test": 0.5}
+    ordered = make_dataset({"name": "digits", "split": split, "shuffle": False})
+    raw = digits().x
+    n_train, n_val = ordered.x_train.shape[0], ordered.x_val.shape[0]
+    assert np.array_equal(ordered.x_train, raw[:n_train])
+    assert np.array_equal(ordered.x_val, raw[n_train : n_train + n_val])
+    assert np.array_equal(ordered.x_test, raw[n_train + n_val :])
+    shuffled = make_dataset({"name": "digits", "split": split})
+    assert not np.array_equal(shuffled.x_train, raw[:n_train])
+    with pytest.raises(ValueError, match="shuffle"):
+        make_dataset({"name": "digits", "shuffle": "no"})
