@@ -109,9 +109,11 @@ def verdict(
             state = "ok" if OPS[check.op](value, target) else "not"
         else:
             state = "not"
+    base = target_of(check.model_copy(update={"factor": 1.0}), recorded)  # the ref's own
     text = check.say.pick(lang).format(
         value="…" if value is None else shown(value, check.fact),
         target="…" if target is None else shown(target, check.fact),
+        base="…" if base is None else shown(base, check.fact),
     )
     out = {
         "state": state,
@@ -161,11 +163,14 @@ def progress(
         state.mark = marker(facts)
     untouched = marker(facts) == state.mark
     checks = [verdict(c, facts, state.recorded, at, lang) for c in step.checks]
-    if untouched:  # nothing done in this step yet: a value left from before is no verdict
-        for c in checks:
-            if c["state"] == "not":
-                c["state"] = "pending"
-                c.pop("why", None)
+    running = facts.get("status") == "running"
+    for check, c in zip(step.checks, checks, strict=True):
+        # nothing done in this step yet (a value left from before is no verdict), or a run
+        # still on its way to a check that names no epoch to wait for
+        open_ended = check.after_epoch is None and check.after_iteration is None
+        if c["state"] == "not" and (untouched or (running and open_ended)):
+            c["state"] = "pending"
+            c.pop("why", None)
     failing = any(c["state"] == "not" for c in checks)
     return {
         "lesson": lesson.name,
