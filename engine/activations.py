@@ -5,7 +5,9 @@ Like TensorFlow Playground's ``{output, der}`` pairs, every activation is one sm
 * ``forward(z) -> a``: ``a = f(z)``, ``z`` of shape ``(N, units)``, ``a`` the same shape;
 * ``derivative(z, a) -> f'(z)``: elementwise, same shape (softmax: the Jacobian's diagonal);
 * ``backward(z, a, grad_a) -> grad_z``: the vector-Jacobian product ``dL/dz`` from ``dL/da``
-  (elementwise ``grad_a * f'(z)``; softmax uses its full Jacobian).
+  (elementwise ``grad_a * f'(z)``; softmax uses its full Jacobian);
+* ``second_derivative(z, a) -> f''(z)`` (elementwise ones), which the exact Hessian of the
+  newton optimizer needs (0 for the piecewise-linear ones, as torch's double backward gives).
 
 Definitions and defaults follow ``torch.nn`` (ReLU, LeakyReLU, ELU, Softplus, GELU, SiLU,
 Softmax over the last axis), including torch's choice of derivative at kinks: ReLU'(0) = 0,
@@ -59,6 +61,11 @@ class Activation:
         """dL/dz = dL/da * f'(z) for elementwise activations (subclasses inline it)."""
         return grad_a * self.derivative(z, a)
 
+    def second_derivative(self, z: Array, a: Array) -> Array:
+        """f''(z), elementwise, for the exact Hessian (:mod:`engine.hessian`); an activation
+        without one leaves this out, and the newton optimizer refuses a net that uses it."""
+        raise NotImplementedError
+
 
 ACTIVATIONS: Registry[Activation] = Registry("activation")
 
@@ -82,6 +89,9 @@ class Linear(Activation):
     def backward(self, z: Array, a: Array, grad_a: Array) -> Array:
         return grad_a
 
+    def second_derivative(self, z: Array, a: Array) -> Array:
+        return np.zeros_like(z)
+
 
 @ACTIVATIONS.register
 class Sigmoid(Activation):
@@ -97,6 +107,10 @@ class Sigmoid(Activation):
 
     def backward(self, z: Array, a: Array, grad_a: Array) -> Array:
         return grad_a * a * (1.0 - a)
+
+    def second_derivative(self, z: Array, a: Array) -> Array:
+        # d/dz a(1 - a) = a(1 - a)(1 - 2a)
+        return a * (1.0 - a) * (1.0 - 2.0 * a)
 
 
 @ACTIVATIONS.register
@@ -114,6 +128,10 @@ class Tanh(Activation):
     def backward(self, z: Array, a: Array, grad_a: Array) -> Array:
         return grad_a * (1.0 - a * a)
 
+    def second_derivative(self, z: Array, a: Array) -> Array:
+        # d/dz (1 - a²) = -2a(1 - a²)
+        return -2.0 * a * (1.0 - a * a)
+
 
 @ACTIVATIONS.register
 class ReLU(Activation):
@@ -130,6 +148,9 @@ class ReLU(Activation):
 
     def backward(self, z: Array, a: Array, grad_a: Array) -> Array:
         return grad_a * np.sign(a)
+
+    def second_derivative(self, z: Array, a: Array) -> Array:
+        return np.zeros_like(z)  # piecewise linear: 0 away from the kink (torch's autograd too)
 
 
 @ACTIVATIONS.register
@@ -158,6 +179,9 @@ class LeakyReLU(Activation):
     def backward(self, z: Array, a: Array, grad_a: Array) -> Array:
         return grad_a * np.maximum(np.sign(z), self.negative_slope)
 
+    def second_derivative(self, z: Array, a: Array) -> Array:
+        return np.zeros_like(z)  # piecewise linear
+
 
 @ACTIVATIONS.register
 class ELU(Activation):
@@ -181,6 +205,10 @@ class ELU(Activation):
 
     def backward(self, z: Array, a: Array, grad_a: Array) -> Array:
         return grad_a * np.where(z > 0.0, 1.0, a + self.alpha)
+
+    def second_derivative(self, z: Array, a: Array) -> Array:
+        # alpha exp(z) = a + alpha below 0, 0 above (torch's f'' at 0 is the left one too)
+        return np.where(z > 0.0, 0.0, a + self.alpha)
 
 
 @ACTIVATIONS.register
@@ -211,6 +239,12 @@ class Softplus(Activation):
 
     def backward(self, z: Array, a: Array, grad_a: Array) -> Array:
         return grad_a * self.derivative(z, a)
+
+    def second_derivative(self, z: Array, a: Array) -> Array:
+        # d/dz sigmoid(beta z) = beta s (1 - s); 0 on the linear part above the threshold
+        bz = self.beta * z
+        s = expit(bz)
+        return np.where(bz > self.threshold, 0.0, self.beta * s * (1.0 - s))
 
 
 @ACTIVATIONS.register
@@ -261,6 +295,18 @@ class GELU(Activation):
     def backward(self, z: Array, a: Array, grad_a: Array) -> Array:
         return grad_a * self.derivative(z, a)
 
+    def second_derivative(self, z: Array, a: Array) -> Array:
+        zc = np.minimum(np.maximum(z, -_GELU_CLIP), _GELU_CLIP)
+        zz = zc * zc
+        if self._tanh:
+            # f' = (1 + t)/2 + z (1 - t²) u'/2  =>  f'' = (1 - t²) (u' + z (u'' - 2 t u'²) / 2)
+            t = self._tanh_u(zc)
+            du = _SQRT_2_OVER_PI + (3.0 * _SQRT_2_OVER_PI * _GELU_C) * zz
+            ddu = (6.0 * _SQRT_2_OVER_PI * _GELU_C) * zc
+            return (1.0 - t * t) * (du + 0.5 * zc * (ddu - 2.0 * t * du * du))
+        # d/dz (Phi + z phi) = 2 phi + z phi' = phi (2 - z²)
+        return (_INV_SQRT_2PI * np.exp(-0.5 * zz)) * (2.0 - zz)
+
 
 @ACTIVATIONS.register
 class SiLU(Activation):
@@ -282,6 +328,11 @@ class SiLU(Activation):
     def backward(self, z: Array, a: Array, grad_a: Array) -> Array:
         s = expit(z)
         return grad_a * s * (1.0 + z * (1.0 - s))
+
+    def second_derivative(self, z: Array, a: Array) -> Array:
+        # d/dz s (1 + z (1 - s)) = s (1 - s) (2 + z (1 - 2s))
+        s = expit(z)
+        return s * (1.0 - s) * (2.0 + z * (1.0 - 2.0 * s))
 
 
 @ACTIVATIONS.register

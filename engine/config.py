@@ -19,6 +19,7 @@ from typing import Any
 
 from engine.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
 from engine.datasets import DATASETS, csv_to_inline, make_dataset
+from engine.hessian import unsupported
 from engine.initializers import INITIALIZERS
 from engine.losses import LOSSES
 from engine.optim import OPTIMIZERS, SCHEDULES
@@ -285,4 +286,38 @@ def normalize_config(config: Mapping[str, Any] | None) -> dict[str, Any]:
             out[param.name] = param.check("config", config.get(param.name, param.default))
         except ValueError as exc:
             raise ConfigError(param.name, str(exc)) from None
+    _check_second_order(out)
     return out
+
+
+def _check_second_order(out: dict[str, Any]) -> None:
+    """What lbfgs and newton cannot work with, named by the config key at fault.
+
+    Both evaluate the batch's loss several times in one step: dropout would draw another mask
+    each time (another function), and clipping would hand the line search or the Newton solve
+    a gradient that is not the loss's. Newton also needs every part's second derivative."""
+    cls = OPTIMIZERS.lookup(out["optimizer"]["name"])
+    if not cls.second_order:
+        return
+    name = cls.name
+    if out["dropout"] > 0:
+        raise ConfigError(
+            "dropout",
+            f"optimizer {name} evaluates the loss several times per step and dropout draws a "
+            f"new mask each time; use dropout 0 with {name}",
+        )
+    if out["clip_norm"] is not None:
+        raise ConfigError(
+            "clip_norm",
+            f"optimizer {name} needs the loss's own gradient; use clip_norm null with {name}",
+        )
+    if cls.needs_hessian:
+        bad = unsupported(
+            [ACTIVATIONS.lookup(h["activation"]) for h in out["hidden"]],
+            ACTIVATIONS.lookup(out["output_activation"]),
+            LOSSES.lookup(out["loss"]["name"]),
+            out["batchnorm"],
+            out["dropout"],
+        )
+        if bad is not None:
+            raise ConfigError(bad[0], f"optimizer {name}: {bad[1]}")

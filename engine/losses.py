@@ -15,6 +15,8 @@ Each loss has ``value`` (a float), ``grad`` (dL/dout, the shape of ``out``), and
 for loss landscapes: ``out`` of shape ``(..., N, K)`` holding many candidate outputs at once gives
 the mean loss of each, shape ``(...)``, vectorised over the leading axes.
 ``value`` and ``grad`` run every training step, so they are lean and do no validation.
+``hessian_vector`` (the derivative of ``grad`` along a direction) serves the exact Hessian of
+the newton optimizer (:mod:`engine.hessian`).
 """
 
 from __future__ import annotations
@@ -50,6 +52,14 @@ class Loss:
     def batch_values(self, out: Array, y: Target) -> Array:
         raise NotImplementedError
 
+    def hessian_vector(self, out: Array, y: Target, r: Array) -> Array:
+        """d/dε grad(out + ε r, y) at ε = 0: the loss's Hessian in ``out`` times ``r``.
+
+        ``r`` has the shape of ``out`` (N, K) or a leading axis of D directions (D, N, K); the
+        result has r's shape. For the exact Hessian of the newton optimizer; a loss without it
+        leaves this out and the newton optimizer refuses it."""
+        raise NotImplementedError
+
 
 LOSSES: Registry[Loss] = Registry("loss")
 
@@ -76,6 +86,9 @@ class MSE(Loss):
         d = out - y
         return (d * d).mean(axis=_LAST_TWO)
 
+    def hessian_vector(self, out: Array, y: Target, r: Array) -> Array:
+        return r * (2.0 / out.size)
+
 
 @LOSSES.register
 class MAE(Loss):
@@ -97,6 +110,9 @@ class MAE(Loss):
 
     def batch_values(self, out: Array, y: Target) -> Array:
         return np.abs(out - y).mean(axis=_LAST_TWO)
+
+    def hessian_vector(self, out: Array, y: Target, r: Array) -> Array:
+        return np.zeros_like(r)  # piecewise linear in out
 
 
 @LOSSES.register
@@ -131,6 +147,11 @@ class Huber(Loss):
     def batch_values(self, out: Array, y: Target) -> Array:
         return self._elementwise(out, y).mean(axis=_LAST_TWO)
 
+    def hessian_vector(self, out: Array, y: Target, r: Array) -> Array:
+        # the clip's slope: 1 inside |d| < delta, 0 on the linear arms
+        inside = np.abs(out - y) < self.delta
+        return np.where(inside, r, 0.0) * (1.0 / out.size)
+
 
 @LOSSES.register
 class BCE(Loss):
@@ -156,6 +177,10 @@ class BCE(Loss):
 
     def batch_values(self, out: Array, y: Target) -> Array:
         return (np.logaddexp(0.0, out) - out * y).mean(axis=_LAST_TWO)
+
+    def hessian_vector(self, out: Array, y: Target, r: Array) -> Array:
+        s = expit(out)
+        return r * (s * (1.0 - s) * (1.0 / out.size))
 
 
 @LOSSES.register
@@ -190,3 +215,10 @@ class CrossEntropy(Loss):
         lse = np.log(np.exp(s).sum(axis=-1))  # (..., N)
         picked = s[..., np.arange(s.shape[-2]), y]  # (..., N): s[..., i, y_i]
         return (lse - picked).mean(axis=-1)
+
+    def hessian_vector(self, out: Array, y: Target, r: Array) -> Array:
+        # the softmax Jacobian p_k (delta_kj - p_j) applied to r, per row, over N
+        p = np.exp(out - out.max(axis=-1, keepdims=True))
+        p /= p.sum(axis=-1, keepdims=True)
+        pr = p * r
+        return (pr - p * pr.sum(axis=-1, keepdims=True)) * (1.0 / out.shape[0])

@@ -14,6 +14,9 @@ by the seeded RNG at each epoch start, and the last batch of an epoch may be sma
 Divergence: a non-finite loss, gradient or update ends the iteration as ``diverged``; the
 weights keep their last finite values and no later step runs until the trainer is rebuilt.
 
+lbfgs and newton do their whole step in the update phase, re-evaluating the batch's loss at
+other θ (:class:`~engine.objective.BatchObjective`, torch's closure); records add ``n_evals``.
+
 Reading a trainer is done by the functions of :mod:`engine.inspect`, which take it as their
 argument (``readouts.snapshot(trainer, {"probe"})``); changing it by :meth:`set_hparams`
 (live keys) and ``trainer.net.set_weight``; :meth:`checkpoint` and :meth:`restore` carry the
@@ -43,7 +46,8 @@ from engine.config import (
 from engine.datasets import make_dataset
 from engine.network import Network
 from engine.numbers import finite
-from engine.optim import OPTIMIZERS, SCHEDULES, clip_grad_norm
+from engine.objective import BatchObjective
+from engine.optim import OPTIMIZERS, SCHEDULES, SecondOrder, clip_grad_norm
 from engine.trajectory import Trajectory
 
 Array = NDArray[np.float64]
@@ -64,9 +68,7 @@ class Trainer:
             self.data.n_classes if self.data.task == "multiclass" else self.data.y_train.shape[1]
         )
         self.net = Network(cfg, self.data.x_train.shape[1], n_out, self.rng)
-        self.optimizer = OPTIMIZERS.create(
-            cfg["optimizer"]["name"], component_params(cfg["optimizer"])
-        )
+        self.optimizer = self._new_optimizer(cfg["optimizer"])
         self.schedule = SCHEDULES.create(cfg["schedule"]["name"], component_params(cfg["schedule"]))
         self.n_train = self.data.x_train.shape[0]
         self.iteration = 0
@@ -91,6 +93,15 @@ class Trainer:
         self._cursor = 0
         self.last_phase: dict[str, Any] | None = None
         self.trajectory = Trajectory(self.net.theta)
+
+    def _new_optimizer(self, section: dict[str, Any]) -> Any:
+        """The optimizer of a normalized config section, if this net is not too big for it."""
+        opt = OPTIMIZERS.create(section["name"], component_params(section))
+        most, n = getattr(opt, "max_params", None), self.net.n_params  # newton's P × P Hessian
+        if most is not None and n > most:
+            why = f"optimizer {opt.name} takes nets of at most {most} parameters; this has {n}"
+            raise ConfigError("optimizer.name", why)
+        return opt
 
     def _build_phases(self) -> list[tuple[str, int | None, Callable[[Trainer], None]]]:
         """The phases of one iteration in order: (name, layer, run), called as ``run(self)``.
@@ -213,8 +224,20 @@ class Trainer:
 
     def _update_phase(self) -> None:
         net = self.net
-        self.lr = self.schedule.lr(self.optimizer.hparams["lr"], self.epoch)
-        delta = self.optimizer.step_flat(net.theta, net.grad, self.lr, net.shapes)
+        opt = self.optimizer
+        self.lr = self.schedule.lr(opt.hparams["lr"], self.epoch)
+        extra: dict[str, Any] = {}
+        later_stats: list[list[tuple[Array, Array]]] = []
+        if isinstance(opt, SecondOrder):
+            # the whole second-order step runs here, re-evaluating this batch's loss as torch's
+            # closure does; the phases' loss and gradient are its first evaluation
+            objective = BatchObjective(net, self._xb, self._yb)
+            f0 = self.loss + self.penalty_value
+            delta = opt.step_objective(net.theta, f0, net.grad, objective, self.lr, net.shapes)
+            extra = opt.last_info
+            later_stats = objective.stats
+        else:
+            delta = opt.step_flat(net.theta, net.grad, self.lr, net.shapes)
         if delta is None:  # weights and optimizer state were left as they were
             self._diverge("an update step became infinite or not a number")
             return
@@ -223,6 +246,9 @@ class Trainer:
             assert layer.bn is not None and layer.cache.norm is not None
             assert layer.cache.norm.stats is not None  # a train-mode pass
             layer.bn.commit_stats(layer.cache.norm.stats)
+        for stats in later_stats:  # each closure evaluation's batch statistics, as torch folds them
+            for layer, batch_stats in zip(self._bn_layers, stats, strict=True):
+                layer.bn.commit_stats(batch_stats)  # type: ignore[union-attr]
         n = self._xb.shape[0]
         self.iteration += 1
         self.samples_seen += n
@@ -240,6 +266,7 @@ class Trainer:
                 "penalty": self.penalty_value,
                 "lr": self.lr,
                 "grad_norm": self.grad_norm,
+                **extra,
             }
         )
 
@@ -313,9 +340,7 @@ class Trainer:
             if new["optimizer"]["name"] == old["optimizer"]["name"]:
                 self.optimizer.set_hparams(component_params(new["optimizer"]))
             else:
-                self.optimizer = OPTIMIZERS.create(
-                    new["optimizer"]["name"], component_params(new["optimizer"])
-                )
+                self.optimizer = self._new_optimizer(new["optimizer"])
         if new["schedule"] != old["schedule"]:
             self.schedule = SCHEDULES.create(
                 new["schedule"]["name"], component_params(new["schedule"])

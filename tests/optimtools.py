@@ -1,4 +1,5 @@
-"""Helpers for the optimizer tests: two hand-checkable steps on a scalar parameter."""
+"""Helpers for the optimizer tests: two hand-checkable steps on a scalar parameter, and a
+central-difference Hessian for the second-order ones."""
 
 from __future__ import annotations
 
@@ -31,3 +32,18 @@ def check(thetas: tuple[float, float], theta1: float, theta2: float) -> None:
 
 def state(opt: Optimizer, key: str) -> float:
     return float(opt.state[0][key][0])
+
+
+H = 1e-5  # central-difference step: truncation ~H² |f⁗|, rounding ~1e-16 |g| / H
+
+
+def central_difference(objective: Any, theta: Any) -> Any:
+    """The Hessian by central differences of the gradient, column by column:
+    ``H[:, j] = (∇f(θ + h e_j) − ∇f(θ − h e_j)) / 2h``; ``objective(θ)`` returns (f, ∇f)."""
+    p = theta.size
+    out = np.empty((p, p))
+    for j in range(p):
+        e = np.zeros(p)
+        e[j] = H
+        out[:, j] = (objective(theta + e)[1] - objective(theta - e)[1]) / (2 * H)
+    return out

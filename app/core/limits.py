@@ -13,6 +13,7 @@ from typing import Any
 from app.core.errors import ApiError, engine_error, limit_error
 from app.core.settings import Settings
 from engine.datasets import TableLimit, csv_to_inline
+from engine.optim import OPTIMIZERS
 from engine.trainer import Trainer
 
 
@@ -58,6 +59,31 @@ def check_built(trainer: Any, settings: Settings) -> None:
         raise limit_error("dataset", "max_cols", cols, settings.max_cols)
     if trainer.n_params > settings.max_params:
         raise limit_error("hidden", "max_params", trainer.n_params, settings.max_params)
+    check_optimizer(trainer.config, trainer.n_params, settings)
+
+
+def check_optimizer(config: Mapping[str, Any], n_params: int, settings: Settings) -> None:
+    """Second-order optimizers on a net of ``n_params`` parameters (a live switch is checked
+    here too): newton builds and solves a P × P Hessian every step, at most
+    ``newton_max_params``; lbfgs keeps 2 × history_size vectors of P numbers, which every
+    checkpoint and replay keyframe carries, at most ``max_lbfgs_memory`` numbers."""
+    optimizer = config.get("optimizer")
+    if isinstance(optimizer, str):
+        optimizer = {"name": optimizer}
+    if not isinstance(optimizer, Mapping):
+        return  # the engine names what is wrong with it
+    name = optimizer.get("name")
+    if name == "newton" and n_params > settings.newton_max_params:
+        raise limit_error(
+            "optimizer.name", "newton_max_params", n_params, settings.newton_max_params
+        )
+    history = optimizer.get("history_size", OPTIMIZERS.defaults("lbfgs")["history_size"])
+    if name == "lbfgs" and isinstance(history, int) and not isinstance(history, bool):
+        kept = 2 * history * n_params
+        if kept > settings.max_lbfgs_memory:
+            raise limit_error(
+                "optimizer.history_size", "max_lbfgs_memory", kept, settings.max_lbfgs_memory
+            )
 
 
 def table_limit_error(exc: Any, field: str, settings: Settings) -> ApiError:

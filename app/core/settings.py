@@ -92,6 +92,17 @@ class Settings(BaseSettings):
         ),
     )
     max_resolution: int = Field(default=200, ge=2, description="Decision-surface resolution.")
+    newton_max_params: int = Field(
+        default=500,
+        ge=1,
+        description="Parameters of a net the newton optimizer takes (its Hessian is P × P).",
+    )
+    max_lbfgs_memory: int = Field(
+        default=2_000_000,
+        ge=1,
+        description="Numbers the lbfgs optimizer keeps (2 × history_size × parameters), which"
+        " every checkpoint and replay keyframe carries.",
+    )
     max_gradcheck_params: int = Field(
         default=5_000, ge=1, description="Gradient check costs 2N passes."
     )

@@ -39,7 +39,7 @@ DIGITS_SHOWN = 24
 SCALARS = (
     "status", "divergence", "iteration", "epoch", "samples_seen", "iterations_per_epoch",
     "epoch_samples", "iterations_left", "batch_size", "n_train", "phase", "last_phase", "loss",
-    "penalty", "lr", "grad_norm",
+    "penalty", "lr", "grad_norm", "second_order",
 )  # fmt: skip
 # the snapshot parts each network view draws from (the others are not computed); the probe
 # example's trace only in its own views (the input column shows its features in all)

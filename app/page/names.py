@@ -102,6 +102,15 @@ PARAMS = {
     "beta1": N_("beta1"),
     "beta2": N_("beta2"),
     "amsgrad": N_("amsgrad"),
+    "max_iter": N_("max iter"),
+    "max_eval": N_("max eval"),
+    "tolerance_grad": N_("tolerance grad"),
+    "tolerance_change": N_("tolerance change"),
+    "history_size": N_("history size"),
+    "line_search_fn": N_("line search"),
+    "damping": N_("damping λ"),
+    "damping_factor": N_("damping factor ρ"),
+    "max_tries": N_("max tries"),
 }
 OPTIONS = {
     # losses
@@ -120,6 +129,9 @@ OPTIONS = {
     "rmsprop": N_("RMSprop"),
     "adam": N_("Adam"),
     "adamw": N_("AdamW"),
+    "lbfgs": N_("L-BFGS"),
+    "newton": N_("Newton (damped)"),
+    "strong_wolfe": N_("strong Wolfe"),
     # schedules
     "constant": N_("constant"),
     "step": N_("step decay"),

@@ -113,4 +113,21 @@ def counters(s: dict[str, Any]) -> dict[str, str]:
         "batch_loss": fmt(s.get("loss")),
         "lr": fmt(s.get("lr")),
         "grad_norm": fmt(s.get("grad_norm")),
+        **second_order(s.get("second_order")),
     }
+
+
+def second_order(info: dict[str, Any] | None) -> dict[str, str]:
+    """The last lbfgs / newton step in numbers (readouts.second_order): its loss evaluations
+    and newton's Hessian eigenvalues and condition number; {} for other optimizers."""
+    if not info:
+        return {}
+    out = {"n_evals": str(info.get("n_evals", ""))}
+    if "eig_max" in info:
+        out.update(
+            eig_min=fmt(info.get("eig_min")),
+            eig_max=fmt(info.get("eig_max")),
+            condition=fmt(info.get("condition")) if info.get("condition") is not None else "∞",
+            damping=fmt(info.get("damping")),
+        )
+    return out

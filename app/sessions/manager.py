@@ -22,7 +22,7 @@ from typing import Any
 
 from app.core.errors import ApiError, Conflict, NotFound, engine_error, quota_error
 from app.core.history import HistoryStore
-from app.core.limits import build_trainer, check_config, restore_trainer
+from app.core.limits import build_trainer, check_config, check_optimizer, restore_trainer
 from app.core.settings import Settings
 from app.core.store import Store
 from app.sessions.documents import Documents
@@ -321,6 +321,7 @@ class Manager(RemoteRuns, Recovery, Upkeep, Documents):
                 session.name = name
             merged = merge_config(session.config, changes)
             check_config(merged, self.settings)
+            check_optimizer(merged, int(session.counters.get("n_params", 0)), self.settings)
             changed = sorted(k for k in changes if merged.get(k) != session.config.get(k))
             if any(k not in LIVE_KEYS for k in changed):
                 self.reset(session, merged)

@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 
 from engine.layers import PARAM_NAMES
 from engine.numbers import finite
+from engine.optim import SecondOrder
 from engine.trainer import Trainer
 
 Array = NDArray[np.float64]
@@ -132,6 +133,8 @@ def snapshot(
         "penalty": finite(trainer.penalty_value),
         "lr": finite(trainer.lr),
         "grad_norm": finite(trainer.grad_norm),
+        # what the last lbfgs / newton step did (evaluations; newton's Hessian readout), else None
+        "second_order": second_order(trainer),
         "layers": layers,
     }
     if "probe" in include:
@@ -145,6 +148,14 @@ def snapshot(
     if "metrics" in include:
         out["metrics"] = metrics(trainer)
     return out
+
+
+def second_order(trainer: Trainer) -> dict[str, Any] | None:
+    """The last second-order step's record entries: ``n_evals`` (loss evaluations), and for
+    newton ``accepted``, ``damping`` λ, the Hessian's ``eig_min``, ``eig_max`` and
+    ``condition`` (max|μ| / min|μ|); {} before the first step, None for other optimizers."""
+    opt = trainer.optimizer
+    return finite(dict(opt.last_info)) if isinstance(opt, SecondOrder) else None
 
 
 def probe_index(trainer: Trainer) -> int:

@@ -17,7 +17,10 @@ Rules, with γ the scheduled learning rate and λ the weight decay (torch.optim'
 * adamw: w ← w (1 − γλ) then the adam step without λ in g;
 * adagrad: γ̃ = γ / (1 + (t − 1) η); g′ = g + λw; w ← w − γ̃ g′ / (√sum_t + ε);
 * rmsprop: g′ = g + λw; ṽ = v_t (centered: v_t − ḡ_t²); μ > 0: w ← w − γ buf_t, else
-  w ← w − γ g′ / (√ṽ + ε).
+  w ← w − γ g′ / (√ṽ + ε);
+* lbfgs: w ← w + Σ_k t_k d_k over the step's inner iterations, d_k = −H_k g_k (H_k the
+  two-loop estimate); newton: w ← w − γ [(H + λI)⁻¹ g]_w. Both solve for the whole vector, so
+  the stored Δ is shown with the step's evaluations (and λ), not re-derived from one weight.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import math
 from typing import Any
 
 from engine.inspect.chain import clean
+from engine.optim import SecondOrder
 from engine.trainer import Trainer
 
 
@@ -134,6 +138,16 @@ def last_update(trainer: Trainer, layer: int, i: int, j: int) -> dict[str, Any]:
             step = lr * scaled
         n["step"] = step
         delta = -step
+    elif isinstance(opt, SecondOrder):
+        # the step solves for the whole vector at once (a two-loop recursion over every
+        # weight's history, or (H + λI)⁻¹g): one weight's Δ cannot be re-derived from its own
+        # numbers, so the panel shows the formula and the stored Δ with what the step did
+        n.update(
+            {k: v for k, v in opt.last_info.items() if k in ("n_evals", "n_iter", "damping")}
+        )
+        n["accepted"] = opt.last_info.get("accepted", True)
+        n["step"] = stored
+        delta = stored
     else:  # an optimizer this panel does not know: the stored numbers only
         return clean(
             {

@@ -13,10 +13,13 @@ increasing complexity (the order catalogs list them in), and every schedule in
 from engine.optim.adaptive import Adagrad, Adam, AdamW, RMSprop
 from engine.optim.base import OPTIMIZERS, Optimizer
 from engine.optim.clipping import clip_grad_norm
+from engine.optim.lbfgs import LBFGS
+from engine.optim.newton import Newton
 from engine.optim.schedules import SCHEDULES, Schedule
+from engine.optim.second_order import Objective, SecondOrder
 from engine.optim.sgd import SGD
 
-for _rule in (SGD, Adagrad, RMSprop, Adam, AdamW):
+for _rule in (SGD, Adagrad, RMSprop, Adam, AdamW, LBFGS, Newton):
     OPTIMIZERS.register(_rule)
 
 __all__ = [
@@ -24,10 +27,14 @@ __all__ = [
     "SCHEDULES",
     "SGD",
     "Adagrad",
+    "LBFGS",
     "Adam",
     "AdamW",
+    "Newton",
+    "Objective",
     "Optimizer",
     "RMSprop",
     "Schedule",
+    "SecondOrder",
     "clip_grad_norm",
 ]

@@ -18,7 +18,9 @@ view of parameter ``i``'s slice of that vector, shaped like the parameter (it ch
 on the next step; copy it to keep it).
 
 The rules themselves live in :mod:`engine.optim.sgd` and :mod:`engine.optim.adaptive`; the
-package's ``__init__`` registers all five in :data:`OPTIMIZERS`.
+second-order ones, which need the loss itself rather than one gradient, in
+:mod:`engine.optim.lbfgs` and :mod:`engine.optim.newton` (on :mod:`engine.optim.second_order`).
+The package's ``__init__`` registers all of them in :data:`OPTIMIZERS`.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ class Optimizer:
     name: ClassVar[str]
     params: ClassVar[tuple[Param, ...]] = ()
     state_keys: ClassVar[tuple[str, ...]] = ()
+    # True for the rules that evaluate the loss again inside a step (engine.optim.second_order)
+    second_order: ClassVar[bool] = False
 
     def __init__(self, **hparams: Any) -> None:
         self.hparams: dict[str, Any] = self._validated(hparams)

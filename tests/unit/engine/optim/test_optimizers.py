@@ -205,7 +205,15 @@ def test_switching_on_amsgrad_and_momentum_mid_run() -> None:
 
 # -- defaults and validation -------------------------------------------------------------------
 def test_defaults_are_torchs() -> None:
-    assert OPTIMIZERS.names() == ["sgd", "adagrad", "rmsprop", "adam", "adamw"]
+    assert OPTIMIZERS.names() == [
+        "sgd",
+        "adagrad",
+        "rmsprop",
+        "adam",
+        "adamw",
+        "lbfgs",
+        "newton",
+    ]
     assert OPTIMIZERS.defaults("sgd") == {
         "lr": 1e-3,
         "momentum": 0.0,
@@ -239,6 +247,15 @@ def test_defaults_are_torchs() -> None:
     assert OPTIMIZERS.defaults("adam") == adam
     assert OPTIMIZERS.defaults("adamw") == {**adam, "weight_decay": 1e-2}
     assert OPTIMIZERS.create("adamw").hparams == {**adam, "weight_decay": 1e-2}
+    assert OPTIMIZERS.defaults("lbfgs") == {  # torch.optim.LBFGS's signature
+        "lr": 1.0,
+        "max_iter": 20,
+        "max_eval": None,
+        "tolerance_grad": 1e-7,
+        "tolerance_change": 1e-9,
+        "history_size": 100,
+        "line_search_fn": None,
+    }
     assert [e["name"] for e in OPTIMIZERS.catalog()] == OPTIMIZERS.names()
 
 
@@ -293,8 +310,8 @@ def test_nesterov_needs_momentum_and_no_dampening(hp: dict[str, Any]) -> None:
 
 
 def test_unknown_optimizer() -> None:
-    with pytest.raises(ValueError, match="'lbfgs'"):
-        OPTIMIZERS.create("lbfgs")
+    with pytest.raises(ValueError, match="'lion'"):
+        OPTIMIZERS.create("lion")
 
 
 def good_state_dict() -> dict[str, Any]:
