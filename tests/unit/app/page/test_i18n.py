@@ -47,7 +47,7 @@ NAMES = {
     "a_j", "a_k", "w_jk", "b_k", "g_num", "exp_avg", "exp_avg_sq", "square_avg", "uci",
     "scikit", "learn", "momentum_buffer", "sample", "seed", "gradcheck", "api",
     # the presets' and the exports' proper names (Keras's Dense layers, the MLP, the formats)
-    "keras", "dense", "mlp", "tensorflow", "numpy", "onnx", "prev",
+    "keras", "dense", "mlp", "tensorflow", "numpy", "onnx", "prev", "bfgs", "newton",
 }
 WORD = re.compile(r"[A-Za-z][A-Za-z_]{2,}")
 
