@@ -43,7 +43,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from engine.inspect.directions import project
-from engine.layers import PARAM_NAMES
+from engine.layers import param_names
 from engine.network import Network
 from engine.trainer import Trainer
 
@@ -174,7 +174,7 @@ def layered(net: Network, flat: Array) -> list[dict[str, Any]]:
     out, k = [], 0
     for layer in net.layers:
         m = len(layer.params)
-        out.append({name: parts[k + j].tolist() for j, name in enumerate(PARAM_NAMES[:m])})
+        out.append({name: parts[k + j].tolist() for j, name in enumerate(param_names(m))})
         k += m
     return out
 

@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from engine.layers import PARAM_NAMES
 from engine.numbers import finite
 from engine.trainer import Trainer
 
@@ -60,7 +59,7 @@ def _optimizer_state(trainer: Trainer, numbers: Any = finite) -> list[dict[str, 
     k = 0
     for layer in trainer.net.layers:
         entry: dict[str, Any] = {}
-        for name in PARAM_NAMES[: len(layer.params)]:
+        for name in layer.param_names:
             entry[name] = (
                 {key: numbers(v) for key, v in state[k].items()} if k < len(state) else {}
             )
