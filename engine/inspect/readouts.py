@@ -71,7 +71,8 @@ def _optimizer_state(trainer: Trainer, numbers: Any = finite) -> list[dict[str, 
 def snapshot(
     trainer: Trainer, include: frozenset[str] | set[str] = frozenset(), arrays: bool = False
 ) -> dict[str, Any]:
-    """Weights per layer, counters and status; ``include`` adds the requested views.
+    """Weights per layer (W, b, and PReLU's ``alpha``), counters and status; ``include`` adds
+    the requested views.
 
     The numbers come as nested lists with None for non-finite values, or with ``arrays`` as
     float64 NumPy arrays that may be views of the trainer's own (for an encoder that writes
@@ -109,6 +110,13 @@ def snapshot(
             if "gradients" in include:
                 entry["batchnorm"]["dgamma"] = numbers(bn.dgamma)
                 entry["batchnorm"]["dbeta"] = numbers(bn.dbeta)
+        act: Any = layer.activation
+        if act.learned:  # PReLU's α (1,) or (units,), the layer's last parameter
+            entry["alpha"] = numbers(act.alpha)
+            if "gradients" in include:
+                entry["dalpha"] = numbers(act.dalpha)
+            if "updates" in include:
+                entry["dalpha_update"] = numbers(updates[k + n - 1])
         if "batch" in include:
             for key in ("x", "z", "a", "delta"):
                 entry[f"batch_{key}"] = numbers(getattr(layer, key))
