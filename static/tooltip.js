@@ -49,7 +49,10 @@
         ' of the probe example', '입력값 (예제 하나)']
     }
     const name = unit(el.dataset.layer, el.dataset.unit)
-    return [nodeQ + (v !== undefined ? ' = ' + v : '') + ' for ' + name, NODE_KO[view] || ko]
+    // a PReLU unit's learned slope below 0: a = max(0, z) + α·min(0, z)
+    const alpha = el.dataset.alpha !== undefined ? '; PReLU α = ' + el.dataset.alpha : ''
+    return [nodeQ + (v !== undefined ? ' = ' + v : '') + ' for ' + name + alpha,
+      (NODE_KO[view] || ko) + (alpha ? ' · 학습된 PReLU 기울기 α' : '')]
   }
   function unit (column, k) {
     const head = document.querySelector('#network g.column[data-column="' + column + '"] text.col-label')
