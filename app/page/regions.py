@@ -18,7 +18,7 @@ import numpy as np
 
 from app.page import controls, explain_view, words
 from app.page.controls import encode_config
-from app.page.draw import charts, flow_chart, network
+from app.page.draw import charts, flow_chart, network, scores
 from app.page.draw.digits import digits_html
 from app.page.draw.palette import fmt
 from app.page.templating import render_block
@@ -131,6 +131,9 @@ def render(frame: Any, public: dict[str, Any], feed: Any) -> dict[str, str]:
         # the gradient-flow chart reads the same step records: redrawn with the curves
         feed.parts["grad-flow"] = fd = flow_chart.flow_data(curves.chart)
         out["grad-flow"] = render_block("grad_flow", {"regions": {"grad-flow": fd}})
+        # the metrics under the output come with the same metrics rows
+        feed.parts["scores"] = sd = scores.scores_data(curves.chart.latest)
+        out["scores"] = render_block("scores", {"regions": {"scores": sd}})
     return out
 
 
