@@ -179,7 +179,9 @@ class PReLU(Activation):
     the layer (torch's ``num_parameters=1``), "unit" one per unit; each starts at ``init``.
     dL/dα_k = Σ_n min(0, z_nk) · dL/da_nk (also summed over the units for one α per layer).
     ``alpha``, ``dalpha``: the layer's parameter and gradient (views into the network's flat
-    vectors once it seats them, like W and dW).
+    vectors once it seats them, like W and dW). An optimizer's weight_decay reaches α as torch
+    applies a group's to every parameter (torch's docs advise none on α); the config's L1/L2
+    penalty covers the weight matrices only.
     """
 
     name = "prelu"
