@@ -169,7 +169,7 @@ def gradient_noise(
 
 def layered(net: Network, flat: Array) -> list[dict[str, Any]]:
     """A flat (P,) vector as one dict per layer: {"W": (fan_in, fan_out), "b": (fan_out,),
-    [ "gamma", "beta" ]}, as nested lists."""
+    [ "gamma", "beta" ], [ "alpha" ]}, as nested lists."""
     parts = net.unflatten(flat)
     out, k = [], 0
     for layer in net.layers:
