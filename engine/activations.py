@@ -9,9 +9,14 @@ Like TensorFlow Playground's ``{output, der}`` pairs, every activation is one sm
 * ``second_derivative(z, a) -> f''(z)`` (elementwise ones), which the exact Hessian of the
   newton optimizer needs (0 for the piecewise-linear ones, as torch's double backward gives).
 
-Definitions and defaults follow ``torch.nn`` (ReLU, LeakyReLU, ELU, Softplus, GELU, SiLU,
-Softmax over the last axis), including torch's choice of derivative at kinks: ReLU'(0) = 0,
-LeakyReLU'(0) = negative_slope, ELU'(0) = alpha.
+Definitions and defaults follow ``torch.nn`` (ReLU, LeakyReLU, PReLU, ELU, Softplus, GELU, SiLU,
+Threshold, Softmax over the last axis), including torch's choice of derivative at kinks:
+ReLU'(0) = 0, LeakyReLU'(0) = negative_slope, PReLU'(0) = α, ELU'(0) = alpha, and the
+thresholded ReLU's f'(θ) = 0.
+
+PReLU is the one activation with a *learned* weight α (``learned = True``): the layer holds α
+among its parameters (after W, b and batch norm's γ, β), so the optimizer updates it like any
+other; :meth:`PReLU.bind` sizes it for the layer and :meth:`PReLU.weight_grad` gives dL/dα.
 
 Every formula is written to stay finite and warning-free for |z| up to about 1e300: sigmoid via
 ``scipy.special.expit`` (the exp(-|z|) trick inside one ufunc), softplus via ``logaddexp`` and
@@ -50,6 +55,7 @@ class Activation:
     name: ClassVar[str]
     params: ClassVar[tuple[Param, ...]] = ()
     elementwise: ClassVar[bool] = True
+    learned: ClassVar[bool] = False  # holds a trained weight α (PReLU)
 
     def forward(self, z: Array) -> Array:
         raise NotImplementedError
@@ -181,6 +187,79 @@ class LeakyReLU(Activation):
 
     def second_derivative(self, z: Array, a: Array) -> Array:
         return np.zeros_like(z)  # piecewise linear
+
+
+def prelu(z: Array, alpha: Array) -> Array:
+    """a = max(0, z) + α min(0, z), α broadcast over the last (unit) axis: (1,), (units,) or
+    stacked candidates (G, 1, units) against z (G, N, units), as loss landscapes need."""
+    return np.maximum(z, 0.0) + alpha * np.minimum(z, 0.0)
+
+
+@ACTIVATIONS.register
+class PReLU(Activation):
+    """Parametric ReLU (torch.nn.PReLU): a = max(0, z) + α min(0, z) with α learned.
+
+    f'(z) = 1 if z > 0 else α (α at z = 0, as torch). ``num_parameters`` "layer" is one α for
+    the layer (torch's ``num_parameters=1``), "unit" one per unit; each starts at ``init``.
+    dL/dα_k = Σ_n min(0, z_nk) · dL/da_nk (also summed over the units for one α per layer).
+    ``alpha``, ``dalpha``: the layer's parameter and gradient (views into the network's flat
+    vectors once it seats them, like W and dW). An optimizer's weight_decay reaches α as torch
+    applies a group's to every parameter (torch's docs advise none on α); the config's L1/L2
+    penalty covers the weight matrices only.
+    """
+
+    name = "prelu"
+    learned = True
+    params = (
+        Param("num_parameters", "layer", kind="choice", choices=("layer", "unit"), doc="α's"),
+        Param("init", 0.25, doc="α at the start"),
+    )
+
+    def __init__(self, num_parameters: str = "layer", init: float = 0.25) -> None:
+        self.num_parameters = num_parameters
+        self.init = init
+        self.bind(1)
+
+    def bind(self, units: int) -> None:
+        """Size α for a layer of ``units`` units: (1,) or (units,), filled with ``init``."""
+        n = units if self.num_parameters == "unit" else 1
+        self.alpha: Array = np.full(n, self.init)
+        self.dalpha: Array = np.zeros(n)
+
+    def forward(self, z: Array) -> Array:
+        return prelu(z, self.alpha)
+
+    def derivative(self, z: Array, a: Array) -> Array:
+        return np.where(z > 0.0, 1.0, self.alpha)
+
+    def backward(self, z: Array, a: Array, grad_a: Array) -> Array:
+        return grad_a * np.where(z > 0.0, 1.0, self.alpha)
+
+    def weight_grad(self, z: Array, grad_a: Array, out: Array) -> None:
+        """dL/dα into ``out`` (α's shape) from z and dL/da, both (N, units)."""
+        per_unit = np.einsum("ij,ij->j", np.minimum(z, 0.0), grad_a)
+        out[...] = per_unit.sum() if out.shape[0] == 1 else per_unit
+
+
+@ACTIVATIONS.register
+class ThresholdedReLU(Activation):
+    """Thresholded ReLU (Keras ThresholdedReLU, torch.nn.Threshold(θ, 0)): a = z if z > θ
+    else 0; f'(z) = 1 if z > θ else 0 (0 at z = θ, as torch). θ >= 0, as Keras requires."""
+
+    name = "thresholded_relu"
+    params = (Param("theta", 1.0, low=0.0, doc="threshold θ: a = z only where z > θ"),)
+
+    def __init__(self, theta: float = 1.0) -> None:
+        self.theta = theta
+
+    def forward(self, z: Array) -> Array:
+        return np.where(z > self.theta, z, 0.0)
+
+    def derivative(self, z: Array, a: Array) -> Array:
+        return (z > self.theta).astype(np.float64)
+
+    def backward(self, z: Array, a: Array, grad_a: Array) -> Array:
+        return np.where(z > self.theta, grad_a, 0.0)
 
 
 @ACTIVATIONS.register

@@ -145,7 +145,9 @@ def _hidden(value: Any) -> list[dict[str, Any]]:
                 f"activation {act}", ACTIVATIONS.lookup(act).params, act_params
             )
         except ValueError as exc:
-            raise ConfigError(f"{field}.activation_params", str(exc)) from None
+            bad = _named_key(act_params if isinstance(act_params, Mapping) else [], str(exc))
+            where = f"{field}.activation_params" + (f".{bad}" if bad else "")
+            raise ConfigError(where, str(exc)) from None
         layers.append({"units": units, "activation": act, "activation_params": act_params})
     return layers
 

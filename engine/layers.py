@@ -11,6 +11,7 @@ and backward, given ``dL/da`` (or, for the output layer, ``δ = dL/dz`` straight
     δ   = dL/dz = f'(z) ⊙ dL/da   (a vector-Jacobian product for softmax)
     dL/du = BN'(δ)                (= δ without batch norm)
     dW = xᵀ · dL/du,  db = Σ_n dL/du,  dL/dx = dL/du · Wᵀ
+    dα = Σ_n min(0, z) ⊙ dL/df     (PReLU, whose α is a parameter of the layer: f = f_α)
 
 The passes are functions of a cache: :meth:`Layer.forward` returns a :class:`Cache` (changing
 nothing), and :meth:`Layer.delta_from` and :meth:`Layer.backward` read one. Training, the
@@ -24,7 +25,7 @@ gradient buffers (views into the network's flat gradient) in place.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -33,8 +34,17 @@ from engine.activations import Activation
 
 Array = NDArray[np.float64]
 
-# the names of Layer.params, in their order (γ, β only with batch norm)
-PARAM_NAMES = ("W", "b", "gamma", "beta")
+# the names of Layer.params, in their order (γ, β only with batch norm, α only with PReLU)
+PARAM_NAMES = ("W", "b", "gamma", "beta", "alpha")
+
+
+def param_names(count: int) -> tuple[str, ...]:
+    """The names of a layer's ``count`` parameters: W, b, then γ, β (batch norm) and α (PReLU).
+
+    The count alone decides: 2 is (W, b), 3 adds α, 4 adds γ, β, 5 adds all three.
+    """
+    norm = PARAM_NAMES[2:4] if count >= 4 else ()
+    return PARAM_NAMES[:2] + norm + PARAM_NAMES[4:][: count % 2]
 
 
 class Normalized(NamedTuple):
@@ -122,10 +132,17 @@ class Cache:
     a: Array  # (N, fan_out): the output, f(z) after dropout (f itself without)
     mask: Array | None = None  # (N, fan_out): dropout's 0 or 1/(1 - p) per entry
     norm: Normalized | None = None  # batch norm's pass
+    # (N, fan_out): dL/df, which Layer.delta_from keeps for a learned activation (PReLU's
+    # dL/dα = Σ min(0, z) · dL/df needs it, and δ = α · dL/df loses it where α = 0)
+    grad_f: Array | None = None
 
 
 class Layer:
-    """Dense → optional batch norm → activation → optional inverted dropout."""
+    """Dense → optional batch norm → activation → optional inverted dropout.
+
+    A learned activation (PReLU) is sized for the layer here; its α is the layer's last
+    parameter.
+    """
 
     def __init__(
         self,
@@ -140,6 +157,8 @@ class Layer:
         self.activation = activation
         self.bn = BatchNorm(W.shape[1]) if batchnorm else None
         self.dropout = dropout
+        if activation.learned:
+            activation.bind(W.shape[1])  # type: ignore[attr-defined]
         self.dW = np.zeros_like(W)
         self.db = np.zeros_like(b)
         empty = np.zeros((0, W.shape[1]))
@@ -148,13 +167,28 @@ class Layer:
 
     @property
     def params(self) -> list[Array]:
-        """Trainable arrays in a fixed order: W, b, then γ, β with batch norm."""
-        return [self.W, self.b] + ([self.bn.gamma, self.bn.beta] if self.bn else [])
+        """Trainable arrays in a fixed order: W, b, then γ, β with batch norm, α with PReLU."""
+        act: Any = self.activation
+        return (
+            [self.W, self.b]
+            + ([self.bn.gamma, self.bn.beta] if self.bn else [])
+            + ([act.alpha] if act.learned else [])
+        )
 
     @property
     def grads(self) -> list[Array]:
         """Gradient buffers parallel to :attr:`params`."""
-        return [self.dW, self.db] + ([self.bn.dgamma, self.bn.dbeta] if self.bn else [])
+        act: Any = self.activation
+        return (
+            [self.dW, self.db]
+            + ([self.bn.dgamma, self.bn.dbeta] if self.bn else [])
+            + ([act.dalpha] if act.learned else [])
+        )
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        """The names of :attr:`params`: W, b, [gamma, beta], [alpha]."""
+        return param_names(len(self.params))
 
     # the recorded pass, as the readouts name its arrays
     @property
@@ -191,6 +225,8 @@ class Layer:
         """δ = dL/dz (N, fan_out) from dL/da: back through dropout, then the activation."""
         if cache.mask is not None:
             grad_a = grad_a * cache.mask
+        if self.activation.learned:
+            cache.grad_f = grad_a
         return self.activation.backward(cache.z, cache.f, grad_a)
 
     def backward(
@@ -200,7 +236,8 @@ class Layer:
         grads: list[Array] | None = None,
         need_input_grad: bool = True,
     ) -> Array | None:
-        """From δ = dL/dz (N, fan_out): write the gradients parallel to :attr:`params` into
+        """From δ = dL/dz (N, fan_out) (and, for PReLU, the dL/df :meth:`delta_from` kept in
+        ``cache``): write the gradients parallel to :attr:`params` into
         ``grads`` (by default the layer's own :attr:`grads`, the trainer's: views into the
         network's flat gradient) and return dL/dx (N, fan_in), or None without
         ``need_input_grad`` (the first layer's is never used).
@@ -213,6 +250,12 @@ class Layer:
             bn = self.bn
             dgamma, dbeta = (bn.dgamma, bn.dbeta) if grads is None else grads[2:4]
             grad_u = bn.backward(cache.norm, delta, dgamma, dbeta)
+        act: Any = self.activation
+        if act.learned:
+            # dL/dα from the dL/df that delta_from kept (a learned activation is never the
+            # output layer's, so delta_from always ran)
+            assert cache.grad_f is not None
+            act.weight_grad(cache.z, cache.grad_f, act.dalpha if grads is None else grads[-1])
         np.dot(cache.x.T, grad_u, out=dW)
         np.add.reduce(grad_u, axis=0, out=db)
         return grad_u @ self.W.T if need_input_grad else None

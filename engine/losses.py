@@ -2,7 +2,7 @@
 
 Shapes: ``out`` is the network output ``(N, K)``; ``y`` is
 
-* regression (mse, mae, huber): ``(N, K)`` float targets;
+* regression (mse, rmse, mae, huber): ``(N, K)`` float targets;
 * binary (bce): ``(N, 1)`` float targets in {0, 1};
 * multiclass (ce): ``(N,)`` int64 labels in [0, K).
 
@@ -21,6 +21,7 @@ the newton optimizer (:mod:`engine.hessian`).
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 import numpy as np
@@ -89,6 +90,31 @@ class MSE(Loss):
     def hessian_vector(self, out: Array, y: Target, r: Array) -> Array:
         return r * (2.0 / out.size)
 
+
+@LOSSES.register
+class RMSE(Loss):
+    """Root mean squared error, torch.sqrt(nn.MSELoss()(out, y)): L = sqrt((1/n) sum (out - y)^2)
+    over all n = N*K elements.
+
+    dL/dout = (out - y) / (n L); defined as 0 where L = 0 (every output exact), where the square
+    root has no derivative (torch's autograd gives NaN there: 0 times an infinite slope).
+    """
+
+    name = "rmse"
+
+    def value(self, out: Array, y: Target) -> float:
+        d = out - y
+        return math.sqrt(float(np.vdot(d, d)) / d.size)
+
+    def grad(self, out: Array, y: Target) -> Array:
+        d = out - y
+        rmse = math.sqrt(float(np.vdot(d, d)) / d.size)
+        d *= 0.0 if rmse == 0.0 else 1.0 / (d.size * rmse)
+        return d
+
+    def batch_values(self, out: Array, y: Target) -> Array:
+        d = out - y
+        return np.sqrt((d * d).mean(axis=_LAST_TWO))
 
 @LOSSES.register
 class MAE(Loss):

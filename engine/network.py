@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from engine.activations import get_activation
 from engine.config import component_params
 from engine.initializers import INITIALIZERS
-from engine.layers import PARAM_NAMES, Cache, Layer
+from engine.layers import Cache, Layer
 from engine.losses import LOSSES, Loss
 
 Array = NDArray[np.float64]
@@ -58,9 +58,9 @@ class Network:
     def _flatten(self) -> None:
         """Re-seat every parameter and gradient as a view into one flat vector.
 
-        ``theta`` (P,) and ``grad`` (P,) hold W₀, b₀, [γ₀, β₀], W₁, … in order, so the optimizer,
-        the gradient norm, divergence checks and the trajectory each touch one array per step
-        instead of one per parameter.
+        ``theta`` (P,) and ``grad`` (P,) hold W₀, b₀, [γ₀, β₀], [α₀], W₁, … in order, so the
+        optimizer, the gradient norm, divergence checks and the trajectory each touch one array
+        per step instead of one per parameter.
         """
         params = self.params
         self.shapes = [p.shape for p in params]
@@ -83,7 +83,10 @@ class Network:
                 offset += p.size
             (layer.W, layer.dW), (layer.b, layer.db) = views[:2]
             if layer.bn is not None:
-                (layer.bn.gamma, layer.bn.dgamma), (layer.bn.beta, layer.bn.dbeta) = views[2:]
+                (layer.bn.gamma, layer.bn.dgamma), (layer.bn.beta, layer.bn.dbeta) = views[2:4]
+            act: Any = layer.activation
+            if act.learned:
+                act.alpha, act.dalpha = views[-1]
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         # pickle copies each view on its own: re-seat them into the unpickled flat vectors
@@ -135,11 +138,13 @@ class Network:
             bn.running_var[...] = var
 
     def set_weight(self, layer: int, param: str, value: Any, index: Any = None) -> None:
-        """Set ``layers[layer].param`` (W, b, gamma or beta) entirely, or one entry at ``index``."""
+        """Set ``layers[layer].param`` (W, b, gamma, beta or alpha) entirely, or one entry at
+        ``index``."""
         layers = self.layers
         if isinstance(layer, bool) or not isinstance(layer, int) or not 0 <= layer < len(layers):
             raise ValueError(f"layer: invalid layer {layer!r}: must be 0..{len(layers) - 1}")
-        target = dict(zip(PARAM_NAMES, layers[layer].params, strict=False)).get(param)
+        la = layers[layer]
+        target = dict(zip(la.param_names, la.params, strict=True)).get(param)
         if target is None:
             raise ValueError(f"param: invalid param {param!r} for layer {layer}")
         arr = _as_floats("value", value)
@@ -249,14 +254,16 @@ class Network:
     def trace(self, x: Array, y: Array) -> list[dict[str, Array]]:
         """Eval-mode forward and backward of a few examples, for the probe view.
 
-        Returns per layer {x, z, a, delta, dW, db} (+ dgamma, dbeta with batch norm): the
+        Returns per layer {x, z, a, delta, dW, db} (+ dgamma, dbeta with batch norm, dalpha
+        with PReLU): the
         gradient of the mean loss over ``x``; for one example, dW[j, k] = x[j] · delta[k].
         """
         caches = self.forward(x)
         records = []
-        for cache, (delta, grads) in zip(caches, self.backward(caches, y), strict=True):
+        passes = zip(self.layers, caches, self.backward(caches, y), strict=True)
+        for layer, cache, (delta, grads) in passes:
             record = {"x": cache.x, "z": cache.z, "a": cache.a, "delta": delta}
-            record.update(zip(("dW", "db", "dgamma", "dbeta"), grads, strict=False))
+            record.update(zip(["d" + n for n in layer.param_names], grads, strict=True))
             records.append(record)
         return records
 

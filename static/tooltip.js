@@ -38,7 +38,9 @@
       return [T(v !== undefined ? 'tip_input_value' : 'tip_input', { k: el.dataset.unit, feature: feature(el.dataset.unit), value: v })]
     }
     const name = unit(el.dataset.layer, el.dataset.unit)
-    return [T(v !== undefined ? 'tip_node_value' : 'tip_node', { quantity: nodeQ, value: v, unit: name })]
+    // a PReLU unit's learned slope below 0: a = max(0, z) + α·min(0, z)
+    const alpha = el.dataset.alpha !== undefined ? T('tip_alpha', { alpha: el.dataset.alpha }) : ''
+    return [T(v !== undefined ? 'tip_node_value' : 'tip_node', { quantity: nodeQ, value: v, unit: name }) + alpha]
   }
   function unit (column, k) {
     const head = document.querySelector('#network g.column[data-column="' + column + '"] text.col-label')

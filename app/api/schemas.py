@@ -173,7 +173,7 @@ class PatchResult(BaseModel):
 
 class WeightEdit(Model):
     layer: int = Field(ge=0, le=4096)
-    param: Literal["W", "b", "gamma", "beta"]
+    param: Literal["W", "b", "gamma", "beta", "alpha"]
     value: float | list[float] | list[list[float]]
     index: list[int] | None = Field(default=None, max_length=2)
 

@@ -208,5 +208,6 @@ def reset_session(
 
 @router.put("/{session_id}/weights")
 def edit_weights(body: WeightEdit, session: SessionDep, manager: ManagerDep) -> dict[str, Any]:
-    """Set one weight (``index``) or a whole ``W``/``b`` array; shapes are validated."""
+    """Set one weight (``index``) or a whole array (W, b, gamma, beta, or PReLU's alpha); shapes
+    are validated."""
     return manager.set_weight(session, body.layer, body.param, body.value, body.index)

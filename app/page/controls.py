@@ -38,9 +38,9 @@ HIDEABLE = {
     "surface": N_("loss surface panel"),
 }
 LOSS_TASKS = {
-    "binary": ("bce", "mse", "mae", "huber"),
+    "binary": ("bce", "mse", "rmse", "mae", "huber"),
     "multiclass": ("ce",),
-    "regression": ("mse", "mae", "huber"),
+    "regression": ("mse", "rmse", "mae", "huber"),
 }
 
 
@@ -118,8 +118,9 @@ def layer_buttons(hidden: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-# activations He initialisation is derived for (zero or small slope below 0)
-RELU_FAMILY = ("relu", "leaky_relu", "elu", "gelu", "silu")
+# activations He initialisation is derived for (zero or small slope below 0; He et al. derived
+# it for PReLU itself)
+RELU_FAMILY = ("relu", "leaky_relu", "prelu", "elu", "gelu", "silu")
 
 
 def split_rows(spec: dict[str, Any]) -> dict[str, int] | None:
@@ -205,6 +206,7 @@ def page_context(
         "lr_past": lr_past(opt["lr"]),
         "schedules": [s["name"] for s in cats["schedules"]],
         "losses": LOSS_TASKS.get(task, ("mse",)),
+        "relu_family": RELU_FAMILY,
         "inits": [i["name"] for i in cats["initializers"]],
         "views": views.menu(opt),  # the optimizer's state views only where it keeps them
         "task": task,

@@ -28,6 +28,9 @@ LOSS_MATH = {
     "mse": "<mfrac><mn>1</mn><mi>K</mi></mfrac><munder><mo>∑</mo><mi>k</mi></munder>"
     "<msup><mrow><mo>(</mo><msub><mi>ŷ</mi><mi>k</mi></msub><mo>−</mo><msub><mi>y</mi><mi>k</mi>"
     "</msub><mo>)</mo></mrow><mn>2</mn></msup>",
+    "rmse": "<msqrt><mfrac><mn>1</mn><mi>K</mi></mfrac><munder><mo>∑</mo><mi>k</mi></munder>"
+    "<msup><mrow><mo>(</mo><msub><mi>ŷ</mi><mi>k</mi></msub><mo>−</mo><msub><mi>y</mi><mi>k</mi>"
+    "</msub><mo>)</mo></mrow><mn>2</mn></msup></msqrt>",
     "mae": "<mfrac><mn>1</mn><mi>K</mi></mfrac><munder><mo>∑</mo><mi>k</mi></munder><mo>|</mo>"
     "<msub><mi>ŷ</mi><mi>k</mi></msub><mo>−</mo><msub><mi>y</mi><mi>k</mi></msub><mo>|</mo>",
     "huber": "<mfrac><mn>1</mn><mi>K</mi></mfrac><munder><mo>∑</mo><mi>k</mi></munder>"

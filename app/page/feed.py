@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.page import frames, i18n, regions
-from app.page.draw import charts, flow_chart
+from app.page.draw import charts, flow_chart, scores
 from app.page.render_thread import RENDERER
 from app.page.words import UiState
 from app.streaming.page_sse import data_lines
@@ -388,6 +388,8 @@ def first_page(session: Any, manager: Any, hidden: set[str]) -> dict[str, Any]:
             parts["curves"] = regions.curves_data(feed.curves.chart, feed.ui)
         if "grad-flow" not in parts:
             parts["grad-flow"] = flow_chart.flow_data(feed.curves.chart)
+        if "scores" not in parts:
+            parts["scores"] = scores.scores_data(feed.curves.chart.latest)
     ctx = regions.context_for(session.public(), hidden, feed.ui)
     ctx["regions"] = {
         "network": fragments.get("network", ""),

@@ -119,6 +119,7 @@ OPTIONS = {
     "mse": N_("mean squared error (mse)"),
     "mae": N_("mean absolute error (mae)"),
     "huber": N_("Huber (huber)"),
+    "rmse": N_("root mean squared error (rmse)"),
     # regularization
     "none": N_("none"),
     "l1": N_("L1"),
@@ -152,6 +153,8 @@ OPTIONS = {
     "tanh": N_("tanh"),
     "relu": N_("ReLU"),
     "leaky_relu": N_("Leaky ReLU"),
+    "prelu": N_("PReLU (learned slope)"),
+    "thresholded_relu": N_("thresholded ReLU"),
     "elu": N_("ELU"),
     "softplus": N_("softplus"),
     "gelu": N_("GELU"),

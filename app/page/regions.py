@@ -18,7 +18,7 @@ import numpy as np
 
 from app.page import controls, explain_view, lesson_view, words
 from app.page.controls import encode_config
-from app.page.draw import charts, flow_chart, network
+from app.page.draw import charts, flow_chart, network, scores
 from app.page.draw.digits import digits_html
 from app.page.draw.palette import fmt
 from app.page.i18n import N_, josa, t
@@ -166,6 +166,9 @@ def render(frame: Any, public: dict[str, Any], feed: Any, view: Any) -> dict[str
         # the gradient-flow chart reads the same step records: redrawn with the curves
         view.parts["grad-flow"] = fd = flow_chart.flow_data(curves.chart)
         out["grad-flow"] = render_block("grad_flow", {"regions": {"grad-flow": fd}})
+        # the metrics under the output come with the same metrics rows
+        view.parts["scores"] = sd = scores.scores_data(curves.chart.latest)
+        out["scores"] = render_block("scores", {"regions": {"scores": sd}})
     return out
 
 

@@ -56,6 +56,7 @@ SCRIPT = {
     "tip_input_value": N_("input x_%(k)s (%(feature)s) = %(value)s of the traced example"),
     "tip_node": N_("%(quantity)s for %(unit)s"),
     "tip_node_value": N_("%(quantity)s = %(value)s for %(unit)s"),
+    "tip_alpha": N_("; PReLU α = %(alpha)s (its learned slope below 0)"),
     "unit_of": N_("%(column)s · unit %(k)s"),
     "layer_n": N_("layer %(n)s"),
     "input_n": N_("input %(n)s"),

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from engine.layers import PARAM_NAMES
+from engine.layers import param_names
 
 Array = NDArray[np.float64]
 
@@ -29,7 +29,7 @@ def param_slots(layer_params: list[list[Array]]) -> dict[tuple[int, str], tuple[
     slots = {}
     offset = 0
     for i, params in enumerate(layer_params):
-        for name, p in zip(PARAM_NAMES, params, strict=False):
+        for name, p in zip(param_names(len(params)), params, strict=True):
             slots[(i, name)] = (offset, p)
             offset += p.size
     return slots

@@ -49,7 +49,10 @@ def _peak(name: str, params: tuple[tuple[str, Any], ...]) -> float:
 
 
 def max_slope(act: Activation) -> float:
-    """The largest derivative ``act`` has (0.25 for sigmoid, 1 for tanh and ReLU)."""
+    """The largest derivative ``act`` has (0.25 for sigmoid, 1 for tanh and ReLU; PReLU's
+    max(1, α), α being learned: read from the layer each time, never cached)."""
+    if act.learned:
+        return max(1.0, float(np.max(act.alpha)))  # type: ignore[attr-defined]
     params = tuple(sorted((k, v) for k, v in vars(act).items() if not k.startswith("_")))
     return _peak(act.name, params)
 

@@ -40,7 +40,6 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from engine.layers import PARAM_NAMES
 from engine.network import Network
 from engine.trainer import Trainer
 
@@ -106,7 +105,7 @@ def gradcheck(
     names = [
         (li, name)
         for li, layer in enumerate(net.layers)
-        for name in PARAM_NAMES[: len(layer.params)]
+        for name in layer.param_names
     ]
     rows: list[dict[str, Any]] = []
     t0 = time.perf_counter()

@@ -43,7 +43,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from engine.inspect.directions import project
-from engine.layers import PARAM_NAMES
+from engine.layers import param_names
 from engine.network import Network
 from engine.trainer import Trainer
 
@@ -169,12 +169,12 @@ def gradient_noise(
 
 def layered(net: Network, flat: Array) -> list[dict[str, Any]]:
     """A flat (P,) vector as one dict per layer: {"W": (fan_in, fan_out), "b": (fan_out,),
-    [ "gamma", "beta" ]}, as nested lists."""
+    [ "gamma", "beta" ], [ "alpha" ]}, as nested lists."""
     parts = net.unflatten(flat)
     out, k = [], 0
     for layer in net.layers:
         m = len(layer.params)
-        out.append({name: parts[k + j].tolist() for j, name in enumerate(PARAM_NAMES[:m])})
+        out.append({name: parts[k + j].tolist() for j, name in enumerate(param_names(m))})
         k += m
     return out
 

@@ -23,7 +23,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from engine.activations import prelu
 from engine.inspect import directions as dirs
+from engine.layers import param_names
 from engine.numbers import finite
 from engine.registry import Param, check_params
 from engine.trainer import Trainer
@@ -258,11 +260,13 @@ class Slice:
             if layer.bn is not None:
                 z = self._batchnorm(i, layer.bn, z, coef)
             if i < len(layers) - 1 or not self.net.loss.on_logits:
-                h = (
-                    _tanh_inplace(z)
-                    if layer.activation.name == "tanh"
-                    else layer.activation.forward(z)
-                )
+                if layer.activation.learned:  # PReLU: α moves along the directions too
+                    alpha = self.layer_params[i][-1]
+                    h = prelu(z, alpha if stack is None else (coef @ stack[-1])[:, None, :])
+                elif layer.activation.name == "tanh":
+                    h = _tanh_inplace(z)
+                else:
+                    h = layer.activation.forward(z)
         out = z if self.net.loss.on_logits else h
         with np.errstate(over="ignore", invalid="ignore"):
             return np.asarray(self.net.loss.batch_values(out, self.y), dtype=np.float64)
@@ -289,11 +293,9 @@ class Slice:
         """dL/dα at the current point: the backprop gradient of the split's loss dotted with d₁."""
         if self.kind != "1d":
             return None
-        grads = []
+        grads: list[Array] = []
         for rec, params in zip(self.net.trace(self.x, self.y), self.layer_params, strict=True):
-            grads.extend(
-                [rec["dW"], rec["db"]] + ([rec["dgamma"], rec["dbeta"]] if len(params) > 2 else [])
-            )
+            grads.extend(rec["d" + name] for name in param_names(len(params)))
         return float(np.concatenate([g.ravel() for g in grads]) @ self.d1)
 
     def compute(self) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from engine.layers import PARAM_NAMES
+from engine.inspect import scores
 from engine.numbers import finite
 from engine.optim import SecondOrder
 from engine.trainer import Trainer
@@ -29,24 +29,38 @@ def _as_array(arr: Any) -> NDArray[np.float64]:
     return np.ascontiguousarray(arr, dtype=np.float64)
 
 
-def metrics(trainer: Trainer) -> dict[str, dict[str, float]]:
-    """Eval-mode loss (data loss, no penalty) and, for classification, accuracy per split."""
+def metrics(trainer: Trainer) -> dict[str, dict[str, Any]]:
+    """Per split: eval-mode loss (data loss, no penalty); for classification accuracy and macro
+    F1, for regression MAE, RMSE and R² (:mod:`engine.inspect.scores`).
+
+    The per-class precision, recall, F1, support and the confusion matrix come for one split
+    only, the held-out one the page shows (test, else val, else train): these rows are stored
+    a few times a second, and K × K counts for every split would triple them for nothing.
+    """
     data, net = trainer.data, trainer.net
-    out: dict[str, dict[str, float]] = {}
-    for split, x, y in (
-        ("train", data.x_train, data.y_train),
-        ("val", data.x_val, data.y_val),
-        ("test", data.x_test, data.y_test),
-    ):
-        if x.shape[0] == 0:
-            continue
+    out: dict[str, dict[str, Any]] = {}
+    splits = [
+        (split, x, y)
+        for split, x, y in (
+            ("train", data.x_train, data.y_train),
+            ("val", data.x_val, data.y_val),
+            ("test", data.x_test, data.y_test),
+        )
+        if x.shape[0] > 0
+    ]
+    detailed = splits[-1][0] if splits else None
+    for split, x, y in splits:
         z, a = net.evaluate(x)[-1]
         loss = net.loss.value(z if net.loss.on_logits else a, y)
-        entry: dict[str, float] = {"loss": loss if math.isfinite(loss) else 1e308}
+        entry: dict[str, Any] = {"loss": loss if math.isfinite(loss) else 1e308}
         if data.task == "binary":
             entry["accuracy"] = float(np.mean((a > 0.5) == (y > 0.5)))
         elif data.task == "multiclass":
             entry["accuracy"] = float(np.mean(np.argmax(z, axis=1) == y))
+        measured = scores.scores(data.task, z if data.task == "multiclass" else a, y)
+        if data.task != "regression" and split != detailed:
+            measured = {"f1_macro": measured["f1_macro"]}
+        entry.update(measured)
         out[split] = entry
     if net.reg_kind != "none":
         out["train"]["penalty"] = net.penalty()
@@ -61,7 +75,7 @@ def _optimizer_state(trainer: Trainer, numbers: Any = finite) -> list[dict[str, 
     k = 0
     for layer in trainer.net.layers:
         entry: dict[str, Any] = {}
-        for name in PARAM_NAMES[: len(layer.params)]:
+        for name in layer.param_names:
             entry[name] = (
                 {key: numbers(v) for key, v in state[k].items()} if k < len(state) else {}
             )
@@ -73,7 +87,8 @@ def _optimizer_state(trainer: Trainer, numbers: Any = finite) -> list[dict[str, 
 def snapshot(
     trainer: Trainer, include: frozenset[str] | set[str] = frozenset(), arrays: bool = False
 ) -> dict[str, Any]:
-    """Weights per layer, counters and status; ``include`` adds the requested views.
+    """Weights per layer (W, b, and PReLU's ``alpha``), counters and status; ``include`` adds
+    the requested views.
 
     The numbers come as nested lists with None for non-finite values, or with ``arrays`` as
     float64 NumPy arrays that may be views of the trainer's own (for an encoder that writes
@@ -111,6 +126,13 @@ def snapshot(
             if "gradients" in include:
                 entry["batchnorm"]["dgamma"] = numbers(bn.dgamma)
                 entry["batchnorm"]["dbeta"] = numbers(bn.dbeta)
+        act: Any = layer.activation
+        if act.learned:  # PReLU's α (1,) or (units,), the layer's last parameter
+            entry["alpha"] = numbers(act.alpha)
+            if "gradients" in include:
+                entry["dalpha"] = numbers(act.dalpha)
+            if "updates" in include:
+                entry["dalpha_update"] = numbers(updates[k + n - 1])
         if "batch" in include:
             for key in ("x", "z", "a", "delta"):
                 entry[f"batch_{key}"] = numbers(getattr(layer, key))

@@ -40,6 +40,9 @@ class Curves:
     # per step: the record's gradient flow (engine/inspect/flow.py; None on a closing point),
     # drawn by app/page/draw/flow_chart.py
     flow: list[dict[str, Any] | None] = field(default_factory=list)
+    # the latest metrics row's per-split entries (accuracy, F1, MAE, RMSE, R², confusion…),
+    # drawn by regions/scores.html: only the last one is kept
+    latest: dict[str, Any] = field(default_factory=dict)
     stride: int = 1
     _seen: int = 0
 
@@ -50,6 +53,7 @@ class Curves:
         if not m:
             return
         self._seen += 1
+        self.latest = m
         if self._seen % self.stride and not keep:
             return
         self.steps.append(int(record["step"]))

@@ -228,7 +228,17 @@ def prepare(
         numbers=view in ("activations", "delta") and probe is not None,
         quantity=views.quantity(view, opt),
         out_names=out_names,
+        alphas=[_alphas(entry, shown[i + 1]) for i, entry in enumerate(snap["layers"])],
     )
+
+
+def _alphas(entry: dict[str, Any], shown: list[int]) -> list[float] | None:
+    """PReLU's α of a layer's ``shown`` units (one α for the layer: the same for each)."""
+    alpha = entry.get("alpha")
+    if alpha is None:
+        return None
+    a = np.asarray(alpha, dtype=np.float64).ravel()
+    return [float(a[k] if a.size > 1 else a[0]) for k in shown]
 
 
 def network_svg(

@@ -1,12 +1,9 @@
 """Where each piece of the network drawing goes: the columns' geometry, and the layout of a
 :class:`app.page.draw.network.Drawing` as plain records (positions, colours, widths and numbers
-already formatted as text) that ``templates/regions/network.html`` and
-``templates/macros/network.html`` write as SVG.
-
+formatted as text) that ``templates/regions/network.html`` and ``macros/network.html`` write.
 The records are tuples the templates unpack in their field order (a loop over some 400 values
 per frame reads tuples faster than it looks fields up by name): a field added or moved here
-moves in templates/macros/network.html too.
-"""
+moves in templates/macros/network.html too."""
 
 from __future__ import annotations
 
@@ -78,7 +75,8 @@ class Drawing:
     ``peaks`` (edges, nodes, biases) are the largest magnitudes over *all* units, so widths
     and colours match the full drawing's; ``units`` says how many units each column has (the
     "+n" marks); ``feature_names`` label the drawn inputs, ``out_names`` the drawn outputs
-    (class names; None: unlabelled); ``quantity`` names the edges' and nodes' numbers."""
+    (class names; None: unlabelled); ``quantity`` names the edges' and nodes' numbers;
+    ``alphas[l]``: PReLU's α of layer ``l``'s drawn units (None: not a PReLU layer)."""
 
     view: str
     labels: list[str]
@@ -96,6 +94,7 @@ class Drawing:
     numbers: bool  # the probe's own numbers are written under the nodes
     quantity: tuple[str, str] = ("", "")
     out_names: list[str] | None = None
+    alphas: list[list[float] | None] | None = None
 
     def columns(self) -> list[Column]:
         span = drawing_width(self.n_layers) - LEFT - NODE - RIGHT
@@ -170,6 +169,7 @@ class Node(NamedTuple):
     label: Text | None  # an input's feature name, left of it; an output's class, over it
     bias: Bias
     number: Text | None  # the probe's number under it (activations and delta views)
+    alpha: str | None = None  # PReLU's α of the unit (data-alpha, for the tooltip)
 
 
 class ColumnLayout(NamedTuple):
@@ -293,6 +293,7 @@ class _Shown:
     first_tile: int  # the sprite tile of its first unit
     index: list[int]  # the real indices of the drawn units
     names: list[str] | None  # their labels (inputs' feature names, outputs' classes)
+    alpha: list[float] | None = None  # PReLU's α of the drawn units
 
 
 def _column(
@@ -330,7 +331,8 @@ def _column(
             fill, tile_box = "", f"{at * tile} 0 {tile} {tile}"
         else:  # no sprite, or a unit drawn since the sprite was (it has no tile in it yet)
             fill, tile_box = diverging((v or 0.0) / npeak), ""
-        nodes.append(Node(col.key, real, value, xs, ys, fill, tile_box, label, b, number))
+        alpha = f"{shown.alpha[k]:.6g}" if shown.alpha else None
+        nodes.append(Node(col.key, real, value, xs, ys, fill, tile_box, label, b, number, alpha))
     more = None
     if col.units > col.drawn:
         more = Text(centre, _row(col.drawn).label, f"+{col.units - col.drawn}")
@@ -381,8 +383,8 @@ def layout(
             names = d.out_names if ci == len(cols) - 1 else None
             shown = _Shown(
                 wait, values, written, d.biases[ci - 1], where[ci], first_tile, d.shown[ci],
-                names,
-            )
+                names, d.alphas[ci - 1] if d.alphas else None,
+            )  # fmt: skip
         drawn.append(_column(col, shown, (npeak, bpeak), art))
         first_tile += col.units
     return Layout(

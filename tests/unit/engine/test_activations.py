@@ -32,6 +32,10 @@ CONFIGS: list[tuple[str, dict[str, Any]]] = [
     ("gelu", {}),
     ("gelu", {"approximate": "tanh"}),
     ("silu", {}),
+    ("prelu", {}),
+    ("prelu", {"init": -0.6}),
+    ("thresholded_relu", {}),
+    ("thresholded_relu", {"theta": 0.4}),
 ]
 IDS = [f"{n}-{p}" if p else n for n, p in CONFIGS]
 H = 1e-5  # central-difference step
@@ -62,12 +66,18 @@ def reference(name: str, p: dict[str, Any], x: float) -> float:
         return 0.5 * x * (1.0 + math.erf(x / math.sqrt(2.0)))
     if name == "silu":
         return x / (1.0 + math.exp(-x))
+    if name == "prelu":
+        return x if x > 0 else p.get("init", 0.25) * x
+    if name == "thresholded_relu":
+        return x if x > p.get("theta", 1.0) else 0.0
     raise AssertionError(name)
 
 
 def kinks(name: str, p: dict[str, Any]) -> list[float]:
-    if name in ("relu", "leaky_relu", "elu"):
+    if name in ("relu", "leaky_relu", "elu", "prelu"):
         return [0.0]
+    if name == "thresholded_relu":
+        return [p.get("theta", 1.0)]
     if name == "softplus":
         return [p.get("threshold", 20.0) / p.get("beta", 1.0)]
     return []
@@ -140,6 +150,13 @@ def test_derivatives_at_kinks_follow_torch() -> None:
     assert leaky.derivative(z, leaky.forward(z))[0, 0] == 0.3
     elu = get_activation("elu", {"alpha": 2.5})
     assert elu.derivative(z, elu.forward(z))[0, 0] == 2.5
+    prelu = get_activation("prelu", {"init": 0.7})
+    assert prelu.derivative(z, prelu.forward(z))[0, 0] == 0.7
+    # torch.nn.Threshold passes z only strictly above θ: at θ itself, value and slope are 0
+    thr = get_activation("thresholded_relu", {"theta": 0.5})
+    at_theta = np.array([[0.5, 0.5 + 1e-12]])
+    np.testing.assert_array_equal(thr.forward(at_theta), [[0.0, 0.5 + 1e-12]])
+    np.testing.assert_array_equal(thr.derivative(at_theta, thr.forward(at_theta)), [[0.0, 1.0]])
     # softplus switches to the identity strictly above beta*z > threshold: value z, slope exactly 1
     sp = get_activation("softplus", {"beta": 2.0, "threshold": 10.0})
     above = np.array([[5.0 + 1e-9, 7.0]])
@@ -164,6 +181,9 @@ def limits(name: str, p: dict[str, Any], z: float) -> tuple[float, float]:
         return s * z, s
     if name == "elu":
         return -p.get("alpha", 1.0), 0.0
+    if name == "prelu":
+        a = p.get("init", 0.25)
+        return a * z, a
     return 0.0, 0.0  # relu, softplus, gelu, silu
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
 from engine.config import ConfigError, merge_config, normalize_config
 from tests.conftest import small_config
+
+NAN = math.nan
 
 
 def test_defaults_follow_the_task() -> None:
@@ -53,7 +56,23 @@ def test_normalized_config_is_stable_and_json_safe() -> None:
                     }
                 ]
             },
-            "hidden.0.activation_params",
+            "hidden.0.activation_params.negative_slope",
+        ),
+        (
+            {"hidden": [{"activation": "prelu", "activation_params": {"init": math.inf}}]},
+            "hidden.0.activation_params.init",
+        ),
+        (
+            {"hidden": [{"activation": "prelu", "activation_params": {"num_parameters": 3}}]},
+            "hidden.0.activation_params.num_parameters",
+        ),
+        (
+            {"hidden": [{"activation": "thresholded_relu", "activation_params": {"theta": -1}}]},
+            "hidden.0.activation_params.theta",
+        ),
+        (
+            {"hidden": [{"activation": "thresholded_relu", "activation_params": {"theta": NAN}}]},
+            "hidden.0.activation_params.theta",
         ),
         ({"hidden": "wide"}, "hidden"),
         ({"output_activation": "relu"}, "output_activation"),

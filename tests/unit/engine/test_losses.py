@@ -39,7 +39,7 @@ Y = np.array([[1.0, 2.0], [1.0, 2.0]])
 
 
 def test_registry_and_metadata() -> None:
-    assert LOSSES.names() == ["mse", "mae", "huber", "bce", "ce"]
+    assert LOSSES.names() == ["mse", "rmse", "mae", "huber", "bce", "ce"]
     meta = {
         n: (c.on_logits, c.requires_output, c.task)
         for n in LOSSES.names()
@@ -47,6 +47,7 @@ def test_registry_and_metadata() -> None:
     }
     assert meta == {
         "mse": (False, None, "regression"),
+        "rmse": (False, None, "regression"),
         "mae": (False, None, "regression"),
         "huber": (False, None, "regression"),
         "bce": (True, "sigmoid", "binary"),
@@ -59,6 +60,15 @@ def test_mse_by_hand() -> None:
     fn = loss("mse")
     assert fn.value(OUT, Y) == pytest.approx((0.25 + 2.25 + 9.0 + 0.0) / 4, rel=1e-15)
     np.testing.assert_allclose(fn.grad(OUT, Y), [[0.25, -0.75], [1.5, 0.0]], rtol=1e-15)
+
+
+def test_rmse_by_hand_and_zero_gradient_at_zero() -> None:
+    fn = loss("rmse")
+    rmse = math.sqrt((0.25 + 2.25 + 9.0 + 0.0) / 4)
+    assert fn.value(OUT, Y) == pytest.approx(rmse, rel=1e-15)
+    np.testing.assert_allclose(fn.grad(OUT, Y), (OUT - Y) / (4 * rmse), rtol=1e-15)
+    assert fn.value(Y, Y) == 0.0
+    np.testing.assert_array_equal(fn.grad(Y, Y), np.zeros_like(Y))  # defined as 0 there
 
 
 def test_mae_by_hand_and_zero_gradient_at_zero() -> None:
@@ -127,7 +137,7 @@ def make_case(name: str, rng: np.random.Generator, n: int = 6, k: int = 3) -> tu
     return y + d, y
 
 
-@pytest.mark.parametrize("name", ["mse", "mae", "huber", "bce", "ce"])
+@pytest.mark.parametrize("name", ["mse", "rmse", "mae", "huber", "bce", "ce"])
 def test_grad_by_central_differences(name: str) -> None:
     fn = loss(name)
     out, y = make_case(name, np.random.default_rng(11))
@@ -146,7 +156,7 @@ def test_huber_grad_with_other_delta() -> None:
     assert rel_err(fn.grad(out, y), numeric_grad(fn, out, y)) <= RTOL
 
 
-@pytest.mark.parametrize("name", ["mse", "mae", "huber", "bce", "ce"])
+@pytest.mark.parametrize("name", ["mse", "rmse", "mae", "huber", "bce", "ce"])
 def test_grad_does_not_modify_inputs(name: str) -> None:
     fn = loss(name)
     out, y = make_case(name, np.random.default_rng(2))
@@ -158,7 +168,7 @@ def test_grad_does_not_modify_inputs(name: str) -> None:
     np.testing.assert_array_equal(y, y0)
 
 
-@pytest.mark.parametrize("name", ["mse", "mae", "huber", "bce", "ce"])
+@pytest.mark.parametrize("name", ["mse", "rmse", "mae", "huber", "bce", "ce"])
 def test_batch_values_agree_with_value(name: str) -> None:
     fn = loss(name)
     rng = np.random.default_rng(4)

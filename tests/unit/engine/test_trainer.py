@@ -181,6 +181,15 @@ RESUME_CASES = [
         "regularization": {"kind": "l2", "rate": 0.01},
         "schedule": {"name": "step", "step_size": 2},
     },
+    {  # PReLU's α: in the checkpoint's params and in Adam's state beside W and b
+        "hidden": [
+            {"units": 4, "activation": "prelu", "activation_params": {"num_parameters": "unit"}},
+            {"units": 3, "activation": "prelu"},
+        ],
+        "dropout": 0.2,
+        "batchnorm": True,
+        "optimizer": {"name": "adam", "lr": 0.01, "weight_decay": 0.01},
+    },
 ]
 
 

@@ -47,7 +47,8 @@ NAMES = {
     "a_j", "a_k", "w_jk", "b_k", "g_num", "exp_avg", "exp_avg_sq", "square_avg", "uci",
     "scikit", "learn", "momentum_buffer", "sample", "seed", "gradcheck", "api",
     # the presets' and the exports' proper names (Keras's Dense layers, the MLP, the formats)
-    "keras", "dense", "mlp", "tensorflow", "numpy", "onnx", "prev", "bfgs", "newton",
+    "keras", "dense", "mlp", "tensorflow", "numpy", "onnx", "bfgs", "newton", "prelu", "rmse",
+    "prev",  # m_prev, a subscript of Adam's update formula
 }
 WORD = re.compile(r"[A-Za-z][A-Za-z_]{2,}")
 

@@ -4,6 +4,7 @@ and the vanishing-gradient picture of the vanishing-sigmoid preset against ReLU 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -85,6 +86,15 @@ def test_largest_slopes_and_threshold() -> None:
     relu = get_activation("relu")
     z = np.array([[-1.0, 0.0, 0.5, 2.0]])
     assert saturation(relu, z, relu.forward(z)) == 0.5 and SATURATION_RATIO == 0.1
+    assert max_slope(get_activation("thresholded_relu", {"theta": 2.0})) == 1.0
+    # PReLU's slopes are 1 and its learned α: the peak follows α as it trains
+    prelu: Any = get_activation("prelu", {"num_parameters": "unit", "init": 0.05})
+    prelu.bind(4)
+    assert max_slope(prelu) == 1.0
+    assert saturation(prelu, z, prelu.forward(z)) == 0.5  # α = 0.05 < 0.1: z ≤ 0 saturated
+    prelu.alpha[...] = [0.5, 0.5, 3.0, 0.5]
+    assert max_slope(prelu) == 3.0  # threshold 0.3: slopes 0.5, 0.5, 1, 1 are all above it
+    assert saturation(prelu, z, prelu.forward(z)) == 0.0
 
 
 def vanishing(activation: str, init: str | None, seed: int) -> float:
