@@ -1,6 +1,7 @@
 // The lesson panel's helpers and the run bar's budget (the panel itself is the server's
 // "lesson" region: app/page/lesson_view.py).
 // - the step's "watch" element gets the .lesson-watch outline, moved when the step changes;
+// - the header's lesson and preset menus: one open at a time;
 // - "run N epochs | iterations" posts one run with that budget at the chosen speed;
 // - the train : test slider's words follow the slider while it is dragged, with the rows each
 //   part gets, counted as the engine counts them (engine/datasets/split.py: val and test
@@ -40,6 +41,20 @@
   document.addEventListener('click', function (evt) {
     const b = evt.target.closest && evt.target.closest('#run-budget')
     if (b) runBudget(b)
+  })
+
+  // the header's menus: one open at a time, closed by a click elsewhere or Escape
+  document.addEventListener('toggle', function (evt) {
+    const d = evt.target
+    if (!d.classList || !d.classList.contains('menu') || !d.open) return
+    document.querySelectorAll('details.menu[open]').forEach(function (o) { if (o !== d) o.open = false })
+  }, true)
+  document.addEventListener('click', function (evt) {
+    if (evt.target.closest && evt.target.closest('details.menu')) return
+    document.querySelectorAll('details.menu[open]').forEach(function (o) { o.open = false })
+  })
+  document.addEventListener('keydown', function (evt) {
+    if (evt.key === 'Escape') document.querySelectorAll('details.menu[open]').forEach(function (o) { o.open = false })
   })
 
   function splitWords (slider) {
