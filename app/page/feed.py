@@ -224,7 +224,10 @@ class PageFeed:
             phase = t.phase
             key = (
                 session.generation,
-                session.status,
+                # what the frame says is the committed status (session.public()), not the one
+                # in memory: a run that just ended is drawn again once its end is written,
+                # else the page would keep "running" (a run's end: status set, then committed)
+                session.shown[:2],
                 session.hub.last_seq,
                 session.hub.rewinds,
                 t.iteration,
