@@ -38,6 +38,8 @@ NAMES = {
     "float64", "ms", "num", "max", "sign", "prev", "Playground", "reg", "plane", "gauss",
     "UCI", "scikit", "learn", "sessions", "json", "csv", "png", "sin", "a_j", "a_k", "w_jk",
     "b_k", "g_num", "sigmoid", "softmax", "linear", "float",
+    # the optimizers', activations', losses' and export formats' own names
+    "BFGS", "Newton", "PReLU", "rmse", "NumPy", "ONNX", "Keras", "Dense", "MLP", "TensorFlow",
 }
 WORD = re.compile(r"[A-Za-z][A-Za-z_]{2,}")
 

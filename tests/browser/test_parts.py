@@ -25,11 +25,15 @@ def test_menus_tooltip_and_scores(open_tab: OpenTab) -> None:
     tab = open_tab(config_url(PRELU_NET))
     page = tab.page
     ready(tab)
+    # the menus offer the new parts (values: the engine's names; words: the page's language)
     options = page.locator("select.layer-activation").first.locator("option")
-    assert {"prelu", "thresholded_relu"} <= set(options.all_inner_texts())
+    values = {o.get_attribute("value") for o in options.all()}
+    assert {"prelu", "thresholded_relu"} <= values
+    assert "PReLU (learned slope)" in options.all_inner_texts()
     expect(page.locator("select.layer-activation").first).to_have_value("prelu")
-    assert "rmse" in page.locator("#loss option").all_inner_texts()
-    expect(page.locator('label[for="loss"] [lang="ko"]')).to_contain_text("손실 함수")
+    losses = page.locator("#loss option")
+    assert "rmse" in {o.get_attribute("value") for o in losses.all()}
+    assert "root mean squared error (rmse)" in losses.all_inner_texts()
 
     page.locator("#step").click()  # one iteration: α moves, and a metrics row comes
     poll(lambda: tab.state()["iteration"] >= 1, 10, what="a step")
@@ -48,7 +52,7 @@ def test_menus_tooltip_and_scores(open_tab: OpenTab) -> None:
     text = tip.inner_text()
     shown = numbers(text.split("PReLU α", 1)[1])[0]
     assert abs(shown - alpha[1]) <= 1e-5 * max(1.0, abs(alpha[1])), text
-    assert "학습된" in text
+    assert "its learned slope below 0" in text  # the page's language: English
     page.mouse.move(0, 0)
 
     table = page.locator("#scores-splits")
@@ -58,5 +62,14 @@ def test_menus_tooltip_and_scores(open_tab: OpenTab) -> None:
     expect(test_row.locator("td").first).to_have_attribute(
         "data-value", repr(metrics["test"]["accuracy"])
     )
-    expect(page.locator("#scores-classes")).to_contain_text("정밀도")
+    expect(page.locator("#scores-classes")).to_contain_text("precision")
     expect(page.locator("#scores-confusion td.diag").first).to_be_visible()
+
+
+def test_the_new_parts_are_offered_in_korean(open_tab: OpenTab) -> None:
+    tab = open_tab(config_url(PRELU_NET) + "&lang=ko")
+    page = tab.page
+    ready(tab)
+    acts = page.locator("select.layer-activation").first.locator("option").all_inner_texts()
+    assert "PReLU (학습되는 기울기)" in acts and "임계 ReLU" in acts
+    assert "평균 제곱근 오차 (rmse)" in page.locator("#loss option").all_inner_texts()
