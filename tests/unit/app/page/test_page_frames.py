@@ -42,6 +42,13 @@ class FakeSession:
     def config(self) -> dict[str, Any]:
         return self.trainer.config
 
+    written: str | None = None  # the status as last written (None: what is in memory)
+
+    @property
+    def shown(self) -> tuple[Any, ...]:
+        """(status, reason, counters, config) as last written."""
+        return (self.written or self.status, None, {}, self.config)
+
     def public(self) -> dict[str, Any]:
         t = self.trainer
         return {
@@ -179,6 +186,24 @@ def test_a_local_session_is_drawn_again_only_when_something_changed(counted: lis
     assert feed.version > version and len(counted) == 2
     session.remote = object()  # trained in a worker: its frames come from there
     assert not feed.refresh_local(session, manager)
+
+
+def test_a_run_end_is_drawn_again_once_it_is_written(counted: list[int]) -> None:
+    """A run ends: its status is set in memory, then written. A redraw in between draws what
+    the page may say (the written status: running); the write must bring another redraw, or
+    the page keeps "running" over a diverged run (it did, at a paced speed)."""
+    session, manager = FakeSession(Trainer(small_config()), "running"), Manager()
+    feed = page_feed.feed_of(session)
+    feed.refresh_local(session, manager)
+    session.status, session.written = "diverged", "running"  # ended; not written yet
+    session.public = lambda: {**FakeSession.public(session), "status": session.written}
+    feed.refresh_local(session, manager)
+    assert 'data-status="running"' in shown(feed)["status"]
+    session.written = None  # written: public() now says diverged
+    del session.public
+    session.hub.wake()
+    feed.refresh_local(session, manager)
+    assert 'data-status="diverged"' in shown(feed)["status"]
 
 
 def test_data_without_a_plane_has_no_surface(counted: list[int]) -> None:
