@@ -17,8 +17,10 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 run: setup
 	$(PY) -m app.serve --host $(HOST) --port $(PORT)
 
+# two pytest workers, a test file each at a time (the browser and stream tests mostly wait on
+# a server, so the two cores overlap them; every test already passes with a busy core)
 test: setup lint browser
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 # markers (pyproject.toml): slow (> ~2 s alone), system (tests/system/), browser (tests/browser/)
 test-fast: setup
