@@ -11,8 +11,8 @@ two viewers of one session cost one rendering.
 Fragments are in one language (app/page/i18n.py), so a feed keeps a :class:`LangView` per
 language (its fragments, versions and what each region was last rendered from) and renders a
 frame once per language some page watches (:meth:`PageFeed.watch`): one language watching, the
-usual case, costs what it always did. A language no stream watches yet (a first page, the race
-page's multiples) is brought up to the last frame when asked (:meth:`PageFeed.ensure`).
+usual case, costs what it always did; one no stream watches yet is brought up to the last frame
+when asked (:meth:`PageFeed.ensure`: a first page, the race page's multiples).
 
 Frames come two ways. The worker that trains the session sends them at the rate the pages ask;
 its receiver thread only hands them over (:meth:`PageFeed.offer`: it must get back to the pipe,
@@ -39,7 +39,7 @@ from app.streaming.page_sse import data_lines
 from engine.inspect import readouts
 
 HISTORY_ROWS = 20_000  # metric rows read back into the curves at most
-BATCH_LOSSES = 200  # batch losses kept for a lesson's facts (app/lessons/facts.ROUGHNESS_STEPS)
+BATCH_LOSSES = 200  # a lesson's facts read this many (app/lessons/facts.ROUGHNESS_STEPS)
 IMAGE_SECONDS = 0.25  # heatmaps of a running session are redrawn at most this often
 MAX_MARKS = 40
 EXPLAIN_REGIONS = ("phase-panel", "chain-rule", "probe-mark")  # app/page/explain_view.py
@@ -55,8 +55,7 @@ class Curves:
     cursor: int = 0  # the last step record (seq) taken in
     settled: tuple[int, int] = (-1, -1)  # (generation, step) of the closing point
     version: int = 0  # bumped whenever a point is added
-    # the batch losses of the last steps, kept while a lesson is followed (its facts read
-    # how jagged the curve is: app/lessons/facts.py)
+    # the last steps' batch losses, while a lesson is followed (app/lessons/facts.py)
     losses: deque[float] = field(default_factory=lambda: deque(maxlen=BATCH_LOSSES))
 
 
@@ -101,9 +100,8 @@ class PageFeed:
         self.points: tuple[Any, ...] | None = None  # (raw, labels, domain) of the data drawn
         # (frame, session, store, data) a worker sent, waiting for the render thread
         self.pending: tuple[Any, ...] | None = None
-        # guards ``pending`` alone, held for no rendering: a receiver thread's offer that
-        # came between the render thread's read and its clearing would be lost (a run's
-        # last frame, the one that says it diverged)
+        # guards ``pending`` only (no rendering under it): an offer between the render
+        # thread's read and its clearing would be lost (a run's last frame)
         self.pending_lock = threading.Lock()
 
     # ---- what pages take ---------------------------------------------------------------------
@@ -224,9 +222,8 @@ class PageFeed:
             phase = t.phase
             key = (
                 session.generation,
-                # what the frame says is the committed status (session.public()), not the one
-                # in memory: a run that just ended is drawn again once its end is written,
-                # else the page would keep "running" (a run's end: status set, then committed)
+                # the written status (what public() says), not the one in memory: a run's end
+                # is drawn again once written, or the page would keep "running"
                 session.shown[:2],
                 session.hub.last_seq,
                 session.hub.rewinds,
@@ -345,9 +342,8 @@ class PageFeed:
         old, self.last_config = self.last_config, cfg
         if old is None or old == cfg:
             return
-        self.marks.append(
-            (int(public["generation"]), int(public["step"]), regions.changes(old, cfg))
-        )
+        mark = (int(public["generation"]), int(public["step"]), regions.changes(old, cfg))
+        self.marks.append(mark)
         del self.marks[:-MAX_MARKS]
         self.curves.version += 1
 
