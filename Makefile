@@ -17,10 +17,12 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 run: setup
 	$(PY) -m app.serve --host $(HOST) --port $(PORT)
 
-# two pytest workers, a test file each at a time (the browser and stream tests mostly wait on
-# a server, so the two cores overlap them; every test already passes with a busy core)
+# the unit and browser tests on two pytest workers, a file each at a time (the browser tests
+# mostly wait on a server, so the two cores overlap them); then the system tests alone: they
+# time the server (healthz p99 under faults, stream latency), which another worker would skew
 test: setup lint browser
-	$(PY) -m pytest -n 2 --dist loadfile
+	$(PY) -m pytest -n 2 --dist loadfile tests/unit tests/browser
+	$(PY) -m pytest tests/system
 
 # markers (pyproject.toml): slow (> ~2 s alone), system (tests/system/), browser (tests/browser/)
 test-fast: setup
