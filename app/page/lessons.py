@@ -36,6 +36,14 @@ from engine.numbers import finite
 router = APIRouter(include_in_schema=True)
 
 
+def lesson_rows(lang: str) -> list[dict[str, str]]:
+    """Every lesson's name, title and claim in ``lang`` (the /lessons list)."""
+    return [
+        {"name": x.name, "title": x.title.pick(lang), "claim": x.claim.pick(lang)}
+        for x in LESSONS.values()
+    ]
+
+
 def lesson_menu(lang: str) -> list[dict[str, str]]:
     """The header's lesson menu: every lesson's name and title in ``lang``."""
     return [{"name": x.name, "title": x.title.pick(lang)} for x in LESSONS.values()]
@@ -177,11 +185,7 @@ def act(
 def lessons_page(request: Request) -> HTMLResponse:
     """Every lesson, with its claim, as links."""
     lang = i18n.request_lang(request)
-    rows = [
-        {"name": x.name, "title": x.title.pick(lang), "claim": x.claim.pick(lang)}
-        for x in LESSONS.values()
-    ]
-    return templating.page(request, "lessons.html", {"lessons": rows, "lang": lang})
+    return templating.page(request, "lessons.html", {"lessons": lesson_rows(lang), "lang": lang})
 
 
 @router.get("/lessons/{name}", response_class=HTMLResponse, include_in_schema=False)
@@ -198,9 +202,7 @@ def lesson_page(
     lesson = LESSONS.get(name)
     lang = i18n.request_lang(request)
     if lesson is None:
-        rows = [{"name": x.name, "title": x.title.pick(lang), "claim": x.claim.pick(lang)}
-                for x in LESSONS.values()]
-        missing = {"lessons": rows, "lang": lang, "missing": name}
+        missing = {"lessons": lesson_rows(lang), "lang": lang, "missing": name}
         return templating.page(request, "lessons.html", missing, 404)
     hidden = controls.hidden_set(hide)
     config = lesson.config_at(0)

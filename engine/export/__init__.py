@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from engine.export.numpy_code import numpy_source
+from engine.export.pytorch_code import pytorch_source
 from engine.export.snapshot import ExportError, Snapshot, snapshot
 from engine.export.words import LANGS
 
@@ -41,13 +43,10 @@ def export(
     name = stem + ending
     snap = snapshot(trainer)
     if fmt == "numpy":
-        from engine.export.numpy_code import numpy_source
-
         return name, media, numpy_source(snap, lang, name).encode("utf-8")
     if fmt == "pytorch":
-        from engine.export.pytorch_code import pytorch_source
-
         return name, media, pytorch_source(snap, lang, name).encode("utf-8")
+    # imported on first use: the onnx package is large, and most servers never export ONNX
     from engine.export.onnx_graph import onnx_bytes
 
     return name, media, onnx_bytes(snap)
