@@ -10,7 +10,7 @@ PORT ?= 8000
 # Playwright drives Debian's chromium (/usr/bin/chromium); it never downloads a browser.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run test test-fast setup lint bench browser catalogs
+.PHONY: run test test-fast setup lint bench browser services catalogs
 
 # uvicorn with the service's connection limits (app/serve.py: header and keep-alive timeouts,
 # a concurrency limit, a graceful-shutdown timeout)
@@ -20,7 +20,7 @@ run: setup
 # the unit and browser tests on two pytest workers, a file each at a time (the browser tests
 # mostly wait on a server, so the two cores overlap them); then the system tests alone: they
 # time the server (healthz p99 under faults, stream latency), which another worker would skew
-test: setup lint browser
+test: setup lint browser services
 	$(PY) -m pytest -n 2 --dist loadfile tests/unit tests/browser
 	$(PY) -m pytest tests/system
 
@@ -31,6 +31,10 @@ test-fast: setup
 # the browser tests' Chromium and Korean fonts, from Debian (needs root on a fresh machine)
 browser:
 	(command -v chromium && dpkg -s fonts-noto-cjk) >/dev/null 2>&1 || (apt-get update && apt-get install -y --no-install-recommends chromium fonts-noto-cjk)
+
+# the cluster configuration's services, from Debian, for the tests that start them on loopback
+services:
+	(command -v redis-server && command -v pg_ctlcluster) >/dev/null 2>&1 || (apt-get update && apt-get install -y --no-install-recommends postgresql redis-server)
 
 lint: setup
 	$(PY) -m ruff check app engine tests bench
@@ -46,7 +50,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
-	$(PY) -m pip install -e '.[test]'
+	$(PY) -m pip install -e '.[test,cluster]'
 	npm ci --no-audit --no-fund --ignore-scripts
 	touch $@
 
