@@ -27,8 +27,13 @@ from engine.inspect.phase_numbers import phase_numbers
 
 # the explain panels' numbers (phase panel, chain rule) of a running session: computed and
 # drawn this often at most (nobody reads numbers changing 30 times a second; they cost about
-# as much as the rest of a frame in the worker and three times the network's drawing)
-EXPLAIN_SECONDS = 0.2
+# as much as the rest of a frame in the worker and three times the network's drawing: at
+# 0.2 s they took a fifth of the web process's time with 30 learners running)
+EXPLAIN_SECONDS = 0.5
+# a running session's loss curves, gradient-flow chart and scores: redrawn this often at most
+# (new step records come with every frame; the charts move smoothly at 10 a second, and the
+# three cost as much as the network's drawing); the frame that ends a run always draws them
+CHARTS_SECONDS = 0.1
 DECISION_RES = 64  # the decision heatmap's pixels a side
 NEURON_RES = 16  # each node's tile in the sprite
 # a drawing with more tiles than this gets them at TF Playground's 10 × 10 (a tile's PNG costs

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from app.page.controls import encode_config
 from app.page.draw import charts, flow_chart, network, scores
 from app.page.draw.digits import digits_html
 from app.page.draw.palette import fmt
+from app.page.frames import CHARTS_SECONDS
 from app.page.i18n import N_, josa, t
 from app.page.templating import render_block
 from engine.stability import Ladder, stable_rate
@@ -150,7 +152,13 @@ def render(frame: Any, public: dict[str, Any], feed: Any, view: Any) -> dict[str
     if replayed is not None:
         curves.chart.marks.append((replayed, "▶ " + t("step %(n)s") % {"n": replayed}))
     cv = None
-    if due("curves", (curves.version, len(feed.marks), ui.log_scale, replayed)):
+    now = time.monotonic()
+    # a running session's charts at most every CHARTS_SECONDS (frames.py); any other change
+    # (a mark, the scale, a replayed step, the run's end) draws them at once
+    waits = public["status"] == "running" and now - memo.get("charts_at", -1e9) < CHARTS_SECONDS
+    key = (curves.version, len(feed.marks), ui.log_scale, replayed)
+    if not (waits and memo.get("curves", key)[1:] == key[1:]) and due("curves", key):
+        memo["charts_at"] = now
         cv = curves_data(curves.chart, ui)
         out["curves"] = render_block("curves", {"regions": {"curves": cv}})
     status = {**public, "status": public["status"], "reason": public.get("reason")}
