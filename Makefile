@@ -17,12 +17,13 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 run: setup
 	$(PY) -m app.serve --host $(HOST) --port $(PORT)
 
-# the unit and browser tests on two pytest workers, a file each at a time (the browser tests
-# mostly wait on a server, so the two cores overlap them); then the system tests alone: they
-# time the server (healthz p99 under faults, stream latency), which another worker would skew
+# every test on two pytest workers, a file each at a time (browser and server tests mostly
+# wait on a server, so the two cores overlap them), but those marked timed: they bound the
+# server's time (healthz p99 under faults, exit time), which another worker would skew, so
+# they run after, alone
 test: setup lint browser services
-	$(PY) -m pytest -n 2 --dist loadfile tests/unit tests/browser
-	$(PY) -m pytest tests/system
+	$(PY) -m pytest -n 2 --dist loadfile -m "not timed" tests
+	$(PY) -m pytest -m timed tests
 
 # markers (pyproject.toml): slow (> ~2 s alone), system (tests/system/), browser (tests/browser/)
 test-fast: setup

@@ -23,7 +23,7 @@ from engine.inspect import readouts
 from engine.trainer import Trainer
 
 # every test restarts or kills a server and trains thousands of steps (12-16 s each)
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timed]
 
 # checkpoints far apart: everything trained after the first one is the range a restore replays
 SLOW_CHECKPOINTS = {"checkpoint_seconds": 3600}

@@ -63,6 +63,7 @@ async def load_and_stop(server: Server, token: str, sids: list[str]) -> tuple[fl
 
 
 @pytest.mark.slow
+@pytest.mark.timed
 def test_sigterm_under_load_ends_streams_checkpoints_and_exits_quickly(tmp_path: Path) -> None:
     with Server(tmp_path, **LIMITS) as server, httpx.Client(base_url=server.url) as http:
         r = http.post("/api/sessions", json={"config": FAST})

@@ -22,6 +22,7 @@ def create(http: httpx.Client) -> tuple[str, dict[str, str]]:
 
 
 @pytest.mark.slow
+@pytest.mark.timed
 def test_a_full_database_pauses_runs_refuses_changes_and_recovers(tmp_path: Path) -> None:
     log = tmp_path / "server.log"
     # a 2 MB cap and no compaction pass (app/sessions/retention.py would make room near the cap, and

@@ -15,7 +15,7 @@ from apptools import FAST, Server
 from faulttools import Prober, Reader, wait_for
 
 # a restarted server with a compacted history (~7 s), then 2 s of healthz probing a test
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timed]
 
 STEPS = 3000
 OPTS = {"history_window_steps": 500, "history_sparse_points": 100,

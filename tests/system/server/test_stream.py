@@ -167,6 +167,7 @@ def _steps_per_second(http: httpx.Client, sid: str, h: dict, seconds: float) -> 
 
 
 @pytest.mark.slow
+@pytest.mark.timed
 def test_stalled_reader_neither_slows_training_nor_grows_memory(tmp_path: Path) -> None:
     big = dict(FAST, hidden=[{"units": 48, "activation": "tanh"}] * 2)  # ~100 KB frames
     with Server(tmp_path, max_streams_per_owner=100) as server, \

@@ -69,6 +69,7 @@ def test_step_count_epoch_and_phases(api: ApiClient) -> None:
     assert "dW" in state["layers"][0]
 
 
+@pytest.mark.timed
 def test_run_pause_and_budget_finish(api: ApiClient) -> None:
     sid, h = api.create()
     r = api.post(f"/api/sessions/{sid}/run", json={"steps": 300}, headers=h)
