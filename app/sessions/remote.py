@@ -72,7 +72,7 @@ class RemoteRuns:
         # ``remote`` without the lock): take its trainer back first, or there is none to send
         self._settle(s)
         t = s.trainer
-        handle = self.pool.pick()
+        handle = self.pool.pick(s.id)
         demand = s.hub.demand
         spec = messages.RunSpec(s.seq_base, s.generation, s.budget, s.speed, demand, s.cap)
         blob = transfer.dumps(t)
