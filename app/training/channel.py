@@ -12,7 +12,8 @@ lost: pending requests get ``(None, None)`` and ``on_lost`` hears it.
 
 Subclasses supply the transport: :meth:`_send` (a list of messages), :meth:`_receive` (the next
 list), the errors that mean "gone" (:attr:`GONE`) and :meth:`_abort` (make sure the other end
-stops training: its runs are about to be reported lost). Today's two: a worker process's pipe
+stops training: its runs are about to be reported lost), and may free what is left in
+:meth:`_gone`. Today's two: a worker process's pipe
 (app/training/pool.py) and a Ray actor (app/training/ray_backend.py).
 """
 
@@ -67,6 +68,9 @@ class Channel:
 
     def _abort(self) -> None:
         raise NotImplementedError
+
+    def _gone(self) -> None:
+        """The receiver stopped listening (lost or closed): free what is left of the runner."""
 
     # ---- the protocol ----------------------------------------------------------------------------
 
@@ -131,6 +135,7 @@ class Channel:
             # its runs are reported lost below: the runner must not train on unheard
             self._abort()
         finally:
+            self._gone()
             with self._lock:
                 self.alive = False
                 pending, self._pending = self._pending, {}

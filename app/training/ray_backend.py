@@ -53,7 +53,7 @@ from app.training.pool import worker_options
 log = logging.getLogger(__name__)
 
 NEXT_WAIT = 0.5  # seconds one next() call waits for the worker's messages
-GATHER = 0.006  # ... and, having some, at most this long since the last call for more
+GATHER = 0.02  # ... and, having some, until this long after the last call (≤ 50 calls/s)
 LOST_AFTER = 30.0  # seconds without an answer from the actor: it is lost
 NAME_WAIT = 10.0  # seconds to wait for a dead actor's name to be free again
 
@@ -128,6 +128,11 @@ class RayRunner(Channel):
     def _abort(self) -> None:
         with contextlib.suppress(Exception):  # already dead is fine
             ray.kill(self.actor, no_restart=True)
+
+    def _gone(self) -> None:
+        # an actor that stopped answering (or was never placed: a full cluster) must not
+        # train on unheard once its runs are reported lost
+        self._abort()
 
     def close(self) -> None:
         """End the actor (its receiver then reports it lost, with no runs left)."""

@@ -12,6 +12,8 @@ the checkpoint, bit-identical to a run never interrupted, each step shown once.
 from __future__ import annotations
 
 import json
+import signal
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -149,18 +151,45 @@ def test_page_frames_come_from_the_actor(servers: tuple[Server, Server]) -> None
         assert ran and events.count("counters") >= 5, events
 
 
+def test_sigterm_checkpoints_the_actors_run_and_exits(
+    ray_cluster: RayCluster, tmp_path: Path
+) -> None:
+    """ray.init's own SIGTERM handler (exit at once) must not replace the server's drain."""
+    with Server(tmp_path, backend="ray", ray_address=ray_cluster.address) as server, \
+            httpx.Client(base_url=server.url, timeout=30) as http:
+        sid, h = create(http)
+        assert http.post(f"/api/sessions/{sid}/run", json={"steps": 10**6, "speed": 2000},
+                         headers=h).status_code == 200
+        wait_for(lambda: status(http, sid, h)["step"] > 200)
+        assert server.proc is not None
+        t0 = time.perf_counter()
+        server.proc.send_signal(signal.SIGTERM)
+        ended = Reader().read(http, f"/api/sessions/{sid}/events?after=0&frames=false", h,
+                              timeout=30)
+        server.proc.wait(30)  # (uvicorn raises the signal again once drained: -15)
+        took = time.perf_counter() - t0
+    print(f"\nSIGTERM → exit with a Ray run: {took:.2f} s")
+    assert took < 5.0
+    assert ended.statuses[-1]["reason"] == "shutdown"
+    with sqlite3.connect(tmp_path / "playground.sqlite3") as db:
+        row = db.execute(
+            "SELECT s.status, s.reason, s.seq_base + c.step, (SELECT MAX(seq) FROM history)"
+            " FROM sessions s JOIN checkpoints c ON c.session_id = s.id"
+        ).fetchone()
+    assert row[:2] == ("paused", "shutdown") and row[2] == row[3] == ended.seqs[-1]
+
+
 def test_a_lost_node_continues_on_the_other_from_its_checkpoint(
-    servers: tuple[Server, Server], ray_cluster: RayCluster, tmp_path: Path
+    servers: tuple[Server, Server], ray_cluster: RayCluster
 ) -> None:
     on_ray, _ = servers
-    ray = ray_cluster.ray
     with httpx.Client(base_url=on_ray.url, timeout=30) as http:
         sid, h = create(http)
         assert http.post(f"/api/sessions/{sid}/run", json={"steps": 10**6, "speed": 2000},
                          headers=h).status_code == 200
         shown = Reader()
         wait_for(lambda: status(http, sid, h)["step"] > 1500)
-        node = ray.get(ray.get_actor(sid, namespace="bpp").node.remote(), timeout=30)
+        node = ray_cluster.actor_node(sid)
         t0 = time.perf_counter()
         ray_cluster.cluster.remove_node(ray_cluster.node_of(node))
         # the stream says the run stopped, at once, and hangs nothing
@@ -179,7 +208,7 @@ def test_a_lost_node_continues_on_the_other_from_its_checkpoint(
                               {**h, "Last-Event-ID": str(shown.seqs[-1])},
                               until_status="finished", timeout=60)
         continued = time.perf_counter() - t1
-        moved = ray.get(ray.get_actor(sid, namespace="bpp").node.remote(), timeout=30)
+        moved = ray_cluster.actor_node(sid)
         final = layers(http, sid, h)
         ray_cluster.add_node()  # the cluster has two nodes again for whatever runs next
     print(f"\nnode lost → client told in {told:.2f} s; → the run continued (replay and a "
