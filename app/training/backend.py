@@ -47,6 +47,11 @@ class Runner(Protocol):
 class Backend(Protocol):
     """All the runners of this server."""
 
+    # a run whose runner is lost starts again by itself, from its checkpoint, on whatever
+    # runner ``pick`` gives (app/sessions/remote.py): a cluster loses nodes in the normal
+    # course of things, while a local worker that dies is a fault to look into (it pauses)
+    resumes_lost: bool
+
     @property
     def handles(self) -> Sequence[Runner]: ...
 

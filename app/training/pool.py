@@ -90,6 +90,8 @@ def worker_options(settings: Settings) -> runs.Options:
 class Pool:
     """Up to ``settings.workers`` worker processes, started on demand."""
 
+    resumes_lost = False  # a dead worker's runs pause (app/training/backend.py)
+
     def __init__(
         self,
         settings: Settings,

@@ -20,8 +20,10 @@ pool). A reply comes after the slices sent before it, as from a pipe.
 When the actor dies (its node lost, its process killed), ``next`` raises
 :class:`ray.exceptions.RayActorError`: the runner is lost, pending requests get ``(None, None)``
 and the manager pauses its session at its last checkpoint, exactly as for a dead worker process
-(app/sessions/recovery.py). The next run of that session makes a new actor, which Ray places on
-a live node; the trainer is rebuilt from the checkpoint and the stored history after it.
+(app/sessions/recovery.py). Then, as this backend ``resumes_lost``, the manager runs it again
+(app/sessions/remote.py): a new actor, which Ray places on a live node, trains the trainer
+rebuilt from the checkpoint and the stored history after it; clients see the pause (its reason)
+and the run going on, every step once.
 
 An actor outlives its run by ``settings.ray_idle_seconds`` (a run resumed meanwhile starts at
 once: making an actor takes about a second), then ends, freeing its CPUs. Actors belong to the
@@ -142,6 +144,8 @@ class RayRunner(Channel):
 
 class RayBackend:
     """Every session actor this web process made (app/training/backend.py ``Backend``)."""
+
+    resumes_lost = True  # a lost node's runs start again elsewhere, from their checkpoints
 
     def __init__(
         self,
