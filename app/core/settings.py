@@ -9,10 +9,11 @@ cannot exhaust memory or CPU (RELIABILITY.md promises 7 and 13).
 from __future__ import annotations
 
 from functools import lru_cache
+from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, IPvAnyAddress, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -226,9 +227,8 @@ class Settings(BaseSettings):
         description="CPUs Ray reserves for each running session's actor (placement: a 2-CPU"
         " node takes 8 running sessions at 0.25).",
     )
-    ray_node_ip_address: str = Field(
-        default="127.0.0.1",
-        min_length=1,
+    ray_node_ip_address: IPvAnyAddress = Field(
+        default=IPv4Address("127.0.0.1"),
         description="This host's address in the Ray cluster (loopback: the whole cluster on"
         " this machine).",
     )

@@ -9,7 +9,6 @@ does not know which it has.
 from __future__ import annotations
 
 import importlib
-import ipaddress
 import os
 from collections.abc import Callable
 from typing import Any
@@ -30,7 +29,7 @@ def make_backend(
     """The backend ``settings.backend`` names, with the manager's two callbacks."""
     if settings.backend == "local":
         return Pool(settings, on_message, on_lost)
-    if ipaddress.ip_address(settings.ray_node_ip_address).is_loopback:
+    if settings.ray_node_ip_address.is_loopback:
         # Ray replaces a loopback address (ours and the cluster's) with this machine's outward
         # one (ray._private.services.get_node_ip_address) unless told that clusters are off
         # the network here; read once, when ray is first imported, so it is set before that

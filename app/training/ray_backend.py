@@ -165,7 +165,7 @@ class RayBackend:
         ray.init(
             address=settings.ray_address,
             namespace=self.namespace,
-            _node_ip_address=settings.ray_node_ip_address,
+            _node_ip_address=str(settings.ray_node_ip_address),
             log_to_driver=False,
             logging_level=logging.WARNING,
         )

@@ -33,6 +33,9 @@ def test_ray_needs_the_clusters_address() -> None:
     assert Settings(backend="ray", ray_address="127.0.0.1:6379").ray_actor_cpus > 0
 
 
-def test_an_unknown_backend_is_refused_by_name() -> None:
+def test_an_unknown_backend_or_a_bad_address_is_refused_by_name() -> None:
     with pytest.raises(ValidationError, match="backend"):
         Settings(backend="mpi")
+    with pytest.raises(ValidationError, match="ray_node_ip_address"):
+        Settings(ray_node_ip_address="ray-head")
+    assert Settings(ray_node_ip_address="10.0.0.5").ray_node_ip_address.is_private
