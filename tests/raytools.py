@@ -25,6 +25,7 @@ class RayCluster:
     cluster: Any  # ray.cluster_utils.Cluster
     ray: Any  # the ray module, connected to the cluster (namespace "bpp")
     started_s: float  # how long the head and the nodes took to start
+    environ: dict[str, str | None]  # the variables start_cluster set, as they were before
 
     @property
     def address(self) -> str:
@@ -48,10 +49,17 @@ class RayCluster:
     def close(self) -> None:
         self.ray.shutdown()
         self.cluster.shutdown()
+        for key, value in self.environ.items():  # later servers start as they would have
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def start_cluster(nodes: int = 2) -> RayCluster:
     """A head and ``nodes`` 1-CPU nodes on loopback, this process connected to it."""
+    environ = {key: os.environ.get(key) for key in ("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER",
+                                                     "PYTHONPATH")}
     # before ray is imported (it reads this once)
     os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
     # the Ray workers import this checkout's app/, not another one an editable install names
@@ -79,4 +87,4 @@ def start_cluster(nodes: int = 2) -> RayCluster:
     except BaseException:
         cluster.shutdown()
         raise
-    return RayCluster(cluster, ray, time.perf_counter() - t0)
+    return RayCluster(cluster, ray, time.perf_counter() - t0, environ)
