@@ -159,18 +159,19 @@ class RayBackend:
         self._runners: dict[str, RayRunner] = {}
         self._lock = threading.Lock()
         self._closed = threading.Event()
-        # ray.init sets a SIGTERM handler that exits at once; the server's own (uvicorn's:
-        # drain the sessions first, promise 20) is put back
-        previous = signal.getsignal(signal.SIGTERM)
-        ray.init(
-            address=settings.ray_address,
-            namespace=self.namespace,
-            _node_ip_address=str(settings.ray_node_ip_address),
-            log_to_driver=False,
-            logging_level=logging.WARNING,
-        )
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, previous)
+        if not ray.is_initialized():  # one connection a process: in-process apps share it
+            # ray.init sets a SIGTERM handler that exits at once; the server's own (uvicorn's:
+            # drain the sessions first, promise 20) is put back
+            previous = signal.getsignal(signal.SIGTERM)
+            ray.init(
+                address=settings.ray_address,
+                namespace=self.namespace,
+                _node_ip_address=str(settings.ray_node_ip_address),
+                log_to_driver=False,
+                logging_level=logging.WARNING,
+            )
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGTERM, previous)
         self._actor_class = ray.remote(TrainerActor)
         self._actor_options = {
             "num_cpus": settings.ray_actor_cpus,
@@ -210,9 +211,10 @@ class RayBackend:
         deadline = time.monotonic() + NAME_WAIT
         while True:
             try:
-                return self._actor_class.options(name=sid, **self._actor_options).remote(
-                    self._options
+                named = self._actor_class.options(
+                    name=sid, namespace=self.namespace, **self._actor_options
                 )
+                return named.remote(self._options)
             except ActorAlreadyExistsError:
                 if time.monotonic() > deadline:
                     raise
@@ -249,10 +251,5 @@ class RayBackend:
         for runner in runners:
             runner.close()
         self._reaper.join(timeout=10)
-        ray.shutdown()
-
-
-def actor_node(sid: str, namespace: str) -> str:
-    """The Ray node id of session ``sid``'s actor (what a test or an operator asks)."""
-    return str(ray.get(ray.get_actor(sid, namespace=namespace).node.remote(), timeout=30))
+        # the connection stays for the process's other apps (ray's atexit hook ends it)
 
