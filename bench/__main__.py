@@ -1,5 +1,6 @@
 """Run every benchmark and print its table:
-``python -m bench [engine|sessions|classroom|disk|memory|render|replay|race]``."""
+``python -m bench [engine|sessions|classroom|disk|memory|render|replay|race|ray]`` (``ray``:
+only when named)."""
 
 import sys
 
@@ -41,6 +42,10 @@ def main() -> None:
         from bench import bench_race
 
         bench_race.main()
+    if "ray" in which:  # asked for by name only: it starts a Ray cluster (the cluster extra)
+        from bench import bench_ray
+
+        bench_ray.main()
 
 
 main()

@@ -9,9 +9,11 @@ cannot exhaust memory or CPU (RELIABILITY.md promises 7 and 13).
 from __future__ import annotations
 
 from functools import lru_cache
+from ipaddress import IPv4Address
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, IPvAnyAddress, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -203,6 +205,40 @@ class Settings(BaseSettings):
     )
     metrics_interval_ms: float = Field(default=500.0, ge=0, description="Full-set metrics cadence.")
 
+    # --- where trainers train (app/training/backends.py) --------------------------------------
+    backend: Literal["local", "ray"] = Field(
+        default="local",
+        description="local: worker processes of this server (the settings above); ray: a Ray"
+        " actor per running session, on the Ray cluster at ray_address.",
+    )
+    ray_address: str | None = Field(
+        default=None, description="The Ray cluster's GCS address (host:port); needed for ray."
+    )
+    ray_namespace: str = Field(
+        default="bpp",
+        min_length=1,
+        description="Ray namespace of the session actors (each named after its session, so any"
+        " web replica finds it with ray.get_actor).",
+    )
+    ray_actor_cpus: float = Field(
+        default=0.25,
+        gt=0,
+        le=64,
+        description="CPUs Ray reserves for each running session's actor (placement: a 2-CPU"
+        " node takes 8 running sessions at 0.25).",
+    )
+    ray_node_ip_address: IPvAnyAddress = Field(
+        default=IPv4Address("127.0.0.1"),
+        description="This host's address in the Ray cluster (loopback: the whole cluster on"
+        " this machine).",
+    )
+    ray_idle_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="A session's actor is kept this long after its run ends (a run that"
+        " resumes meanwhile starts at once), then ended, freeing its CPUs.",
+    )
+
     # --- streaming -----------------------------------------------------------------------------
     ring_size: int = Field(default=1024, ge=16, description="Recent step records kept for replay.")
     ping_seconds: float = Field(default=10.0, gt=0, le=15, description="Comment ping interval.")
@@ -229,6 +265,12 @@ class Settings(BaseSettings):
     allowed_origins: list[str] = Field(
         default_factory=list, description="Extra origins allowed to send cookie requests."
     )
+
+    @model_validator(mode="after")
+    def _ray_needs_an_address(self) -> Settings:
+        if self.backend == "ray" and not self.ray_address:
+            raise ValueError("ray_address: BPP_RAY_ADDRESS must name the Ray cluster (host:port)")
+        return self
 
     @property
     def db_path(self) -> Path:

@@ -35,7 +35,7 @@ from app.sessions.upkeep import Upkeep
 from app.streaming.hub import Hub
 from app.training import keyframe, messages
 from app.training.backend import Backend
-from app.training.pool import Pool
+from app.training.backends import make_backend
 from engine.config import LIVE_KEYS, merge_config
 from engine.inspect import readouts
 
@@ -52,7 +52,7 @@ class Manager(RemoteRuns, Recovery, Upkeep, Documents):
         self._drain_lock = threading.Lock()
         self._start_repairs()
         # the three seams (app/core/history.py, app/training/backend.py,
-        # app/streaming/fanout.py): one implementation each today
+        # app/streaming/fanout.py); the training backend is local workers or Ray actors
         self.store: HistoryStore = Store(
             settings.db_path,
             settings.commit_interval_ms / 1000,
@@ -61,7 +61,7 @@ class Manager(RemoteRuns, Recovery, Upkeep, Documents):
         )
         self.retention = Retention(self.store, settings)
         self._recover()
-        self.pool: Backend = Pool(settings, self._on_worker_message, self._on_worker_lost)
+        self.pool: Backend = make_backend(settings, self._on_worker_message, self._on_worker_lost)
         self.pool.warm(settings.warm_workers)
         self._stop = threading.Event()
         self._culler = threading.Thread(target=self._cull_loop, name="bpp-culler", daemon=True)

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import logging
 import pickle
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
-from app.core.errors import engine_error
+from app.core.errors import ApiError, engine_error
 from app.core.history import HistoryStore
 from app.sessions.session import Session
 from app.streaming.demand import Demand
@@ -33,6 +34,10 @@ from app.training.output import Batch
 log = logging.getLogger(__name__)
 
 COPY_SECONDS = 0.02  # reads of a running session share one copy of its trainer this long
+LOST_REASON = "the training worker stopped"
+# a backend that resumes lost runs (app/training/backend.py) starts one session's run again at
+# most this often: a run that kills its runner each time must end up paused, not loop
+RESUME_LIMIT, RESUME_WINDOW = 3, 60.0
 
 
 class RemoteRuns:
@@ -46,6 +51,9 @@ class RemoteRuns:
     page_bytes: int = 0
 
     def load(self, session: Session) -> Any:
+        raise NotImplementedError
+
+    def run(self, session: Session, steps: int | None, speed: float | None) -> Session:
         raise NotImplementedError
 
     def _copy(self, s: Session) -> Any:
@@ -62,7 +70,7 @@ class RemoteRuns:
         if copy is not None:
             return copy
         if s.remote is handle and not handle.alive:
-            self._lost(s, "the training worker stopped")
+            self._runner_lost(s)
         self._settle(s)  # the run ended meanwhile: its trainer is back
         return None
 
@@ -72,7 +80,7 @@ class RemoteRuns:
         # ``remote`` without the lock): take its trainer back first, or there is none to send
         self._settle(s)
         t = s.trainer
-        handle = self.pool.pick()
+        handle = self.pool.pick(s.id)
         demand = s.hub.demand
         spec = messages.RunSpec(s.seq_base, s.generation, s.budget, s.speed, demand, s.cap)
         blob = transfer.dumps(t)
@@ -96,7 +104,7 @@ class RemoteRuns:
                 s.returned, s.remote = blob, None
                 s.budget = budget or 0
             elif s.remote is handle and not handle.alive:
-                self._lost(s, "the training worker stopped")
+                self._lost(s, LOST_REASON)
         return self.load(s)
 
     def _configure_remote(self, s: Session, changes: dict[str, Any]) -> bool:
@@ -199,7 +207,36 @@ class RemoteRuns:
     def _on_worker_lost(self, handle: Runner) -> None:
         for s in list(self.sessions.values()):
             if s.remote is handle:
-                self._lost(s, "the training worker stopped")
+                self._runner_lost(s)
+
+    def _runner_lost(self, s: Session) -> None:
+        """The runner of the session's run is gone: pause it, and run it again if the backend
+        resumes lost runs (not when a pause or stop found it gone: they stop it anyway)."""
+        self._lost(s, LOST_REASON)
+        if self.pool.resumes_lost:
+            threading.Thread(
+                target=self._resume_lost, args=(s,), name="bpp-resume", daemon=True
+            ).start()
+
+    def _resume_lost(self, s: Session) -> None:
+        """Run again a session whose runner was lost, with the budget and speed it had left
+        (its own thread: the rebuild replays the steps stored after the checkpoint). Not if
+        anyone changed it meanwhile, nor more than RESUME_LIMIT times in RESUME_WINDOW."""
+        with s.lock:
+            now = time.monotonic()
+            s.resumed = [t for t in s.resumed if now - t < RESUME_WINDOW]
+            if s.deleted or s.status != "paused" or s.reason != LOST_REASON:
+                return
+            if len(s.resumed) >= RESUME_LIMIT:
+                log.warning("session %s: runner lost again; left paused", s.id)
+                return
+            s.resumed.append(now)
+            try:
+                self.run(s, s.budget, s.speed)
+            except ApiError as exc:  # shutting down, a quota, storage: it stays paused
+                log.warning("session %s: not resumed: %s", s.id, exc)
+            except Exception:
+                log.exception("session %s: not resumed", s.id)
 
     def _lost(self, s: Session, reason: str) -> None:
         """A run whose worker failed: paused at its last checkpoint (rebuilt when next used)."""

@@ -70,6 +70,8 @@ class Session:
         # the race's hook called with each batch a worker sends
         self.cap: int | None = None
         self.pace: Any = None
+        # when its run was last started again after its runner was lost (app/sessions/remote.py)
+        self.resumed: list[float] = []
         # bookkeeping
         self.last_seen = time.monotonic()
         self.last_checkpoint = time.monotonic()

@@ -3,9 +3,10 @@
 The session manager hands a running session's trainer to a :class:`Runner` picked by the
 :class:`Backend`, talks to it only in the messages of app/training/messages.py, and hears back
 through the two callbacks it gave the backend (a :class:`~app.training.messages.Slice` or
-:class:`~app.training.messages.Lost` for each run; the runner's loss). Today's implementation is
-a pool of local worker processes (app/training/pool.py). Another — trainers in Ray actors, say
-— implements these two protocols and changes nothing in the sessions, routes, page or engine.
+:class:`~app.training.messages.Lost` for each run; the runner's loss). Two implementations,
+chosen by ``BPP_BACKEND`` (app/training/backends.py): ``local``, a pool of local worker
+processes (app/training/pool.py, the default), and ``ray``, a Ray actor per running session
+(app/training/ray_backend.py); the sessions, routes, page and engine do not know which runs.
 """
 
 from __future__ import annotations
@@ -46,6 +47,11 @@ class Runner(Protocol):
 class Backend(Protocol):
     """All the runners of this server."""
 
+    # a run whose runner is lost starts again by itself, from its checkpoint, on whatever
+    # runner ``pick`` gives (app/sessions/remote.py): a cluster loses nodes in the normal
+    # course of things, while a local worker that dies is a fault to look into (it pauses)
+    resumes_lost: bool
+
     @property
     def handles(self) -> Sequence[Runner]: ...
 
@@ -57,8 +63,9 @@ class Backend(Protocol):
     def warm(self, n: int) -> None:
         """Start up to ``n`` runners before the first run needs one."""
 
-    def pick(self) -> Runner:
-        """The runner a new run goes to."""
+    def pick(self, sid: str) -> Runner:
+        """The runner a new run of session ``sid`` goes to (a backend with a runner per
+        session names it after ``sid``; a shared pool may ignore it)."""
         ...
 
     def close(self) -> None: ...
