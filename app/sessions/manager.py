@@ -21,10 +21,9 @@ import time
 from typing import Any
 
 from app.core.errors import ApiError, Conflict, NotFound, engine_error, quota_error
-from app.core.history import HistoryStore
+from app.core.history import HistoryStore, open_store
 from app.core.limits import build_trainer, check_config, check_optimizer, restore_trainer
 from app.core.settings import Settings
-from app.core.store import Store
 from app.sessions.documents import Documents
 from app.sessions.keyframes import Keyframe, every_for, step_keyed
 from app.sessions.recovery import Recovery, step_sharing
@@ -53,12 +52,7 @@ class Manager(RemoteRuns, Recovery, Upkeep, Documents):
         self._start_repairs()
         # the three seams (app/core/history.py, app/training/backend.py,
         # app/streaming/fanout.py): one implementation each today
-        self.store: HistoryStore = Store(
-            settings.db_path,
-            settings.commit_interval_ms / 1000,
-            max_bytes=int(settings.max_db_mb * 2**20),
-            on_failed=self._write_failed,
-        )
+        self.store: HistoryStore = open_store(settings, on_failed=self._write_failed)
         self.retention = Retention(self.store, settings)
         self._recover()
         self.pool: Backend = Pool(settings, self._on_worker_message, self._on_worker_lost)
