@@ -15,7 +15,8 @@ Size bound: PostgreSQL has no ``max_page_count``, so the sink refuses writes (a 
 "database full") while the tables' size passes ``max_bytes``. The size is the tables' total
 relation size (heap, TOAST, indexes) less the free space VACUUM has recorded for reuse
 (``pg_freespacemap``, when the extension can be created; else the total), measured at most every
-``SIZE_SECONDS`` — a batch may overshoot by what that interval writes.
+``SIZE_SECONDS`` and in between raised by the bytes each batch writes (:func:`written`; TOAST
+compression makes that an overestimate, so the cap errs on the early side).
 """
 
 from __future__ import annotations
@@ -60,6 +61,18 @@ FREE_SPACE = (
 STORAGE = (psycopg.OperationalError, psycopg.InterfaceError, psycopg.errors.ReadOnlySqlTransaction)
 
 
+def written(batch: list[Write]) -> int:
+    """About how many bytes ``batch`` adds: its text and bytes parameters, 8 a number."""
+    total = 0
+    for write in batch:
+        for _, params, many in write.statements:
+            rows = params if many else [params]
+            for row in rows:
+                for value in row:
+                    total += len(value) if isinstance(value, str | bytes) else 8
+    return total
+
+
 class DatabaseFull(OSError):
     """The tables passed the size cap (``max_db_mb``)."""
 
@@ -84,6 +97,8 @@ class PgSink:
         ):
             run_statements(cur.execute, cur.executemany, batch)
         self.freed = self.freed or frees
+        if not frees and self.store.max_bytes is not None:
+            self._used += written(batch)  # until the next measurement
 
     def probe(self) -> None:
         if self.store.max_bytes is not None and self.freed:
