@@ -5,6 +5,10 @@ the app's lifespan running (so the real session manager, SQLite file and worker 
 ``Server`` starts ``python -m app.serve`` (uvicorn on ``app.main:app`` with the flags of ``make
 run``) on 127.0.0.1 on a free port with its own data dir: the stream, persistence and README
 tests talk to it over real sockets.
+
+``BPP_TEST_STORE=postgres`` runs whatever uses these against PostgreSQL instead of SQLite: each
+data dir gets its own database in the test process's throwaway cluster (tests/pgtools.py), so a
+server started again on the same data dir finds what it stored.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Any
 
 import anyio.from_thread
 import httpx
+import pgtools
 
 from app.core.settings import Settings
 from app.main import create_app
@@ -38,8 +43,18 @@ FAST = {
 }
 
 
+def store_url(data_dir: Path) -> str | None:
+    """``data_dir``'s PostgreSQL database under ``BPP_TEST_STORE=postgres``, else None."""
+    if os.environ.get("BPP_TEST_STORE") != "postgres":
+        return None
+    return pgtools.shared().database_of(data_dir)
+
+
 def make_settings(data_dir: Path, **overrides: Any) -> Settings:
     # in-process apps come and go with each test: start workers only when a run needs one
+    url = store_url(data_dir)
+    if url is not None:
+        overrides = {"database_url": url, **overrides}
     return Settings(data_dir=data_dir, **{"warm_workers": 0, **overrides})
 
 
@@ -134,6 +149,9 @@ class Server:
     def start(self, timeout: float = 30.0) -> Server:
         self.port = free_port()
         env = {**os.environ, "BPP_DATA_DIR": str(self.data_dir), **self.env}
+        url = store_url(self.data_dir)
+        if url is not None:
+            env.setdefault("BPP_DATABASE_URL", url)
         stderr = None if self.log is None else self.log.open("ab")
         self.proc = subprocess.Popen(
             # app/serve.py: uvicorn with the flags `make run` uses

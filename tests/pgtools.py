@@ -11,21 +11,28 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import hashlib
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import psycopg
-from apptools import free_port
 
 BIN = Path("/usr/lib/postgresql/15/bin")
 USER = "postgres"
 # the tests' cluster trades durability against an OS crash for speed (fsync off); a stopped
 # or killed server still loses nothing it acknowledged, which is what the tests check
 OPTIONS = "-c fsync=off -c full_page_writes=off -c max_connections=200"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def _as_postgres(*args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
@@ -62,6 +69,16 @@ class PgCluster:
         """A new, empty database ``name`` (dropped first if it exists); its URL."""
         with psycopg.connect(self.url(), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def database_of(self, data_dir: Path) -> str:
+        """The URL of ``data_dir``'s own database, made empty on first use (a server started
+        again on the same data dir finds what the first one stored)."""
+        name = "d" + hashlib.sha1(str(data_dir.resolve()).encode()).hexdigest()[:20]
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+                return self.url(name)
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 

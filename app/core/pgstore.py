@@ -40,11 +40,19 @@ from app.core.writer import PROBE_BYTES, Statement, Write, Writer, run_statement
 from app.core.writes import Writes
 
 log = logging.getLogger(__name__)
+# the pool logs every failed reconnection; an outage is logged once at each end by the writer
+# (app/core/writer.py's failing episode), as a full disk is
+logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
 
 TABLES = ("sessions", "checkpoints", "history", "keyframes", "races", "probe")
 SIZE_SECONDS = 1.0  # the size the cap is checked against is at most this old
-WRITE_TIMEOUT = 3.0  # seconds the writer waits for a connection before calling it a failure
-READ_TIMEOUT = 5.0
+# seconds the writer waits for its connection before calling it a failure (it has a pool of
+# its own, so it only ever waits for a reconnection)
+WRITE_TIMEOUT = 1.0
+READ_TIMEOUT = 2.0
+# a reconnection is given up after this (and the next request starts a new one): the pool's
+# backoff would otherwise wait up to minutes between tries after a long outage
+RECONNECT_SECONDS = 2.0
 TOTAL_SIZE = (
     "SELECT coalesce(sum(pg_total_relation_size(to_regclass(t))), 0) AS n"
     " FROM unnest(%s::text[]) AS t"
@@ -58,6 +66,7 @@ FREE_SPACE = (
     " (SELECT to_regclass(t) FROM unnest(%s::text[]) AS t) AND reltoastrelid <> 0)"
 )
 # errors that mean the database cannot take writes now, not that the statement is wrong
+Connection = psycopg.Connection[dict[str, Any]]
 STORAGE = (psycopg.OperationalError, psycopg.InterfaceError, psycopg.errors.ReadOnlySqlTransaction)
 
 
@@ -88,14 +97,11 @@ class PgSink:
 
     def transact(self, batch: list[Write]) -> None:
         frees = all(w.frees for w in batch)
-        if not frees:
-            self._check_room(0, fresh=False)
-        with (
-            self.store.pool.connection(timeout=WRITE_TIMEOUT) as conn,
-            conn.transaction(),
-            conn.cursor() as cur,
-        ):
-            run_statements(cur.execute, cur.executemany, batch)
+        with self.store.writing.connection(timeout=WRITE_TIMEOUT) as conn:
+            if not frees:
+                self._check_room(conn, 0, fresh=False)
+            with conn.transaction(), conn.cursor() as cur:
+                run_statements(cur.execute, cur.executemany, batch)
         self.freed = self.freed or frees
         if not frees and self.store.max_bytes is not None:
             self._used += written(batch)  # until the next measurement
@@ -104,14 +110,13 @@ class PgSink:
         if self.store.max_bytes is not None and self.freed:
             self.freed = False
             self.store.vacuum()  # deletes give room back only once VACUUM records it
-        self._check_room(PROBE_BYTES, fresh=True)
-        with self.store.pool.connection(timeout=WRITE_TIMEOUT) as conn, conn.transaction():
-            conn.execute("INSERT INTO probe (data) VALUES (%s)", (b"probe",))
-            conn.execute("DELETE FROM probe")
+        with self.store.writing.connection(timeout=WRITE_TIMEOUT) as conn:
+            self._check_room(conn, PROBE_BYTES, fresh=True)
+            with conn.transaction():
+                conn.execute("INSERT INTO probe (data) VALUES (%s)", (b"probe",))
+                conn.execute("DELETE FROM probe")
 
     def storage_cause(self, exc: BaseException) -> str | None:
-        if isinstance(exc, ApiError) and exc.__cause__ is not None:
-            exc = exc.__cause__  # a read of the size that could not reach the database
         if isinstance(exc, DatabaseFull):
             return str(exc)
         if isinstance(exc, STORAGE):
@@ -121,12 +126,12 @@ class PgSink:
             return str(exc)
         return None
 
-    def _check_room(self, room: int, fresh: bool) -> None:
+    def _check_room(self, conn: Connection, room: int, fresh: bool) -> None:
         cap = self.store.max_bytes
         if cap is None:
             return
         if fresh or time.monotonic() - self._measured > SIZE_SECONDS:
-            self._used = self.store.used_bytes()
+            self._used = self.store.size(conn)
             self._measured = time.monotonic()
         if self._used + room > cap:
             raise DatabaseFull(
@@ -152,20 +157,30 @@ class PgStore(Reads, Writes):
         self.url = url
         self.max_bytes = max_bytes
         upgrade_postgres(url)
-        self.pool: ConnectionPool[psycopg.Connection[dict[str, Any]]] = ConnectionPool(
-            url,
-            connection_class=psycopg.Connection[dict[str, Any]],
-            kwargs={"autocommit": True, "row_factory": dict_row},
-            min_size=2,
-            max_size=max(2, pool_size),
-            check=ConnectionPool.check_connection,
-            open=True,
-            name="bpp-store",
-        )
-        self.pool.wait(timeout=30)
+        # readers share one pool; the writer thread has its own, so a burst of reads never
+        # makes a commit wait (nor a wait look like PostgreSQL failing)
+        self.pool = self._pool(max(2, pool_size - 1), "bpp-store-read")
+        self.writing = self._pool(1, "bpp-store-write")
         self._free_space = self._has_freespacemap()
         self._vacuuming = threading.Lock()
         self._writer = Writer(PgSink(self), commit_interval, on_failed, on_recovered)
+
+    def _pool(self, size: int, name: str) -> ConnectionPool[Connection]:
+        """Autocommit connections with rows as dicts, each checked before use (a restarted
+        PostgreSQL then costs no failed statement)."""
+        pool: ConnectionPool[Connection] = ConnectionPool(
+            self.url,
+            connection_class=Connection,
+            kwargs={"autocommit": True, "row_factory": dict_row},
+            min_size=1,
+            max_size=size,
+            check=ConnectionPool.check_connection,
+            reconnect_timeout=RECONNECT_SECONDS,
+            open=True,
+            name=name,
+        )
+        pool.wait(timeout=30)
+        return pool
 
     def _has_freespacemap(self) -> bool:
         """Make pg_freespacemap available if this role may (it measures reusable space)."""
@@ -207,6 +222,7 @@ class PgStore(Reads, Writes):
     def close(self) -> None:
         """Commit everything queued, then stop the writer and close the pool."""
         self._writer.close()
+        self.writing.close()
         self.pool.close()
 
     # ---- reading ---------------------------------------------------------------------------
@@ -226,12 +242,22 @@ class PgStore(Reads, Writes):
 
     def used_bytes(self) -> int:
         """Bytes of the tables in use: their size less the free space VACUUM recorded."""
+        try:
+            with self.pool.connection(timeout=READ_TIMEOUT) as conn:
+                return self.size(conn)
+        except STORAGE as exc:
+            raise ApiError(
+                503, f"storage: the database cannot be read ({exc})", field="storage"
+            ) from exc
+
+    def size(self, conn: Connection) -> int:
+        """:meth:`used_bytes` on ``conn``."""
         tables = list(TABLES)
-        total = int(self._one(TOTAL_SIZE, (tables,))["n"])  # type: ignore[index]
+        total = int(conn.execute(TOTAL_SIZE, (tables,)).fetchone()["n"])  # type: ignore[index]
         if not self._free_space:
             return total
-        free = int(self._one(FREE_SPACE, (tables, tables))["n"])  # type: ignore[index]
-        return total - free
+        free = conn.execute(FREE_SPACE, (tables, tables)).fetchone()
+        return total - int(free["n"])  # type: ignore[index]
 
     def file_bytes(self) -> int:
         """Bytes on disk of the tables (heap, TOAST and indexes)."""

@@ -21,7 +21,7 @@ branch_labels = None
 depends_on = None
 
 INT: sa.types.TypeEngine[int] = sa.Integer().with_variant(sa.BigInteger(), "postgresql")
-DOUBLE = postgresql.DOUBLE_PRECISION()
+DOUBLE: sa.types.TypeEngine[float] = postgresql.DOUBLE_PRECISION()
 REAL: sa.types.TypeEngine[float] = sa.REAL().with_variant(DOUBLE, "postgresql")
 TEXT = sa.Text()
 BLOB = sa.LargeBinary()
