@@ -8,7 +8,7 @@ from bench import bench_engine
 
 def main() -> None:
     which = sys.argv[1:] or [
-        "engine", "sessions", "classroom", "disk", "memory", "render", "replay", "race"
+        "engine", "sessions", "classroom", "disk", "memory", "render", "replay", "race", "store"
     ]
     del sys.argv[1:]  # the sessions benchmark reads its own options from the command line
     if "engine" in which:
@@ -41,6 +41,10 @@ def main() -> None:
         from bench import bench_race
 
         bench_race.main()
+    if "store" in which:
+        from bench import bench_store
+
+        bench_store.main()
 
 
 main()

@@ -17,6 +17,7 @@ import contextlib
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -28,6 +29,7 @@ from typing import Any
 import anyio.from_thread
 import httpx
 import pgtools
+import psycopg
 
 from app.core.settings import Settings
 from app.main import create_app
@@ -48,6 +50,20 @@ def store_url(data_dir: Path) -> str | None:
     if os.environ.get("BPP_TEST_STORE") != "postgres":
         return None
     return pgtools.shared().database_of(data_dir)
+
+
+def db_rows(data_dir: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Rows of ``sql`` (``?`` placeholders) on the database of the server of ``data_dir``: its
+    SQLite file, or its PostgreSQL database under ``BPP_TEST_STORE=postgres``."""
+    url = store_url(data_dir)
+    if url is None:
+        conn = sqlite3.connect(data_dir / "playground.sqlite3")
+        try:
+            return conn.execute(sql, params).fetchall()
+        finally:
+            conn.close()
+    with psycopg.connect(url) as pg:
+        return pg.execute(sql.replace("?", "%s"), params).fetchall()
 
 
 def make_settings(data_dir: Path, **overrides: Any) -> Settings:

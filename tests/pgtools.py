@@ -44,7 +44,8 @@ def _as_postgres(*args: str, check: bool = True) -> subprocess.CompletedProcess[
 class PgCluster:
     """One PostgreSQL server in its own temp dir."""
 
-    def __init__(self) -> None:
+    def __init__(self, options: str = OPTIONS) -> None:
+        self.options = options
         self.dir = Path(tempfile.mkdtemp(prefix="bpp-pg-"))
         shutil.chown(self.dir, USER, USER)
         self.data = self.dir / "data"
@@ -54,7 +55,7 @@ class PgCluster:
         self.start()
 
     def start(self) -> None:
-        opts = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir} {OPTIONS}"
+        opts = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir} {self.options}"
         _as_postgres(str(BIN / "pg_ctl"), "-D", str(self.data), "-o", opts,
                      "-l", str(self.dir / "log"), "-w", "-t", "60", "start")  # fmt: skip
 

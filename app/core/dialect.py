@@ -26,6 +26,9 @@ class Dialect:
     # created, updated, reason
     update_status: str  # status, reason, counters, updated, id
     insert_step: str  # session_id, seq, generation, step, loss, has_metrics, record
+    # or, when ``steps_as_arrays``, one statement for all rows: session_id, generation, then
+    # arrays of seq, step, loss, has_metrics, record
+    steps_as_arrays: bool
     insert_checkpoint: str  # session_id, generation, step, data, saved
     upsert_keyframe: str  # session_id, generation, step, kind, bytes, data
     copy_history: str  # target, source, generation, step

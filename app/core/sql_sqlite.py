@@ -28,6 +28,7 @@ SQLITE = Dialect(
         "INSERT OR REPLACE INTO history (session_id, seq, generation, step, loss, has_metrics,"
         " record) VALUES (?, ?, ?, ?, ?, ?, ?)"
     ),
+    steps_as_arrays=False,  # executemany runs in SQLite's process: no round trips to save
     insert_checkpoint=(
         "INSERT OR REPLACE INTO checkpoints (session_id, generation, step, data, saved)"
         " VALUES (?, ?, ?, ?, ?)"

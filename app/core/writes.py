@@ -26,6 +26,13 @@ class Writes:
 
     def put_steps(self, session_id: str, generation: int, rows: list[tuple[Any, ...]]) -> Statement:
         """History rows ``(seq, step, loss, has_metrics, record JSON)`` of one generation."""
+        if self.sql.steps_as_arrays:
+            columns: list[list[Any]] = [[], [], [], [], []]
+            for row in rows:
+                for column, value in zip(columns, row, strict=True):
+                    column.append(value)
+            columns[3] = [int(m) for m in columns[3]]
+            return (self.sql.insert_step, (session_id, generation, *columns), False)
         # has_metrics is an INTEGER column; PostgreSQL will not take a bool for it
         params = [
             (session_id, seq, generation, step, loss, int(metrics), record)
