@@ -31,6 +31,9 @@ import httpx
 import pgtools
 import psycopg
 
+from app.core.pgstore import FREE_SPACE as PG_FREE
+from app.core.pgstore import TABLES as PG_TABLES
+from app.core.pgstore import TOTAL_SIZE as PG_TOTAL
 from app.core.settings import Settings
 from app.main import create_app
 
@@ -64,6 +67,26 @@ def db_rows(data_dir: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tupl
             conn.close()
     with psycopg.connect(url) as pg:
         return pg.execute(sql.replace("?", "%s"), params).fetchall()
+
+
+def db_usage(data_dir: Path) -> tuple[int, int]:
+    """(bytes in use, bytes free for reuse) of the server's database: SQLite's pages minus its
+    free pages, and the free pages; PostgreSQL's tables less the free space VACUUM recorded (as
+    app/core/pgstore.py measures what its cap bounds), and that free space."""
+    url = store_url(data_dir)
+    if url is None:
+        conn = sqlite3.connect(data_dir / "playground.sqlite3")
+        try:
+            pragmas = ("page_count", "freelist_count", "page_size")
+            pages, free, size = (conn.execute(f"PRAGMA {p}").fetchone()[0] for p in pragmas)
+        finally:
+            conn.close()
+        return (pages - free) * size, free * size
+    with psycopg.connect(url) as pg:
+        total = pg.execute(PG_TOTAL, (list(PG_TABLES),)).fetchone()
+        free = pg.execute(PG_FREE, (list(PG_TABLES), list(PG_TABLES))).fetchone()
+    assert total is not None and free is not None
+    return int(total[0]) - int(free[0]), int(free[0])
 
 
 def make_settings(data_dir: Path, **overrides: Any) -> Settings:
