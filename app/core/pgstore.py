@@ -3,8 +3,9 @@
 
 The writer thread, the statements' parameters and the reads' decoding are the SQLite store's
 (app/core/writer.py, app/core/writes.py, app/core/reads.py); the SQL is app/core/sql_postgres.py.
-Connections come from a psycopg 3 ``ConnectionPool`` (autocommit; the writer opens one
-transaction per batch; each is checked before use, so a restarted server costs no failed write).
+Connections come from psycopg 3 ``ConnectionPool``s, autocommit: the readers share one, the
+writer thread has its own (one connection, checked before each batch, so a restarted server
+costs no failed write) and opens one transaction per batch.
 The schema is migrated by Alembic when the store opens (app/core/migrate.py).
 
 Failures: PostgreSQL unreachable, shutting down or read-only is a *storage* failure for the
@@ -30,7 +31,7 @@ from typing import Any
 import psycopg
 import psycopg.errors
 from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from app.core.errors import ApiError
 from app.core.migrate import upgrade_postgres
@@ -80,6 +81,11 @@ def written(batch: list[Write]) -> int:
                 for value in row:
                     total += len(value) if isinstance(value, str | bytes) else 8
     return total
+
+
+def unreadable(exc: Exception) -> ApiError:
+    """The 503 a read answers when PostgreSQL cannot be reached."""
+    return ApiError(503, f"storage: the database cannot be read ({exc})", field="storage")
 
 
 class DatabaseFull(OSError):
@@ -159,22 +165,23 @@ class PgStore(Reads, Writes):
         upgrade_postgres(url)
         # readers share one pool; the writer thread has its own, so a burst of reads never
         # makes a commit wait (nor a wait look like PostgreSQL failing)
-        self.pool = self._pool(max(2, pool_size - 1), "bpp-store-read")
-        self.writing = self._pool(1, "bpp-store-write")
+        self.pool = self._pool(max(2, pool_size - 1), "bpp-store-read", check=False)
+        self.writing = self._pool(1, "bpp-store-write", check=True)
         self._free_space = self._has_freespacemap()
         self._vacuuming = threading.Lock()
         self._writer = Writer(PgSink(self), commit_interval, on_failed, on_recovered)
 
-    def _pool(self, size: int, name: str) -> ConnectionPool[Connection]:
-        """Autocommit connections with rows as dicts, each checked before use (a restarted
-        PostgreSQL then costs no failed statement)."""
+    def _pool(self, size: int, name: str, check: bool) -> ConnectionPool[Connection]:
+        """Autocommit connections with rows as dicts; with ``check``, each is checked before
+        use (the writer's: a restarted PostgreSQL then costs no failed write, which would
+        start a failing episode)."""
         pool: ConnectionPool[Connection] = ConnectionPool(
             self.url,
             connection_class=Connection,
             kwargs={"autocommit": True, "row_factory": dict_row},
             min_size=1,
             max_size=size,
-            check=ConnectionPool.check_connection,
+            check=ConnectionPool.check_connection if check else None,
             reconnect_timeout=RECONNECT_SECONDS,
             open=True,
             name=name,
@@ -228,13 +235,19 @@ class PgStore(Reads, Writes):
     # ---- reading ---------------------------------------------------------------------------
 
     def _rows(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
-        try:
-            with self.pool.connection(timeout=READ_TIMEOUT) as conn:
-                return conn.execute(sql, params).fetchall()
-        except STORAGE as exc:
-            raise ApiError(
-                503, f"storage: the database cannot be read ({exc})", field="storage"
-            ) from exc
+        # readers' connections are not checked before use (a round trip that doubled a short
+        # read's time): one that PostgreSQL closed since fails here, the pool drops it, and the
+        # read is tried once more on another (a new one if none is left)
+        for retry in (True, False):
+            try:
+                with self.pool.connection(timeout=READ_TIMEOUT) as conn:
+                    return conn.execute(sql, params).fetchall()
+            except PoolTimeout as exc:
+                raise unreadable(exc) from exc
+            except STORAGE as exc:
+                if not retry:
+                    raise unreadable(exc) from exc
+        raise AssertionError("unreachable")
 
     def _one(self, sql: str, params: Params = ()) -> dict[str, Any] | None:
         rows = self._rows(sql, params)
@@ -246,9 +259,7 @@ class PgStore(Reads, Writes):
             with self.pool.connection(timeout=READ_TIMEOUT) as conn:
                 return self.size(conn)
         except STORAGE as exc:
-            raise ApiError(
-                503, f"storage: the database cannot be read ({exc})", field="storage"
-            ) from exc
+            raise unreadable(exc) from exc
 
     def size(self, conn: Connection) -> int:
         """:meth:`used_bytes` on ``conn``."""
