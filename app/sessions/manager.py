@@ -51,7 +51,7 @@ class Manager(RemoteRuns, Recovery, Upkeep, Documents):
         self._drain_lock = threading.Lock()
         self._start_repairs()
         # the three seams (app/core/history.py, app/training/backend.py,
-        # app/streaming/fanout.py): one implementation each today
+        # app/streaming/fanout.py); the store is SQLite's or PostgreSQL's (open_store)
         self.store: HistoryStore = open_store(settings, on_failed=self._write_failed)
         self.retention = Retention(self.store, settings)
         self._recover()

@@ -235,10 +235,11 @@ class Recovery:
             except ApiError:
                 # the database cannot be read either (PostgreSQL down, app/core/pgstore.py):
                 # stop here and tell the clients; the repair is retried until it answers
-                s.status, s.reason = "paused", "storage"
-                # what it shows is what was stored: the steps published (after their commit)
-                s.counters = dict(s.counters, iteration=s.hub.last_seq - s.seq_base)
-                self._dropped(s, cause)
+                if (s.status, s.reason) != ("paused", "storage"):  # told once, not per retry
+                    s.status, s.reason = "paused", "storage"
+                    # what it shows is what was stored: the steps published (after commit)
+                    s.counters = dict(s.counters, iteration=s.hub.last_seq - s.seq_base)
+                    self._dropped(s, cause)
                 raise
             if row is None:  # its creation was never stored
                 s.deleted = True
