@@ -36,9 +36,10 @@ def free_port() -> int:
 
 
 def _as_postgres(*args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        ["runuser", "-u", USER, "--", *args], check=check, capture_output=True, timeout=120
-    )
+    """Run a PostgreSQL program as ``postgres`` when we are root (it refuses root), else as
+    ourselves."""
+    prefix = ["runuser", "-u", USER, "--"] if os.geteuid() == 0 else []
+    return subprocess.run([*prefix, *args], check=check, capture_output=True, timeout=120)
 
 
 class PgCluster:
@@ -47,7 +48,8 @@ class PgCluster:
     def __init__(self, options: str = OPTIONS) -> None:
         self.options = options
         self.dir = Path(tempfile.mkdtemp(prefix="bpp-pg-"))
-        shutil.chown(self.dir, USER, USER)
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, USER, USER)
         self.data = self.dir / "data"
         self.port = free_port()
         _as_postgres(str(BIN / "initdb"), "-D", str(self.data), "-U", USER, "-A", "trust",
