@@ -66,20 +66,27 @@ FREE_SPACE = (
     " AS t UNION SELECT reltoastrelid FROM pg_class WHERE oid IN"
     " (SELECT to_regclass(t) FROM unnest(%s::text[]) AS t) AND reltoastrelid <> 0)"
 )
-# errors that mean the database cannot take writes now, not that the statement is wrong
 Connection = psycopg.Connection[dict[str, Any]]
+# errors that mean the database cannot take writes now, not that the statement is wrong
 STORAGE = (psycopg.OperationalError, psycopg.InterfaceError, psycopg.errors.ReadOnlySqlTransaction)
 
 
 def written(batch: list[Write]) -> int:
-    """About how many bytes ``batch`` adds: its text and bytes parameters, 8 a number."""
+    """About how many bytes ``batch`` adds: its text and bytes parameters, 8 a number (the
+    items of an array parameter, as the step rows are sent, each counted)."""
+
+    def size(value: Any) -> int:
+        if isinstance(value, str | bytes):
+            return len(value)
+        if isinstance(value, list):
+            return sum(size(v) for v in value)
+        return 8
+
     total = 0
     for write in batch:
         for _, params, many in write.statements:
-            rows = params if many else [params]
-            for row in rows:
-                for value in row:
-                    total += len(value) if isinstance(value, str | bytes) else 8
+            for row in params if many else [params]:
+                total += sum(size(value) for value in row)
     return total
 
 
