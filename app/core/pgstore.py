@@ -176,7 +176,8 @@ class PgStore(Reads, Writes):
         self.writing = self._pool(1, "bpp-store-write", check=True)
         self._free_space = self._has_freespacemap()
         self._vacuuming = threading.Lock()
-        self._writer = Writer(PgSink(self), commit_interval, on_failed, on_recovered)
+        self._sink = PgSink(self)
+        self._writer = Writer(self._sink, commit_interval, on_failed, on_recovered)
 
     def _pool(self, size: int, name: str, check: bool) -> ConnectionPool[Connection]:
         """Autocommit connections with rows as dicts; with ``check``, each is checked before
@@ -261,7 +262,12 @@ class PgStore(Reads, Writes):
         return rows[0] if rows else None
 
     def used_bytes(self) -> int:
-        """Bytes of the tables in use: their size less the free space VACUUM recorded."""
+        """Bytes of the tables in use: their size less the free space VACUUM recorded (a
+        VACUUM runs first if rows were deleted since the last: retention compacts session by
+        session until this drops under its mark, as SQLite's freed pages make it drop)."""
+        if self._sink.freed:
+            self._sink.freed = False
+            self.vacuum()
         try:
             with self.pool.connection(timeout=READ_TIMEOUT) as conn:
                 return self.size(conn)
