@@ -14,6 +14,7 @@ server started again on the same data dir finds what it stored.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import signal
 import socket
@@ -31,9 +32,6 @@ import httpx
 import pgtools
 import psycopg
 
-from app.core.pgstore import FREE_SPACE as PG_FREE
-from app.core.pgstore import TABLES as PG_TABLES
-from app.core.pgstore import TOTAL_SIZE as PG_TOTAL
 from app.core.settings import Settings
 from app.main import create_app
 
@@ -82,9 +80,12 @@ def db_usage(data_dir: Path) -> tuple[int, int]:
         finally:
             conn.close()
         return (pages - free) * size, free * size
+    # app.core.pgstore imports SQLAlchemy and Alembic (~0.5 s): only the PostgreSQL runs pay it
+    pgstore = importlib.import_module("app.core.pgstore")
+    tables = list(pgstore.TABLES)
     with psycopg.connect(url) as pg:
-        total = pg.execute(PG_TOTAL, (list(PG_TABLES),)).fetchone()
-        free = pg.execute(PG_FREE, (list(PG_TABLES), list(PG_TABLES))).fetchone()
+        total = pg.execute(pgstore.TOTAL_SIZE, (tables,)).fetchone()
+        free = pg.execute(pgstore.FREE_SPACE, (tables, tables)).fetchone()
     assert total is not None and free is not None
     return int(total[0]) - int(free[0]), int(free[0])
 
