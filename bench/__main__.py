@@ -1,6 +1,6 @@
 """Run every benchmark and print its table:
-``python -m bench [engine|sessions|classroom|disk|memory|render|replay|race|ray]`` (``ray``:
-only when named)."""
+``python -m bench [engine|sessions|classroom|disk|memory|render|replay|race|store|ray]``
+(``ray``: only when named)."""
 
 import sys
 
@@ -9,7 +9,7 @@ from bench import bench_engine
 
 def main() -> None:
     which = sys.argv[1:] or [
-        "engine", "sessions", "classroom", "disk", "memory", "render", "replay", "race"
+        "engine", "sessions", "classroom", "disk", "memory", "render", "replay", "race", "store"
     ]
     del sys.argv[1:]  # the sessions benchmark reads its own options from the command line
     if "engine" in which:
@@ -46,6 +46,10 @@ def main() -> None:
         from bench import bench_ray
 
         bench_ray.main()
+    if "store" in which:
+        from bench import bench_store
+
+        bench_store.main()
 
 
 main()

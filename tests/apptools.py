@@ -5,14 +5,20 @@ the app's lifespan running (so the real session manager, SQLite file and worker 
 ``Server`` starts ``python -m app.serve`` (uvicorn on ``app.main:app`` with the flags of ``make
 run``) on 127.0.0.1 on a free port with its own data dir: the stream, persistence and README
 tests talk to it over real sockets.
+
+``BPP_TEST_STORE=postgres`` runs whatever uses these against PostgreSQL instead of SQLite: each
+data dir gets its own database in the test process's throwaway cluster (tests/pgtools.py), so a
+server started again on the same data dir finds what it stored.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -23,6 +29,8 @@ from typing import Any
 
 import anyio.from_thread
 import httpx
+import pgtools
+import psycopg
 
 from app.core.settings import Settings
 from app.main import create_app
@@ -38,8 +46,55 @@ FAST = {
 }
 
 
+def store_url(data_dir: Path) -> str | None:
+    """``data_dir``'s PostgreSQL database under ``BPP_TEST_STORE=postgres``, else None."""
+    if os.environ.get("BPP_TEST_STORE") != "postgres":
+        return None
+    return pgtools.shared().database_of(data_dir)
+
+
+def db_rows(data_dir: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Rows of ``sql`` (``?`` placeholders) on the database of the server of ``data_dir``: its
+    SQLite file, or its PostgreSQL database under ``BPP_TEST_STORE=postgres``."""
+    url = store_url(data_dir)
+    if url is None:
+        conn = sqlite3.connect(data_dir / "playground.sqlite3")
+        try:
+            return conn.execute(sql, params).fetchall()
+        finally:
+            conn.close()
+    with psycopg.connect(url) as pg:
+        return pg.execute(sql.replace("?", "%s"), params).fetchall()
+
+
+def db_usage(data_dir: Path) -> tuple[int, int]:
+    """(bytes in use, bytes free for reuse) of the server's database: SQLite's pages minus its
+    free pages, and the free pages; PostgreSQL's tables less the free space VACUUM recorded (as
+    app/core/pgstore.py measures what its cap bounds), and that free space."""
+    url = store_url(data_dir)
+    if url is None:
+        conn = sqlite3.connect(data_dir / "playground.sqlite3")
+        try:
+            pragmas = ("page_count", "freelist_count", "page_size")
+            pages, free, size = (conn.execute(f"PRAGMA {p}").fetchone()[0] for p in pragmas)
+        finally:
+            conn.close()
+        return (pages - free) * size, free * size
+    # app.core.pgstore imports SQLAlchemy and Alembic (~0.5 s): only the PostgreSQL runs pay it
+    pgstore = importlib.import_module("app.core.pgstore")
+    tables = list(pgstore.TABLES)
+    with psycopg.connect(url) as pg:
+        total = pg.execute(pgstore.TOTAL_SIZE, (tables,)).fetchone()
+        free = pg.execute(pgstore.FREE_SPACE, (tables, tables)).fetchone()
+    assert total is not None and free is not None
+    return int(total[0]) - int(free[0]), int(free[0])
+
+
 def make_settings(data_dir: Path, **overrides: Any) -> Settings:
     # in-process apps come and go with each test: start workers only when a run needs one
+    url = store_url(data_dir)
+    if url is not None:
+        overrides = {"database_url": url, **overrides}
     return Settings(data_dir=data_dir, **{"warm_workers": 0, **overrides})
 
 
@@ -134,6 +189,9 @@ class Server:
     def start(self, timeout: float = 30.0) -> Server:
         self.port = free_port()
         env = {**os.environ, "BPP_DATA_DIR": str(self.data_dir), **self.env}
+        url = store_url(self.data_dir)
+        if url is not None:
+            env.setdefault("BPP_DATABASE_URL", url)
         stderr = None if self.log is None else self.log.open("ab")
         self.proc = subprocess.Popen(
             # app/serve.py: uvicorn with the flags `make run` uses

@@ -3,16 +3,21 @@
 Everything the service keeps goes through this protocol: writes are statements named by what
 they write (``put_steps``, ``put_checkpoint``, ``cut_history`` …) handed to :meth:`submit`,
 which runs them in order in one transaction per batch and calls ``after`` once they are
-committed; reads are named queries. Today's implementation is one SQLite file
-(app/core/store.py, app/core/writes.py). One over PostgreSQL would implement this protocol
-with its own SQL and change nothing in the sessions, routes or page.
+committed; reads are named queries. Two implementations share the writer thread, the
+statements' parameters and the reads (app/core/writer.py, writes.py, reads.py) and differ in
+their SQL (app/core/sql_sqlite.py, sql_postgres.py): one SQLite file (app/core/store.py, the
+default) and PostgreSQL (app/core/pgstore.py, ``BPP_DATABASE_URL``). :func:`open_store` picks
+one from the settings; nothing in the sessions, routes or page knows which.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from app.core.settings import Settings
+from app.core.store import Store
 from app.core.writer import Statement, Write
 
 
@@ -138,3 +143,23 @@ class HistoryStore(Protocol):
     def vacuum(self) -> None: ...
 
     def close(self) -> None: ...
+
+
+def open_store(
+    settings: Settings,
+    on_failed: Callable[[Write], None] | None = None,
+    on_recovered: Callable[[], None] | None = None,
+) -> HistoryStore:
+    """The store the settings name: PostgreSQL at ``database_url``, else the SQLite file."""
+    interval = settings.commit_interval_ms / 1000
+    max_bytes = int(settings.max_db_mb * 2**20)
+    if settings.database_url is None:
+        return Store(settings.db_path, interval, max_bytes, on_failed, on_recovered)
+    # imported only when chosen: psycopg, SQLAlchemy and Alembic add ~0.6 s to a start, which
+    # the default (SQLite) configuration does not pay; the module has no import side effects
+    pgstore = importlib.import_module("app.core.pgstore")
+    store: HistoryStore = pgstore.PgStore(
+        settings.database_url, interval, max_bytes, on_failed, on_recovered,
+        pool_size=settings.database_pool,
+    )  # fmt: skip
+    return store

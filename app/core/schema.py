@@ -1,13 +1,20 @@
-"""The SQLite schema: the tables and indexes (app/core/store.py reads them, app/core/writes.py
-names every statement that writes them), and the columns added since the first version.
+"""The SQLite schema of the initial revision, and the fast path that keeps Alembic off a start.
 
-A table added later needs no migration (``CREATE TABLE IF NOT EXISTS`` makes it in an older
-file); a column added to an existing table is listed in ``ADDED_COLUMNS`` and added on open.
+Alembic owns the schema of both dialects (app/core/migrations/: the initial revision creates
+these tables, columns and indexes in SQLite and PostgreSQL; later changes are revisions). On
+SQLite, importing SQLAlchemy and Alembic would add ~0.5 s to every start, so :func:`ensure`
+reads the stamped revision itself: a file at the newest revision starts without them. A new
+file, and one made before Alembic (no ``alembic_version`` table, made by this module's
+``SCHEMA`` and ``ADDED_COLUMNS``), get exactly the initial revision's schema here and are
+stamped with it (tests/unit/app/core/test_migrations.py checks that the two schemas are equal);
+a file behind the newest revision is then upgraded by Alembic (app/core/migrate.py).
 """
 
 from __future__ import annotations
 
 import sqlite3
+
+from app.core.migrations import HEAD, INITIAL
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -84,3 +91,43 @@ def create(conn: sqlite3.Connection) -> None:
         have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
         if column not in have:
             conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+
+
+# what Alembic's own version table is (alembic.runtime.migration makes the same)
+VERSION_TABLE = (
+    "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL,"
+    " CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
+)
+
+
+def stamped(conn: sqlite3.Connection) -> str | None:
+    """The file's Alembic revision, or None when it has none (new, or made before Alembic)."""
+    have = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+    ).fetchone()
+    if have is None:
+        return None
+    row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    return None if row is None else str(row[0])
+
+
+def ensure(conn: sqlite3.Connection) -> bool:
+    """Give a new or pre-Alembic file the initial revision's schema and stamp it; True when
+    the file is then at the newest revision (nothing for Alembic to do)."""
+    version = stamped(conn)
+    if version is None:
+        create(conn)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE name = 'alembic_version'"
+            ).fetchone() is None:
+                conn.execute(VERSION_TABLE)
+            conn.execute("DELETE FROM alembic_version")
+            conn.execute("INSERT INTO alembic_version (version_num) VALUES (?)", (INITIAL,))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        version = INITIAL
+    return version == HEAD

@@ -24,6 +24,18 @@ class Settings(BaseSettings):
 
     # --- storage -------------------------------------------------------------------------------
     data_dir: Path = Field(default=Path("./data"), description="Directory holding the SQLite file.")
+    database_url: str | None = Field(
+        default=None,
+        pattern=r"^postgres(ql)?://",
+        description=(
+            "postgresql://user@host:port/db keeps sessions, history and checkpoints in"
+            " PostgreSQL (app/core/pgstore.py, shared by web replicas); unset, the SQLite file"
+            " in data_dir."
+        ),
+    )
+    database_pool: int = Field(
+        default=8, ge=2, le=200, description="PostgreSQL connections of one web process."
+    )
     checkpoint_seconds: float = Field(
         default=2.0, gt=0, description="A running session is checkpointed at most this often."
     )

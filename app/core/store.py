@@ -12,22 +12,25 @@ INCREMENTAL`` and :meth:`Store.vacuum`), and the WAL is truncated after checkpoi
 
 from __future__ import annotations
 
-import json
+import importlib
 import logging
 import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from app.core import schema
-from app.core.writer import Statement, Write, Writer
+from app.core.reads import Params, Reads
+from app.core.sql_sqlite import SQLITE
+from app.core.writer import PROBE_BYTES, Statement, Write, Writer, run_statements
 from app.core.writes import Writes
 
 log = logging.getLogger(__name__)
 
 WAL_LIMIT = 64 * 2**20  # the WAL file is truncated to this whenever it is reset
 WAL_RESET = 16 * 2**20  # a WAL larger than this is checkpointed and emptied
+# errors that are about a statement, not the storage under it
+NOT_STORAGE = (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)
 
 
 def connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
@@ -40,8 +43,48 @@ def connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
     return conn
 
 
-class Store(Writes):
+class SqliteSink:
+    """The writer thread's SQLite connection (app/core/writer.py's ``Sink``)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def transact(self, batch: list[Write]) -> None:
+        conn = self.conn
+        conn.execute("BEGIN")
+        try:
+            run_statements(conn.execute, conn.executemany, batch)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:  # SQLITE_FULL has already rolled it back
+                conn.execute("ROLLBACK")
+            raise
+
+    def probe(self) -> None:
+        conn = self.conn
+        try:
+            conn.execute("BEGIN")
+            conn.execute("INSERT INTO probe (data) VALUES (zeroblob(?))", (PROBE_BYTES,))
+            conn.execute("DELETE FROM probe")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def storage_cause(self, exc: BaseException) -> str | None:
+        if isinstance(exc, sqlite3.Error) and not isinstance(exc, NOT_STORAGE):
+            name = getattr(exc, "sqlite_errorname", "") or type(exc).__name__
+            return f"{exc} ({name})"
+        if isinstance(exc, OSError):
+            return str(exc)
+        return None
+
+
+class Store(Reads, Writes):
     """The database file, its writer thread and per-thread readers."""
+
+    sql = SQLITE
 
     def __init__(
         self,
@@ -54,8 +97,8 @@ class Store(Writes):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.max_bytes = max_bytes
-        conn = self._open_writer(readonly=False, setup=True)
-        self._writer = Writer(conn, commit_interval, on_failed, on_recovered)
+        self._sink = SqliteSink(self._open_writer(readonly=False, setup=True))
+        self._writer = Writer(self._sink, commit_interval, on_failed, on_recovered)
         self._local = threading.local()
         self._closing = threading.Event()
         self._checkpointer = threading.Thread(
@@ -78,7 +121,12 @@ class Store(Writes):
             # WAL: readers never block the writer; synchronous=NORMAL survives a process kill
             # (the OS keeps the WAL pages), which is the failure promise 15 is about.
             conn.execute("PRAGMA journal_mode=WAL")
-            schema.create(conn)
+            if not schema.ensure(conn):
+                # a file behind the newest revision: Alembic migrates it. Imported here and
+                # only here because SQLAlchemy and Alembic take ~0.5 s to import, which every
+                # start at the newest revision (the fast path) skips; the module has no side
+                # effects and nothing else imports it.
+                importlib.import_module("app.core.migrate").upgrade_sqlite(self.path)
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")
         # Checkpointing the WAL into the main file fsyncs, which can take a second on a slow
@@ -110,19 +158,18 @@ class Store(Writes):
         """Reopen the writing connection, read-only if asked (what a disk remounted read-only
         gives: every write then fails; tests use it to cause that failure)."""
 
-        def swap(old: sqlite3.Connection) -> sqlite3.Connection:
-            old.close()
-            return self._open_writer(readonly)
+        def swap() -> None:
+            self._sink.conn.close()
+            self._sink.conn = self._open_writer(readonly)
 
         self._writer.control(swap).done.wait(30)
 
     def vacuum(self) -> None:
         """Give free pages back to the file system (after deletes), on the writer's connection."""
 
-        def run(conn: sqlite3.Connection) -> sqlite3.Connection:
+        def run() -> None:
             # executescript steps the pragma to its end (execute frees one page a step)
-            conn.executescript("PRAGMA incremental_vacuum;")
-            return conn
+            self._sink.conn.executescript("PRAGMA incremental_vacuum;")
 
         self._writer.control(run).done.wait(60)
 
@@ -131,7 +178,7 @@ class Store(Writes):
         self._writer.close()
         self._closing.set()
         self._checkpointer.join(timeout=30)
-        conn = self._writer.conn
+        conn = self._sink.conn
         try:
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except sqlite3.Error as exc:
@@ -167,171 +214,12 @@ class Store(Writes):
             self._local.conn = conn
         return conn
 
-    def sessions(self, owner: str | None = None) -> list[sqlite3.Row]:
-        sql = "SELECT * FROM sessions"
-        args: tuple[Any, ...] = ()
-        if owner is not None:
-            sql, args = sql + " WHERE owner = ?", (owner,)
-        return list(self._reader().execute(sql + " ORDER BY created", args))
+    def _rows(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        return self._reader().execute(sql, params).fetchall()
 
-    def races(self) -> list[sqlite3.Row]:
-        """Every stored race, oldest first (app/sessions/races.py)."""
-        return list(self._reader().execute("SELECT * FROM races ORDER BY created"))
-
-    def checkpoint(self, session_id: str) -> dict[str, Any] | None:
-        row = (
-            self._reader()
-            .execute("SELECT data FROM checkpoints WHERE session_id = ?", (session_id,))
-            .fetchone()
-        )
-        return None if row is None else dict(json.loads(row["data"]))
-
-    def max_seq(self, session_id: str) -> int:
-        row = (
-            self._reader()
-            .execute("SELECT MAX(seq) AS m FROM history WHERE session_id = ?", (session_id,))
-            .fetchone()
-        )
-        return int(row["m"] or 0)
-
-    def records_after(self, session_id: str, after: int, limit: int) -> list[tuple[int, str]]:
-        """Step records with ``seq > after``, oldest first, as stored JSON text."""
-        rows = self._reader().execute(
-            "SELECT seq, record FROM history WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-            (session_id, after, limit),
-        )
-        return [(int(r[0]), str(r[1])) for r in rows]
-
-    def metrics_between(
-        self, session_id: str, generation: int, after: int, upto: int
-    ) -> list[tuple[int, str]]:
-        """Records with full-set metrics of one generation, ``after < seq <= upto``, oldest
-        first, as stored JSON text."""
-        rows = self._reader().execute(
-            "SELECT seq, record FROM history INDEXED BY history_metrics WHERE session_id = ? "
-            "AND generation = ? AND has_metrics = 1 AND seq > ? AND seq <= ? ORDER BY seq",
-            (session_id, generation, after, upto),
-        )
-        return [(int(r[0]), str(r[1])) for r in rows]
-
-    def history(
-        self,
-        session_id: str,
-        generation: int,
-        after: int,
-        limit: int,
-        stride: int,
-        metrics_only: bool,
-    ) -> list[str]:
-        """Records of one generation, every ``stride``-th step, as JSON text."""
-        # named, because without statistics the planner walks the primary key instead
-        source = "history INDEXED BY history_metrics" if metrics_only else "history"
-        sql = (
-            f"SELECT record FROM {source} WHERE session_id = ? AND generation = ? AND step > ? "
-            "AND (step % ? = 0 OR has_metrics = 1)"
-        )
-        if metrics_only:
-            sql += " AND has_metrics = 1"
-        rows = self._reader().execute(
-            sql + " ORDER BY seq LIMIT ?", (session_id, generation, after, stride, limit)
-        )
-        return [str(r[0]) for r in rows]
-
-    def sampled(
-        self,
-        session_id: str,
-        generation: int,
-        seq_base: int,
-        span: tuple[int, int],
-        stride: int,
-        limit: int,
-    ) -> list[str]:
-        """Every ``stride``-th step of one generation in ``span`` = (after, upto], and every
-        row with metrics there, oldest first, as JSON text. The wanted steps are looked up by
-        primary key (a generation's rows have ``seq = seq_base + step``) instead of testing
-        ``step % stride`` on every row the session wrote (300 ms over a million rows)."""
-        after, upto = span
-        first = (after // stride + 1) * stride
-        rows = self._reader().execute(
-            "WITH RECURSIVE want(step) AS (SELECT ? UNION ALL SELECT step + ? FROM want"
-            " WHERE step + ? <= ?)"
-            " SELECT seq, record FROM history WHERE session_id = ? AND generation = ?"
-            " AND seq IN (SELECT ? + step FROM want)"
-            " UNION SELECT seq, record FROM history INDEXED BY history_metrics"
-            " WHERE session_id = ? AND generation = ? AND has_metrics = 1 AND seq > ?"
-            " AND seq <= ? ORDER BY seq LIMIT ?",
-            (
-                first,
-                stride,
-                stride,
-                upto,
-                session_id,
-                generation,
-                seq_base,
-                session_id,
-                generation,
-                seq_base + after,
-                seq_base + upto,
-                limit,
-            ),
-        )
-        return [str(r[1]) for r in rows]
-
-    def session_row(self, session_id: str) -> sqlite3.Row | None:
-        row: sqlite3.Row | None = (
-            self._reader().execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
-        )
+    def _one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = self._reader().execute(sql, params).fetchone()
         return row
-
-    def last_row(self, session_id: str, generation: int) -> dict[str, Any] | None:
-        """The newest step record of one generation, decoded."""
-        row = (
-            self._reader()
-            .execute(
-                "SELECT record FROM history WHERE session_id = ? AND generation = ?"
-                " ORDER BY seq DESC LIMIT 1",
-                (session_id, generation),
-            )
-            .fetchone()
-        )
-        return None if row is None else dict(json.loads(row[0]))
-
-    def losses_after(
-        self, session_id: str, generation: int, after: int, limit: int
-    ) -> list[tuple[int, int, float | None]]:
-        """``(seq, step, loss)`` of one generation's rows with ``seq > after``, oldest first
-        (what a restored trainer replays and checks itself against)."""
-        rows = self._reader().execute(
-            "SELECT seq, step, loss FROM history WHERE session_id = ? AND generation = ?"
-            " AND seq > ? ORDER BY seq LIMIT ?",
-            (session_id, generation, after, limit),
-        )
-        return [(int(r[0]), int(r[1]), r[2]) for r in rows]
-
-    def keyframe(
-        self, session_id: str, generation: int, step: int
-    ) -> tuple[int, str, bytes] | None:
-        """``(step, kind, data)`` of the newest keyframe of one generation at or before
-        ``step``."""
-        row = (
-            self._reader()
-            .execute(
-                "SELECT step, kind, data FROM keyframes WHERE session_id = ? AND generation = ?"
-                " AND step <= ? ORDER BY step DESC LIMIT 1",
-                (session_id, generation, step),
-            )
-            .fetchone()
-        )
-        return None if row is None else (int(row[0]), str(row[1]), bytes(row[2]))
-
-    def keyframe_sizes(self, session_id: str) -> list[tuple[int, int, str, int]]:
-        """``(generation, step, kind, bytes)`` of every keyframe of the session, oldest first."""
-        rows = self._reader().execute(
-            "SELECT generation, step, kind, bytes FROM keyframes WHERE session_id = ?"
-            " ORDER BY generation, step",
-            (session_id,),
-        )
-        return [(int(r[0]), int(r[1]), str(r[2]), int(r[3])) for r in rows]
 
     def used_bytes(self) -> int:
         """Bytes of the file in use (pages minus free pages), what ``max_bytes`` bounds."""
@@ -345,14 +233,3 @@ class Store(Writes):
         """Bytes on disk: the database file and its WAL."""
         wal = self.path.with_name(self.path.name + "-wal")
         return sum(p.stat().st_size for p in (self.path, wal) if p.exists())
-
-    def checkpoint_at(self, session_id: str) -> tuple[int, int] | None:
-        """``(generation, step)`` of the session's stored checkpoint."""
-        row = (
-            self._reader()
-            .execute(
-                "SELECT generation, step FROM checkpoints WHERE session_id = ?", (session_id,)
-            )
-            .fetchone()
-        )
-        return None if row is None else (int(row[0]), int(row[1]))

@@ -1,43 +1,42 @@
 """The database's one writer: a thread that commits queued writes in small batches, and what
-happens when the disk refuses them.
+happens when the database refuses them. Both stores use it (app/core/store.py for SQLite,
+app/core/pgstore.py for PostgreSQL); what differs is their :class:`Sink` (how a transaction runs,
+how a probe tests for room, which errors mean the storage is failing).
 
 Writes are committed in the order they were submitted; each may carry an ``after`` callback that
 runs once it is committed (the stream hub publishes steps only then: a step a client has seen
-is on disk). A kill -9 loses at most the batch being gathered (RELIABILITY.md promise 15).
+is stored). A kill -9 loses at most the batch being gathered (RELIABILITY.md promise 15).
 
 A write that fails is a failure its caller sees (promise 19): ``after`` does not run,
 ``Write.error`` names the cause, and ``on_failed`` hands it to the session manager, which puts
 the session back to what the database holds. Two kinds of failure:
 
-* **storage** (the disk is full, read-only, or gone: SQLite's FULL, READONLY, IOERR, ...): the
-  writer enters a *failing episode*. The writes after the one that failed are not attempted
-  (they fail at once with the same cause), so the database always holds a prefix of what was
-  submitted; writes that only free space (deleting a session, compacting history) are still
-  tried. Every ``PROBE_SECONDS`` a probe transaction that needs ``PROBE_BYTES`` of room is
-  tried; when it commits, the episode is over (``on_recovered``). It is logged once at each
-  end, not per write.
-* **a bad write** (a value SQLite cannot bind, a constraint): that write alone fails; the others
-  of its batch commit.
+* **storage** (the disk is full, read-only, or gone: SQLite's FULL, READONLY, IOERR, ...;
+  PostgreSQL down or over its size cap): the writer enters a *failing episode*. The writes after
+  the one that failed are not attempted (they fail at once with the same cause), so the
+  database always holds a prefix of what was submitted; writes that only free space (deleting a
+  session, compacting history) are still tried. Every ``PROBE_SECONDS`` the sink's probe (a
+  transaction that needs ``PROBE_BYTES`` of room) is tried; when it commits, the episode is
+  over (``on_recovered``). It is logged once at each end, not per write.
+* **a bad write** (a value the database cannot bind, a constraint): that write alone fails; the
+  others of its batch commit.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 log = logging.getLogger(__name__)
 
 Statement = tuple[str, Sequence[Any] | Iterable[Sequence[Any]], bool]  # (sql, params, many)
 PROBE_SECONDS = 1.0
 PROBE_BYTES = 256 * 1024  # room a probe needs: a little more than a batch of steps
-# errors that are about a statement, not the storage under it
-NOT_STORAGE = (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)
 
 
 @dataclass
@@ -61,34 +60,57 @@ class Write:
 
 @dataclass
 class Control:
-    """Work for the writer's connection outside the queue's transactions (vacuum, reopen):
-    ``run(conn)`` returns the connection to use from then on."""
+    """Work for the writer's thread outside the queue's transactions (vacuum, reopen), run in
+    order with the writes."""
 
-    run: Callable[[sqlite3.Connection], sqlite3.Connection]
+    run: Callable[[], None]
     done: threading.Event = field(default_factory=threading.Event)
 
 
-def storage_cause(exc: BaseException) -> str | None:
-    """The cause in words if ``exc`` is the storage failing (not the statement), else None."""
-    if isinstance(exc, sqlite3.Error) and not isinstance(exc, NOT_STORAGE):
-        name = getattr(exc, "sqlite_errorname", "") or type(exc).__name__
-        return f"{exc} ({name})"
-    if isinstance(exc, OSError):
-        return str(exc)
-    return None
+class Sink(Protocol):
+    """What the writer writes to: one dialect's transactions (used by the writer thread only)."""
+
+    def transact(self, batch: list[Write]) -> None:
+        """Run every statement of ``batch`` in one transaction and commit it; on an error,
+        roll back and raise."""
+        ...
+
+    def probe(self) -> None:
+        """Commit a transaction that needs ``PROBE_BYTES`` of room and leaves nothing behind;
+        raise while the storage still refuses."""
+        ...
+
+    def storage_cause(self, exc: BaseException) -> str | None:
+        """The cause in words if ``exc`` is the storage failing (not the statement), else
+        None."""
+        ...
+
+
+def run_statements(
+    execute: Callable[[str, Sequence[Any]], object],
+    executemany: Callable[[str, Iterable[Sequence[Any]]], object],
+    batch: list[Write],
+) -> None:
+    """Every statement of ``batch`` in order, through a connection's or cursor's methods."""
+    for write in batch:
+        for sql, params, many in write.statements:
+            if many:
+                executemany(sql, cast(Iterable[Sequence[Any]], params))
+            else:
+                execute(sql, cast(Sequence[Any], params))
 
 
 class Writer:
-    """The writer thread over ``conn`` (which it alone uses)."""
+    """The writer thread over ``sink`` (which it alone uses)."""
 
     def __init__(
         self,
-        conn: sqlite3.Connection,
+        sink: Sink,
         commit_interval: float,
         on_failed: Callable[[Write], None] | None = None,
         on_recovered: Callable[[], None] | None = None,
     ) -> None:
-        self.conn = conn
+        self.sink = sink
         self.commit_interval = commit_interval
         self.on_failed, self.on_recovered = on_failed, on_recovered
         self.failing: str | None = None  # the cause, during a storage failure episode
@@ -102,7 +124,7 @@ class Writer:
         self._queue.put(write)
         return write
 
-    def control(self, run: Callable[[sqlite3.Connection], sqlite3.Connection]) -> Control:
+    def control(self, run: Callable[[], None]) -> Control:
         item = Control(run)
         self._queue.put(item)
         return item
@@ -156,7 +178,7 @@ class Writer:
 
     def _run_control(self, item: Control) -> None:
         try:
-            self.conn = item.run(self.conn)
+            item.run()
         except Exception:
             log.exception("database maintenance failed")
         finally:
@@ -165,7 +187,7 @@ class Writer:
     def _commit(self, batch: list[Write]) -> None:
         if not self.failing:
             try:
-                self._execute(batch)
+                self.sink.transact(batch)
             except Exception:
                 pass  # find the write at fault below, one by one
             else:
@@ -177,9 +199,9 @@ class Writer:
                 self._failed(write, self.failing)
                 continue
             try:
-                self._execute([write])
+                self.sink.transact([write])
             except Exception as exc:
-                cause = storage_cause(exc)
+                cause = self.sink.storage_cause(exc)
                 if cause is None:
                     log.error("write failed (%r): %.80s", exc, write.statements[0][0])
                 elif not self.failing:
@@ -187,22 +209,6 @@ class Writer:
                 self._failed(write, cause or f"the write was refused: {exc!r}")
             else:
                 self._committed(write)
-
-    def _execute(self, batch: list[Write]) -> None:
-        conn = self.conn
-        conn.execute("BEGIN")
-        try:
-            for write in batch:
-                for sql, params, many in write.statements:
-                    if many:
-                        conn.executemany(sql, cast(Iterable[Sequence[Any]], params))
-                    else:
-                        conn.execute(sql, cast(Sequence[Any], params))
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:  # SQLITE_FULL has already rolled it back
-                conn.execute("ROLLBACK")
-            raise
 
     def _committed(self, write: Write) -> None:
         if write.after is not None:
@@ -229,17 +235,12 @@ class Writer:
         log.error("storage failing, writes refused until it recovers: %s", cause)
 
     def _probe(self) -> None:
-        """Try a transaction that needs ``PROBE_BYTES`` of room (and leaves nothing behind)."""
+        """Try the sink's probe; when it commits, the episode is over."""
         self._last_probe = time.monotonic()
         try:
-            self.conn.execute("BEGIN")
-            self.conn.execute("INSERT INTO probe (data) VALUES (zeroblob(?))", (PROBE_BYTES,))
-            self.conn.execute("DELETE FROM probe")
-            self.conn.execute("COMMIT")
+            self.sink.probe()
         except Exception as exc:
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
-            self.failing = storage_cause(exc) or repr(exc)
+            self.failing = self.sink.storage_cause(exc) or repr(exc)
             return
         seconds = time.monotonic() - self.failing_since
         log.warning("storage writable again after %.1f s", seconds)

@@ -21,10 +21,9 @@ import time
 from typing import Any
 
 from app.core.errors import ApiError, Conflict, NotFound, engine_error, quota_error
-from app.core.history import HistoryStore
+from app.core.history import HistoryStore, open_store
 from app.core.limits import build_trainer, check_config, check_optimizer, restore_trainer
 from app.core.settings import Settings
-from app.core.store import Store
 from app.sessions.documents import Documents
 from app.sessions.keyframes import Keyframe, every_for, step_keyed
 from app.sessions.recovery import Recovery, step_sharing
@@ -52,13 +51,9 @@ class Manager(RemoteRuns, Recovery, Upkeep, Documents):
         self._drain_lock = threading.Lock()
         self._start_repairs()
         # the three seams (app/core/history.py, app/training/backend.py,
-        # app/streaming/fanout.py); the training backend is local workers or Ray actors
-        self.store: HistoryStore = Store(
-            settings.db_path,
-            settings.commit_interval_ms / 1000,
-            max_bytes=int(settings.max_db_mb * 2**20),
-            on_failed=self._write_failed,
-        )
+        # app/streaming/fanout.py): the store is SQLite's or PostgreSQL's (open_store), the
+        # training backend local workers or Ray actors (make_backend)
+        self.store: HistoryStore = open_store(settings, on_failed=self._write_failed)
         self.retention = Retention(self.store, settings)
         self._recover()
         self.pool: Backend = make_backend(settings, self._on_worker_message, self._on_worker_lost)

@@ -36,6 +36,7 @@ from app.core.writer import Write
 from app.sessions.session import Session
 
 log = logging.getLogger(__name__)
+REPAIR_RETRY_SECONDS = 1.0
 
 REPLAY_CHUNK = 2000  # stored rows read (and steps replayed) at a time
 SHARE_SLICE = 0.004  # seconds of training between two pauses (step_sharing)
@@ -198,16 +199,23 @@ class Recovery:
         self._repair_wake.set()
 
     def _repair_loop(self) -> None:
+        retry = False
         while not self._repair_stop.is_set():
-            self._repair_wake.wait()
+            # a repair the database could not answer is tried again a second later
+            self._repair_wake.wait(REPAIR_RETRY_SECONDS if retry else None)
             self._repair_wake.clear()
             with self.lock:
                 todo, self._repairs = self._repairs, {}
+            retry = False
             for sid, cause in todo.items():
                 s = self.sessions.get(sid)
                 if s is not None:
                     try:
                         self._resync(s, cause)
+                    except ApiError:  # unreadable too (PostgreSQL down): it was held
+                        with self.lock:
+                            self._repairs.setdefault(sid, cause)
+                        retry = True
                     except Exception:
                         log.exception("could not resync session %s", sid)
 
@@ -220,20 +228,37 @@ class Recovery:
             self._recall(s)
             if s.last_write is not None:
                 s.last_write.done.wait(30)
-            row = self.store.session_row(s.id)
+            try:
+                row = self.store.session_row(s.id)
+                if row is not None:
+                    self._adopt_row(s, row)
+            except ApiError:
+                # the database cannot be read either (PostgreSQL down, app/core/pgstore.py):
+                # stop here and tell the clients; the repair is retried until it answers
+                if (s.status, s.reason) != ("paused", "storage"):  # told once, not per retry
+                    s.status, s.reason = "paused", "storage"
+                    # what it shows is what was stored: the steps published (after commit)
+                    s.counters = dict(s.counters, iteration=s.hub.last_seq - s.seq_base)
+                    self._dropped(s, cause)
+                raise
             if row is None:  # its creation was never stored
                 s.deleted = True
                 with self.lock:
                     self.sessions.pop(s.id, None)
                 s.hub.close("deleted")
                 return
-            self._adopt_row(s, row)
             s.reason = "storage" if self.store.failing else "write failed"
-            s.trainer = s.copy = s.returned = None
-            s.points = {}
-            s.show()
-            # published at once, not after a commit: it reports that nothing can be committed
-            s.hub.publish([], status={**s.status_payload(), "storage": cause})
+            self._dropped(s, cause)
+
+    @staticmethod
+    def _dropped(s: Session, cause: str) -> None:
+        """The session's trainer dropped (rebuilt from the database when next used); its
+        clients told why it stopped."""
+        s.trainer = s.copy = s.returned = None
+        s.points = {}
+        s.show()
+        # published at once, not after a commit: it reports that nothing can be committed
+        s.hub.publish([], status={**s.status_payload(), "storage": cause})
 
     def _adopt_row(self, s: Session, row: Any) -> None:
         """Session fields from its database row; counters from its newest step record."""

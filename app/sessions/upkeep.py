@@ -15,7 +15,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from app.core import memory
-from app.core.errors import quota_error
+from app.core.errors import ApiError, quota_error
 from app.core.settings import Settings
 from app.sessions.retention import Retention
 from app.sessions.session import Session
@@ -83,6 +83,8 @@ class Upkeep:
             self.cull()
             try:
                 self.retention.run(list(self.sessions.values()))
+            except ApiError as exc:  # the database cannot be read now (PostgreSQL down)
+                log.warning("history compaction skipped: %s", exc)
             except Exception:  # a failed pass is tried again next time
                 log.exception("history compaction failed")
 

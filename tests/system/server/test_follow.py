@@ -6,12 +6,11 @@ not match once made follow() loop without awaiting)."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 
 import httpx
 import pytest
-from apptools import FAST, Server
+from apptools import FAST, Server, db_rows
 from faulttools import Prober, Reader, wait_for
 
 # a restarted server with a compacted history (~7 s), then 2 s of healthz probing a test
@@ -28,7 +27,6 @@ def restarted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server
     """A server restarted after a session trained STEPS steps and had its history compacted;
     yields (server, session id, headers, the window's start)."""
     path = tmp_path_factory.mktemp("follow")
-    db = path / "playground.sqlite3"
     with Server(path, **OPTS) as server, httpx.Client(base_url=server.url) as http:
         r = http.post("/api/sessions", json={"config": FAST})
         sid, h = r.json()["id"], {"Authorization": f"Bearer {r.json()['owner_token']}"}
@@ -36,9 +34,8 @@ def restarted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server
                          headers=h).status_code == 200
 
         def window() -> int:
-            with sqlite3.connect(db) as conn:
-                row = conn.execute("SELECT full_from FROM sessions WHERE id = ?", (sid,))
-                return int(row.fetchone()[0])
+            rows = db_rows(path, "SELECT full_from FROM sessions WHERE id = ?", (sid,))
+            return int(rows[0][0])
 
         start = wait_for(window)
     with Server(path, **OPTS) as server:

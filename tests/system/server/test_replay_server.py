@@ -5,13 +5,12 @@ session leaves no keyframe in the database file."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from apptools import FAST, Server
+from apptools import FAST, Server, db_rows
 from faulttools import wait_for
 
 from engine.inspect import readouts
@@ -55,5 +54,4 @@ def test_replay_and_fork_of_a_background_run(tmp_path: Path) -> None:
         assert without_session(fork) == local(t)
         for gone in (sid, fid):
             assert http.delete(f"/api/sessions/{gone}", headers=h).status_code == 204
-    with sqlite3.connect(tmp_path / "playground.sqlite3") as conn:
-        assert conn.execute("SELECT COUNT(*) FROM keyframes").fetchone()[0] == 0
+    assert db_rows(tmp_path, "SELECT COUNT(*) FROM keyframes")[0][0] == 0

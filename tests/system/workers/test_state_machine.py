@@ -6,14 +6,13 @@ gets 404. Bounded: a few short programs on an in-process app."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from apptools import FAST, ApiClient, make_settings
+from apptools import FAST, ApiClient, db_rows, make_settings
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -128,14 +127,10 @@ class Sessions(RuleBasedStateMachine):
 
     @invariant()
     def nothing_non_finite_persisted(self) -> None:
-        db = sqlite3.connect(Path(self.tmp.name) / "playground.sqlite3")
-        try:
-            for (record,) in db.execute("SELECT record FROM history"):
-                parse(record)
-            for (data,) in db.execute("SELECT data FROM checkpoints"):
-                parse(data)
-        finally:
-            db.close()
+        for (record,) in db_rows(Path(self.tmp.name), "SELECT record FROM history"):
+            parse(record)
+        for (data,) in db_rows(Path(self.tmp.name), "SELECT data FROM checkpoints"):
+            parse(data)
 
 
 Sessions.TestCase.settings = settings(
