@@ -93,7 +93,10 @@ def test_kill9_keeps_every_acknowledged_step(tmp_path: Path) -> None:
     assert set(acked) <= stored
     with Server(tmp_path) as server, httpx.Client(base_url=server.url) as http:
         body = http.get(f"/api/sessions/{sid}", headers=h).json()
-        assert body["status"] == "paused" and body["step"] <= len(acked)
+        # back at a stored step: the client may be behind the store when the kill comes (it
+        # reads the stream a few ms after the commit), so acked steps are a floor of what is
+        # stored, not a ceiling of where the session resumes
+        assert body["status"] == "paused" and body["step"] <= max(stored)
         hist = http.get(f"/api/sessions/{sid}/history?limit=100000", headers=h).json()
         assert {p["seq"] for p in hist["points"]} >= set(acked)
         at = body["step"]
