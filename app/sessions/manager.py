@@ -18,6 +18,7 @@ import asyncio
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from app.core.errors import ApiError, Conflict, NotFound, engine_error, quota_error
@@ -32,6 +33,7 @@ from app.sessions.remote import RemoteRuns
 from app.sessions.retention import Retention
 from app.sessions.session import Session
 from app.sessions.upkeep import Upkeep
+from app.streaming.fanout import FanOut
 from app.streaming.hub import Hub
 from app.training import keyframe, messages
 from app.training.backend import Backend
@@ -60,6 +62,16 @@ class Manager(RemoteRuns, Recovery, Upkeep, Documents):
             on_failed=self._write_failed,
         )
         self.retention = Retention(self.store, settings)
+        self.fanout_link: Any = None  # the Redis link when BPP_FANOUT names one
+        self._make_hub: Callable[[str, int, int, asyncio.AbstractEventLoop], FanOut] = (
+            lambda _id, ring_size, last_seq, loop: Hub(ring_size, last_seq, loop)
+        )
+        if settings.fanout:
+            # imported only when chosen: redis-py comes with the cluster extra, which the
+            # embedded default (`make run`) does without
+            from app.streaming.redis_fanout import redis_hubs
+
+            self.fanout_link, self._make_hub = redis_hubs(settings.fanout)
         self._recover()
         self.pool: Backend = make_backend(settings, self._on_worker_message, self._on_worker_lost)
         self.pool.warm(settings.warm_workers)
@@ -70,7 +82,9 @@ class Manager(RemoteRuns, Recovery, Upkeep, Documents):
     # ---- lifecycle -----------------------------------------------------------------------------
 
     def _new_session(self, **kw: Any) -> Session:
-        hub = Hub(self.settings.ring_size, self.store.max_seq(kw["id"]), self.loop)
+        hub = self._make_hub(
+            kw["id"], self.settings.ring_size, self.store.max_seq(kw["id"]), self.loop
+        )
         session = Session(hub=hub, store=self.store, **kw)
         hub.status = session.status_payload()
         hub.on_demand = lambda demand: self._demand_changed(session, demand)
@@ -83,6 +97,8 @@ class Manager(RemoteRuns, Recovery, Upkeep, Documents):
         self._stop_repairs()
         self.pool.close()
         self.store.close()
+        if self.fanout_link is not None:
+            self.fanout_link.close()
 
     # ---- lookup ---------------------------------------------------------------------------
 

@@ -187,17 +187,25 @@ class Hub:
                 self.ring.extend(steps)
                 self.last_seq = max(self.last_seq, steps[-1][0])
             if frame is not None:
-                now, paced = time.monotonic(), self.demand.fps
-                for sub in self.subscribers:
-                    if sub.take(frame.step, now, forced_frame, paced):
-                        sub.queue.append(frame)
+                self._offer(frame, forced_frame)
             if status is not None:
-                self.status = status
-                self.status_seq = self.last_seq
-                self.status_version += 1
+                self._set_status(status, self.last_seq)
         # a running session's step rows alone change nothing a page draws until its next
         # page frame (which wakes them): 60 needless wakes a second per page otherwise
         self.wake(pages=not steps or status is not None or forced_frame)
+
+    def _offer(self, frame: Frame, forced: bool) -> None:
+        """Queue ``frame`` for the subscribers that take it now (call under ``lock``)."""
+        now, paced = time.monotonic(), self.demand.fps
+        for sub in self.subscribers:
+            if sub.take(frame.step, now, forced, paced):
+                sub.queue.append(frame)
+
+    def _set_status(self, status: dict[str, Any], seq: int) -> None:
+        """A new status, published after the step record ``seq`` (call under ``lock``)."""
+        self.status = status
+        self.status_seq = seq
+        self.status_version += 1
 
     def close(self, reason: str) -> None:
         with self.lock:
