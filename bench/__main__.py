@@ -1,6 +1,6 @@
 """Run every benchmark and print its table:
-``python -m bench [engine|sessions|classroom|disk|memory|render|replay|race|ray]`` (``ray``:
-only when named)."""
+``python -m bench [engine|sessions|classroom|disk|memory|render|replay|race|ray|fanout]``
+(``ray`` and ``fanout``: only when named)."""
 
 import sys
 
@@ -46,6 +46,10 @@ def main() -> None:
         from bench import bench_ray
 
         bench_ray.main()
+    if "fanout" in which:  # by name only: it starts a redis-server (Debian's, make services)
+        from bench import bench_fanout
+
+        bench_fanout.main()
 
 
 main()

@@ -30,6 +30,7 @@ import itertools
 import json
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, cast
 
 import redis
@@ -108,46 +109,73 @@ class RedisFanOut(Hub):
             if frame is not None:
                 event += [("f", frame.json), ("fs", str(frame.step)), ("fq", str(frame.seq))]
                 event.append(("fo", "1" if forced_frame else "0"))
-        if self._send(steps, event):
-            return
-        with self.lock:  # Redis did not take it: this process's streams still hear of it
-            if frame is not None:
-                self._offer(frame, forced_frame)
-            if status is not None:
-                self._set_status(status, seq)
-                self._applied = encode(status)
-            self.ring.clear()
-        self.wake(pages=not steps or status is not None or forced_frame)
 
-    def _send(self, steps: list[tuple[int, str]], event: list[tuple[str, str]]) -> bool:
-        """Steps and an event to Redis, the stream started over first when it may be unsound."""
-        episode = self.link.episode
-        reset = self._episode != episode
-        if reset:
+        def here() -> None:  # Redis did not take it: this process's streams still hear of it
             with self.lock:
-                state = [("rw", str(self.rewinds)), ("rs", str(self.rewind_seq))]
-                state.append(("q", str(self.last_seq)))
-            event = (event or [("k", "p")]) + [("x", "1")] + state
-        sent = self.link.publish(self.session_id, steps, event, self.ring_size, reset)
-        if sent:
+                if frame is not None:
+                    self._offer(frame, forced_frame)
+                if status is not None:
+                    self._set_status(status, seq)
+                    self._applied = encode(status)
+                self.ring.clear()
+            self.wake(pages=not steps or status is not None or forced_frame)
+
+        self._send(steps, event, here)
+
+    def _send(
+        self,
+        steps: list[tuple[int, str]],
+        event: list[tuple[str, str]],
+        failed: Callable[[], None] | None = None,
+        cut: int | None = None,
+        expire: int | None = None,
+    ) -> None:
+        """Queue steps and an event for Redis (the sender's thread writes them), after cutting
+        the steps after ``cut``; the stream is started over instead when it may be unsound
+        (the first publish of this process, or the first after a failure). ``failed`` runs
+        if Redis does not take them."""
+        decided: list[bool] = []  # reset or not: kept if the sender builds this twice
+
+        def build(pipe: Any) -> int:
+            episode = self.link.episode
+            decided[:] = decided or [self._episode != episode]
+            added, fields, reset = 0, event, decided[0]
+            # sound from here on, unless this batch fails (done(False), and the failure
+            # starts a new episode): the publishes after it in this pipeline must not reset
             self._episode = episode
-        return sent
+            if reset:
+                with self.lock:
+                    state = [("rw", str(self.rewinds)), ("rs", str(self.rewind_seq))]
+                    state.append(("q", str(self.last_seq)))
+                fields = (event or [("k", "p")]) + [("x", "1")] + state
+            elif cut is not None:
+                added += self.link.cut_to(pipe, self.session_id, cut)
+            added += self.link.publish_to(
+                pipe, self.session_id, steps, fields, self.ring_size, reset
+            )
+            if expire is not None:
+                added += self.link.expire_to(pipe, self.session_id, expire)
+            return added
+
+        def done(ok: bool) -> None:
+            if not ok:
+                self._episode = -1
+                if failed is not None:
+                    failed()
+
+        self.link.sender.submit(build, done)
 
     def rewind(self, seq: int, status: dict[str, Any]) -> None:
         super().rewind(seq, status)
         self._applied = encode(status)
-        if self._episode == self.link.episode and self.link.cut(self.session_id, seq):
-            with self.lock:
-                state = [("rw", str(self.rewinds)), ("rs", str(seq)), ("q", str(seq))]
-            self._send([], [("k", "r"), ("s", encode(status)), *state])
-        else:
-            self._episode = -1  # not cut in Redis: the next publish starts the stream over
+        with self.lock:
+            state = [("rw", str(self.rewinds)), ("rs", str(seq)), ("q", str(seq))]
+        self._send([], [("k", "r"), ("s", encode(status)), *state], cut=seq)
 
     def close(self, reason: str) -> None:
         super().close(reason)
         if self.owner:
-            self._send([], [("k", "c"), ("c", reason)])
-            self.link.expire(self.session_id, CLOSED_TTL)
+            self._send([], [("k", "c"), ("c", reason)], expire=CLOSED_TTL)
 
     # ---- reading (event loop, page feed) ------------------------------------------------------
 

@@ -40,6 +40,8 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from app.streaming.redis_send import Sender
+
 log = logging.getLogger(__name__)
 
 TIMEOUT = 0.25  # seconds: a command on loopback takes well under a millisecond
@@ -140,6 +142,8 @@ class RedisLink:
         self._down_until = 0.0
         self._down = False
         self.closed = False
+        self.call(self.load_scripts)
+        self.sender = Sender(self)
 
     # ---- the breaker ------------------------------------------------------------------------
 
@@ -175,34 +179,44 @@ class RedisLink:
         self.worked()
         return result
 
-    # ---- commands -------------------------------------------------------------------------
+    def load_scripts(self) -> None:
+        for script in (self._publish, self._cut):
+            self.client.script_load(script.script)
 
-    def publish(
+    # ---- writes (added to the sender's pipeline: app/streaming/redis_send.py) -----------------
+
+    def publish_to(
         self,
+        pipe: Any,
         session_id: str,
         steps: list[tuple[int, str]],
         event: list[tuple[str, str]],
         ring_size: int,
         reset: bool,
-    ) -> bool:
-        """Steps and one event (field, value pairs; none: no event) in one script. False when
-        Redis did not take them."""
+    ) -> int:
+        """Steps and one event (field, value pairs; none: no event) in one script call; the
+        number of commands added (1)."""
         args: list[Any] = [ring_size, "1" if reset else "0", TTL, len(event)]
         for pair in event:
             args.extend(pair)
         for seq, record in steps:
             args.extend((seq, record))
-        return self.call(self._publish, keys=list(keys(session_id)), args=args) is not None
+        # EVALSHA by hand: a Script object in a pipeline costs a SCRIPT EXISTS round trip on
+        # every execute; the sender loads the scripts itself when Redis lost them
+        pipe.evalsha(self._publish.sha, 3, *keys(session_id), *args)
+        return 1
 
-    def cut(self, session_id: str, seq: int) -> bool:
-        """Delete the session's step entries after ``seq``."""
-        return self.call(self._cut, keys=[keys(session_id)[0]], args=[seq]) is not None
+    def cut_to(self, pipe: Any, session_id: str, seq: int) -> int:
+        """Delete the session's step entries after ``seq`` (1 command)."""
+        pipe.evalsha(self._cut.sha, 1, keys(session_id)[0], seq)
+        return 1
 
-    def expire(self, session_id: str, seconds: int) -> None:
-        pipe = self.client.pipeline(transaction=False)
+    def expire_to(self, pipe: Any, session_id: str, seconds: int) -> int:
         for key in keys(session_id):
             pipe.expire(key, seconds)
-        self.call(pipe.execute)
+        return 3
+
+    # ---- reads ------------------------------------------------------------------------------
 
     def records(self, session_id: str, after: int, limit: int) -> list[tuple[int, str]] | None:
         """Step records with seq > ``after`` held in Redis, oldest first; None when not tried
@@ -221,5 +235,6 @@ class RedisLink:
         """Stop using Redis: readers end after their current XREAD, whose connection is left
         to finish (disconnecting it under a reading thread breaks that thread instead)."""
         self.closed = True
+        self.sender.close()
         self.client.close()
         self.blocking.connection_pool.disconnect(inuse_connections=False)

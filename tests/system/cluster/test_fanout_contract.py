@@ -49,6 +49,13 @@ def run(make: Make, body: Callable[[FanOut], Awaitable[None]]) -> None:
     asyncio.run(main())
 
 
+def settle(hub: FanOut) -> None:
+    """Wait until Redis has what was published (its sender writes in the background)."""
+    link = getattr(hub, "link", None)
+    if link is not None:
+        assert link.sender.flush()
+
+
 def records(first: int, last: int, tag: str = "") -> list[tuple[int, str]]:
     return [(s, f'{{"seq":{s},"t":"{tag}"}}') for s in range(first, last + 1)]
 
@@ -70,6 +77,7 @@ def test_published_steps_are_read_back_in_order(make: Make) -> None:
         hub.publish(records(1, 5))
         hub.publish(records(6, 10))
         assert hub.last_seq == 10
+        settle(hub)
         assert hub.read_ring(0, 100) == records(1, 10)
         assert hub.read_ring(7, 2) == records(8, 9)  # at most the limit
         assert hub.read_ring(10, 100) == []  # at the live end: nothing yet
@@ -81,6 +89,7 @@ def test_the_window_is_the_newest_ring_size_records(make: Make) -> None:
     async def body(hub: FanOut) -> None:
         for first in range(1, 41, 8):
             hub.publish(records(first, first + 7))
+        settle(hub)
         assert hub.read_ring(40 - RING, 100) == records(41 - RING, 40)
         assert hub.read_ring(39 - RING, 100) is None  # before the window: the store's
 
@@ -92,9 +101,11 @@ def test_a_rewind_drops_what_came_after_the_cut(make: Make) -> None:
         hub.publish(records(1, 12, "old"))
         hub.rewind(8, {"status": "paused", "reason": "rewound"})
         assert (hub.last_seq, hub.rewinds, hub.rewind_seq) == (8, 1, 8)
+        settle(hub)
         kept = hub.read_ring(4, 100)
         assert kept is None or kept == records(5, 8, "old")  # never a cut record
         hub.publish(records(9, 11, "new"))
+        settle(hub)
         assert hub.read_ring(8, 100) == records(9, 11, "new")
         assert hub.read_ring(10, 100) == records(11, 11, "new")
 
@@ -134,6 +145,7 @@ def test_close_reaches_the_subscribers(make: Make) -> None:
 def test_forgetting_the_recent_records_sends_readers_to_the_store(make: Make) -> None:
     async def body(hub: FanOut) -> None:
         hub.publish(records(1, 4))
+        settle(hub)
         hub.forget_recent()
         assert not hub.holds_recent()
         got = hub.read_ring(0, 10)  # the hub has nothing; Redis still holds its window
@@ -151,6 +163,7 @@ def test_redis_keeps_the_steps_as_a_stream_keyed_by_seq(redis_url: str) -> None:
         hub = RedisFanOut(link, sid, RING, 0, asyncio.get_running_loop())
         hub.publish(records(1, 30))
         hub.rewind(25, {"status": "paused"})
+        settle(hub)
 
     asyncio.run(main())
     client = redis.Redis.from_url(redis_url)
