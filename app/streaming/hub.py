@@ -155,21 +155,25 @@ class Hub:
 
     def _recompute(self) -> None:
         with self.lock:
-            subs = [s for s in self.subscribers if s.frames]
-            everies = [s.every for s in subs if s.every]
-            # a subscriber with every=N and fps=0 wants every N-th frame: no time limit then
-            timed = [s.fps for s in subs if s.fps] if all(s.fps for s in subs) else []
-            demand = Demand(
-                frames=bool(subs),
-                every=min(everies) if everies else 0,
-                fps=max(timed) if timed else 0.0,
-                include=frozenset().union(*(s.include for s in subs)) if subs else frozenset(),
-                pages=max((s.pages for s in self.subscribers), default=0.0),
-                look=self.look,
-            )
+            demand = self._wanted()
             changed, self.demand = demand != self.demand, demand
         if changed and self.on_demand is not None:
             self.on_demand(demand)
+
+    def _wanted(self) -> Demand:
+        """What this hub's subscribers want together (call under ``lock``)."""
+        subs = [s for s in self.subscribers if s.frames]
+        everies = [s.every for s in subs if s.every]
+        # a subscriber with every=N and fps=0 wants every N-th frame: no time limit then
+        timed = [s.fps for s in subs if s.fps] if all(s.fps for s in subs) else []
+        return Demand(
+            frames=bool(subs),
+            every=min(everies) if everies else 0,
+            fps=max(timed) if timed else 0.0,
+            include=frozenset().union(*(s.include for s in subs)) if subs else frozenset(),
+            pages=max((s.pages for s in self.subscribers), default=0.0),
+            look=self.look,
+        )
 
     # ---- publishing (writer thread) ------------------------------------------------------------
 

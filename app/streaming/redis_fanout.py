@@ -36,8 +36,9 @@ from typing import Any, cast
 import redis
 
 from app.core.jsontext import encode
-from app.streaming.demand import Frame
+from app.streaming.demand import Demand, Frame
 from app.streaming.hub import Hub
+from app.streaming.redis_demand import WANT_TTL, announce, merge
 from app.streaming.redis_link import (
     BACKOFF,
     BLOCK_MS,
@@ -71,7 +72,10 @@ class RedisFanOut(Hub):
         self._reader: threading.Thread | None = None
         self._episode = -1  # the link's episode this session's stream is sound in
         self._applied = ""  # the status text last given a version (to subscribers)
-        if not owner:
+        self.remote: list[Demand] = []  # other processes' subscribers' demand (the owner's)
+        if owner:
+            link.listener.register(session_id, self)
+        else:
             self._snapshot(link.meta(session_id) or {})
 
     # ---- the window (steps after it are stored at full resolution) ----------------------------
@@ -200,6 +204,30 @@ class RedisFanOut(Hub):
             out.append((seq, record))
         return out
 
+    # ---- demand: other processes' subscribers (app/streaming/redis_demand.py) ------------------
+
+    def _wanted(self) -> Demand:
+        local = super()._wanted()
+        return merge([local, *self.remote], self.look) if self.remote else local
+
+    def take_remote(self, wants: list[Demand]) -> None:
+        """The owner's listener read what other processes' subscribers want now."""
+        with self.lock:
+            self.remote = wants
+        self._recompute()
+
+    def _recompute(self) -> None:
+        super()._recompute()
+        if not self.owner:
+            self._announce()
+
+    def _announce(self) -> None:
+        """Tell the owner what this process's subscribers want (nothing, once none is left)."""
+        with self.lock:
+            demand = self.demand if self.subscribers else None
+        sid, token = self.session_id, self.link.token
+        self.link.sender.submit(lambda pipe: announce(pipe, sid, token, demand), lambda ok: None)
+
     # ---- the reader (one thread per followed session) -----------------------------------------
 
     def add(self, sub: Any) -> None:
@@ -214,11 +242,15 @@ class RedisFanOut(Hub):
     def _read(self) -> None:
         steps_key, events_key, meta_key = keys(self.session_id)
         synced, steps_at, events_at = False, 0, b"0-0"
+        announced = time.monotonic()
         while True:
             with self.lock:
                 if not self.subscribers or self.link.closed:
                     self._reader = None  # under the lock: add() starts a new one after this
                     return
+            if not self.owner and time.monotonic() - announced > WANT_TTL / 3:
+                announced = time.monotonic()
+                self._announce()  # still wanted: the owner counts an entry WANT_TTL long
             if not self.link.usable():
                 time.sleep(BACKOFF / 4)
                 continue

@@ -32,6 +32,7 @@ episode.
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import time
 from typing import Any
@@ -40,6 +41,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from app.streaming.redis_demand import DemandListener
 from app.streaming.redis_send import Sender
 
 log = logging.getLogger(__name__)
@@ -144,6 +146,8 @@ class RedisLink:
         self.closed = False
         self.call(self.load_scripts)
         self.sender = Sender(self)
+        self.token = secrets.token_hex(8)  # this process, in other processes' eyes
+        self.listener = DemandListener(self.blocking, self.usable, self.failed)
 
     # ---- the breaker ------------------------------------------------------------------------
 
@@ -235,6 +239,7 @@ class RedisLink:
         """Stop using Redis: readers end after their current XREAD, whose connection is left
         to finish (disconnecting it under a reading thread breaks that thread instead)."""
         self.closed = True
+        self.listener.closed = True
         self.sender.close()
         self.client.close()
         self.blocking.connection_pool.disconnect(inuse_connections=False)

@@ -13,7 +13,7 @@ import pytest
 import redis
 from redistools import redis_url  # noqa: F401  (the session fixture)
 
-from app.streaming.demand import Frame
+from app.streaming.demand import Demand, Frame
 from app.streaming.fanout import FanOut
 from app.streaming.hub import Hub, Subscriber
 from app.streaming.redis_fanout import RedisFanOut
@@ -172,3 +172,34 @@ def test_redis_keeps_the_steps_as_a_stream_keyed_by_seq(redis_url: str) -> None:
     assert client.hget(keys(sid)[2], "rw") == b"1"
     client.close()
     link.close()
+
+
+def test_the_owner_hears_what_another_process_subscribers_want(redis_url: str) -> None:  # noqa: F811
+    """A process following a session it does not run tells the owner its subscribers' demand
+    (frames at 5 a second, the gradients view); the owner's trainer would be told the merged
+    demand, and nothing once they leave."""
+    owner_link, other_link = RedisLink(redis_url), RedisLink(redis_url)
+    sid = secrets.token_urlsafe(9)
+    told: list[Demand] = []
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        owner = RedisFanOut(owner_link, sid, RING, 0, loop)
+        owner.on_demand = told.append
+        await asyncio.sleep(0.2)  # the owner's listener is reading
+        other = RedisFanOut(other_link, sid, RING, 0, loop, owner=False)
+        sub = Subscriber(owner="o", every=0, fps=5, include=frozenset({"gradients"}), frames=True)
+        other.add(sub)
+        async with asyncio.timeout(5):
+            while not owner.demand.frames:
+                await asyncio.sleep(0.05)
+        assert (owner.demand.fps, owner.demand.include) == (5, frozenset({"gradients"}))
+        other.remove(sub)
+        async with asyncio.timeout(5):
+            while owner.demand.frames:
+                await asyncio.sleep(0.05)
+
+    asyncio.run(main())
+    assert [d.frames for d in told] == [True, False]
+    owner_link.close()
+    other_link.close()

@@ -29,6 +29,9 @@ from app.streaming.sse import StreamOptions, follow
 
 RING = 64
 
+# each test starts a server (and some a second one, or trains thousands of steps)
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[Server]:  # noqa: F811
