@@ -276,9 +276,10 @@ class RedisFanOut(Hub):
                 self.wake()  # streams re-read: from the store now
                 continue
             self.link.worked()
-            # RESP2 (redis-py's default): a list of [stream key, entries]
-            answer = cast(list[Any], got or [])
-            steps_at, events_at = self._apply(answer, steps_key, steps_at, events_at)
+            if got:  # nothing within BLOCK_MS: no wake-up (it would hold back the pings)
+                # RESP2 (redis-py's default): a list of [stream key, entries]
+                answer = cast(list[Any], got)
+                steps_at, events_at = self._apply(answer, steps_key, steps_at, events_at)
 
     def _apply(
         self, got: list[Any], steps_key: str, steps_at: int, events_at: bytes

@@ -13,6 +13,7 @@ import pytest
 import redis
 from redistools import redis_url  # noqa: F401  (the session fixture)
 
+from app.streaming import redis_fanout
 from app.streaming.demand import Demand, Frame
 from app.streaming.fanout import FanOut
 from app.streaming.hub import Hub, Subscriber
@@ -203,3 +204,20 @@ def test_the_owner_hears_what_another_process_subscribers_want(redis_url: str) -
     assert [d.frames for d in told] == [True, False]
     owner_link.close()
     other_link.close()
+
+
+def test_a_quiet_session_wakes_nobody(make: Make, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing published, nobody woken: a stream then sends its ping, which is how the server
+    finds a client gone (a reader woken by its own XREAD timeouts held the pings back)."""
+    monkeypatch.setattr(redis_fanout, "BLOCK_MS", 100)
+
+    async def body(hub: FanOut) -> None:
+        sub = subscriber()
+        hub.add(sub)
+        await asyncio.sleep(0.2)  # the reader's first pass
+        sub.event.clear()
+        await asyncio.sleep(0.5)  # several XREAD timeouts
+        assert not sub.event.is_set()
+        hub.remove(sub)
+
+    run(make, body)
