@@ -3,9 +3,11 @@
 Sessions publish each committed batch (step records, a weight frame, a status) to their
 :class:`FanOut`; streams subscribe to it and read the recent records from it (or from the
 store, when they are further behind): app/streaming/sse.py frames the JSON stream from these
-members only. Today's implementation is an in-process hub per session
-(app/streaming/hub.py); one over Redis streams would implement this protocol, with the
-subscribers then in other processes, and change nothing in the sessions, routes or page.
+members only. Two implementations, chosen by ``BPP_FANOUT`` (the session manager builds one
+per session): unset, an in-process hub per session (app/streaming/hub.py); a Redis URL, the
+same hub publishing through Redis streams, its subscribers woken by a reader of those streams,
+so that they may be in any web process (app/streaming/redis_fanout.py). The sessions, routes
+and page do not know which one runs.
 """
 
 from __future__ import annotations
