@@ -8,7 +8,8 @@ status. Each fan-out is timed over ``--batches`` publishes with one subscriber f
 ``redis-server`` started on 127.0.0.1 for the bench. Printed: the writer thread's µs per
 publish (median; the Redis fan-out only queues it) and the ratio Redis / hub; and the sending
 µs per batch (from the first publish until Redis has them all, over the batches: the sender's
-pipelines, which serve every session of the process).
+pipelines, which serve every session of the process); and the time from a publish to its
+subscriber being woken.
 
     .venv/bin/python bench/bench_fanout.py [--batches 2000]
 """
@@ -76,6 +77,22 @@ async def time_publishes(
     return took, sent
 
 
+async def wake_latency(hub: FanOut, text: str, rounds: int = 200) -> float:
+    """Median seconds from a publish (one record) to its subscriber being woken."""
+    sub = Subscriber(owner="o", every=0, fps=0, include=frozenset(), frames=False)
+    hub.add(sub)
+    await asyncio.sleep(0.05)
+    took = []
+    for seq in range(10**6, 10**6 + rounds):
+        sub.event.clear()
+        t0 = time.perf_counter()
+        hub.publish([(seq, text)])
+        await sub.event.wait()
+        took.append(time.perf_counter() - t0)
+    hub.remove(sub)
+    return statistics.median(took)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=2000)
@@ -100,6 +117,15 @@ def main() -> None:
                 hub_s, redis_s, sent_s = asyncio.run(both())
                 print(f"{k:>14} {hub_s * 1e6:>9.1f} {redis_s * 1e6:>9.1f} "
                       f"{redis_s / hub_s:>6.1f}× {sent_s * 1e6:>9.1f}")
+            async def latencies() -> tuple[float, float]:
+                loop = asyncio.get_running_loop()
+                hub = await wake_latency(Hub(RING, 10**6 - 1, loop), texts[0])
+                red = RedisFanOut(link, "bench-wake", RING, 10**6 - 1, loop)
+                return hub, await wake_latency(red, texts[0])
+
+            hub_w, redis_w = asyncio.run(latencies())
+            print(f"publish to subscriber woken (median): hub {hub_w * 1e3:.2f} ms, "
+                  f"redis {redis_w * 1e3:.2f} ms")
         finally:
             link.close()
             server.stop()

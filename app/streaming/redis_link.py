@@ -161,7 +161,7 @@ class RedisLink:
             self.episode += 1
             self._down_until = time.monotonic() + BACKOFF
             first, self._down = not self._down, True
-        if first:
+        if first and not self.closed:  # closing cuts the readers' connections: not news
             log.warning("redis fan-out unavailable (%s); streams read the store", exc)
 
     def worked(self) -> None:
