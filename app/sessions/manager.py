@@ -18,7 +18,6 @@ import asyncio
 import secrets
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 from app.core.errors import ApiError, Conflict, NotFound, engine_error, quota_error
@@ -33,8 +32,7 @@ from app.sessions.remote import RemoteRuns
 from app.sessions.retention import Retention
 from app.sessions.session import Session
 from app.sessions.upkeep import Upkeep
-from app.streaming.fanout import FanOut
-from app.streaming.hub import Hub
+from app.streaming.fanout import fanouts
 from app.training import keyframe, messages
 from app.training.backend import Backend
 from app.training.backends import make_backend
@@ -62,16 +60,7 @@ class Manager(RemoteRuns, Recovery, Upkeep, Documents):
             on_failed=self._write_failed,
         )
         self.retention = Retention(self.store, settings)
-        self.fanout_link: Any = None  # the Redis link when BPP_FANOUT names one
-        self._make_hub: Callable[[str, int, int, asyncio.AbstractEventLoop], FanOut] = (
-            lambda _id, ring_size, last_seq, loop: Hub(ring_size, last_seq, loop)
-        )
-        if settings.fanout:
-            # imported only when chosen: redis-py comes with the cluster extra, which the
-            # embedded default (`make run`) does without
-            from app.streaming.redis_fanout import redis_hubs
-
-            self.fanout_link, self._make_hub = redis_hubs(settings.fanout)
+        self.fanout_link, self._make_hub = fanouts(settings.fanout)  # link: None, or Redis's
         self._recover()
         self.pool: Backend = make_backend(settings, self._on_worker_message, self._on_worker_lost)
         self.pool.warm(settings.warm_workers)

@@ -12,10 +12,12 @@ and page do not know which one runs.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from app.streaming.demand import Demand, Frame
+from app.streaming.hub import Hub
 
 
 class FanOut(Protocol):
@@ -73,3 +75,19 @@ class FanOut(Protocol):
         """Drop the recent records held (readers then go to the store)."""
 
     def holds_recent(self) -> bool: ...
+
+
+# (session id, ring size, last seq, event loop) -> the session's fan-out
+Maker = Callable[[str, int, int, asyncio.AbstractEventLoop], FanOut]
+
+
+def fanouts(url: str | None) -> tuple[Any, Maker]:
+    """The process's link to the fan-out service (None: in-process hubs) and a maker of the
+    sessions' fan-outs, for ``BPP_FANOUT`` = ``url``."""
+    if not url:
+        return None, lambda _id, ring_size, last_seq, loop: Hub(ring_size, last_seq, loop)
+    # imported only when chosen: redis-py comes with the cluster extra, which the embedded
+    # default (`make run`) does without
+    from app.streaming.redis_fanout import redis_hubs
+
+    return redis_hubs(url)
