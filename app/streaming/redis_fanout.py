@@ -331,11 +331,14 @@ class RedisFanOut(Hub):
         if b"f" in f:
             frame = Frame(int(f[b"fq"]), int(f[b"fs"]), f[b"f"].decode())
             self._offer(frame, f.get(b"fo") == b"1")
-        if b"s" in f:
-            text = f[b"s"].decode()
+        text = f.get(b"s", b"").decode()
+        # a status already applied here is not news: a publish Redis took but whose answer
+        # timed out was also applied locally (the status names its seq, so a real repeat
+        # says nothing new either)
+        if text and text != self._applied:
             self._set_status(json.loads(text), min(q, self.last_seq))
             self._applied = text
-        return b"s" in f or f.get(b"fo") == b"1" or kind in (b"c", b"w")
+        return bool(text) or f.get(b"fo") == b"1" or kind in (b"c", b"w")
 
     def _snapshot(self, meta: dict[bytes, bytes]) -> bytes:
         """Catch up with what was published before this reader started (or reconnected):
