@@ -1,6 +1,7 @@
 """Run every benchmark and print its table:
-``python -m bench [engine|sessions|classroom|disk|memory|render|replay|race|store|ray]``
-(``ray``: only when named)."""
+``python -m bench [engine|sessions|classroom|disk|memory|render|replay|race|store|ray|fanout]``
+(``store``, ``ray`` and ``fanout``: only when named; they start PostgreSQL, a Ray cluster,
+a redis-server)."""
 
 import sys
 
@@ -9,7 +10,7 @@ from bench import bench_engine
 
 def main() -> None:
     which = sys.argv[1:] or [
-        "engine", "sessions", "classroom", "disk", "memory", "render", "replay", "race", "store"
+        "engine", "sessions", "classroom", "disk", "memory", "render", "replay", "race"
     ]
     del sys.argv[1:]  # the sessions benchmark reads its own options from the command line
     if "engine" in which:
@@ -46,10 +47,14 @@ def main() -> None:
         from bench import bench_ray
 
         bench_ray.main()
-    if "store" in which:
+    if "store" in which:  # by name only: it starts PostgreSQL (Debian's, make services)
         from bench import bench_store
 
         bench_store.main()
+    if "fanout" in which:  # by name only: it starts a redis-server (Debian's, make services)
+        from bench import bench_fanout
+
+        bench_fanout.main()
 
 
 main()

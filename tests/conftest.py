@@ -9,6 +9,7 @@ leaves out ``slow`` and ``browser``.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,13 @@ import pytest
 
 TESTS = Path(__file__).resolve().parent
 FOLDER_MARKS = {"system": pytest.mark.system, "browser": pytest.mark.browser}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("BPP_TEST_FANOUT"):  # the suites against the Redis fan-out (redistools)
+        import redistools
+
+        redistools.switch_on()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

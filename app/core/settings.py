@@ -260,6 +260,15 @@ class Settings(BaseSettings):
     stream_interval_ms: float = Field(
         default=25.0, ge=0, le=1000, description="Shortest gap between two step events."
     )
+    fanout: str | None = Field(
+        default=None,
+        pattern=r"^(redis|rediss|unix)://",
+        description=(
+            "Where sessions' events fan out: unset, an in-process hub per session; a Redis URL"
+            " (redis://host:port/db), Redis streams any web process can follow"
+            " (app/streaming/redis_fanout.py)."
+        ),
+    )
     default_fps: float = Field(default=10.0, ge=0, le=60)
     max_fps: float = Field(default=60.0, gt=0)
 

@@ -31,7 +31,7 @@ from app.sessions.remote import RemoteRuns
 from app.sessions.retention import Retention
 from app.sessions.session import Session
 from app.sessions.upkeep import Upkeep
-from app.streaming.hub import Hub
+from app.streaming.fanout import fanouts
 from app.training import keyframe, messages
 from app.training.backend import Backend
 from app.training.backends import make_backend
@@ -55,6 +55,7 @@ class Manager(RemoteRuns, Recovery, Upkeep, Documents):
         # training backend local workers or Ray actors (make_backend)
         self.store: HistoryStore = open_store(settings, on_failed=self._write_failed)
         self.retention = Retention(self.store, settings)
+        self.fanout_link, self._make_hub = fanouts(settings.fanout)  # link: None, or Redis's
         self._recover()
         self.pool: Backend = make_backend(settings, self._on_worker_message, self._on_worker_lost)
         self.pool.warm(settings.warm_workers)
@@ -65,7 +66,9 @@ class Manager(RemoteRuns, Recovery, Upkeep, Documents):
     # ---- lifecycle -----------------------------------------------------------------------------
 
     def _new_session(self, **kw: Any) -> Session:
-        hub = Hub(self.settings.ring_size, self.store.max_seq(kw["id"]), self.loop)
+        hub = self._make_hub(
+            kw["id"], self.settings.ring_size, self.store.max_seq(kw["id"]), self.loop
+        )
         session = Session(hub=hub, store=self.store, **kw)
         hub.status = session.status_payload()
         hub.on_demand = lambda demand: self._demand_changed(session, demand)
@@ -78,6 +81,8 @@ class Manager(RemoteRuns, Recovery, Upkeep, Documents):
         self._stop_repairs()
         self.pool.close()
         self.store.close()
+        if self.fanout_link is not None:
+            self.fanout_link.close()
 
     # ---- lookup ---------------------------------------------------------------------------
 

@@ -3,17 +3,21 @@
 Sessions publish each committed batch (step records, a weight frame, a status) to their
 :class:`FanOut`; streams subscribe to it and read the recent records from it (or from the
 store, when they are further behind): app/streaming/sse.py frames the JSON stream from these
-members only. Today's implementation is an in-process hub per session
-(app/streaming/hub.py); one over Redis streams would implement this protocol, with the
-subscribers then in other processes, and change nothing in the sessions, routes or page.
+members only. Two implementations, chosen by ``BPP_FANOUT`` (the session manager builds one
+per session): unset, an in-process hub per session (app/streaming/hub.py); a Redis URL, the
+same hub publishing through Redis streams, its subscribers woken by a reader of those streams,
+so that they may be in any web process (app/streaming/redis_fanout.py). The sessions, routes
+and page do not know which one runs.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from app.streaming.demand import Demand, Frame
+from app.streaming.hub import Hub
 
 
 class FanOut(Protocol):
@@ -71,3 +75,19 @@ class FanOut(Protocol):
         """Drop the recent records held (readers then go to the store)."""
 
     def holds_recent(self) -> bool: ...
+
+
+# (session id, ring size, last seq, event loop) -> the session's fan-out
+Maker = Callable[[str, int, int, asyncio.AbstractEventLoop], FanOut]
+
+
+def fanouts(url: str | None) -> tuple[Any, Maker]:
+    """The process's link to the fan-out service (None: in-process hubs) and a maker of the
+    sessions' fan-outs, for ``BPP_FANOUT`` = ``url``."""
+    if not url:
+        return None, lambda _id, ring_size, last_seq, loop: Hub(ring_size, last_seq, loop)
+    # imported only when chosen: redis-py comes with the cluster extra, which the embedded
+    # default (`make run`) does without
+    from app.streaming.redis_fanout import redis_hubs
+
+    return redis_hubs(url)

@@ -155,21 +155,25 @@ class Hub:
 
     def _recompute(self) -> None:
         with self.lock:
-            subs = [s for s in self.subscribers if s.frames]
-            everies = [s.every for s in subs if s.every]
-            # a subscriber with every=N and fps=0 wants every N-th frame: no time limit then
-            timed = [s.fps for s in subs if s.fps] if all(s.fps for s in subs) else []
-            demand = Demand(
-                frames=bool(subs),
-                every=min(everies) if everies else 0,
-                fps=max(timed) if timed else 0.0,
-                include=frozenset().union(*(s.include for s in subs)) if subs else frozenset(),
-                pages=max((s.pages for s in self.subscribers), default=0.0),
-                look=self.look,
-            )
+            demand = self._wanted()
             changed, self.demand = demand != self.demand, demand
         if changed and self.on_demand is not None:
             self.on_demand(demand)
+
+    def _wanted(self) -> Demand:
+        """What this hub's subscribers want together (call under ``lock``)."""
+        subs = [s for s in self.subscribers if s.frames]
+        everies = [s.every for s in subs if s.every]
+        # a subscriber with every=N and fps=0 wants every N-th frame: no time limit then
+        timed = [s.fps for s in subs if s.fps] if all(s.fps for s in subs) else []
+        return Demand(
+            frames=bool(subs),
+            every=min(everies) if everies else 0,
+            fps=max(timed) if timed else 0.0,
+            include=frozenset().union(*(s.include for s in subs)) if subs else frozenset(),
+            pages=max((s.pages for s in self.subscribers), default=0.0),
+            look=self.look,
+        )
 
     # ---- publishing (writer thread) ------------------------------------------------------------
 
@@ -187,17 +191,25 @@ class Hub:
                 self.ring.extend(steps)
                 self.last_seq = max(self.last_seq, steps[-1][0])
             if frame is not None:
-                now, paced = time.monotonic(), self.demand.fps
-                for sub in self.subscribers:
-                    if sub.take(frame.step, now, forced_frame, paced):
-                        sub.queue.append(frame)
+                self._offer(frame, forced_frame)
             if status is not None:
-                self.status = status
-                self.status_seq = self.last_seq
-                self.status_version += 1
+                self._set_status(status, self.last_seq)
         # a running session's step rows alone change nothing a page draws until its next
         # page frame (which wakes them): 60 needless wakes a second per page otherwise
         self.wake(pages=not steps or status is not None or forced_frame)
+
+    def _offer(self, frame: Frame, forced: bool) -> None:
+        """Queue ``frame`` for the subscribers that take it now (call under ``lock``)."""
+        now, paced = time.monotonic(), self.demand.fps
+        for sub in self.subscribers:
+            if sub.take(frame.step, now, forced, paced):
+                sub.queue.append(frame)
+
+    def _set_status(self, status: dict[str, Any], seq: int) -> None:
+        """A new status, published after the step record ``seq`` (call under ``lock``)."""
+        self.status = status
+        self.status_seq = seq
+        self.status_version += 1
 
     def close(self, reason: str) -> None:
         with self.lock:
