@@ -40,6 +40,7 @@ from app.page.draw.network_layout import (
     drawing_width,
     layout,
 )
+from app.page.draw.network_stencil import STENCILS
 
 VIEWS = views.VIEWS
 MAX_OUTPUTS = 10  # an output layer this wide is drawn whole (digits' ten classes)
@@ -269,11 +270,16 @@ def draw(
     has tiles of (its frame's ``shown``; None: all)."""
     net = layout(d, sprite_url, tile, fixed, tiles)
     lg = net.legend
+    lang = i18n.CURRENT.get()
     said = names.network_words(  # the region's words in the page's language, made once
-        i18n.CURRENT.get(),
+        lang,
         net.view,
         lg.edge if lg else "",
         lg.node if lg else "",
         tuple(column.label.text for column in net.columns),
     )
-    return templating.region("network", {"net": net, "nw": said})
+    # rendered once per shape and language, filled with each frame's numbers
+    # (network_stencil.py; the words follow from the language and the shape)
+    return STENCILS.draw(
+        net, (lang,), lambda marked: templating.region("network", {"net": marked, "nw": said})
+    )
