@@ -13,14 +13,17 @@ start then read: the existing suites run against the Redis fan-out unchanged.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import os
 import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 import redis
@@ -86,3 +89,13 @@ def switch_on() -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
     atexit.register(stop)
+
+T = TypeVar("T")
+
+
+def run_apart(main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run(main)`` on a thread of its own: a pytest worker that ran browser tests
+    before has Playwright's event loop running on its main thread (pytest-xdist hands a worker
+    files of both kinds), where asyncio.run refuses to start another."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, main).result()

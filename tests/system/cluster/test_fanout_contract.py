@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Iterator
 
 import pytest
 import redis
-from redistools import redis_url  # noqa: F401  (the session fixture)
+from redistools import redis_url, run_apart  # noqa: F401  (the session fixture)
 
 from app.streaming import redis_fanout
 from app.streaming.demand import Demand, Frame
@@ -47,7 +47,7 @@ def run(make: Make, body: Callable[[FanOut], Awaitable[None]]) -> None:
         finally:
             hub.end()
 
-    asyncio.run(main())
+    run_apart(main())
 
 
 def settle(hub: FanOut) -> None:
@@ -166,7 +166,7 @@ def test_redis_keeps_the_steps_as_a_stream_keyed_by_seq(redis_url: str) -> None:
         hub.rewind(25, {"status": "paused"})
         settle(hub)
 
-    asyncio.run(main())
+    run_apart(main())
     client = redis.Redis.from_url(redis_url)
     ids = [eid.decode() for eid, _ in client.xrange(keys(sid)[0])]
     assert ids == [f"{s}-0" for s in range(31 - RING, 26)]
@@ -200,7 +200,7 @@ def test_the_owner_hears_what_another_process_subscribers_want(redis_url: str) -
             while owner.demand.frames:
                 await asyncio.sleep(0.05)
 
-    asyncio.run(main())
+    run_apart(main())
     assert [d.frames for d in told] == [True, False]
     owner_link.close()
     other_link.close()

@@ -19,7 +19,7 @@ import pytest
 import redis
 from apptools import FAST, Server
 from faulttools import Reader
-from redistools import RedisServer, redis_url  # noqa: F401  (the session fixture)
+from redistools import RedisServer, redis_url, run_apart  # noqa: F401  (the session fixture)
 
 from app.core.store import connect
 from app.streaming.hub import Subscriber
@@ -152,7 +152,7 @@ def follow_elsewhere(url: str, db: Path, sid: str, after: int) -> tuple[list[int
                         return
         link.close()
 
-    asyncio.run(main())
+    run_apart(main())
     return seqs, statuses
 
 
