@@ -135,6 +135,14 @@ def _peak(mats: list[Matrix]) -> float:
     return best or 1.0
 
 
+def _cut(m: Matrix, rows: list[int], cols: list[int]) -> Matrix:
+    """``m[rows][:, cols]``; ``m`` itself when they are all its rows and columns in order (a
+    small net's every frame: the fancy index costs more than the rest of its drawing)."""
+    if rows == list(range(m.shape[0])) and cols == list(range(m.shape[1])):
+        return m
+    return m[np.ix_(rows, cols)]
+
+
 def chosen(score: Matrix, cap: int) -> list[int]:
     """The indices of the ``cap`` largest scores, in index order (all when there are fewer;
     ties go to the lower index)."""
@@ -207,7 +215,12 @@ def prepare(
     first = inputs_shown if inputs_shown is not None else list(range(cols[0].units))
     shown = [first[: cols[0].cap]]
     for li in range(len(edges)):
-        shown.append(chosen(_unit_scores(li, edges, nodes, wpeak, npeak), cols[li + 1].cap))
+        units, cap = cols[li + 1].units, cols[li + 1].cap
+        # a column that fits is drawn whole: no scores to rank its units by (made per frame)
+        fits = units <= cap and len(nodes[li]) == units
+        shown.append(list(range(units)) if fits else chosen(
+            _unit_scores(li, edges, nodes, wpeak, npeak), cap
+        ))  # fmt: skip
     opt = str((snap.get("optimizer") or {}).get("name", ""))
     out_names = None
     if class_names and len(class_names) == cols[-1].units and cols[-1].units > 1:
@@ -217,7 +230,7 @@ def prepare(
         labels=[c.label for c in cols],
         units=[c.units for c in cols],
         shown=shown,
-        edges=[e[np.ix_(shown[i], shown[i + 1])].tolist() for i, e in enumerate(edges)],
+        edges=[_cut(e, shown[i], shown[i + 1]).tolist() for i, e in enumerate(edges)],
         nodes=[n[shown[i + 1]].tolist() for i, n in enumerate(nodes)],
         biases=[b[shown[i + 1]].tolist() for i, b in enumerate(biases)],
         inputs=None if inputs is None else inputs[shown[0]].tolist(),
