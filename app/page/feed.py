@@ -25,6 +25,7 @@ no worker trains (paused, stepped by hand) is drawn from its trainer by
 from __future__ import annotations
 
 import json
+import pickle
 import threading
 import time
 from collections import deque
@@ -98,10 +99,9 @@ class PageFeed:
         self.memo: dict[str, Any] = {}
         self.ladder: tuple[Any, Any] | None = None  # (key, the smaller rates tried)
         self.points: tuple[Any, ...] | None = None  # (raw, labels, domain) of the data drawn
-        # (frame, session, store, data) a worker sent, waiting for the render thread
+        # (pickled frame, session, store, data) a worker sent, for the render thread; the lock
+        # guards it only: an offer between the thread's read and clearing would be lost
         self.pending: tuple[Any, ...] | None = None
-        # guards ``pending`` only (no rendering under it): an offer between the render
-        # thread's read and its clearing would be lost (a run's last frame)
         self.pending_lock = threading.Lock()
 
     # ---- what pages take ---------------------------------------------------------------------
@@ -185,9 +185,9 @@ class PageFeed:
 
     # ---- frames from a worker ----------------------------------------------------------------
 
-    def offer(self, frame: frames.PageFrame, session: Any, store: Any, data: Any) -> None:
-        """A worker's frame, drawn soon by the render thread (the newest one, if several come
-        before it gets there)."""
+    def offer(self, frame: bytes, session: Any, store: Any, data: Any) -> None:
+        """A worker's frame (pickled), drawn soon by the render thread (the newest one, if
+        several come before it gets there: one replaced is never unpickled)."""
         with self.pending_lock:
             self.pending = (frame, session, store, data)
         RENDERER.due(self)
@@ -197,7 +197,7 @@ class PageFeed:
             taken, self.pending = self.pending, None
         if taken is None:
             return
-        frame, session = taken[0], taken[1]
+        frame, session = pickle.loads(taken[0]), taken[1]
         shown = self.frame
         if frame.generation < session.generation or (
             shown is not None
@@ -205,7 +205,7 @@ class PageFeed:
             and shown.step > frame.step
         ):
             return  # a run's last frame, overtaken by a reset or a step drawn here since
-        self.show(*taken)
+        self.show(frame, *taken[1:])
 
     # ---- frames from the trainer in this process ---------------------------------------------
 

@@ -16,7 +16,6 @@ which the receiver thread renders once for all the session's pages (app/page/fee
 from __future__ import annotations
 
 import logging
-import pickle
 import threading
 import time
 from collections.abc import Callable
@@ -202,7 +201,8 @@ class RemoteRuns:
             feed = s.page  # app/page/feed.py, once a page watches the session
             if feed is not None and s.data is not None:
                 # drawn soon, once for every page of the session, not after the batch's commit
-                feed.offer(pickle.loads(page), s, self.store, s.data)
+                # (unpickled there: a frame a newer one replaces before its turn never is)
+                feed.offer(page, s, self.store, s.data)
 
     def _on_worker_lost(self, handle: Runner) -> None:
         for s in list(self.sessions.values()):

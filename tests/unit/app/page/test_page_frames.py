@@ -308,15 +308,15 @@ def test_a_workers_late_frame_never_replaces_a_newer_one() -> None:
     old = frames.build(t, 0, feed.look(), False)
     t.step(3)
     feed.show(frames.build(t, 0, feed.look(), False), session, store, t.data)
-    feed.pending = (old, session, store, t.data)
+    feed.pending = (pickle.dumps(old), session, store, t.data)  # as a worker sends it
     feed.render_pending()
     assert feed.frame is not None and feed.frame.step == 3
     session.generation = 1  # reset: the old generation's frames are stale too
-    feed.pending = (frames.build(t, 0, feed.look(), False), session, store, t.data)
+    feed.pending = (pickle.dumps(frames.build(t, 0, feed.look(), False)), session, store, t.data)
     version = feed.version
     feed.render_pending()
     assert feed.version == version
     t.step(1)
-    feed.pending = (frames.build(t, 1, feed.look(), False), session, store, t.data)
+    feed.pending = (pickle.dumps(frames.build(t, 1, feed.look(), False)), session, store, t.data)
     feed.render_pending()
     assert feed.frame.step == 4 and feed.frame.generation == 1
