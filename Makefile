@@ -23,7 +23,7 @@ run: setup
 # they run after, alone
 test: setup lint browser services
 	$(PY) -m pytest -n 2 --dist loadfile -m "not timed" tests
-	$(PY) -m pytest -m timed tests
+	$(PY) -m pytest -m timed tests/system
 
 # markers (pyproject.toml): slow (> ~2 s alone), system (tests/system/), browser (tests/browser/)
 test-fast: setup
@@ -46,12 +46,14 @@ bench: setup
 
 setup: $(VENV)/.installed
 
+# pip: --no-compile, as Python compiles each module when first imported; compiling every file
+# of torch and ray (most never imported here) took 40 of the install's 60 s.
 # npm: --ignore-scripts, as none of the front-end packages needs one (swagger-ui-dist's
 # dependency @scarf/scarf would only report the install to its vendor)
 $(VENV)/.installed: pyproject.toml package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
-	$(PY) -m pip install -e '.[test,cluster]'
+	$(PY) -m pip install --no-compile -e '.[test,cluster]'
 	npm ci --no-audit --no-fund --ignore-scripts
 	touch $@
 
