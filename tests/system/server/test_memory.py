@@ -36,6 +36,7 @@ GIVEN_BACK = 0.45
 
 
 @pytest.mark.slow
+@pytest.mark.timed  # 42,000 digits-mlp steps: beside another worker and a busy core, over 120 s
 def test_unloading_idle_sessions_gives_their_memory_back(tmp_path: Path) -> None:
     with (
         Server(tmp_path, idle_seconds=2, cull_interval_seconds=0.2) as srv,
