@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from app.core.store import Store
+from app.streaming import hub as hub_module
 from app.streaming.demand import Demand, Frame
 from app.streaming.hub import Hub, Subscriber
 from app.streaming.sse import StreamOptions, follow
@@ -204,7 +206,9 @@ def test_a_running_sessions_rows_do_not_wake_its_pages() -> None:
             page.event.clear()
             json_stream.event.clear()
             publish()
-            await asyncio.sleep(0)  # the wake callback, queued before, runs first
+            # every case wakes the JSON stream, with the page in the same batch if at all
+            # (a wake in a batch's gap comes at the gap's end: hub.WAKE_GAP)
+            await asyncio.wait_for(json_stream.event.wait(), 10)
             seen.append((page.event.is_set(), json_stream.event.is_set()))
         return seen
 
@@ -213,3 +217,35 @@ def test_a_running_sessions_rows_do_not_wake_its_pages() -> None:
     assert seen == [
         (False, True), (True, True), (True, True), (True, True), (True, True)
     ]
+
+
+def test_wakes_just_after_a_batch_wait_for_the_gap_and_go_as_one(monkeypatch) -> None:
+    """Hubs woken from another thread within WAKE_GAP of the loop's last wake-up batch join the
+    next batch, at the gap's end, instead of calling the loop again; that batch still comes."""
+    monkeypatch.setattr(hub_module, "WAKE_GAP", 0.5)  # a gap no descheduling outlasts
+
+    async def scenario() -> tuple[Any, Any, bool]:
+        loop = asyncio.get_running_loop()
+        hubs = [Hub(ring_size=4, last_seq=0, loop=loop) for _ in range(3)]
+        subs = [subscriber(10) for _ in hubs]
+        for hub, sub in zip(hubs, subs, strict=True):
+            hub.add(sub)
+        await loop.run_in_executor(None, hubs[0].wake)  # a thread, as the writer's
+        await asyncio.wait_for(subs[0].event.wait(), 10)
+        with hub_module._batch_lock:
+            after = list(hub_module._batches.get(loop, ["no gap"]))
+
+        def wake_two() -> Any:
+            hubs[1].wake()
+            hubs[2].wake()
+            with hub_module._batch_lock:
+                return list(hub_module._batches.get(loop, []))
+
+        gathered = await loop.run_in_executor(None, wake_two)
+        await asyncio.wait_for(asyncio.gather(subs[1].event.wait(), subs[2].event.wait()), 10)
+        return after, gathered == [hubs[1], hubs[2]], all(s.event.is_set() for s in subs)
+
+    with ThreadPoolExecutor(1) as pool:
+        after, gathered, woken = pool.submit(asyncio.run, scenario()).result(timeout=30)
+    assert after == []  # the batch that woke hubs[0] left its gap open
+    assert gathered and woken
