@@ -20,7 +20,8 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from app.page.draw.palette import fmt
-from app.page.frames import EXPLAIN_SECONDS
+from app.page.frames import EXPLAIN_SECONDS, EXPLAIN_SHARE
+from app.page.render_thread import RENDERER
 from app.page.templating import region
 
 # the loss formulas, the engine's (engine/losses.py: torch's, mean reduction), as MathML rows
@@ -159,7 +160,8 @@ def render(
     running: bool = False,
 ) -> dict[str, str]:
     """The fragments of the three explain regions that changed since the feed's last. While a
-    run streams, the phase panel and the chain rule are redrawn at most every EXPLAIN_SECONDS:
+    run streams, the phase panel and the chain rule are redrawn at most every EXPLAIN_SECONDS
+    (and at most EXPLAIN_SHARE of the render thread's time for all sessions together):
     nobody reads numbers changing 30 times a second, and they are the frame's dearest regions
     to render (about 0.6 ms of the render thread's time, beside 0.2 ms for the network); the
     frame that ends a run always draws them."""
@@ -169,7 +171,10 @@ def render(
     out: dict[str, str] = {}
     snap = frame.snap
     now = time.monotonic()
-    if running and now - memo.get("explain_at", -1e9) < EXPLAIN_SECONDS:
+    # less often when the sessions drawn would spend over EXPLAIN_SHARE of the render thread
+    # on them (app/page/render_thread.py)
+    every = RENDERER.interval("explain", EXPLAIN_SECONDS, EXPLAIN_SHARE)
+    if running and now - memo.get("explain_at", -1e9) < every:
         return out
     key = json.dumps([ex, snap.get("last_phase"), snap.get("phase")], sort_keys=True)
     if due("phase-panel", key):
@@ -177,6 +182,8 @@ def render(
         memo["explain_at"] = now
     if due("chain-rule", json.dumps(ex["chain"], sort_keys=True)):
         out["chain-rule"] = chain_rule(ex)
+    if out:
+        RENDERER.cost("explain", time.monotonic() - now)
     probe = ex.get("probe", {})
     index = int(probe.get("index", 0))
     if due("probe-mark", (index, feed.memo.get("data_key"))):

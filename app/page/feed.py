@@ -28,36 +28,20 @@ import json
 import pickle
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.page import frames, i18n, regions
 from app.page.draw import charts, flow_chart, scores
-from app.page.render_thread import RENDERER
+from app.page.feed_curves import Curves, take_history
+from app.page.render_thread import RENDERER, Taken
 from app.page.words import UiState
 from app.streaming.page_sse import data_lines
 from engine.inspect import readouts
 
-HISTORY_ROWS = 20_000  # metric rows read back into the curves at most
-BATCH_LOSSES = 200  # a lesson's facts read this many (app/lessons/facts.ROUGHNESS_STEPS)
 IMAGE_SECONDS = 0.25  # heatmaps of a running session are redrawn at most this often
 MAX_MARKS = 40
 EXPLAIN_REGIONS = ("phase-panel", "chain-rule", "probe-mark")  # app/page/explain_view.py
-
-
-@dataclass
-class Curves:
-    """The curves of one generation and where their reading of the history stands."""
-
-    chart: charts.Curves
-    generation: int = -1
-    rewinds: int = 0  # the hub's rewinds when the curves were loaded
-    cursor: int = 0  # the last step record (seq) taken in
-    settled: tuple[int, int] = (-1, -1)  # (generation, step) of the closing point
-    version: int = 0  # bumped whenever a point is added
-    # the last steps' batch losses, while a lesson is followed (app/lessons/facts.py)
-    losses: deque[float] = field(default_factory=lambda: deque(maxlen=BATCH_LOSSES))
 
 
 @dataclass
@@ -99,8 +83,8 @@ class PageFeed:
         self.memo: dict[str, Any] = {}
         self.ladder: tuple[Any, Any] | None = None  # (key, the smaller rates tried)
         self.points: tuple[Any, ...] | None = None  # (raw, labels, domain) of the data drawn
-        # (pickled frame, session, store, data) a worker sent, for the render thread; the lock
-        # guards it only: an offer between the thread's read and clearing would be lost
+        # (pickled frame, session, store, data, drawn) a worker sent, for the render thread; the
+        # lock guards it only: an offer between the thread's read and clearing would be lost
         self.pending: tuple[Any, ...] | None = None
         self.pending_lock = threading.Lock()
 
@@ -176,8 +160,12 @@ class PageFeed:
         points drawn (they are the dataset's own arrays: kept here, they would keep the
         dataset an unload drops alive). Preferences, curves and marks stay. The version
         number goes on, so a page never takes an older fragment for a newer one."""
+        with self.pending_lock:
+            dropped, self.pending = self.pending, None
+        if dropped is not None:
+            RENDERER.taken(dropped[-1])
         with self.lock:
-            self.images, self.frame, self.points, self.pending = {}, None, None, None
+            self.images, self.frame, self.points = {}, None, None
             self.memo, self.local_key = {}, ()
             for view in self.views.values():
                 view.memo, view.parts = {}, {}
@@ -185,11 +173,14 @@ class PageFeed:
 
     # ---- frames from a worker ----------------------------------------------------------------
 
-    def offer(self, frame: bytes, session: Any, store: Any, data: Any) -> None:
+    def offer(self, frame: bytes, session: Any, store: Any, data: Any, drawn: Taken) -> None:
         """A worker's frame (pickled), drawn soon by the render thread (the newest one, if
-        several come before it gets there: one replaced is never unpickled)."""
+        several come before it gets there: one replaced is never unpickled). ``drawn`` tells
+        the worker once the frame is taken: drawn, or replaced (:meth:`Renderer.taken`)."""
         with self.pending_lock:
-            self.pending = (frame, session, store, data)
+            replaced, self.pending = self.pending, (frame, session, store, data, drawn)
+        if replaced is not None:
+            RENDERER.taken(replaced[-1])
         RENDERER.due(self)
 
     def render_pending(self) -> None:
@@ -197,6 +188,8 @@ class PageFeed:
             taken, self.pending = self.pending, None
         if taken is None:
             return
+        # the worker makes the next frame while this one is drawn and the others wait their turn
+        RENDERER.taken(taken[-1])
         frame, session = pickle.loads(taken[0]), taken[1]
         shown = self.frame
         if frame.generation < session.generation or (
@@ -205,7 +198,7 @@ class PageFeed:
             and shown.step > frame.step
         ):
             return  # a run's last frame, overtaken by a reset or a step drawn here since
-        self.show(frame, *taken[1:])
+        self.show(frame, *taken[1:4])
 
     # ---- frames from the trainer in this process ---------------------------------------------
 
@@ -264,7 +257,7 @@ class PageFeed:
         run stopped between two metric rows (training computes them every 0.5 s only)."""
         public = session.public()
         with self.lock:
-            self._take_history(session, store)
+            take_history(self.curves, session, store, self.ui.lesson is not None)
             if closing is not None:
                 self.curves.settled = closing[0]
                 self.curves.chart.add({"step": closing[0][1], "metrics": closing[1]}, keep=True)
@@ -302,38 +295,6 @@ class PageFeed:
                 version += 1
                 fresh[name] = (version, html, data_lines(html))
         view.published = (version, fresh)
-
-    def _take_history(self, session: Any, store: Any) -> None:
-        """Bring the curves up to the records published since the last frame: from the hub's
-        ring of recent records, or from the database when the ring has moved past (a small
-        net trains more steps between two frames than the ring holds), or all of them again
-        for a new generation or after the history was cut back."""
-        c, hub = self.curves, session.hub
-        if c.generation != session.generation or c.rewinds != hub.rewinds:
-            c.chart = charts.Curves()
-            c.generation, c.rewinds, c.cursor = session.generation, hub.rewinds, hub.last_seq
-            c.version += 1
-            c.losses.clear()
-            for text in store.history(session.id, session.generation, 0, HISTORY_ROWS, 1, True):
-                c.chart.add(json.loads(text))
-            return
-        upto = hub.last_seq
-        records = hub.read_ring(c.cursor, HISTORY_ROWS)
-        if records is None:
-            records = store.metrics_between(session.id, c.generation, c.cursor, upto)
-            c.cursor = upto
-        lesson = self.ui.lesson is not None
-        for seq, text in records:
-            c.cursor = max(c.cursor, seq)
-            if '"metrics"' in text or lesson:
-                rec = json.loads(text)
-                if rec.get("generation") != c.generation:
-                    continue
-                if lesson and isinstance(rec.get("loss"), (int, float)):
-                    c.losses.append(float(rec["loss"]))
-                if "metrics" in rec:
-                    c.chart.add(rec)
-                    c.version += 1
 
     def _note_config(self, public: dict[str, Any]) -> None:
         """A hyper-parameter change becomes a mark on the curves (the API keeps no such

@@ -34,6 +34,11 @@ EXPLAIN_SECONDS = 0.5
 # (new step records come with every frame; the charts move smoothly at 10 a second, and the
 # three cost as much as the network's drawing); the frame that ends a run always draws them
 CHARTS_SECONDS = 0.1
+# ... and at most this share of the web process's render thread, all sessions' together
+# (app/page/render_thread.py: with 100 running sessions the charts and the panels, at their
+# own intervals, took over half of it, and the network drawing got 3–5 frames a second)
+CHARTS_SHARE = 0.15
+EXPLAIN_SHARE = 0.15
 DECISION_RES = 64  # the decision heatmap's pixels a side
 NEURON_RES = 16  # each node's tile in the sprite
 # a drawing with more tiles than this gets them at TF Playground's 10 × 10 (a tile's PNG costs

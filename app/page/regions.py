@@ -22,8 +22,9 @@ from app.page.controls import encode_config
 from app.page.draw import charts, flow_chart, network, scores
 from app.page.draw.digits import digits_html
 from app.page.draw.palette import fmt
-from app.page.frames import CHARTS_SECONDS
+from app.page.frames import CHARTS_SECONDS, CHARTS_SHARE
 from app.page.i18n import N_, josa, t
+from app.page.render_thread import RENDERER
 from app.page.templating import render_block
 from engine.stability import Ladder, stable_rate
 
@@ -153,14 +154,17 @@ def render(frame: Any, public: dict[str, Any], feed: Any, view: Any) -> dict[str
         curves.chart.marks.append((replayed, "▶ " + t("step %(n)s") % {"n": replayed}))
     cv = None
     now = time.monotonic()
-    # a running session's charts at most every CHARTS_SECONDS (frames.py); any other change
-    # (a mark, the scale, a replayed step, the run's end) draws them at once
-    waits = public["status"] == "running" and now - memo.get("charts_at", -1e9) < CHARTS_SECONDS
+    # a running session's charts at most every CHARTS_SECONDS (frames.py), less often when the
+    # sessions drawn would spend over CHARTS_SHARE of the render thread on them; any other
+    # change (a mark, the scale, a replayed step, the run's end) draws them at once
+    every = RENDERER.interval("charts", CHARTS_SECONDS, CHARTS_SHARE)
+    waits = public["status"] == "running" and now - memo.get("charts_at", -1e9) < every
     key = (curves.version, len(feed.marks), ui.log_scale, replayed)
     if not (waits and memo.get("curves", key)[1:] == key[1:]) and due("curves", key):
         memo["charts_at"] = now
         cv = curves_data(curves.chart, ui)
         out["curves"] = render_block("curves", {"regions": {"curves": cv}})
+        spent = time.monotonic() - now
     status = {**public, "status": public["status"], "reason": public.get("reason")}
     if due("status", (public["status"], public.get("reason"))):
         out["status"] = render_block("status", {"session": status, "error": None})
@@ -170,6 +174,7 @@ def render(frame: Any, public: dict[str, Any], feed: Any, view: Any) -> dict[str
     out.update(lesson_view.render(frame, public, feed, view, due))
     view.parts.update(counters=counters, phase=phase, divergence=dv)
     if cv is not None:
+        t0 = time.monotonic()
         view.parts["curves"] = cv
         # the gradient-flow chart reads the same step records: redrawn with the curves
         view.parts["grad-flow"] = fd = flow_chart.flow_data(curves.chart)
@@ -177,6 +182,7 @@ def render(frame: Any, public: dict[str, Any], feed: Any, view: Any) -> dict[str
         # the metrics under the output come with the same metrics rows
         view.parts["scores"] = sd = scores.scores_data(curves.chart.latest)
         out["scores"] = render_block("scores", {"regions": {"scores": sd}})
+        RENDERER.cost("charts", spent + time.monotonic() - t0)
     return out
 
 

@@ -185,6 +185,8 @@ class RemoteRuns:
         if ended:
             handle.runs.discard(sid)
         if s is None or s.deleted or s.remote is not handle:
+            if page is not None:  # taken: the worker may send the next (messages.Drawn)
+                handle.drawn([sid])
             return
         s.budget = budget
         if ended:
@@ -202,7 +204,9 @@ class RemoteRuns:
             if feed is not None and s.data is not None:
                 # drawn soon, once for every page of the session, not after the batch's commit
                 # (unpickled there: a frame a newer one replaces before its turn never is)
-                feed.offer(page, s, self.store, s.data)
+                feed.offer(page, s, self.store, s.data, (handle.drawn, sid))
+            else:
+                handle.drawn([sid])
 
     def _on_worker_lost(self, handle: Runner) -> None:
         for s in list(self.sessions.values()):

@@ -32,6 +32,9 @@ class Runner(Protocol):
     def post(self, msg: messages.ToWorker) -> None:
         """Send a message; never blocks the caller."""
 
+    def drawn(self, sids: list[str]) -> None:
+        """The web process took a page frame of each of ``sids`` (messages.Drawn)."""
+
     def request(
         self,
         kind: type[messages.Request],

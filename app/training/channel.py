@@ -77,6 +77,9 @@ class Channel:
     def post(self, msg: messages.ToWorker) -> None:
         self._out.put(msg)
 
+    def drawn(self, sids: list[str]) -> None:
+        self.post(messages.Drawn(tuple(sids)))
+
     def request(
         self,
         kind: type[messages.Request],

@@ -11,6 +11,10 @@ web → worker (app/training/pool.py sends, app/training/worker.py ``Worker.comm
 - :class:`Cap` — a race run's new step cap (lock-step: app/sessions/races.py).
 - :class:`Want` — what its subscribers now want (:class:`app.streaming.demand.Demand`: weight
   frames, page frames and how to draw them).
+- :class:`Drawn` — the web process has taken a page frame of each of these sessions (drawn it,
+  or dropped it for a newer one): the worker may send another. A worker has at most
+  ``PAGE_CREDIT`` page frames of a session on their way, so it makes them no faster than the
+  web process draws them (a class of 100 on two cores: 18 a second made, 6 drawn, before).
 - :class:`Stop` — stop the run and send its trainer back (a :class:`Reply`).
 - :class:`Copy` — send a copy of the trainer (``arg``: whole, or without the trajectory points
   sent before).
@@ -75,6 +79,11 @@ class Want(NamedTuple):
     demand: Demand
 
 
+class Drawn(NamedTuple):
+    sids: tuple[str, ...]  # a session once per frame taken (told together: a message a frame
+    # woke the web process's sender thread 1,000 times a second with 100 learners)
+
+
 class Stop(NamedTuple):
     sid: str
     req: int
@@ -118,5 +127,5 @@ class Lost(NamedTuple):
 
 
 Request = Stop | Copy | Configure
-ToWorker = Start | Budget | Cap | Want | Request | Quit
+ToWorker = Start | Budget | Cap | Want | Drawn | Request | Quit
 FromWorker = Slice | Reply | Lost

@@ -19,6 +19,14 @@ from app.training.messages import RunSpec
 from app.training.transfer import dumps
 
 FRAME_MAKE_UP = 10  # periods
+# page frames of a run on their way to the web process, not yet taken for drawing
+# (messages.Drawn): the next is made while the web process draws this one, so the rate holds
+# while it keeps up, and none is made to be dropped unseen when it does not (with 2, a session
+# waiting its turn behind 99 others got a frame and its replacement each turn)
+PAGE_CREDIT = 1
+# ... but a page is never stalled for good by a Drawn that did not come: after this long
+# without one, the frames on their way are taken as lost
+CREDIT_SECONDS = 2.0
 
 
 @dataclass
@@ -53,6 +61,8 @@ class Run:
     known: set[int] = field(default_factory=set)  # trajectory steps the web process holds
     key_every: int = 0  # steps between its replay keyframes; 0: none
     held: bool = False  # at its race's step cap, out of the queue until a Cap raises it
+    pages_out: int = 0  # page frames sent and not taken yet (at most PAGE_CREDIT)
+    page_sent: float = 0.0  # when the last one was sent (monotonic)
 
     def send_trainer(self, delta: bool) -> bytes:
         """The trainer for the web process, without the dataset (it has it) and, with ``delta``,
@@ -68,8 +78,20 @@ class Run:
         return not d.fps or self.frames.due(d.fps, now)
 
     def page_due(self, now: float) -> bool:
+        """Is a page frame due: asked for, its time come, and fewer than PAGE_CREDIT on their
+        way (none is made while the web process is behind drawing them)."""
         fps = self.spec.demand.pages
-        return bool(fps) and self.pages.due(fps, now)
+        if not fps:
+            return False
+        if self.pages_out >= PAGE_CREDIT:
+            if now - self.page_sent < CREDIT_SECONDS:
+                return False
+            self.pages_out = 0
+        return self.pages.due(fps, now)
+
+    def page_sent_now(self, now: float) -> None:
+        self.pages_out += 1
+        self.page_sent = now
 
     def page_frame(self, pictures: bool, explain: bool = True) -> bytes:
         """A page frame of the trainer now, pickled; ``pictures``: with the heatmaps;

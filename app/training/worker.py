@@ -24,7 +24,10 @@ Weight frames and page frames are paced by deadline (:class:`Pacer`),
 so a subscriber at 10 fps gets 10 frames a second even though slices end at arbitrary times
 (frames missed while the worker was not scheduled, up to ``FRAME_MAKE_UP`` periods, are made up).
 Page frames are pushed rather than asked for: a page then never waits for a reply from a
-worker that the operating system has not scheduled yet.
+worker that the operating system has not scheduled yet. But a run has at most
+``runs.PAGE_CREDIT`` of them on their way: the next is made once the web process has taken
+the last for drawing (messages.Drawn), so a web process that draws fewer than the pages ask
+for (a class of 100) is sent no more than it draws.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from app.training.messages import (
     Cap,
     Configure,
     Copy,
+    Drawn,
     Lost,
     Quit,
     Reply,
@@ -166,6 +170,12 @@ class Worker:
         """Obey one message; False on :class:`Quit`."""
         if isinstance(msg, Quit):
             return False
+        if isinstance(msg, Drawn):
+            for sid in msg.sids:
+                taken = self.runs.get(sid)
+                if taken is not None:  # one of an earlier run's makes no harm: at least 0
+                    taken.pages_out = max(0, taken.pages_out - 1)
+            return True
         run: Run | None = self.runs.get(msg.sid)
         if isinstance(msg, Start):
             trainer = loads(msg.blob)
@@ -301,6 +311,8 @@ class Worker:
                 if page or (ended and spec.demand.pages)
                 else None
             )
+            if drawn is not None:
+                run.page_sent_now(now)
             if ended:
                 del self.runs[run.sid]
                 blob = run.send_trainer(delta=False)

@@ -54,14 +54,17 @@ class Stencil:
         parts = _CUT.split(markup)
         self.pieces = parts[0::2]
         self.slots = [int(n) for n in parts[1::2]]
+        # the template writes the values in the order they were numbered (it does today):
+        # then they go between the pieces as they come
+        self.in_order = self.slots == list(range(len(self.slots)))
 
     def fill(self, values: list[str]) -> Markup:
         """The markup with ``values`` in place (markup as the template's was: safe to
         include; the values are written as the template writes them)."""
-        out = [self.pieces[0]]
-        for slot, piece in zip(self.slots, self.pieces[1:], strict=True):
-            out.append(values[slot])
-            out.append(piece)
+        if len(values) != len(self.slots) or not self.in_order:
+            values = [values[slot] for slot in self.slots]
+        out = self.pieces + values  # [p0, v0, p1, v1, …, pn], interleaved in place
+        out[0::2], out[1::2] = self.pieces, values
         return Markup("".join(out))
 
 

@@ -17,6 +17,7 @@ import pytest
 
 from app.core.store import Store
 from app.page.feed import PageFeed
+from app.page.feed_curves import take_history
 from app.streaming.hub import Hub
 from engine.inspect import readouts
 
@@ -71,21 +72,22 @@ def test_curves_catch_up_from_the_database_without_rereading_the_history(
     fx: Fixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     feed = PageFeed("s")
-    feed._take_history(fx.session, fx.store)  # the first: the whole history (none yet)
+    # the first: the whole history (none yet)
+    take_history(feed.curves, fx.session, fx.store, False)
     full_reads: list[int] = []
     real = fx.store.history
     monkeypatch.setattr(fx.store, "history", lambda *a: full_reads.append(1) or real(*a))
 
     fx.train(1, 60)  # 60 steps against a ring of 16: behind at once
-    feed._take_history(fx.session, fx.store)
+    take_history(feed.curves, fx.session, fx.store, False)
     assert feed.curves.chart.steps == [50] and feed.curves.cursor == 60
     fx.train(61, 64)  # a few: read from the ring
-    feed._take_history(fx.session, fx.store)
+    take_history(feed.curves, fx.session, fx.store, False)
     assert feed.curves.cursor == 64
     fx.train(65, 2000, chunk=100)  # far behind the ring (in fewer commits: each waits ~15 ms)
-    feed._take_history(fx.session, fx.store)
+    take_history(feed.curves, fx.session, fx.store, False)
     fx.train(2001, 2050)
-    feed._take_history(fx.session, fx.store)
+    take_history(feed.curves, fx.session, fx.store, False)
 
     expected = list(range(METRICS_EVERY, 2051, METRICS_EVERY))
     assert feed.curves.chart.steps == expected  # each metric row once, in order
@@ -93,16 +95,16 @@ def test_curves_catch_up_from_the_database_without_rereading_the_history(
     assert feed.curves.cursor == 2050
     assert full_reads == []  # caught up from its cursor, never by reloading everything
     fresh = PageFeed("s")
-    fresh._take_history(fx.session, fx.store)
+    take_history(fresh.curves, fx.session, fx.store, False)
     assert fresh.curves.chart.steps == expected
 
 
 def test_catching_up_skips_another_generation(fx: Fixture) -> None:
     feed = PageFeed("s")
-    feed._take_history(fx.session, fx.store)
+    take_history(feed.curves, fx.session, fx.store, False)
     fx.train(1, 100, generation=0)
     fx.train(101, 300, generation=1)  # the reset's rows, before the page saw the new generation
-    feed._take_history(fx.session, fx.store)
+    take_history(feed.curves, fx.session, fx.store, False)
     assert feed.curves.chart.steps == [50, 100]
     assert feed.curves.cursor == 300
 

@@ -301,22 +301,32 @@ def test_a_flat_1d_curve_at_a_huge_loss_draws() -> None:
 
 def test_a_workers_late_frame_never_replaces_a_newer_one() -> None:
     """A run's last frame can reach the render thread after the page drew the session here
-    (a step by hand, a reset): it is dropped rather than drawn over the newer picture."""
+    (a step by hand, a reset): it is dropped rather than drawn over the newer picture; every
+    frame taken, drawn or dropped, is given back to the worker (messages.Drawn) once."""
     t = Trainer(small_config())
     session, store = FakeSession(t), Manager().store
     feed = page_feed.PageFeed("s1")
+    given: list[str] = []
     old = frames.build(t, 0, feed.look(), False)
     t.step(3)
     feed.show(frames.build(t, 0, feed.look(), False), session, store, t.data)
-    feed.pending = (pickle.dumps(old), session, store, t.data)  # as a worker sends it
+    # as a worker sends it
+    feed.pending = (pickle.dumps(old), session, store, t.data, (given.extend, "a"))
     feed.render_pending()
     assert feed.frame is not None and feed.frame.step == 3
     session.generation = 1  # reset: the old generation's frames are stale too
-    feed.pending = (pickle.dumps(frames.build(t, 0, feed.look(), False)), session, store, t.data)
+    stale = pickle.dumps(frames.build(t, 0, feed.look(), False))
+    feed.pending = (stale, session, store, t.data, (given.extend, "b"))
     version = feed.version
     feed.render_pending()
     assert feed.version == version
     t.step(1)
-    feed.pending = (pickle.dumps(frames.build(t, 1, feed.look(), False)), session, store, t.data)
+    fresh = pickle.dumps(frames.build(t, 1, feed.look(), False))
+    feed.pending = (fresh, session, store, t.data, (given.extend, "c"))
     feed.render_pending()
     assert feed.frame.step == 4 and feed.frame.generation == 1
+    # told by the render thread, soon
+    deadline = time.monotonic() + 10
+    while len(given) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sorted(given) == ["a", "b", "c"]
