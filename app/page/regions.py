@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from app.page import controls, explain_view, lesson_view, words
+from app.page import controls, explain_view, i18n, lesson_view, stencil, words
 from app.page.controls import encode_config
 from app.page.draw import charts, flow_chart, network, scores
 from app.page.draw.digits import digits_html
@@ -137,10 +137,11 @@ def render(frame: Any, public: dict[str, Any], feed: Any, view: Any) -> dict[str
         raw, labels, domain = feed.points
         out["points"] = charts.points_svg(raw, labels, domain, frame.task, ui.show_test)
     counters = words.counters(frame.snap)
+    # both change with every step: filled into their template's stencil (app/page/stencil.py)
     if due("counters", counters):
-        out["counters"] = render_block("counters", {"regions": {"counters": counters}})
+        out["counters"] = counters_html("counters", counters)
     if due("epoch_formula", counters["ipe_formula"]):
-        out["epoch-formula"] = render_block("epoch_formula", {"regions": {"counters": counters}})
+        out["epoch-formula"] = counters_html("epoch_formula", counters)
     snap = frame.snap
     done, nxt = words.phase_words(snap)
     phase = {"done": done, "next": nxt, "order": phase_order(snap)}
@@ -184,6 +185,17 @@ def render(frame: Any, public: dict[str, Any], feed: Any, view: Any) -> dict[str
         out["scores"] = render_block("scores", {"regions": {"scores": sd}})
         RENDERER.cost("charts", spent + time.monotonic() - t0)
     return out
+
+
+def counters_html(region: str, counters: dict[str, str]) -> str:
+    """Region ``region`` ("counters" or "epoch_formula") of ``counters`` (words.counters), as
+    its template writes it, from the template's stencil for the page's language."""
+    return stencil.flat(
+        region,
+        i18n.CURRENT.get(),
+        counters,
+        lambda values: render_block(region, {"regions": {"counters": values}}),
+    )
 
 
 def curves_data(curves: charts.Curves, ui: words.UiState) -> dict[str, str]:

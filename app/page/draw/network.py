@@ -29,7 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from app.page import i18n, names, templating
-from app.page.draw import views
+from app.page.draw import network_stencil, views
 from app.page.draw.network_layout import (
     LEFT,
     MAX_DRAWN,
@@ -40,7 +40,6 @@ from app.page.draw.network_layout import (
     drawing_width,
     layout,
 )
-from app.page.draw.network_stencil import STENCILS
 
 VIEWS = views.VIEWS
 MAX_OUTPUTS = 10  # an output layer this wide is drawn whole (digits' ten classes)
@@ -293,6 +292,6 @@ def draw(
     )
     # rendered once per shape and language, filled with each frame's numbers
     # (network_stencil.py; the words follow from the language and the shape)
-    return STENCILS.draw(
+    return network_stencil.draw(
         net, (lang,), lambda marked: templating.region("network", {"net": marked, "nw": said})
     )

@@ -7,13 +7,13 @@ moves in templates/macros/network.html too."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from app.page.draw.palette import diverging, diverging_rgb, fmt, hex_code
+from app.page.draw.palette import diverging, diverging_rgb, fmt, formatted, hex_code
 
 NODE = 34
 GAP = 20  # room for a number (16 units high) under a node
@@ -36,10 +36,10 @@ class Column:
     units: int
     x: float
     cap: int = MAX_DRAWN
+    drawn: int = field(init=False)  # units drawn: read for every node and edge of a frame
 
-    @property
-    def drawn(self) -> int:
-        return min(self.units, self.cap)
+    def __post_init__(self) -> None:
+        self.drawn = min(self.units, self.cap)
 
     def y(self, k: int) -> float:
         return TOP + k * (NODE + GAP)
@@ -258,8 +258,8 @@ def _edges(
         for j, row in enumerate(matrix[:n_src]):
             m[j, : len(row[:n_dst])] = row[:n_dst]
         flat = m.ravel().tolist()
-        values = [f"{v:.6g}" for v in flat]
-        widths = [min(0.6 + abs(v) * scale, MAX_STROKE) for v in flat]
+        values = formatted(flat, "%.6g")
+        widths = formatted([min(0.6 + abs(v) * scale, MAX_STROKE) for v in flat], "%.1f")
         if wait:
             strokes = [""] * m.size
         elif m.size < NUMPY_EDGES:  # NumPy's call overhead is more than a few edges cost
@@ -271,11 +271,10 @@ def _edges(
         y2 = [_row(k).middle for k in range(n_dst)]
         dst_index = d.shown[li + 1]
         for j in range(n_src):
-            at = j * n_dst
-            drawn: list[Edge] = [
-                (dst_index[k], values[at + k], y2[k], strokes[at + k], f"{widths[at + k]:.1f}")
-                for k in range(n_dst)
-            ]
+            at, to = j * n_dst, (j + 1) * n_dst
+            drawn: list[Edge] = list(
+                zip(dst_index, values[at:to], y2, strokes[at:to], widths[at:to], strict=True)
+            )
             layer.rows.append(EdgeRow(d.shown[li][j], _row(j).middle, drawn))
         out.append(layer)
     return out

@@ -7,8 +7,8 @@ labels, in which language — is its *shape*, and stays the same for as long as 
 the view, the phase highlight and the drawn units do.
 
 So ``templates/regions/network.html`` is rendered once per shape with a numbered mark in place
-of each changing value (:data:`MARK`), and the markup is cut at the marks into a
-:class:`Stencil`; a frame of that shape is the stencil's pieces with its values between them.
+of each changing value, and the markup is cut at the marks into a stencil (app/page/stencil.py);
+a frame of that shape is the stencil's pieces with its values between them.
 The template stays the one source of the markup (``tests/unit/app/page/test_network_stencil.py``
 checks that a stencil's frames equal the template's, byte for byte); this only spares the page
 rendering it 30 times a second per session: the drawing's template was half of its cost, and
@@ -21,9 +21,6 @@ escaped here (``shape`` carries whether the template will escape it: it always d
 
 from __future__ import annotations
 
-import re
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -41,31 +38,7 @@ from app.page.draw.network_layout import (
     Sprite,
     Text,
 )
-
-MARK = "\ue000%d\ue001"  # private-use characters: no value, word or escape makes them
-_CUT = re.compile("\ue000(\\d+)\ue001")
-KEPT = 256  # stencils kept (a shape per network, view, phase box and language in use)
-
-
-class Stencil:
-    """Markup cut at the marks: ``pieces[0] + values[slots[0]] + pieces[1] + …``."""
-
-    def __init__(self, markup: str) -> None:
-        parts = _CUT.split(markup)
-        self.pieces = parts[0::2]
-        self.slots = [int(n) for n in parts[1::2]]
-        # the template writes the values in the order they were numbered (it does today):
-        # then they go between the pieces as they come
-        self.in_order = self.slots == list(range(len(self.slots)))
-
-    def fill(self, values: list[str]) -> Markup:
-        """The markup with ``values`` in place (markup as the template's was: safe to
-        include; the values are written as the template writes them)."""
-        if len(values) != len(self.slots) or not self.in_order:
-            values = [values[slot] for slot in self.slots]
-        out = self.pieces + values  # [p0, v0, p1, v1, …, pn], interleaved in place
-        out[0::2], out[1::2] = self.pieces, values
-        return Markup("".join(out))
+from app.page.stencil import MARK, STENCILS
 
 
 def cut(net: Layout) -> tuple[tuple[Any, ...], list[str]]:
@@ -146,33 +119,8 @@ def marked(net: Layout) -> Layout:
     return replace(net, sprite=sprite, edges=edges, columns=columns, legend=legend)
 
 
-class Stencils:
-    """The stencils of the shapes drawn lately (least recently used dropped past :data:`KEPT`);
-    one per process, shared by every session and thread that draws (``render`` is called
-    with the words of the page's language already chosen)."""
-
-    def __init__(self) -> None:
-        self.kept: OrderedDict[tuple[Any, ...], Stencil] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def draw(
-        self, net: Layout, context: tuple[Any, ...], render: Callable[[Layout], str]
-    ) -> Markup:
-        """``net`` as ``render`` would write it; ``context``: what else the markup depends on
-        (the language and the words chosen for it)."""
-        shape, values = cut(net)
-        key = (context, shape)
-        with self.lock:
-            stencil = self.kept.get(key)
-            if stencil is not None:
-                self.kept.move_to_end(key)
-        if stencil is None:  # rendered outside the lock: another thread may do the same
-            stencil = Stencil(render(marked(net)))
-            with self.lock:
-                self.kept[key] = stencil
-                while len(self.kept) > KEPT:
-                    self.kept.popitem(last=False)
-        return stencil.fill(values)
-
-
-STENCILS = Stencils()
+def draw(net: Layout, context: tuple[Any, ...], render: Callable[[Layout], str]) -> Markup:
+    """``net`` as ``render`` would write it, from the stencil of its shape (app/page/stencil.py);
+    ``context``: what else the markup depends on (the language and the words chosen for it)."""
+    shape, values = cut(net)
+    return STENCILS.get((context, shape), lambda: render(marked(net))).fill(values)

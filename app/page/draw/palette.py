@@ -96,3 +96,14 @@ def fmt(v: float | None, digits: int = 4) -> str:
     if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e5):
         return f"{v:.{max(digits - 1, 1)}e}"
     return f"{v:.{digits}g}" if abs(v) >= 1 else f"{v:.{digits}f}".rstrip("0").rstrip(".") or "0"
+
+
+@lru_cache(maxsize=256)
+def _specs(n: int, spec: str) -> str:
+    return " ".join([spec] * n)
+
+
+def formatted(values: list[float], spec: str) -> list[str]:
+    """``[spec % v for v in values]`` in one formatting call (half the time of one per value;
+    ``"%.6g" % v`` is ``f"{v:.6g}"``): a frame formats a few hundred numbers."""
+    return (_specs(len(values), spec) % tuple(values)).split(" ") if values else []

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from app.page import frames, i18n, names, templating
-from app.page.draw import network, network_layout, network_stencil
+from app.page import frames, i18n, names, stencil, templating
+from app.page.draw import network, network_layout
 from app.page.draw.views import VIEWS
 from app.sessions import presets
 from engine.trainer import Trainer
@@ -88,7 +88,7 @@ def test_probe_numbers_prelu_alpha_and_class_labels() -> None:
 
 def test_a_changed_shape_gets_its_own_stencil() -> None:
     """Two nets drawn in turn, and the same net in two languages: each keeps its own."""
-    stencils = network_stencil.STENCILS
+    stencils = stencil.STENCILS
     small = Trainer(config("xor-2-4-1"))
     deep = Trainer(config("spiral-deep"))
     for _ in range(3):
@@ -100,8 +100,3 @@ def test_a_changed_shape_gets_its_own_stencil() -> None:
                     drawn, expected = both(d, None, 16)
                     assert drawn == expected
     assert len(stencils.kept) >= 4
-
-
-def test_a_stencil_is_cut_at_every_mark() -> None:
-    s = network_stencil.Stencil("a" + network_stencil.MARK % 1 + "b" + network_stencil.MARK % 0)
-    assert s.fill(["X", "Y"]) == "aYbX"
