@@ -5,7 +5,9 @@ Each learner has their own running session (the ``circle-playground`` preset) an
 session is also opened by the whole class (30 viewers of one session). Reported per case: each
 client's ``network`` frames/s (min / median over the clients), ``/api/healthz`` p99 (probed from
 a separate process), and the bytes moved from the training workers to the web process per page
-frame (the server's own counters, ``/api/healthz`` → ``pages``), also for one digits-mlp page.
+frame (the server's own counters, ``/api/healthz`` → ``pages``), also for one digits-mlp page;
+and the web process's CPU time per network frame the clients got, over the same window (a
+figure a busy machine moves less than the frame rates: 1000 / it is what one core could serve).
 
 The clients run in a process of their own and only count event lines in the raw bytes, so the
 bench's parsing does not take the server's CPU. Ranges over ``--runs`` runs.
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -65,6 +68,7 @@ async def main():
     await asyncio.wait_for(asyncio.gather(*(e.wait() for e in ready)), 60)
     await asyncio.sleep(1.0)  # past the first frames' burst
     start = list(counts); t0 = time.monotonic()
+    print("counting", flush=True)  # the bench reads the server's CPU time now, and at the end
     await asyncio.sleep(seconds)
     dt = time.monotonic() - t0
     print(json.dumps([(c - s) / dt for c, s in zip(counts, start)]), flush=True)
@@ -104,18 +108,33 @@ def gauges(url: str) -> dict[str, Any]:
     return dict(httpx.get(url + "/api/healthz", timeout=30).json().get("pages") or {})
 
 
-def measure(url: str, pairs: list[tuple[str, str]], seconds: float) -> dict[str, Any]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(
+    url: str, pairs: list[tuple[str, str]], seconds: float, pid: int
+) -> dict[str, Any]:
     streams = [(f"/api/sessions/{sid}/page-events?fps=30", tok) for sid, tok in pairs]
     before = gauges(url)
     with Prober(url + "/api/healthz") as probe:
-        proc = subprocess.run(
+        client = subprocess.Popen(
             [sys.executable, "-c", CLIENTS, url, str(seconds)],
-            input=json.dumps(streams), capture_output=True, text=True, timeout=seconds + 120,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         )
-    if proc.returncode:
-        raise RuntimeError(proc.stderr)
+        assert client.stdin is not None and client.stdout is not None
+        client.stdin.write(json.dumps(streams))
+        client.stdin.close()
+        client.stdout.readline()  # "counting"
+        cpu0 = cpu_seconds(pid)
+        out = client.stdout.readline()
+        cpu = cpu_seconds(pid) - cpu0
+        if client.wait(timeout=120) or not out:
+            raise RuntimeError("the clients failed")
     after = gauges(url)
-    rates = json.loads(proc.stdout)
+    rates = json.loads(out)
     frames = after.get("frames", 0) - before.get("frames", 0)
     moved = after.get("bytes", 0) - before.get("bytes", 0)
     return {
@@ -123,6 +142,10 @@ def measure(url: str, pairs: list[tuple[str, str]], seconds: float) -> dict[str,
         "median": statistics.median(rates),
         "p99": probe.p99() * 1000,
         "bytes": moved / frames if frames else float("nan"),
+        # the web process's CPU per network frame the clients got: its cost, which a busy
+        # machine changes less than the frame rates (1000 / this: frames a second one core
+        # would serve)
+        "cpu_ms": cpu * 1000 / (sum(rates) * seconds) if sum(rates) else float("nan"),
     }
 
 
@@ -139,7 +162,7 @@ def case(
         if shared:
             pairs = pairs * learners
         time.sleep(1.0)  # the workers have their runs
-        return measure(server.url, pairs, seconds)
+        return measure(server.url, pairs, seconds, server.proc.pid)
 
 
 def rng(values: list[float], digits: int = 1) -> str:
@@ -162,14 +185,18 @@ def main() -> None:
     cases = [(int(n), False) for n in args.learners.split(",")]
     if not args.no_shared:
         cases.append((30, True))
-    print("| case | network frames/s each (min / median) | healthz p99 ms | bytes/page frame |")
-    print("|---|---|---|---|")
+    print(
+        "| case | network frames/s each (min / median) | healthz p99 ms | bytes/page frame "
+        "| web process CPU ms/frame |"
+    )
+    print("|---|---|---|---|---|")
     for n, shared in cases:
         runs = [case(n, args.seconds, shared, settings=settings) for _ in range(args.runs)]
         name = "30 viewers of one session" if shared else f"{n} learners, own sessions"
         print(
             f"| {name} | {rng([r['min'] for r in runs])} / {rng([r['median'] for r in runs])} "
-            f"| {rng([r['p99'] for r in runs], 0)} | {rng([r['bytes'] for r in runs], 0)} |",
+            f"| {rng([r['p99'] for r in runs], 0)} | {rng([r['bytes'] for r in runs], 0)} "
+            f"| {rng([r['cpu_ms'] for r in runs], 2)} |",
             flush=True,
         )
     print()
