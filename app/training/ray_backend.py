@@ -42,6 +42,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import ray
@@ -178,7 +179,9 @@ class RayBackend:
             "max_concurrency": 2,
             "max_restarts": 0,  # a lost actor is re-made by the next run, from the checkpoint
         }
-        self._options = worker_options(settings)
+        # two page frames on their way: an actor's messages come back in gathers of up to
+        # GATHER, so one would hold a page's rate to about one a round trip
+        self._options = replace(worker_options(settings), page_credit=2)
         self._reaper = threading.Thread(target=self._reap_loop, name="bpp-ray-reap", daemon=True)
         self._reaper.start()
 

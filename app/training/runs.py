@@ -22,7 +22,8 @@ FRAME_MAKE_UP = 10  # periods
 # page frames of a run on their way to the web process, not yet taken for drawing
 # (messages.Drawn): the next is made while the web process draws this one, so the rate holds
 # while it keeps up, and none is made to be dropped unseen when it does not (with 2, a session
-# waiting its turn behind 99 others got a frame and its replacement each turn)
+# waiting its turn behind 99 others got a frame and its replacement each turn). A transport
+# with a longer round trip (a Ray actor gathers its messages for 20 ms) sets more in Options.
 PAGE_CREDIT = 1
 # ... but a page is never stalled for good by a Drawn that did not come: after this long
 # without one, the frames on their way are taken as lost
@@ -40,6 +41,7 @@ class Options:
     nice: int
     replay_every: int = 0  # steps between replay's keyframes (app/sessions/keyframes.py); 0: none
     replay_bytes: float = 2**20  # a session's keyframe budget (app/training/keyframe.py)
+    page_credit: int = PAGE_CREDIT  # page frames of a run on their way at most
 
 
 @dataclass
@@ -77,13 +79,13 @@ class Run:
             return False
         return not d.fps or self.frames.due(d.fps, now)
 
-    def page_due(self, now: float) -> bool:
-        """Is a page frame due: asked for, its time come, and fewer than PAGE_CREDIT on their
+    def page_due(self, now: float, credit: int = PAGE_CREDIT) -> bool:
+        """Is a page frame due: asked for, its time come, and fewer than ``credit`` on their
         way (none is made while the web process is behind drawing them)."""
         fps = self.spec.demand.pages
         if not fps:
             return False
-        if self.pages_out >= PAGE_CREDIT:
+        if self.pages_out >= credit:
             if now - self.page_sent < CREDIT_SECONDS:
                 return False
             self.pages_out = 0

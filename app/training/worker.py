@@ -280,7 +280,7 @@ class Worker:
                     keys.append((t.iteration, "step", keyframe.encode(t)))
             now = time.monotonic()
             frame = run.frame_due(t.iteration, now)
-            page = run.page_due(now)
+            page = run.page_due(now, self.opt.page_credit)
             if frame or page:
                 break  # end the slice here: the frame shows this step
             if t.status != "ok" or spec.budget <= 0 or now >= deadline or self.conn.poll():
