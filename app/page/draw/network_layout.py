@@ -253,18 +253,22 @@ def _edges(
         wait = pending[li]
         layer = EdgeLayer(li, f"{src.x + NODE:.0f}", f"{dst.x:.0f}", wait, [])
         n_src, n_dst = src.drawn, dst.drawn
-        # a layer's numbers at once: up to 8 × 10 edges, a third of the time edge by edge
-        m = np.zeros((n_src, n_dst))
-        for j, row in enumerate(matrix[:n_src]):
-            m[j, : len(row[:n_dst])] = row[:n_dst]
-        flat = m.ravel().tolist()
+        rows = matrix[:n_src]
+        if len(rows) == n_src and all(len(row) >= n_dst for row in rows):  # the usual case
+            flat = [v for row in rows for v in row[:n_dst]]
+        else:  # 0 where the matrix is short
+            m = np.zeros((n_src, n_dst))
+            for j, row in enumerate(rows):
+                m[j, : len(row[:n_dst])] = row[:n_dst]
+            flat = m.ravel().tolist()
         values = formatted(flat, "%.6g")
         widths = formatted([min(0.6 + abs(v) * scale, MAX_STROKE) for v in flat], "%.1f")
         if wait:
-            strokes = [""] * m.size
-        elif m.size < NUMPY_EDGES:  # NumPy's call overhead is more than a few edges cost
+            strokes = [""] * len(flat)
+        elif len(flat) < NUMPY_EDGES:  # NumPy's call overhead is more than a few edges cost
             strokes = [diverging(v / wpeak) for v in flat]
-        else:  # the same colours as palette.diverging, edge by edge
+        else:  # the same colours as palette.diverging, a layer at once
+            m = np.array(flat, dtype=np.float64)
             rgb = diverging_rgb(m / wpeak).reshape(-1, 3).astype(np.int64)
             codes = (rgb[:, 0] << 16 | rgb[:, 1] << 8 | rgb[:, 2]).tolist()
             strokes = [hex_code(c) for c in codes]
