@@ -27,8 +27,10 @@ Draw = Callable[[], Awaitable[list[tuple[str, bytes]]]]
 
 
 def data_lines(html: str) -> bytes:
-    """The ``data:`` lines of one fragment (a line per line of the HTML)."""
-    return b"".join(b"data: " + line + b"\n" for line in html.encode().split(b"\n"))
+    """The ``data:`` lines of one fragment (a line per line of the HTML): ``data: `` before
+    each line and a newline after it, written as one replace (the network drawing has
+    hundreds of lines, and a frame's fragments were 5 % of the web process's time)."""
+    return b"data: " + html.encode().replace(b"\n", b"\ndata: ") + b"\n"
 
 
 def event(name: str, data: bytes, seq: int) -> bytes:

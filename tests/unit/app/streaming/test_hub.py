@@ -12,6 +12,7 @@ from app.core.store import Store
 from app.streaming import hub as hub_module
 from app.streaming.demand import Demand, Frame
 from app.streaming.hub import Hub, Subscriber
+from app.streaming.page_sse import data_lines
 from app.streaming.sse import StreamOptions, follow
 from engine.inspect import readouts
 
@@ -249,3 +250,11 @@ def test_wakes_just_after_a_batch_wait_for_the_gap_and_go_as_one(monkeypatch) ->
         after, gathered, woken = pool.submit(asyncio.run, scenario()).result(timeout=30)
     assert after == []  # the batch that woke hubs[0] left its gap open
     assert gathered and woken
+
+
+def test_a_fragment_is_a_data_line_per_line_of_its_html() -> None:
+    """The page stream's framing: every line of the HTML (blank ones too) after ``data: ``."""
+    for html in ["", "<b>x</b>", "a\nb", "\n", "x\n\ny\n", "한국어\n<svg>\n</svg>"]:
+        lines = html.split("\n")
+        expected = "".join(f"data: {line}\n" for line in lines).encode()
+        assert data_lines(html) == expected
