@@ -30,7 +30,7 @@ from typing import Protocol
 log = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 1.0  # the sessions drawn are counted over windows this long
-TAKEN_SECONDS = 0.005  # taken frames are told at the latest this long after, when busy
+TAKEN_SECONDS = 0.01  # taken frames are told at the latest this long after, when busy
 
 # a frame's worker told it was taken: (the worker's ``drawn``, the session), app/sessions/remote.py
 Taken = tuple[Callable[[list[str]], None], str]
