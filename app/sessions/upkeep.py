@@ -44,6 +44,9 @@ class Upkeep:
     def _settle(self, s: Session) -> None:
         raise NotImplementedError
 
+    def _let_go(self, s: Session) -> None:
+        raise NotImplementedError
+
     # ---- shutdown ------------------------------------------------------------------------------
 
     def drain(self, reason: str = "shutdown") -> None:
@@ -165,7 +168,13 @@ class Upkeep:
                 session.last_seen = now
             elif idle and session.status == "running":
                 self.pause(session, reason="idle")
-            elif idle and session.status != "running" and memory.held(session):
-                unloaded = self.unload(session, trim=False) or unloaded
+            elif (
+                idle
+                and session.status != "running"
+                and memory.held(session)
+                and self.unload(session, trim=False)
+            ):
+                unloaded = True
+                self._let_go(session)  # replicas: its lease freed
         if unloaded:
             memory.trim()  # once for all of them: it walks every heap
