@@ -119,7 +119,8 @@ class Recovery:
         if row["status"] == "running":
             s.reason = "restart"
         s.show()
-        s.hub.status = s.status_payload()
+        if hub is None:  # a followed one's status is what its fan-out says (Redis)
+            s.hub.status = s.status_payload()
         return s
 
     # ---- rebuilding a trainer ----------------------------------------------------------------

@@ -59,6 +59,7 @@ class Replicas:
     loop: asyncio.AbstractEventLoop
     fanout_link: Any
     _stop: threading.Event
+    draining: bool
     leases: Any = None  # app/sessions/leases.py Leases, when replicas are on
     # told of each session adopted here (the page's settings: app/page/ui_store.py, main.py)
     on_adopt: Callable[[Session], None] | None = None
@@ -152,7 +153,9 @@ class Replicas:
                 left = 0 if noted is None else noted[0] - s.seq
                 if left > 0:
                     self.run(s, left, noted[1] if noted else None)
-                    log.warning("session %s: its replica stopped; run taken over at seq %d", s.id, s.seq)
+                    log.warning(
+                        "session %s: its replica stopped; run taken over at seq %d", s.id, s.seq
+                    )
                     return
                 s.status, s.reason = ("finished", "budget") if noted else ("paused", "restart")
             except ApiError as exc:  # a quota, storage, shutting down: it stays paused
@@ -216,6 +219,8 @@ class Replicas:
                 log.exception("replica upkeep failed")
 
     def _keep(self) -> None:
+        if self.draining:
+            return  # handed over: this replica renews and takes nothing any more
         for sid in self.leases.renew(list(self.sessions)):
             self._forfeit(sid)
         orphans = [sid for sid in self.store.running_ids() if sid not in self.sessions]
@@ -251,3 +256,15 @@ class Replicas:
             with self.lock:
                 self.sessions.pop(s.id, None)
         self.leases.release(s.id)
+
+    def _hand_over(self, sessions: list[Session]) -> None:
+        """Shutting down (its runs checkpointed and still stored as running): every lease
+        freed, so the other replicas take the runs over within a lease's time, as from a
+        replica that died, but from a checkpoint at their last step."""
+        if self.leases is None:
+            return
+        for s in sessions:
+            try:
+                self.leases.release(s.id)
+            except ApiError:  # Redis out of reach: the lease lapses by itself
+                return

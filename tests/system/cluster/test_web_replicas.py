@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -44,9 +45,14 @@ def replicas(
     log = tmp_path_factory.mktemp("replicas") / "servers.log"
     a = Server(tmp_path_factory.mktemp("a"), log=log, **common)
     b = Server(tmp_path_factory.mktemp("b"), log=log, **common)
-    with a, b:
+    with ThreadPoolExecutor(2) as starting:  # side by side: each imports Ray and joins it
+        list(starting.map(Server.start, (a, b)))
+    try:
         yield a, b
-    print(Path(log).read_text()[-3000:])
+    finally:
+        a.stop()
+        b.stop()
+        print(Path(log).read_text()[-3000:])
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -140,3 +146,33 @@ def test_a_replica_killed_mid_run_its_client_resumes_on_the_other(
     assert (final["status"], final["seq"]) == ("finished", RUN + 5)
     assert page.status_code == 200
     assert 'value="gradients" selected' in page.text  # the view set through A
+
+
+def test_a_replica_stopped_hands_its_runs_over(replicas: tuple[Server, Server]) -> None:
+    """SIGTERM (a rolling restart): the run is checkpointed, left running and its lease freed;
+    the other replica goes on with it at once, and its followers never see it pause."""
+    a, b = replicas
+    if a.proc is None or a.proc.poll() is not None:
+        a.start()  # killed by the test before: back, empty-handed
+    h = bearer("replica-test-owner-2")
+    with httpx.Client(base_url=a.url, timeout=30) as on_a, \
+            httpx.Client(base_url=b.url, timeout=30) as on_b:
+        r = created(on_b, h)
+        assert r.status_code == 201, r.text
+        sid = r.json()["id"]
+        run = on_b.post(f"/api/sessions/{sid}/run", json={"steps": 600, "speed": 150}, headers=h)
+        assert run.status_code == 200, run.text
+        follower = Reader()
+        thread = threading.Thread(target=follower.read, args=(
+            on_a, f"/api/sessions/{sid}/events?after=0&frames=false", h
+        ), kwargs={"until_status": "finished", "timeout": 60})  # fmt: skip
+        thread.start()
+        wait_for(lambda: len(follower.seqs) >= 50, timeout=60)
+        b.stop()
+        thread.join(60)
+        final = on_a.get(f"/api/sessions/{sid}", headers=h).json()
+    assert follower.seqs == list(range(1, 601))
+    assert [s["status"] for s in follower.statuses][-1] == "finished"
+    told = [(i, v) for i, (k, v) in enumerate(follower.log) if k == "status"]
+    assert "paused" not in [s["status"] for s in follower.statuses], told
+    assert (final["status"], final["seq"]) == ("finished", 600)
