@@ -31,13 +31,13 @@ KEPT = (
 )  # fmt: skip
 
 
-def encode(ui: UiState) -> str:
+def encode_kept(ui: UiState) -> str:
     """The kept settings as JSON text."""
     return json.dumps({key: getattr(ui, key) for key in KEPT}, sort_keys=True)
 
 
 def apply(ui: UiState, text: str) -> None:
-    """Set the kept settings from :func:`encode`'s text (tuples come back as tuples)."""
+    """Set the kept settings from :func:`encode_kept`'s text (tuples come back as tuples)."""
     saved = json.loads(text)
     for key in KEPT:
         if key in saved:
@@ -53,7 +53,7 @@ def save(manager: Any, session: Any, ui: UiState) -> None:
     if leases is None:
         return
     try:
-        leases.put_page(session.id, encode(ui))
+        leases.put_page(session.id, encode_kept(ui))
     except ApiError as exc:  # Redis out of reach: this replica's page still has them
         log.warning("page settings of %s not shared: %s", session.id, exc.body.get("detail"))
 
