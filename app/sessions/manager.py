@@ -126,8 +126,7 @@ class Manager(RemoteRuns, Recovery, Replicas, Upkeep, Documents):
     ) -> Session:
         self._writable()
         retry = self.settings.cull_interval_seconds
-        replicas = self.leases is not None  # counted in the shared store, not here
-        mine = self.store.session_count(owner) if replicas else len(self.owned(owner))
+        mine, stored = self.counts(owner)  # replicas: as stored, else held here
         if mine >= self.settings.max_sessions_per_owner:
             raise quota_error(
                 "sessions",
@@ -136,7 +135,6 @@ class Manager(RemoteRuns, Recovery, Replicas, Upkeep, Documents):
                 self.settings.max_sessions_per_owner,
                 retry,
             )
-        stored = self.store.session_count() if replicas else len(self.sessions)
         most = self.settings.max_sessions_total
         if stored >= most:
             raise quota_error("sessions", "max_sessions_total", stored + 1, most, retry)
@@ -144,7 +142,7 @@ class Manager(RemoteRuns, Recovery, Replicas, Upkeep, Documents):
             trainer = build_trainer(config, self.settings)  # validates: a 422 unloads nothing
         self._make_room()
         session_id = secrets.token_urlsafe(18)  # 144 bits
-        if replicas:
+        if self.leases is not None:
             self.leases.take(session_id)  # a new id: free, so held here from now on
         session = self._new_session(
             id=session_id,
@@ -253,10 +251,7 @@ class Manager(RemoteRuns, Recovery, Replicas, Upkeep, Documents):
             t = self.load(session)
             if t.status == "diverged":
                 raise Conflict("session diverged; reset it or change the config", field="status")
-            if self.leases is not None:  # every replica's runs, as stored
-                running = len(self.store.running_ids())
-            else:
-                running = sum(1 for s in self.sessions.values() if s.status == "running")
+            running = self.running_count()  # replicas: every replica's, as stored
             if session.status != "running" and running >= self.settings.max_running_total:
                 raise quota_error(
                     "run",

@@ -70,6 +70,9 @@ class Replicas:
     def _recover(self) -> None:
         raise NotImplementedError
 
+    def owned(self, owner: str | None) -> list[Session]:
+        raise NotImplementedError
+
     def _recall(self, s: Session) -> None:
         raise NotImplementedError
 
@@ -195,6 +198,18 @@ class Replicas:
         return self.sessions.get(session_id) or self.followed.get(session_id)
 
     # ---- listing and counting ------------------------------------------------------------------
+
+    def counts(self, owner: str) -> tuple[int, int]:
+        """(the owner's sessions, every session): as stored with replicas, else held here."""
+        if self.leases is not None:
+            return self.store.session_count(owner), self.store.session_count()
+        return len(self.owned(owner)), len(self.sessions)
+
+    def running_count(self) -> int:
+        """Sessions running: every replica's (as stored) with replicas, else this process's."""
+        if self.leases is not None:
+            return len(self.store.running_ids())
+        return sum(1 for s in self.sessions.values() if s.status == "running")
 
     def stored_of(self, owner: str) -> list[Session]:
         """The owner's sessions, wherever they are held: held here as they are, the others as

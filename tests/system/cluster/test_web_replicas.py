@@ -5,7 +5,7 @@ A session created on A is stepped and run through B (forwarded to A, which holds
 on A; A is killed (-9) mid-run and mid-stream; the client resumes on B with ``Last-Event-ID``
 and gets every step exactly once while B takes the run over and runs it to its end. The page's
 view settings set through A are what B's page shows afterwards. The new-owner rate and the
-open-streams cap count both replicas together.
+open-streams cap count both replicas together; a page stream asked of B comes from A.
 """
 
 from __future__ import annotations
@@ -91,6 +91,14 @@ def test_the_new_owner_rate_and_the_stream_cap_count_both_replicas(
         # both closed: their slots are given back (across replicas)
         with on_b.stream("GET", url, headers=h) as again:
             assert again.status_code == 200
+        # the page stream through B: forwarded to A (which holds the session), streamed back
+        events: list[str] = []
+        with on_b.stream("GET", f"/api/sessions/{sid}/page-events?fps=5", headers=h) as page:
+            assert page.status_code == 200
+            for line in page.iter_lines():
+                events += [line.removeprefix("event: ")] if line.startswith("event: ") else []
+                if "network" in events:
+                    break
         # the session list is the same on both, whichever holds what
         names = [[s["id"] for s in http.get("/api/sessions", headers=h).json()]
                  for http in (on_a, on_b)]  # fmt: skip
