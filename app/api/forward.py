@@ -34,14 +34,16 @@ import anyio
 import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-SESSION_PATH = re.compile(r"^/api/sessions/([A-Za-z0-9_-]{8,64})(/[a-z0-9._-]+)?/?$")
+# a session id is 24 URL-safe characters (app/sessions/manager.py): not ``import``
+SESSION_PATH = re.compile(r"^/api/sessions/([A-Za-z0-9_-]{16,64})(/.*)?$")
 SECRET = "x-bpp-forwarded"
 CLIENT = "x-bpp-client"
-# hop-by-hop, or set again by this replica's server and middleware (app/api/middleware.py)
-DROPPED = frozenset({
-    b"connection", b"keep-alive", b"transfer-encoding", b"te", b"upgrade", b"content-length",
-    b"date", b"server", b"x-content-type-options", b"referrer-policy",
-})  # fmt: skip
+# hop-by-hop headers; a request's length is the body's as sent on; an answer's date, server and
+# security headers are set again by this replica's server and middleware (app/api/middleware.py)
+HOP = (b"connection", b"keep-alive", b"transfer-encoding", b"te", b"upgrade")
+REQUEST_DROPPED = frozenset((*HOP, b"content-length"))
+ANSWER_DROPPED = frozenset((*HOP, b"date", b"server", b"x-content-type-options",
+                            b"referrer-policy"))  # fmt: skip
 CONNECT_SECONDS = 1.0
 POLL_SECONDS = 0.1
 
@@ -88,6 +90,9 @@ class Forward:
         if forwarded:  # from another replica: the client is the one it names
             client = headers.get(CLIENT.encode(), b"unknown").decode()
             scope = dict(scope, client=(client, 0))
+        if sid in manager.sessions:  # held here: the usual case pays no thread hop
+            await self.app(scope, receive, send)
+            return
         if stream:
             await anyio.to_thread.run_sync(manager.follow_ready, sid)
             await self.app(scope, receive, send)
@@ -146,17 +151,22 @@ class Forward:
         could not be reached (nothing was sent back then)."""
         if self.client is None:
             timeout = httpx.Timeout(None, connect=CONNECT_SECONDS)
-            self.client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+            # no pool cap: each forwarded page stream holds a connection for its life, and the
+            # server's own connection limit (app/serve.py) bounds them
+            limits = httpx.Limits(max_connections=None, max_keepalive_connections=64)
+            self.client = httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False)
         manager = scope["app"].state.manager
         client = scope.get("client")
         headers: list[tuple[bytes, bytes]] = [
-            (k, v) for k, v in scope["headers"] if k not in DROPPED and not k.startswith(b"x-bpp-")
+            (k, v)
+            for k, v in scope["headers"]
+            if k not in REQUEST_DROPPED and not k.startswith(b"x-bpp-")
         ]
         headers += [
             (SECRET.encode(), manager.leases.secret.encode()),
             (CLIENT.encode(), (client[0] if client else "unknown").encode()),
         ]
-        target = url + scope["raw_path"].decode("latin-1")
+        target = url + (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
         if scope.get("query_string"):
             target += "?" + scope["query_string"].decode("latin-1")
         request = self.client.build_request(scope["method"], target, headers=headers, content=body)
@@ -164,6 +174,10 @@ class Forward:
             response = await self.client.send(request, stream=True)
         except (httpx.ConnectError, httpx.ConnectTimeout):
             return False
+        except httpx.HTTPError:  # it went down under the request: done or not, unknown
+            for message in json_error(503, "the replica holding the session stopped", 1):
+                await send(message)
+            return True
         try:
             await self._relay(response, receive, send)
         finally:
@@ -178,7 +192,7 @@ class Forward:
         await send({
             "type": "http.response.start",
             "status": response.status_code,
-            "headers": [(k.lower(), v) for k, v in raw if k.lower() not in DROPPED],
+            "headers": [(k.lower(), v) for k, v in raw if k.lower() not in ANSWER_DROPPED],
         })  # fmt: skip
 
         async def pump() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -26,6 +27,7 @@ from redistools import redis_url  # noqa: F401  (the session fixture)
 
 pytestmark = pytest.mark.slow  # two servers on a Ray cluster, a kill and a take-over
 
+START_SECONDS = 90  # a server joins the Ray cluster: slow on a loaded machine
 RUN = 1500  # steps of the run A starts and B finishes
 OPTS = {
     "backend": "ray", "lease_seconds": 2, "checkpoint_seconds": 0.5, "warm_workers": 0,
@@ -45,9 +47,11 @@ def replicas(
     log = tmp_path_factory.mktemp("replicas") / "servers.log"
     a = Server(tmp_path_factory.mktemp("a"), log=log, **common)
     b = Server(tmp_path_factory.mktemp("b"), log=log, **common)
-    with ThreadPoolExecutor(2) as starting:  # side by side: each imports Ray and joins it
-        list(starting.map(Server.start, (a, b)))
     try:
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(2) as starting:  # side by side: each imports Ray and joins it
+            list(starting.map(lambda s: s.start(timeout=START_SECONDS), (a, b)))
+        print(f"\nreplicas up in {time.perf_counter() - t0:.1f} s")
         yield a, b
     finally:
         a.stop()
