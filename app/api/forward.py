@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import re
 import time
 from typing import Any
@@ -33,6 +34,8 @@ from urllib.parse import parse_qs
 import anyio
 import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.errors import ApiError
 
 # a session id is 24 URL-safe characters (app/sessions/manager.py): not ``import``
 SESSION_PATH = re.compile(r"^/api/sessions/([A-Za-z0-9_-]{16,64})(/.*)?$")
@@ -60,13 +63,17 @@ def session_of(scope: Scope) -> tuple[str | None, bool]:
     return None, False
 
 
-def json_error(status: int, detail: str, retry: float) -> list[Message]:
-    body = json.dumps({"detail": f"storage: {detail}", "field": "storage"}).encode()
-    headers = [(b"content-type", b"application/json"), (b"retry-after", str(int(retry)).encode())]
-    return [
-        {"type": "http.response.start", "status": status, "headers": headers},
-        {"type": "http.response.body", "body": body},
-    ]
+def unavailable(detail: str) -> ApiError:
+    return ApiError(503, f"storage: {detail}", field="storage", retry_after=1.0)
+
+
+async def refuse(send: Send, exc: ApiError) -> None:
+    """``exc`` as the app's error handler answers it (here, outside the app)."""
+    headers = [(b"content-type", b"application/json")]
+    if exc.retry_after is not None:
+        headers.append((b"retry-after", str(max(1, math.ceil(exc.retry_after))).encode()))
+    await send({"type": "http.response.start", "status": exc.status, "headers": headers})
+    await send({"type": "http.response.body", "body": json.dumps(exc.body).encode()})
 
 
 class Forward:
@@ -93,6 +100,16 @@ class Forward:
         if sid in manager.sessions:  # held here: the usual case pays no thread hop
             await self.app(scope, receive, send)
             return
+        try:
+            await self._elsewhere(manager, sid, stream, forwarded, scope, receive, send)
+        except ApiError as exc:  # Redis or the store out of reach
+            await refuse(send, exc)
+
+    async def _elsewhere(
+        self, manager: Any, sid: str, stream: bool, forwarded: bool,
+        scope: Scope, receive: Receive, send: Send,
+    ) -> None:  # fmt: skip
+        """A request for a session this replica does not hold (yet)."""
         if stream:
             await anyio.to_thread.run_sync(manager.follow_ready, sid)
             await self.app(scope, receive, send)
@@ -102,9 +119,7 @@ class Forward:
             await self.app(scope, receive, send)
             return
         if forwarded:  # moved on since the other replica looked: it asks again
-            for message in json_error(503, "the session moved to another replica; retry", 1):
-                await send(message)
-            return
+            raise unavailable("the session moved to another replica; retry")
         body = await self._body(receive)
         if url and await self._forward(url, scope, body, receive, send):
             return
@@ -115,8 +130,7 @@ class Forward:
             if await anyio.to_thread.run_sync(manager.route, sid) is None:
                 await self.app(scope, self._replay(body, receive), send)
                 return
-        for message in json_error(503, "the replica holding the session is not answering", 1):
-            await send(message)
+        raise unavailable("the replica holding the session is not answering")
 
     @staticmethod
     async def _body(receive: Receive) -> bytes:
@@ -175,8 +189,7 @@ class Forward:
         except (httpx.ConnectError, httpx.ConnectTimeout):
             return False
         except httpx.HTTPError:  # it went down under the request: done or not, unknown
-            for message in json_error(503, "the replica holding the session stopped", 1):
-                await send(message)
+            await refuse(send, unavailable("the replica holding the session stopped"))
             return True
         try:
             await self._relay(response, receive, send)

@@ -92,8 +92,10 @@ class Replicas:
             self._recover()
             return
         url = self.settings.replica_url
-        if url is None:
-            raise ValueError("replica_url: BPP_REPLICA_URL must say how replicas reach this one")
+        if url is None:  # an app run without app.serve (in-process): no other replica can
+            # reach it, so it serves alone; the others wait for its leases to lapse
+            log.warning("replica_url unset (BPP_REPLICA_URL): other replicas cannot forward here")
+            url = ""
         self._leases_module = importlib.import_module(LEASES_MODULE)
         self.leases = self._leases_module.Leases(self.fanout_link, url, self.settings.lease_seconds)
         self._adopting = threading.Lock()
@@ -225,13 +227,20 @@ class Replicas:
 
     def _keep_loop(self) -> None:
         every = self.settings.lease_seconds / 4
+        failing = False  # an outage is logged once at each end, not every pass
         while not self._stop.wait(every):
             try:
                 self._keep()
             except ApiError as exc:  # Redis or PostgreSQL out of reach: tried again next time
-                log.warning("replica upkeep: %s", exc.body.get("detail"))
+                if not failing:
+                    log.warning("replica upkeep: %s", exc.body.get("detail"))
+                failing = True
+                continue
             except Exception:
                 log.exception("replica upkeep failed")
+            if failing:
+                log.warning("replica upkeep: going again")
+            failing = False
 
     def _keep(self) -> None:
         if self.draining:
