@@ -12,7 +12,9 @@ while uvicorn waits for the connections (promise 20).
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
+import importlib
 import signal
 import sys
 import threading
@@ -42,11 +44,12 @@ from app.api.middleware import BodyLimit, SecurityHeaders
 from app.core import errors
 from app.core.settings import Settings, get_settings
 from app.page import routes as pages
-from app.page import templating
+from app.page import templating, ui_store
 from app.sessions.manager import Manager
 from app.sessions.races import Races
 
 API = "/api"
+FORWARD_MODULE = "app.api.forward"  # web replicas only (app/sessions/replicas.py)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -71,6 +74,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         loop = asyncio.get_running_loop()
         manager = Manager(resolved, loop)
         app.state.manager = manager
+        # web replicas: a session adopted here shows the page settings kept for it
+        manager.on_adopt = functools.partial(ui_store.restore, manager)
         app.state.races = Races(manager)  # app/sessions/races.py: runs of one config
         unhook = drain_on_signals(lambda: loop.run_in_executor(None, manager.drain))
         try:
@@ -101,6 +106,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):  # fmt: skip
         app.include_router(module.router, prefix=API)
     pages.install(app)  # the browser playground: GET /, its stream, /static
+    if resolved.replicas:
+        # a session another replica holds is served there; imported only then (it uses httpx,
+        # of the cluster extra), as the cluster's other modules are
+        forward = importlib.import_module(FORWARD_MODULE)
+        app.add_middleware(forward.Forward)
     app.add_middleware(BodyLimit, max_bytes=resolved.max_upload_bytes)
     app.add_middleware(SecurityHeaders)
     return app

@@ -20,6 +20,7 @@ the database, the worker pipes and the files being served: Debian's default is 1
 
 from __future__ import annotations
 
+import os
 import resource
 import sys
 
@@ -31,7 +32,7 @@ FLAGS = [
     "--timeout-keep-alive", "5",
     "--limit-concurrency", str(LIMIT_CONCURRENCY),
     "--timeout-graceful-shutdown", "3",
-]
+]  # fmt: skip
 SPARE_FILES = 512  # open files besides connections: SQLite, worker pipes, static files
 
 
@@ -42,8 +43,21 @@ def raise_open_files_limit(needed: int = LIMIT_CONCURRENCY + SPARE_FILES) -> Non
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 
 
+def replica_url(args: list[str]) -> str | None:
+    """``http://<--host>:<--port>`` from the command line: how the other web replicas reach this
+    one (``BPP_REPLICA_URL``, when not set), unless the host is a wildcard."""
+    named = dict(zip(args, args[1:], strict=False))
+    host, port = named.get("--host", "127.0.0.1"), named.get("--port", "8000")
+    if host in ("0.0.0.0", "::", ""):
+        return None
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def main(args: list[str]) -> None:
     raise_open_files_limit()
+    url = replica_url(args)
+    if url is not None:
+        os.environ.setdefault("BPP_REPLICA_URL", url)
     uvicorn_main(["app.main:app", *FLAGS, *args], prog_name="uvicorn")
 
 

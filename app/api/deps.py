@@ -48,11 +48,13 @@ ManagerDep = Annotated[Manager, Depends(get_manager)]
 
 async def get_quotas(request: Request, settings: SettingsDep) -> Quotas:
     """The app's quota counters (app/sessions/quotas.py), made on first use: on the event loop, so
-    once, however many requests come at the same time."""
+    once, however many requests come at the same time. Web replicas count them in Redis
+    together (the fan-out's link)."""
     state = request.app.state
     quotas: Quotas | None = getattr(state, "quotas", None)
     if quotas is None:
-        quotas = state.quotas = Quotas(settings)
+        link = state.manager.fanout_link if settings.replicas else None
+        quotas = state.quotas = Quotas(settings, link)
     return quotas
 
 

@@ -74,16 +74,16 @@ async def stream_slot(
     """Admit a stream of one of the caller's sessions (404 with a ``close`` event otherwise;
     429 over a cap). Async, so the check and the take run on the event loop without a gap; a
     dependency with ``yield``, so the slot is given back after the response, not before."""
-    session = manager.sessions.get(session_id)
+    session = manager.streamed(session_id)  # replicas: followed through Redis if held elsewhere
     if session is None or owner is None or not secrets.compare_digest(session.owner, owner):
         raise StreamGone()
-    quotas.streams.take(session, address)
+    member = await quotas.take_stream(session, address)
     slot = StreamSlot(session)
     try:
         yield slot
     finally:
         slot.close()
-        quotas.streams.give(session, address)
+        quotas.give_stream(session, address, member)
 
 
 StreamSlotDep = Annotated[StreamSlot, Depends(stream_slot)]

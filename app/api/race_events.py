@@ -47,13 +47,12 @@ async def race_slot(
     dependency with ``yield``, so the slot is given back after the response, however it ends
     (a generator's own ``finally`` may run late: app/api/events.py ``StreamSlot``)."""
     first = next((s for s in races.sessions(race) if s is not None), None)
-    if first is not None:
-        quotas.streams.take(first, address)
+    member = None if first is None else await quotas.take_stream(first, address)
     try:
         yield first
     finally:
         if first is not None:
-            quotas.streams.give(first, address)
+            quotas.give_stream(first, address, member)
 
 
 def frame_of(races: Races, race: Race) -> dict[str, Any]:

@@ -60,12 +60,12 @@ def _owner_for_new(
     if token:
         yield token
         return
-    quotas.new_owner(address)
+    minted = quotas.new_owner(address)
     token = secrets.token_urlsafe(32)  # 256 bits
     try:
         yield token
     except BaseException:
-        quotas.owners.give_back(address)
+        quotas.owner_given_back(address, minted)
         raise
     response.set_cookie(
         settings.cookie_name,

@@ -49,6 +49,9 @@ class Dialect:
     sessions: str  # -
     sessions_of: str  # owner
     session_row: str  # id
+    session_count: str  # - -> n
+    session_count_of: str  # owner -> n
+    running_ids: str  # - -> id (the sessions stored as running)
     races: str  # -
     checkpoint: str  # session_id -> data
     checkpoint_at: str  # session_id -> generation, step

@@ -38,6 +38,16 @@ class Reads:
     def session_row(self, session_id: str) -> Any:
         return self._one(self.sql.session_row, (session_id,))
 
+    def session_count(self, owner: str | None = None) -> int:
+        """Sessions stored (of one owner if given)."""
+        if owner is None:
+            return int(self._one(self.sql.session_count)["n"])
+        return int(self._one(self.sql.session_count_of, (owner,))["n"])
+
+    def running_ids(self) -> list[str]:
+        """The sessions stored as running (web replicas: app/sessions/replicas.py)."""
+        return [str(r["id"]) for r in self._rows(self.sql.running_ids)]
+
     def races(self) -> list[Any]:
         """Every stored race, oldest first (app/sessions/races.py)."""
         return self._rows(self.sql.races)

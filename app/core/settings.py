@@ -269,6 +269,21 @@ class Settings(BaseSettings):
             " (app/streaming/redis_fanout.py)."
         ),
     )
+    # --- web replicas (app/sessions/replicas.py): only with the store, fan-out and backend of a
+    # cluster (PostgreSQL, Redis, Ray) together --------------------------------------------------
+    lease_seconds: float = Field(
+        default=3.0,
+        ge=0.5,
+        le=60,
+        description="A web replica's hold on a session (a Redis key it renews every quarter of"
+        " this): another replica takes a running session over this long after its holder died.",
+    )
+    replica_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="How the other web replicas reach this one (http://host:port): requests for"
+        " a session this replica holds are forwarded here. Unset: http://<--host>:<--port>.",
+    )
     default_fps: float = Field(default=10.0, ge=0, le=60)
     max_fps: float = Field(default=60.0, gt=0)
 
@@ -292,6 +307,12 @@ class Settings(BaseSettings):
         if self.backend == "ray" and not self.ray_address:
             raise ValueError("ray_address: BPP_RAY_ADDRESS must name the Ray cluster (host:port)")
         return self
+
+    @property
+    def replicas(self) -> bool:
+        """Stateless web replicas (app/sessions/replicas.py): on with the cluster's store,
+        fan-out and training backend together; the embedded default never pays for them."""
+        return self.database_url is not None and bool(self.fanout) and self.backend == "ray"
 
     @property
     def db_path(self) -> Path:

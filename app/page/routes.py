@@ -31,6 +31,7 @@ from app.page import (
     replay_view,
     script_words,
     templating,
+    ui_store,
 )
 from app.page import data as page_data
 from app.page import stream as page_stream
@@ -87,6 +88,8 @@ def index(
             controls.apply_ui_query(
                 feed.ui, request.query_params, views.available(session.config["optimizer"])
             )
+            if any(k in request.query_params for k in controls.SHARED_UI):
+                ui_store.save(manager, session, feed.ui)  # web replicas: kept for all
             publish_look(session, feed)
             with i18n.using(lang):
                 context = lessons.follow(session, manager, lesson, hidden)

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.api.deps import ManagerDep, SessionDep, SettingsDep
 from app.api.events import StreamSlotDep, event_stream
 from app.core.errors import ApiError
-from app.page import frames, i18n
+from app.page import frames, i18n, ui_store
 from app.page.controls import hidden_set
 from app.page.draw import views
 from app.page.feed import feed_of, publish_look
@@ -163,6 +163,7 @@ def set_ui(body: UiPatch, session: SessionDep, manager: ManagerDep) -> Response:
         if value is not None:
             setattr(ui, key, value)
     publish_look(session, feed)  # a worker drawing the session draws the new view from now
+    ui_store.save(manager, session, ui)  # web replicas: for whichever one shows it next
     session.hub.wake()
     return Response(status_code=204)
 

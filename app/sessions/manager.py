@@ -28,6 +28,7 @@ from app.sessions.documents import Documents
 from app.sessions.keyframes import Keyframe, every_for, step_keyed
 from app.sessions.recovery import Recovery, step_sharing
 from app.sessions.remote import RemoteRuns
+from app.sessions.replicas import Replicas
 from app.sessions.retention import Retention
 from app.sessions.session import Session
 from app.sessions.upkeep import Upkeep
@@ -39,7 +40,7 @@ from engine.config import LIVE_KEYS, merge_config
 from engine.inspect import readouts
 
 
-class Manager(RemoteRuns, Recovery, Upkeep, Documents):
+class Manager(RemoteRuns, Recovery, Replicas, Upkeep, Documents):
     """All sessions of this process, indexed by id."""
 
     def __init__(self, settings: Settings, loop: asyncio.AbstractEventLoop) -> None:
@@ -56,12 +57,13 @@ class Manager(RemoteRuns, Recovery, Upkeep, Documents):
         self.store: HistoryStore = open_store(settings, on_failed=self._write_failed)
         self.retention = Retention(self.store, settings)
         self.fanout_link, self._make_hub = fanouts(settings.fanout)  # link: None, or Redis's
-        self._recover()
+        self._open_sessions()  # every stored one (one process), or none yet (replicas)
         self.pool: Backend = make_backend(settings, self._on_worker_message, self._on_worker_lost)
         self.pool.warm(settings.warm_workers)
         self._stop = threading.Event()
         self._culler = threading.Thread(target=self._cull_loop, name="bpp-culler", daemon=True)
         self._culler.start()
+        self._start_keeper()  # replicas: the leases renewed, dead replicas' runs taken over
 
     # ---- lifecycle -----------------------------------------------------------------------------
 
@@ -97,6 +99,8 @@ class Manager(RemoteRuns, Recovery, Upkeep, Documents):
     def owned(self, owner: str | None) -> list[Session]:
         if owner is None:
             return []
+        if self.leases is not None:
+            return self.stored_of(owner)
         return sorted(
             (s for s in self.sessions.values() if s.owner == owner), key=lambda s: s.created
         )
@@ -122,25 +126,28 @@ class Manager(RemoteRuns, Recovery, Upkeep, Documents):
     ) -> Session:
         self._writable()
         retry = self.settings.cull_interval_seconds
-        if len(self.owned(owner)) >= self.settings.max_sessions_per_owner:
+        mine, stored = self.counts(owner)  # replicas: as stored, else held here
+        if mine >= self.settings.max_sessions_per_owner:
             raise quota_error(
                 "sessions",
                 "max_sessions_per_owner",
-                len(self.owned(owner)) + 1,
+                mine + 1,
                 self.settings.max_sessions_per_owner,
                 retry,
             )
-        stored, most = len(self.sessions), self.settings.max_sessions_total
+        most = self.settings.max_sessions_total
         if stored >= most:
             raise quota_error("sessions", "max_sessions_total", stored + 1, most, retry)
         if trainer is None:
             trainer = build_trainer(config, self.settings)  # validates: a 422 unloads nothing
         self._make_room()
         session_id = secrets.token_urlsafe(18)  # 144 bits
+        if self.leases is not None:
+            self.leases.take(session_id)  # a new id: free, so held here from now on
         session = self._new_session(
             id=session_id,
             owner=owner,
-            name=name or f"session {len(self.owned(owner)) + 1}",
+            name=name or f"session {mine + 1}",
             config=trainer.config,
             status="diverged" if trainer.status == "diverged" else "paused",
             generation=0,
@@ -244,7 +251,7 @@ class Manager(RemoteRuns, Recovery, Upkeep, Documents):
             t = self.load(session)
             if t.status == "diverged":
                 raise Conflict("session diverged; reset it or change the config", field="status")
-            running = sum(1 for s in self.sessions.values() if s.status == "running")
+            running = self.running_count()  # replicas: every replica's, as stored
             if session.status != "running" and running >= self.settings.max_running_total:
                 raise quota_error(
                     "run",
@@ -255,6 +262,7 @@ class Manager(RemoteRuns, Recovery, Upkeep, Documents):
                 )
             handle = session.remote  # read first: a run ending until then wrote its own budget
             session.budget, session.speed = steps or self.settings.default_run_steps, speed
+            self.noted_run(session)  # replicas: where it ends, should another one continue it
             if handle is not None:  # already running: a new budget and speed
                 handle.post(messages.Budget(session.id, session.budget, speed))
                 return session

@@ -18,15 +18,20 @@ until its window has room again.
 
 from __future__ import annotations
 
+import importlib
 import threading
 import time
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable
+from typing import Any
+
+import anyio
 
 from app.core.errors import ApiError, quota_error
 from app.core.settings import Settings
 from app.sessions.session import Session
 
+SHARED_MODULE = "app.sessions.shared_quotas"  # web replicas only: it imports redis-py
 MAX_ADDRESSES = 4096  # client addresses the owner rate remembers (each ~limit floats)
 
 
@@ -136,18 +141,56 @@ class OwnerRate:
 
 
 class Quotas:
-    """The app's quota counters (one per app, made by ``app/api/deps.py`` on first use)."""
+    """The app's quota counters (one per app, made by ``app/api/deps.py`` on first use): this
+    process's, or with ``link`` (web replicas: the fan-out's Redis) every replica's together
+    (app/sessions/shared_quotas.py)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, link: Any = None) -> None:
         self.settings = settings
         self.streams = StreamSlots(settings)
         self.owners = OwnerRate(
             settings.max_new_owners_per_address, settings.new_owners_window_seconds
         )
+        self.shared: Any = None
+        if link is not None:
+            self.shared = importlib.import_module(SHARED_MODULE).SharedQuotas(link, settings)
 
-    def new_owner(self, address: str) -> None:
-        """Count a new owner from ``address``, or raise a 429 naming the rate."""
-        wait = self.owners.take(address)
+    async def take_stream(self, session: Session, address: str) -> str | None:
+        """Count one more stream, or raise a 429 naming the cap it would pass; the member to
+        give back (:meth:`give_stream`). Here: no ``await`` between check and take. Shared:
+        one script on Redis (off the event loop)."""
+        if self.shared is None:
+            self.streams.take(session, address)
+            return None
+        got = await anyio.to_thread.run_sync(self.shared.take_stream, session, address)
+        if isinstance(got, tuple):
+            limit, held, maximum = got
+            raise quota_error(
+                "events", limit, held + 1, maximum, self.settings.cull_interval_seconds
+            )
+        return got
+
+    def give_stream(self, session: Session, address: str, member: str | None) -> None:
+        if self.shared is None:
+            self.streams.give(session, address)
+        elif member is not None:
+            self.shared.give_stream(member)
+
+    def owner_given_back(self, address: str, member: str | None) -> None:
+        """Uncount a new owner (its create failed): ``member``, as :meth:`new_owner` gave it."""
+        if self.shared is None:
+            self.owners.give_back(address)
+        elif member is not None:
+            self.shared.unmint(address, member)
+
+    def new_owner(self, address: str) -> str | None:
+        """Count a new owner from ``address``, or raise a 429 naming the rate; what to give
+        back should its create fail (:meth:`owner_given_back`)."""
+        member = None
+        if self.shared is None:
+            wait = self.owners.take(address)
+        else:
+            wait, member = self.shared.mint(address, self.owners.limit, self.owners.window)
         if wait > 0:
             limit, window = self.settings.max_new_owners_per_address, self.owners.window
             raise ApiError(
@@ -160,3 +203,4 @@ class Quotas:
                 maximum=limit,
                 retry_after=wait,
             )
+        return member

@@ -90,24 +90,38 @@ class Recovery:
         """List every stored session again, paused (promise 16); runs that were going when the
         server stopped say ``restart``, graceful stops ``shutdown``."""
         for row in self.store.sessions():
-            s = self._new_session(
-                id=row["id"],
-                owner=row["owner"],
-                name=row["name"],
-                config={},
-                status="paused",
-                generation=row["generation"],
-                seq_base=row["seq_base"],
-                counters={},
-                created=row["created"],
-            )
-            self._adopt_row(s, row)
+            s = self._session_of(row)
             if row["status"] == "running":
-                s.reason = "restart"
                 self.store.submit([self.store.mark_restarted(s.id)])
-            s.show()
-            s.hub.status = s.status_payload()
             self.sessions[s.id] = s
+
+    def _session_of(self, row: Any, hub: Any = None) -> Session:
+        """A stored session as it was stored, paused: a run that was going says ``restart``
+        (whoever continues it says so). With ``hub``, a look at it through that fan-out
+        (app/sessions/replicas.py), not a session of this process."""
+        fields: dict[str, Any] = {
+            "id": row["id"],
+            "owner": row["owner"],
+            "name": row["name"],
+            "config": {},
+            "status": "paused",
+            "generation": row["generation"],
+            "seq_base": row["seq_base"],
+            "counters": {},
+            "created": row["created"],
+        }
+        s = (
+            self._new_session(**fields)
+            if hub is None
+            else Session(hub=hub, store=self.store, **fields)
+        )
+        self._adopt_row(s, row)
+        if row["status"] == "running":
+            s.reason = "restart"
+        s.show()
+        if hub is None:  # a followed one's status is what its fan-out says (Redis)
+            s.hub.status = s.status_payload()
+        return s
 
     # ---- rebuilding a trainer ----------------------------------------------------------------
 

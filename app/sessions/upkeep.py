@@ -44,6 +44,14 @@ class Upkeep:
     def _settle(self, s: Session) -> None:
         raise NotImplementedError
 
+    def _let_go(self, s: Session) -> None:
+        raise NotImplementedError
+
+    def _hand_over(self, sessions: list[Session]) -> None:
+        raise NotImplementedError
+
+    leases: Any
+
     # ---- shutdown ------------------------------------------------------------------------------
 
     def drain(self, reason: str = "shutdown") -> None:
@@ -60,6 +68,7 @@ class Upkeep:
             for write in writes:
                 if write is not None:
                     write.done.wait(10)
+            self._hand_over(sessions)  # replicas: their runs go on in another one
             for s in sessions:
                 s.hub.end()
 
@@ -70,7 +79,8 @@ class Upkeep:
             if s.remote is not None:
                 self._local(s, stop)
             running = s.status == "running"
-            if running:
+            # web replicas: a run stays running (checkpointed here), for another one to go on
+            if running and self.leases is None:
                 s.status, s.reason = "paused", reason
             if s.trainer is not None:
                 return s.emit([], status=True, checkpoint=True, urgent=True)
@@ -165,7 +175,13 @@ class Upkeep:
                 session.last_seen = now
             elif idle and session.status == "running":
                 self.pause(session, reason="idle")
-            elif idle and session.status != "running" and memory.held(session):
-                unloaded = self.unload(session, trim=False) or unloaded
+            elif (
+                idle
+                and session.status != "running"
+                and memory.held(session)
+                and self.unload(session, trim=False)
+            ):
+                unloaded = True
+                self._let_go(session)  # replicas: its lease freed
         if unloaded:
             memory.trim()  # once for all of them: it walks every heap

@@ -1,0 +1,294 @@
+"""Stateless web replicas: N web processes over one PostgreSQL, one Redis and one Ray cluster
+behave as one server (``settings.replicas``: on when the store, the fan-out and the training
+backend are all the cluster's; the embedded default keeps one process's restart recovery).
+
+The design (README "Running on a cluster"):
+
+* **The store is the session list.** No replica lists the stored sessions at start. A request
+  for a session this replica does not hold takes the session's lease if it is free and adopts
+  the session from its stored row (app/sessions/recovery.py ``_session_of``: its trainer is
+  rebuilt on first use, as after a restart); ``Manager.sessions`` holds the sessions this
+  replica holds, nothing else.
+* **One driver per session: a lease in Redis** (app/sessions/leases.py), renewed every quarter
+  of ``lease_seconds`` by the keeper thread here. Requests for a session another live replica
+  holds are forwarded to it (app/api/forward.py), so its trainer, actor, page feed and locks
+  stay in one process: nothing is stored or shown twice, and a script's step, run, PATCH or
+  read mean what they mean on one server. The JSON stream is the exception: any replica
+  follows any session through Redis (``followed``, fan-outs that read the session's streams).
+* **A dead holder's runs go on elsewhere.** Each keeper pass lists the sessions stored as
+  running; one whose lease has been missing for half a lease's time (so its holder, if alive,
+  had two renewals to put it back) is taken by the first replica to ask, rebuilt from its
+  checkpoint and the stored steps after it (bit for bit), and run on to the end seq its holder
+  noted (``bpp:<id>:run``) in a new actor: the old one belonged to the dead process. Clients
+  resume with ``Last-Event-ID``: every step once.
+* A replica that finds another one now holds a session it held (it could not renew for a
+  lease's time) stops driving it at once.
+* An idle session this replica unloads (the culler) is let go: its lease is freed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from app.core.errors import ApiError
+from app.core.history import HistoryStore
+from app.core.settings import Settings
+from app.sessions.session import Session
+from app.streaming.hub import Hub
+from app.training.output import Batch
+
+log = logging.getLogger(__name__)
+
+LEASES_MODULE = "app.sessions.leases"  # imports redis-py: only when replicas are on
+FOLLOWED_SECONDS = 30.0  # a followed session nobody streams is forgotten after this
+
+
+class Replicas:
+    """Mixed into the manager (see the module docstring)."""
+
+    settings: Settings
+    store: HistoryStore
+    sessions: dict[str, Session]
+    lock: threading.Lock
+    loop: asyncio.AbstractEventLoop
+    fanout_link: Any
+    _stop: threading.Event
+    draining: bool
+    leases: Any = None  # app/sessions/leases.py Leases, when replicas are on
+    # told of each session adopted here (the page's settings: app/page/ui_store.py, main.py)
+    on_adopt: Callable[[Session], None] | None = None
+
+    def run(self, session: Session, steps: int | None, speed: float | None) -> Session:
+        raise NotImplementedError
+
+    def _recover(self) -> None:
+        raise NotImplementedError
+
+    def owned(self, owner: str | None) -> list[Session]:
+        raise NotImplementedError
+
+    def _recall(self, s: Session) -> None:
+        raise NotImplementedError
+
+    def _stored(self, write: Any) -> None:
+        raise NotImplementedError
+
+    def _session_of(self, row: Any, hub: Any = None) -> Session:
+        raise NotImplementedError
+
+    # ---- starting ----------------------------------------------------------------------------
+
+    def _open_sessions(self) -> None:
+        """One process: every stored session listed again (app/sessions/recovery.py). Replicas:
+        none (adopted when asked for), and this replica's leases."""
+        self.followed: dict[str, Session] = {}
+        if not self.settings.replicas:
+            self._recover()
+            return
+        url = self.settings.replica_url
+        if url is None:  # an app run without app.serve (in-process): no other replica can
+            # reach it, so it serves alone; the others wait for its leases to lapse
+            log.warning("replica_url unset (BPP_REPLICA_URL): other replicas cannot forward here")
+            url = ""
+        self._leases_module = importlib.import_module(LEASES_MODULE)
+        self.leases = self._leases_module.Leases(self.fanout_link, url, self.settings.lease_seconds)
+        self._adopting = threading.Lock()
+        self._suspects: dict[str, float] = {}
+
+    def _start_keeper(self) -> None:
+        if self.leases is not None:
+            threading.Thread(target=self._keep_loop, name="bpp-leases", daemon=True).start()
+
+    # ---- where a request is served -----------------------------------------------------------
+
+    def route(self, session_id: str) -> str | None:
+        """Where a request for the session is served: None here (held here, taken now, or not
+        stored: a 404 here), else the URL of the replica holding it ("" when that replica has
+        not said where it is for a lease's time: it is gone). A thread: it may read the store."""
+        leases = self.leases
+        if leases is None or session_id in self.sessions:
+            return None
+        with self._adopting:
+            if session_id in self.sessions:
+                return None
+            holder = leases.take(session_id)
+            if holder is None:
+                try:
+                    self._adopt(session_id)
+                except BaseException:
+                    leases.release(session_id)
+                    raise
+                return None
+        return str(leases.url_of(holder) or "")
+
+    def _adopt(self, session_id: str) -> None:
+        """The stored session, held here from now on (its lease taken); a run its last holder
+        left going goes on (:meth:`_continue`). Under ``_adopting``."""
+        row = self.store.session_row(session_id)
+        if row is None:
+            self.leases.release(session_id)
+            return
+        s = self._session_of(row)
+        if self.on_adopt is not None:
+            try:
+                self.on_adopt(s)
+            except ApiError as exc:  # Redis out of reach: the page starts from its defaults
+                log.warning("session %s: %s", session_id, exc.body.get("detail"))
+        with self.lock:
+            self.sessions[session_id] = s
+        if row["status"] == "running":
+            threading.Thread(
+                target=self._continue, args=(s,), name="bpp-take-over", daemon=True
+            ).start()
+
+    def _continue(self, s: Session) -> None:
+        """Run on a session whose holder left it running, up to the end seq it noted (its own
+        thread: the rebuild replays the steps stored after the checkpoint)."""
+        with s.lock:
+            if s.deleted or s.status != "paused" or s.reason != "restart":
+                return  # changed meanwhile
+            try:
+                noted = self.leases.run_of(s.id)
+                left = 0 if noted is None else noted[0] - s.seq
+                if left > 0:
+                    self.run(s, left, noted[1] if noted else None)
+                    log.warning(
+                        "session %s: its replica stopped; run taken over at seq %d", s.id, s.seq
+                    )
+                    return
+                s.status, s.reason = ("finished", "budget") if noted else ("paused", "restart")
+            except ApiError as exc:  # a quota, storage, shutting down: it stays paused
+                log.warning("session %s: run not taken over: %s", s.id, exc)
+                s.status, s.reason = "paused", "restart"
+            self._stored(s.record(Batch(), status=True, urgent=True))
+
+    def noted_run(self, s: Session) -> None:
+        """Note where the session's run ends, for a replica that may have to continue it."""
+        if self.leases is not None:
+            self.leases.set_run(s.id, s.seq + s.budget, s.speed)
+
+    # ---- the JSON stream anywhere --------------------------------------------------------------
+
+    def follow_ready(self, session_id: str) -> None:
+        """Make ready what ``/events`` of the session follows here: the session held here, else
+        one followed through Redis (the stream's owner check comes after). A thread."""
+        if self.leases is None or session_id in self.sessions:
+            return
+        s = self.followed.get(session_id)
+        if s is not None:
+            s.last_seen = time.monotonic()
+            return
+        row = self.store.session_row(session_id)
+        if row is None:
+            return
+        hub = self._leases_module.follower_hub(
+            self.fanout_link, session_id, self.settings.ring_size,
+            self.store.max_seq(session_id), self.loop,
+        )  # fmt: skip
+        with self._adopting:
+            if session_id not in self.followed:
+                self.followed[session_id] = self._session_of(row, hub)
+
+    def streamed(self, session_id: str) -> Session | None:
+        """The session a stream of ``session_id`` follows here, if any."""
+        return self.sessions.get(session_id) or self.followed.get(session_id)
+
+    # ---- listing and counting ------------------------------------------------------------------
+
+    def counts(self, owner: str) -> tuple[int, int]:
+        """(the owner's sessions, every session): as stored with replicas, else held here."""
+        if self.leases is not None:
+            return self.store.session_count(owner), self.store.session_count()
+        return len(self.owned(owner)), len(self.sessions)
+
+    def running_count(self) -> int:
+        """Sessions running: every replica's (as stored) with replicas, else this process's."""
+        if self.leases is not None:
+            return len(self.store.running_ids())
+        return sum(1 for s in self.sessions.values() if s.status == "running")
+
+    def stored_of(self, owner: str) -> list[Session]:
+        """The owner's sessions, wherever they are held: held here as they are, the others as
+        stored (a look only: never driven)."""
+        out = []
+        for row in self.store.sessions(owner):
+            held = self.sessions.get(row["id"])
+            look = Hub(16, 0, self.loop)
+            out.append(held if held is not None else self._session_of(row, look))
+        return out
+
+    # ---- the keeper --------------------------------------------------------------------------
+
+    def _keep_loop(self) -> None:
+        every = self.settings.lease_seconds / 4
+        failing = False  # an outage is logged once at each end, not every pass
+        while not self._stop.wait(every):
+            try:
+                self._keep()
+            except ApiError as exc:  # Redis or PostgreSQL out of reach: tried again next time
+                if not failing:
+                    log.warning("replica upkeep: %s", exc.body.get("detail"))
+                failing = True
+                continue
+            except Exception:
+                log.exception("replica upkeep failed")
+            if failing:
+                log.warning("replica upkeep: going again")
+            failing = False
+
+    def _keep(self) -> None:
+        if self.draining:
+            return  # handed over: this replica renews and takes nothing any more
+        for sid in self.leases.renew(list(self.sessions)):
+            self._forfeit(sid)
+        orphans = [sid for sid in self.store.running_ids() if sid not in self.sessions]
+        now = time.monotonic()
+        free = self.leases.free(orphans) if orphans else []
+        self._suspects = {sid: self._suspects.get(sid, now) for sid in free}
+        for sid, since in list(self._suspects.items()):
+            if now - since >= self.settings.lease_seconds / 2:
+                self.route(sid)  # taken over here, unless another replica was first
+                self._suspects.pop(sid, None)
+        for sid, s in list(self.followed.items()):
+            if not s.hub.watched and now - s.last_seen > FOLLOWED_SECONDS:
+                self.followed.pop(sid, None)
+
+    def _forfeit(self, session_id: str) -> None:
+        """Another replica holds the session now: stop driving it here, writing nothing."""
+        with self.lock:
+            s = self.sessions.pop(session_id, None)
+        if s is None:
+            return
+        log.warning("session %s: another replica holds it now; stopped here", session_id)
+        with s.lock:
+            s.deleted = True  # its actor's last batches are dropped (app/sessions/remote.py)
+            self._recall(s)
+
+    def _let_go(self, s: Session) -> None:
+        """An idle session unloaded: held here no more, its lease free for whoever asks."""
+        if self.leases is None:
+            return
+        with s.lock:
+            if s.deleted or s.remote is not None or s.status == "running" or s.hub.watched:
+                return
+            with self.lock:
+                self.sessions.pop(s.id, None)
+        self.leases.release(s.id)
+
+    def _hand_over(self, sessions: list[Session]) -> None:
+        """Shutting down (its runs checkpointed and still stored as running): every lease
+        freed, so the other replicas take the runs over within a lease's time, as from a
+        replica that died, but from a checkpoint at their last step."""
+        if self.leases is None:
+            return
+        for s in sessions:
+            try:
+                self.leases.release(s.id)
+            except ApiError:  # Redis out of reach: the lease lapses by itself
+                return

@@ -1,0 +1,190 @@
+"""Two web replicas (two uvicorn processes on two ports) over one PostgreSQL, one Redis and one
+Ray cluster, all on loopback, behave as one server (app/sessions/replicas.py).
+
+A session created on A is stepped and run through B (forwarded to A, which holds it), followed
+on A; A is killed (-9) mid-run and mid-stream; the client resumes on B with ``Last-Event-ID``
+and gets every step exactly once while B takes the run over and runs it to its end. The page's
+view settings set through A are what B's page shows afterwards. The new-owner rate and the
+open-streams cap count both replicas together; a page stream asked of B comes from A.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from apptools import FAST, Server
+from faulttools import Reader, wait_for
+from pgtools import shared
+from raytools import RayCluster
+from redistools import redis_url  # noqa: F401  (the session fixture)
+
+pytestmark = pytest.mark.slow  # two servers on a Ray cluster, a kill and a take-over
+
+START_SECONDS = 90  # a server joins the Ray cluster: slow on a loaded machine
+RUN = 1500  # steps of the run A starts and B finishes
+OPTS = {
+    "backend": "ray", "lease_seconds": 2, "checkpoint_seconds": 0.5, "warm_workers": 0,
+    "ray_idle_seconds": 2, "max_new_owners_per_address": 3, "max_streams_per_session": 2,
+    "ping_seconds": 0.5,
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def replicas(
+    ray_cluster: RayCluster, redis_url: str, tmp_path_factory: pytest.TempPathFactory  # noqa: F811
+) -> Iterator[tuple[Server, Server]]:
+    """(A, B): two replicas of one server; A may be killed by the test that needs it last."""
+    database = shared().database("replicas")
+    common = {**OPTS, "database_url": database, "fanout": redis_url,
+              "ray_address": ray_cluster.address}  # fmt: skip
+    log = tmp_path_factory.mktemp("replicas") / "servers.log"
+    a = Server(tmp_path_factory.mktemp("a"), log=log, **common)
+    b = Server(tmp_path_factory.mktemp("b"), log=log, **common)
+    try:
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(2) as starting:  # side by side: each imports Ray and joins it
+            list(starting.map(lambda s: s.start(timeout=START_SECONDS), (a, b)))
+        print(f"\nreplicas up in {time.perf_counter() - t0:.1f} s")
+        yield a, b
+    finally:
+        a.stop()
+        b.stop()
+        print(Path(log).read_text()[-3000:])
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def created(http: httpx.Client, headers: dict[str, str] | None = None) -> httpx.Response:
+    r = http.post("/api/sessions", json={"config": FAST}, headers=headers or {})
+    http.cookies.clear()
+    return r
+
+
+def test_the_new_owner_rate_and_the_stream_cap_count_both_replicas(
+    replicas: tuple[Server, Server],
+) -> None:
+    a, b = replicas
+    with httpx.Client(base_url=a.url, timeout=30) as on_a, \
+            httpx.Client(base_url=b.url, timeout=30) as on_b:
+        # three owners per address in the window: two through A, one through B, then neither
+        made = [created(on_a), created(on_b), created(on_a)]
+        assert [r.status_code for r in made] == [201, 201, 201], made[-1].text
+        for http in (on_b, on_a):
+            refused = created(http)
+            assert refused.status_code == 429, refused.text
+            assert refused.json()["limit"] == "max_new_owners_per_address"
+        sid, h = made[0].json()["id"], bearer(made[0].json()["owner_token"])
+        url = f"/api/sessions/{sid}/events?frames=false"
+        # two streams of one session at most: one on each replica, then a third on either
+        with on_a.stream("GET", url, headers=h) as first:
+            assert first.status_code == 200
+            with on_b.stream("GET", url, headers=h) as second:
+                assert second.status_code == 200
+                third = on_a.get(url, headers=h)
+                assert third.status_code == 429, third.text
+                assert third.json()["limit"] == "max_streams_per_session"
+        # both closed: their slots are given back (across replicas)
+        with on_b.stream("GET", url, headers=h) as again:
+            assert again.status_code == 200
+        # the page stream through B: forwarded to A (which holds the session), streamed back
+        events: list[str] = []
+        with on_b.stream("GET", f"/api/sessions/{sid}/page-events?fps=5", headers=h) as page:
+            assert page.status_code == 200
+            for line in page.iter_lines():
+                events += [line.removeprefix("event: ")] if line.startswith("event: ") else []
+                if "network" in events:
+                    break
+        # the session list is the same on both, whichever holds what
+        names = [[s["id"] for s in http.get("/api/sessions", headers=h).json()]
+                 for http in (on_a, on_b)]  # fmt: skip
+        assert names == [[sid], [sid]]
+
+
+def test_a_replica_killed_mid_run_its_client_resumes_on_the_other(
+    replicas: tuple[Server, Server],
+) -> None:
+    a, b = replicas
+    h = bearer("replica-test-owner")  # a token of our own: no new owner is counted
+    with httpx.Client(base_url=a.url, timeout=30) as on_a, \
+            httpx.Client(base_url=b.url, timeout=30) as on_b:
+        r = created(on_a, h)
+        assert r.status_code == 201, r.text
+        sid = r.json()["id"]
+        # stepped through B: served by A, which holds the session
+        stepped = on_b.post(f"/api/sessions/{sid}/step", json={"count": 5}, headers=h)
+        assert stepped.status_code == 200, stepped.text
+        assert [rec["step"] for rec in stepped.json()["records"]] == [1, 2, 3, 4, 5]
+        assert on_a.get(f"/api/sessions/{sid}", headers=h).json()["seq"] == 5
+        # the page's view chosen through A
+        ui = on_a.put(f"/api/sessions/{sid}/ui", json={"view": "gradients"}, headers=h)
+        assert ui.status_code == 204, ui.text
+        run = on_b.post(f"/api/sessions/{sid}/run", json={"steps": RUN, "speed": 150},
+                        headers=h)  # fmt: skip
+        assert run.status_code == 200 and run.json()["status"] == "running", run.text
+        # followed on A until the run is well on, then A dies mid-stream
+        first = Reader()
+
+        def follow_on_a() -> None:
+            with contextlib.suppress(httpx.HTTPError):  # A dies under it
+                first.read(on_a, f"/api/sessions/{sid}/events?after=0&frames=false", h,
+                           timeout=60)  # fmt: skip
+
+        thread = threading.Thread(target=follow_on_a)
+        thread.start()
+        wait_for(lambda: len(first.seqs) >= 60, timeout=60)
+        a.kill9()
+        thread.join(30)
+        assert not thread.is_alive()
+        # the client comes back through B, from the last id it got: every step once, the run
+        # going on (B takes it over once A's lease has lapsed) to its end
+        resumed = Reader().read(
+            on_b, f"/api/sessions/{sid}/events?frames=false",
+            {**h, "Last-Event-ID": first.last_id or ""}, until_status="finished", timeout=90,
+        )  # fmt: skip
+        final = on_b.get(f"/api/sessions/{sid}", headers=h).json()
+        page = on_b.get("/", params={"s": sid}, headers=h)
+    assert first.seqs + resumed.seqs == list(range(1, RUN + 6))
+    assert first.seqs[-1] < RUN  # A died mid-run
+    assert resumed.statuses[-1]["status"] == "finished"
+    assert (final["status"], final["seq"]) == ("finished", RUN + 5)
+    assert page.status_code == 200
+    assert 'value="gradients" selected' in page.text  # the view set through A
+
+
+def test_a_replica_stopped_hands_its_runs_over(replicas: tuple[Server, Server]) -> None:
+    """SIGTERM (a rolling restart): the run is checkpointed, left running and its lease freed;
+    the other replica goes on with it at once, and its followers never see it pause."""
+    a, b = replicas
+    if a.proc is None or a.proc.poll() is not None:
+        a.start()  # killed by the test before: back, empty-handed
+    h = bearer("replica-test-owner-2")
+    with httpx.Client(base_url=a.url, timeout=30) as on_a, \
+            httpx.Client(base_url=b.url, timeout=30) as on_b:
+        r = created(on_b, h)
+        assert r.status_code == 201, r.text
+        sid = r.json()["id"]
+        run = on_b.post(f"/api/sessions/{sid}/run", json={"steps": 600, "speed": 150}, headers=h)
+        assert run.status_code == 200, run.text
+        follower = Reader()
+        thread = threading.Thread(target=follower.read, args=(
+            on_a, f"/api/sessions/{sid}/events?after=0&frames=false", h
+        ), kwargs={"until_status": "finished", "timeout": 60})  # fmt: skip
+        thread.start()
+        wait_for(lambda: len(follower.seqs) >= 50, timeout=60)
+        b.stop()
+        thread.join(60)
+        final = on_a.get(f"/api/sessions/{sid}", headers=h).json()
+    assert follower.seqs == list(range(1, 601))
+    assert [s["status"] for s in follower.statuses][-1] == "finished"
+    told = [(i, v) for i, (k, v) in enumerate(follower.log) if k == "status"]
+    assert "paused" not in [s["status"] for s in follower.statuses], told
+    assert (final["status"], final["seq"]) == ("finished", 600)
