@@ -209,6 +209,7 @@ class Server:
                 if httpx.get(self.url + "/api/healthz", timeout=1).status_code == 200:
                     return self
             time.sleep(0.05)
+        self.stop(signal.SIGKILL)  # a server that did not start is not left running
         raise RuntimeError("server did not start")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> None:
