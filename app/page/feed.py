@@ -83,8 +83,9 @@ class PageFeed:
         self.memo: dict[str, Any] = {}
         self.ladder: tuple[Any, Any] | None = None  # (key, the smaller rates tried)
         self.points: tuple[Any, ...] | None = None  # (raw, labels, domain) of the data drawn
-        # (pickled frame, session, store, data, drawn) a worker sent, for the render thread; the
-        # lock guards it only: an offer between the thread's read and clearing would be lost
+        # (pickled frame, session, store, data, the worker's frames it stands for) a worker sent,
+        # for the render thread; the lock guards it only: an offer between the thread's read
+        # and clearing would be lost
         self.pending: tuple[Any, ...] | None = None
         self.pending_lock = threading.Lock()
 
@@ -162,8 +163,8 @@ class PageFeed:
         number goes on, so a page never takes an older fragment for a newer one."""
         with self.pending_lock:
             dropped, self.pending = self.pending, None
-        if dropped is not None:
-            RENDERER.taken(dropped[-1])
+        for frame in () if dropped is None else dropped[-1]:
+            RENDERER.taken(frame)
         with self.lock:
             self.images, self.frame, self.points = {}, None, None
             self.memo, self.local_key = {}, ()
@@ -176,11 +177,12 @@ class PageFeed:
     def offer(self, frame: bytes, session: Any, store: Any, data: Any, drawn: Taken) -> None:
         """A worker's frame (pickled), drawn soon by the render thread (the newest one, if
         several come before it gets there: one replaced is never unpickled). ``drawn`` tells
-        the worker once the frame is taken: drawn, or replaced (:meth:`Renderer.taken`)."""
+        the worker once the frame is taken for drawing (:meth:`Renderer.taken`); one replaced
+        is told with the frame that replaced it, so a session waiting its turn holds its
+        worker's page frames back (runs.PAGE_CREDIT) instead of swapping them unseen."""
         with self.pending_lock:
-            replaced, self.pending = self.pending, (frame, session, store, data, drawn)
-        if replaced is not None:
-            RENDERER.taken(replaced[-1])
+            replaced = () if self.pending is None else self.pending[-1]
+            self.pending = (frame, session, store, data, [*replaced, drawn])
         RENDERER.due(self)
 
     def render_pending(self) -> None:
@@ -189,7 +191,8 @@ class PageFeed:
         if taken is None:
             return
         # the worker makes the next frame while this one is drawn and the others wait their turn
-        RENDERER.taken(taken[-1])
+        for drawn in taken[-1]:
+            RENDERER.taken(drawn)
         frame, session = pickle.loads(taken[0]), taken[1]
         shown = self.frame
         if frame.generation < session.generation or (

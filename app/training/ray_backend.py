@@ -179,9 +179,9 @@ class RayBackend:
             "max_concurrency": 2,
             "max_restarts": 0,  # a lost actor is re-made by the next run, from the checkpoint
         }
-        # two page frames on their way: an actor's messages come back in gathers of up to
-        # GATHER, so one would hold a page's rate to about one a round trip
-        self._options = replace(worker_options(settings), page_credit=2)
+        # three page frames on their way: an actor's messages come back in gathers of up to
+        # GATHER, which lengthens the round trip that PAGE_CREDIT covers
+        self._options = replace(worker_options(settings), page_credit=3)
         self._reaper = threading.Thread(target=self._reap_loop, name="bpp-ray-reap", daemon=True)
         self._reaper.start()
 

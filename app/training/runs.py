@@ -20,11 +20,12 @@ from app.training.transfer import dumps
 
 FRAME_MAKE_UP = 10  # periods
 # page frames of a run on their way to the web process, not yet taken for drawing
-# (messages.Drawn): the next is made while the web process draws this one, so the rate holds
-# while it keeps up, and none is made to be dropped unseen when it does not (with 2, a session
-# waiting its turn behind 99 others got a frame and its replacement each turn). A transport
-# with a longer round trip (a Ray actor gathers its messages for 20 ms) sets more in Options.
-PAGE_CREDIT = 1
+# (messages.Drawn): two, so the next is on its way while the web process draws one and the
+# round trip (the run's turn in the worker's round, the render thread's queue) does not set
+# the rate (with one, 30 learners got 13-18 frames a second instead of 27); a web process
+# that cannot keep up is then sent at most two frames per one it draws. A transport with a
+# longer round trip (a Ray actor gathers its messages for 20 ms) sets more in Options.
+PAGE_CREDIT = 2
 # ... but a page is never stalled for good by a Drawn that did not come: after this long
 # without one, the frames on their way are taken as lost
 CREDIT_SECONDS = 2.0

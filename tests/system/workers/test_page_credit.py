@@ -61,7 +61,7 @@ def test_frames_not_taken_stop_the_worker_making_more(web: Connection) -> None:
     assert pages_within(web, 0.3) == 0
 
 
-def test_taken_frames_keep_the_rate(web: Connection) -> None:
+def test_taken_frames_keep_them_coming(web: Connection) -> None:
     got, end = 0, time.monotonic() + 1.0
     while time.monotonic() < end:
         if web.poll(0.05):
@@ -69,7 +69,8 @@ def test_taken_frames_keep_the_rate(web: Connection) -> None:
                 if isinstance(m, messages.Slice) and m.page is not None:
                     got += 1
                     web.send([messages.Drawn(("s",))])  # drawn at once
-    assert got >= 30  # 60 asked for; half leaves room for a busy machine
+    # 60 asked for: far more than the credit's 2 (a quarter leaves room for a busy machine)
+    assert got >= 15
 
 
 def test_a_drawn_that_never_comes_stalls_a_page_for_a_while_only(web: Connection) -> None:

@@ -311,18 +311,18 @@ def test_a_workers_late_frame_never_replaces_a_newer_one() -> None:
     t.step(3)
     feed.show(frames.build(t, 0, feed.look(), False), session, store, t.data)
     # as a worker sends it
-    feed.pending = (pickle.dumps(old), session, store, t.data, (given.extend, "a"))
+    feed.pending = (pickle.dumps(old), session, store, t.data, [(given.extend, "a")])
     feed.render_pending()
     assert feed.frame is not None and feed.frame.step == 3
     session.generation = 1  # reset: the old generation's frames are stale too
     stale = pickle.dumps(frames.build(t, 0, feed.look(), False))
-    feed.pending = (stale, session, store, t.data, (given.extend, "b"))
+    feed.pending = (stale, session, store, t.data, [(given.extend, "b")])
     version = feed.version
     feed.render_pending()
     assert feed.version == version
     t.step(1)
     fresh = pickle.dumps(frames.build(t, 1, feed.look(), False))
-    feed.pending = (fresh, session, store, t.data, (given.extend, "c"))
+    feed.pending = (fresh, session, store, t.data, [(given.extend, "c")])
     feed.render_pending()
     assert feed.frame.step == 4 and feed.frame.generation == 1
     # told by the render thread, soon
@@ -330,3 +330,22 @@ def test_a_workers_late_frame_never_replaces_a_newer_one() -> None:
     while len(given) < 3 and time.monotonic() < deadline:
         time.sleep(0.01)
     assert sorted(given) == ["a", "b", "c"]
+
+
+def test_a_replaced_frame_is_told_with_the_frame_that_replaced_it() -> None:
+    """A session waiting its turn holds its worker's page frames back: a frame replaced before
+    the render thread got to it is told taken only when its replacement is (one message)."""
+    t = Trainer(small_config())
+    session, store = FakeSession(t), Manager().store
+    feed = page_feed.PageFeed("s1")
+    told: list[list[str]] = []
+    first = pickle.dumps(frames.build(t, 0, feed.look(), False))
+    feed.pending = (first, session, store, t.data, [(told.append, "first")])  # not drawn yet
+    t.step(1)
+    feed.offer(pickle.dumps(frames.build(t, 0, feed.look(), False)), session, store, t.data,
+               (told.append, "second"))  # fmt: skip
+    deadline = time.monotonic() + 10
+    while not told and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert told == [["first", "second"]]
+    assert feed.frame is not None and feed.frame.step == 1  # the replacement was drawn
