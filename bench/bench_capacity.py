@@ -29,6 +29,7 @@ import argparse
 import asyncio
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -77,6 +78,7 @@ class Cluster:
         self.ray.close()
         self.redis.stop()
         self.pg.remove()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def sessions_probe(settings: Callable[[], dict[str, Any]], seconds: float) -> Probe:
