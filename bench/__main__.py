@@ -1,7 +1,7 @@
 """Run every benchmark and print its table:
-``python -m bench [engine|sessions|classroom|disk|memory|render|replay|race|store|ray|fanout]``
-(``store``, ``ray`` and ``fanout``: only when named; they start PostgreSQL, a Ray cluster,
-a redis-server)."""
+``python -m bench [engine|sessions|classroom|disk|memory|render|replay|race|store|ray|fanout|
+capacity]`` (``store``, ``ray``, ``fanout`` and ``capacity``: only when named; they start
+PostgreSQL, a Ray cluster, a redis-server)."""
 
 import sys
 
@@ -55,6 +55,10 @@ def main() -> None:
         from bench import bench_fanout
 
         bench_fanout.main()
+    if "capacity" in which:  # by name only: all three services, and several minutes
+        from bench import bench_capacity
+
+        bench_capacity.main()
 
 
 main()

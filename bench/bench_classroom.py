@@ -104,6 +104,19 @@ def make_sessions(
     return out
 
 
+def started(url: str, pairs: list[tuple[str, str]], timeout: float = 300) -> None:
+    """Wait until every session has trained a step (a local worker starts a run in ~0.1 s, a
+    new Ray actor in ~1 s each)."""
+    deadline = time.monotonic() + timeout
+    with httpx.Client(base_url=url, timeout=60) as http:
+        for sid, token in dict(pairs).items():
+            h = {"Authorization": f"Bearer {token}"}
+            while http.get(f"/api/sessions/{sid}", headers=h).json()["step"] == 0:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"runs did not start in {timeout} s")
+                time.sleep(0.1)
+
+
 def gauges(url: str) -> dict[str, Any]:
     return dict(httpx.get(url + "/api/healthz", timeout=30).json().get("pages") or {})
 
@@ -161,7 +174,7 @@ def case(
         pairs = make_sessions(server.url, 1 if shared else learners, preset)
         if shared:
             pairs = pairs * learners
-        time.sleep(1.0)  # the workers have their runs
+        started(server.url, pairs)
         return measure(server.url, pairs, seconds, server.proc.pid)
 
 

@@ -35,6 +35,14 @@ CONFIG = {
     "batch_size": 10,
 }
 
+# the bench's sessions have one owner, and its clients all come from 127.0.0.1
+LIMITS = {
+    "max_sessions_per_owner": 1000,
+    "max_streams_per_owner": 1000,
+    "max_running_total": 1000,
+    "max_streams_per_address": 1000,
+    "max_streams_total": 1000,
+}
 ROUNDS = 3  # alternations of unobserved / followed windows in the 30-fps part
 
 PROBE = """
@@ -126,6 +134,12 @@ async def many(server: Server, n: int, seconds: float) -> dict[str, Any]:
         await asyncio.sleep(1.0)
         for sid in ids:
             await http.post(f"/api/sessions/{sid}/run", json={"steps": 1_000_000})
+        # every run started (a local worker's in ~0.1 s, a new Ray actor's in ~1 s each)
+        deadline = time.monotonic() + 300
+        while any(s["step"] == 0 for s in (await http.get("/api/sessions")).json()):
+            if time.monotonic() > deadline:
+                raise RuntimeError("runs did not start in 300 s")
+            await asyncio.sleep(0.2)
         await asyncio.sleep(2.0)  # warm up, then measure
         for st in stats:
             st.update(fresh_stats())
@@ -213,13 +227,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     extra = dict(item.split("=", 1) for item in args.set)
-    limits = {
-        "max_sessions_per_owner": 1000,
-        "max_streams_per_owner": 1000,
-        "max_running_total": 1000,
-        "max_streams_per_address": 1000,  # every client here comes from 127.0.0.1
-        "max_streams_total": 1000,
-    }
+    limits = LIMITS
     # each part on a fresh server: the first part leaves a large WAL to fold in, which would
     # colour the second part's speeds
     with tempfile.TemporaryDirectory() as tmp, Server(Path(tmp), **limits, **extra) as server:

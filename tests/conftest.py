@@ -24,6 +24,10 @@ def pytest_configure(config: pytest.Config) -> None:
         import redistools
 
         redistools.switch_on()
+    if os.environ.get("BPP_TEST_BACKEND"):  # ... and in Ray actors (raytools)
+        import raytools
+
+        raytools.switch_on()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

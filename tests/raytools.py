@@ -9,6 +9,7 @@ The GCS notices a lost node in about a second rather than the default 30 s.
 
 from __future__ import annotations
 
+import atexit
 import os
 import time
 from dataclasses import dataclass
@@ -17,6 +18,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK = "127.0.0.1"
+# the node of the switch's cluster: logical CPUs, for placement only (Ray does not bound a
+# process's use), enough for the suites' most sessions running at once at 0.25 CPU each
+SWITCH_CPUS = 8
 SYSTEM_CONFIG = {"health_check_period_ms": 500, "health_check_failure_threshold": 2}
 
 
@@ -56,8 +60,9 @@ class RayCluster:
                 os.environ[key] = value
 
 
-def start_cluster(nodes: int = 2) -> RayCluster:
-    """A head and ``nodes`` 1-CPU nodes on loopback, this process connected to it."""
+def start_cluster(nodes: int = 2, cpus: float = 1) -> RayCluster:
+    """A head and ``nodes`` nodes of ``cpus`` CPUs each on loopback, this process connected
+    to it."""
     environ = {key: os.environ.get(key) for key in ("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER",
                                                      "PYTHONPATH")}
     # before ray is imported (it reads this once)
@@ -81,10 +86,24 @@ def start_cluster(nodes: int = 2) -> RayCluster:
     )
     try:
         for _ in range(nodes):
-            cluster.add_node(num_cpus=1, node_ip_address=LOOPBACK)
+            cluster.add_node(num_cpus=cpus, node_ip_address=LOOPBACK)
         ray.init(address=cluster.address, namespace="bpp", _node_ip_address=LOOPBACK,
                  log_to_driver=False)
     except BaseException:
         cluster.shutdown()
         raise
     return RayCluster(cluster, ray, time.perf_counter() - t0, environ)
+
+
+def switch_on() -> None:
+    """With ``BPP_TEST_BACKEND=ray``, start one cluster for this pytest run (a head and one node
+    of ``SWITCH_CPUS`` CPUs) and export ``BPP_BACKEND=ray``, ``BPP_RAY_ADDRESS``: every
+    ``Settings`` and ``Server`` of the run then trains in Ray actors. pytest-xdist's workers
+    start after the controller's ``pytest_configure`` with its environment, so they find the
+    address set and share the controller's cluster."""
+    if os.environ.get("BPP_TEST_BACKEND") != "ray" or os.environ.get("BPP_RAY_ADDRESS"):
+        return
+    cluster = start_cluster(nodes=1, cpus=SWITCH_CPUS)
+    os.environ["BPP_BACKEND"] = "ray"
+    os.environ["BPP_RAY_ADDRESS"] = cluster.address
+    atexit.register(cluster.close)

@@ -3,13 +3,12 @@ malformed input is a 422 naming the field; idle runs are paused."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from apptools import FAST, ApiClient, make_settings
+from apptools import FAST, ApiClient, make_settings, wait_for
 
 LIMITS = dict(max_hidden_layers=3, max_units=16, max_params=200, max_rows=300, max_cols=4,
               max_upload_bytes=20_000, max_steps_per_request=50, max_sessions_per_owner=3,
@@ -110,12 +109,15 @@ def test_idle_running_sessions_are_paused(tmp_path: Path) -> None:
     try:
         sid, h = api.create()
         api.post(f"/api/sessions/{sid}/run", json={"steps": 1_000_000, "speed": 50}, headers=h)
-        time.sleep(1.0)
+        # paused once the 0.3 s idle period passed (the run started meanwhile: ~0.1 s in a
+        # local worker, ~1 s in a new Ray actor); read in-process, as a request is a use
+        session = api.manager.sessions[sid]
+        wait_for("the idle session paused", lambda: session.status == "paused", timeout=20)
         body = api.get(f"/api/sessions/{sid}", headers=h).json()
         assert body["status"] == "paused" and body["reason"] == "idle"
         # unloaded from memory after a further idle period, and rebuilt exactly on use
-        time.sleep(0.6)
-        assert api.manager.sessions[sid].trainer is None
+        wait_for("the idle session unloaded", lambda: api.manager.sessions[sid].trainer is None,
+                 timeout=20)
         step = body["step"]
         r = api.post(f"/api/sessions/{sid}/step", json={"count": 1}, headers=h)
         assert r.json()["session"]["step"] == step + 1
