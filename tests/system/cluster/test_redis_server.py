@@ -18,7 +18,7 @@ import httpx
 import pytest
 import redis
 from apptools import FAST, Server
-from faulttools import Reader
+from faulttools import Reader, wait_for
 from redistools import RedisServer, redis_url, run_apart  # noqa: F401  (the session fixture)
 
 from app.core.store import connect
@@ -177,9 +177,10 @@ def test_redis_stopped_and_started_mid_stream(tmp_path: Path) -> None:
     the store, and after Redis is back every step has still come exactly once."""
     own = RedisServer(tmp_path).start()
     total = 3000
+    log = tmp_path / "server.log"
     try:
-        with Server(tmp_path / "data", fanout=own.url, ring_size=RING, ping_seconds=0.5) as srv, \
-                httpx.Client(base_url=srv.url) as http:
+        with Server(tmp_path / "data", log, fanout=own.url, ring_size=RING,
+                    ping_seconds=0.5) as srv, httpx.Client(base_url=srv.url) as http:
             sid, h = create(http)
             assert http.post(f"/api/sessions/{sid}/run", json={"steps": total, "speed": 1000},
                              headers=h).status_code == 200
@@ -187,11 +188,13 @@ def test_redis_stopped_and_started_mid_stream(tmp_path: Path) -> None:
             thread = threading.Thread(target=reader.read, args=(
                 http, events_url(sid, "after=0"), h), kwargs={"until_status": "finished"})
             thread.start()
-            time.sleep(0.8)
+            wait_for(lambda: len(reader.seqs) >= 300)  # streaming through Redis
             own.stop()
+            wait_for(lambda: "redis fan-out unavailable" in log.read_text())  # seen down
             during = len(reader.seqs)
-            time.sleep(1.2)
-            assert len(reader.seqs) > during + 300  # still streaming, from the store
+            # still streaming, from the store, while Redis is down
+            wait_for(lambda: len(reader.seqs) > during + 300 or not thread.is_alive())
+            assert len(reader.seqs) > during + 300
             own.start()
             thread.join(30)
             assert not thread.is_alive()
