@@ -107,7 +107,13 @@ class ApiClient:
         self._portal_cm = anyio.from_thread.start_blocking_portal()
         self.portal = self._portal_cm.__enter__()
         self._lifespan = self.app.router.lifespan_context(self.app)
-        self.portal.call(self._lifespan.__aenter__)
+        try:
+            self.portal.call(self._lifespan.__aenter__)
+        except BaseException:
+            # a portal left open is collected later, perhaps on its own thread, where its
+            # exit joins that thread: "cannot join current thread" in some later test
+            self._portal_cm.__exit__(None, None, None)
+            raise
         self.client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=self.app), base_url="http://testserver"
         )
@@ -152,6 +158,12 @@ class ApiClient:
         self.portal.call(self.client.aclose)
         self.portal.call(self._lifespan.__aexit__, None, None, None)
         self._portal_cm.__exit__(None, None, None)
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def wait_status(api: ApiClient, sid: str, headers: dict[str, str], want: str,
