@@ -221,6 +221,9 @@ class Server:
                 if httpx.get(self.url + "/api/healthz", timeout=1).status_code == 200:
                     return self
             time.sleep(0.05)
+        # not left running: no __exit__ follows a failed start, and an orphaned server (three
+        # were found after a load average of 30) takes the CPU from the tests after it
+        self.kill9()
         raise RuntimeError("server did not start")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> None:
