@@ -77,9 +77,7 @@ async def follow(
                 chunk.append(_event("status", encode(notice), cursor))
             records = hub.read_ring(cursor, REPLAY_BATCH)
             if records is None:
-                records = await anyio.to_thread.run_sync(
-                    store.records_after, session_id, cursor, REPLAY_BATCH
-                )
+                records = await _stored(hub, store, session_id, cursor)
             if records:
                 cursor = records[-1][0]
                 chunk.append(_event("step", "[" + ",".join(r[1] for r in records) + "]", cursor))
@@ -148,6 +146,24 @@ def place(hub: FanOut, cursor: int, seen_rewinds: int) -> tuple[int, int, dict[s
         return cursor, rewinds, None
     notice = {**status, "reason": reason, "seq": moved, "step": None, "from": cursor}
     return moved, rewinds, notice
+
+
+async def _stored(
+    hub: FanOut, store: HistoryStore, session_id: str, cursor: int
+) -> list[tuple[int, str]]:
+    """The stored records after ``cursor``, up to the hub's ``last_seq`` as it was before the
+    read. The store is ahead of the hub: a batch is committed before it is published, and a
+    process that does not run the session learns of it later still, through Redis. A record
+    past ``last_seq`` would put the cursor past it, which :func:`place` takes for a cut
+    (``rewound``): the records after ``last_seq`` would then be sent a second time."""
+    with hub.lock:
+        announced = hub.last_seq
+    records = await anyio.to_thread.run_sync(
+        store.records_after, session_id, cursor, REPLAY_BATCH
+    )
+    if records and records[-1][0] > announced:
+        records = [r for r in records if r[0] <= announced]
+    return records
 
 
 def _event(name: str, data: str, cursor: int) -> bytes:

@@ -187,6 +187,14 @@ def test_learning_rate_change_while_running_applies_without_reset(open_tab: Open
     assert ses["generation"] == generation and ses["status"] == "running"
     expect(page.locator("#lr")).not_to_have_value(str(new_lr))
     assert close(float(page.locator("#lr").input_value()), 10**-1.5, rel=0.02)
+    # the page has the new state once the server redrew the controls from it (their value
+    # attribute is the server's rate): a redraw still on its way would replace the field and
+    # its note in the middle of the checks below
+    poll(
+        lambda: close(float(page.locator("#lr").get_attribute("value") or "nan"), 10**-1.5,
+                      rel=0.02),
+        what="the controls redrawn with the slider's rate",
+    )
     # inside the slider's ends nothing is said; a rate typed past an end is said at once
     past = page.locator("#lr-past")
     expect(past).to_have_attribute("data-past", "")

@@ -18,7 +18,7 @@ import httpx
 import pytest
 import redis
 from apptools import FAST, Server
-from faulttools import Reader
+from faulttools import Reader, wait_for
 from redistools import RedisServer, redis_url, run_apart  # noqa: F401  (the session fixture)
 
 from app.core.store import connect
@@ -55,7 +55,7 @@ def test_resumes_inside_and_outside_the_window_get_every_step_once(
     server: Server, redis_url: str  # noqa: F811
 ) -> None:
     total = 2000
-    with httpx.Client(base_url=server.url) as http:
+    with httpx.Client(base_url=server.url, timeout=30) as http:
         sid, h = create(http)
         assert http.post(f"/api/sessions/{sid}/run", json={"steps": total, "speed": 2000},
                          headers=h).status_code == 200
@@ -82,7 +82,7 @@ def test_a_cut_after_a_restart_never_shows_the_stale_records(
     """Redis still holds the steps after the cut (written by the previous server): a client past
     the cut is told ``rewound`` and then gets the new steps once each, never the old ones."""
     with Server(tmp_path, fanout=redis_url, ring_size=RING, checkpoint_seconds=3600) as srv, \
-            httpx.Client(base_url=srv.url) as http:
+            httpx.Client(base_url=srv.url, timeout=30) as http:
         sid, h = create(http)
         assert http.post(f"/api/sessions/{sid}/step", json={"count": 300},
                          headers=h).status_code == 200
@@ -90,7 +90,7 @@ def test_a_cut_after_a_restart_never_shows_the_stale_records(
         db.execute("DELETE FROM checkpoints WHERE session_id = ?", (sid,))
         db.execute("UPDATE history SET loss = loss + 1 WHERE session_id = ? AND seq = 280", (sid,))
     with Server(tmp_path, fanout=redis_url, ring_size=RING, checkpoint_seconds=3600) as srv, \
-            httpx.Client(base_url=srv.url) as http:
+            httpx.Client(base_url=srv.url, timeout=30) as http:
         connected = Reader()
         thread = threading.Thread(target=connected.read, args=(
             http, events_url(sid), {**h, "Last-Event-ID": "290"}
@@ -160,7 +160,7 @@ def test_a_process_that_does_not_run_the_session_streams_it_through_redis(
     server: Server, redis_url: str  # noqa: F811
 ) -> None:
     total = 1500
-    with httpx.Client(base_url=server.url) as http:
+    with httpx.Client(base_url=server.url, timeout=30) as http:
         sid, h = create(http)
         assert http.post(f"/api/sessions/{sid}/step", json={"count": 100},
                          headers=h).status_code == 200
@@ -177,9 +177,10 @@ def test_redis_stopped_and_started_mid_stream(tmp_path: Path) -> None:
     the store, and after Redis is back every step has still come exactly once."""
     own = RedisServer(tmp_path).start()
     total = 3000
+    log = tmp_path / "server.log"
     try:
-        with Server(tmp_path / "data", fanout=own.url, ring_size=RING, ping_seconds=0.5) as srv, \
-                httpx.Client(base_url=srv.url) as http:
+        with Server(tmp_path / "data", log, fanout=own.url, ring_size=RING,
+                    ping_seconds=0.5) as srv, httpx.Client(base_url=srv.url, timeout=30) as http:
             sid, h = create(http)
             assert http.post(f"/api/sessions/{sid}/run", json={"steps": total, "speed": 1000},
                              headers=h).status_code == 200
@@ -187,11 +188,13 @@ def test_redis_stopped_and_started_mid_stream(tmp_path: Path) -> None:
             thread = threading.Thread(target=reader.read, args=(
                 http, events_url(sid, "after=0"), h), kwargs={"until_status": "finished"})
             thread.start()
-            time.sleep(0.8)
+            wait_for(lambda: len(reader.seqs) >= 300)  # streaming through Redis
             own.stop()
+            wait_for(lambda: "redis fan-out unavailable" in log.read_text())  # seen down
             during = len(reader.seqs)
-            time.sleep(1.2)
-            assert len(reader.seqs) > during + 300  # still streaming, from the store
+            # still streaming, from the store, while Redis is down
+            wait_for(lambda: len(reader.seqs) > during + 300 or not thread.is_alive())
+            assert len(reader.seqs) > during + 300
             own.start()
             thread.join(30)
             assert not thread.is_alive()

@@ -124,10 +124,10 @@ def test_decision_surface(api: ApiClient, trained: tuple[str, dict[str, str]]) -
 def test_landscape_cost_is_bounded(tmp_path: Path) -> None:
     """Grid points × rows × parameters: an 88-second request held the session's lock and a
     thread; over the bound it is a 422 naming the limit, under it the landscape is computed."""
-    api = ApiClient(make_settings(tmp_path, max_landscape_work=1e6))
-    sid, h = api.create()
-    r = api.get(f"/api/sessions/{sid}/landscape?kind=2d&resolution=41", headers=h)
-    assert r.status_code == 422 and r.json()["limit"] == "max_landscape_work", r.text
-    assert r.json()["field"] == "resolution"
-    r = api.get(f"/api/sessions/{sid}/landscape?kind=1d&resolution=5", headers=h)
-    assert r.status_code == 200, r.text
+    with ApiClient(make_settings(tmp_path, max_landscape_work=1e6)) as api:
+        sid, h = api.create()
+        r = api.get(f"/api/sessions/{sid}/landscape?kind=2d&resolution=41", headers=h)
+        assert r.status_code == 422 and r.json()["limit"] == "max_landscape_work", r.text
+        assert r.json()["field"] == "resolution"
+        r = api.get(f"/api/sessions/{sid}/landscape?kind=1d&resolution=5", headers=h)
+        assert r.status_code == 200, r.text
