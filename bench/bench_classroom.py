@@ -85,9 +85,10 @@ LIMITS = {"max_streams_per_address": 1000, "max_streams_per_session": 64,
 
 
 def make_sessions(
-    url: str, n: int, preset: str = "circle-playground"
+    url: str, n: int, preset: str = "circle-playground", speed: float | None = None
 ) -> list[tuple[str, str]]:
-    """``n`` running sessions of ``preset``, each with its own owner: (id, token)."""
+    """``n`` running sessions of ``preset``, each with its own owner: (id, token); ``speed``:
+    their steps a second (None: as fast as they train)."""
     out = []
     with httpx.Client(base_url=url, timeout=60) as http:
         for _ in range(n):
@@ -97,7 +98,8 @@ def make_sessions(
             body = r.json()
             sid, token = body["id"], body["owner_token"]
             h = {"Authorization": f"Bearer {token}"}
-            run = http.post(f"/api/sessions/{sid}/run", json={"steps": 1_000_000}, headers=h)
+            body = {"steps": 1_000_000, **({"speed": speed} if speed else {})}
+            run = http.post(f"/api/sessions/{sid}/run", json=body, headers=h)
             run.raise_for_status()
             out.append((sid, token))
             http.cookies.clear()  # the next learner is a new owner
@@ -168,10 +170,11 @@ def case(
     shared: bool,
     preset: str = "circle-playground",
     settings: dict[str, Any] | None = None,
+    speed: float | None = None,
 ) -> dict[str, Any]:
     limits = {**LIMITS, **(settings or {})}
     with tempfile.TemporaryDirectory() as tmp, Server(Path(tmp), **limits) as server:
-        pairs = make_sessions(server.url, 1 if shared else learners, preset)
+        pairs = make_sessions(server.url, 1 if shared else learners, preset, speed)
         if shared:
             pairs = pairs * learners
         started(server.url, pairs)
@@ -191,6 +194,10 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=2)
     ap.add_argument("--no-shared", action="store_true", help="skip 30 viewers of one session")
     ap.add_argument(
+        "--speed", type=float, default=None,
+        help="the runs' steps/s (the page's play button asks 30; default: as fast as they train)",
+    )
+    ap.add_argument(
         "--replay-every", type=int, default=None, help="keyframe interval (BPP_REPLAY_EVERY)"
     )
     args = ap.parse_args()
@@ -204,7 +211,10 @@ def main() -> None:
     )
     print("|---|---|---|---|---|")
     for n, shared in cases:
-        runs = [case(n, args.seconds, shared, settings=settings) for _ in range(args.runs)]
+        runs = [
+            case(n, args.seconds, shared, settings=settings, speed=args.speed)
+            for _ in range(args.runs)
+        ]
         name = "30 viewers of one session" if shared else f"{n} learners, own sessions"
         print(
             f"| {name} | {rng([r['min'] for r in runs])} / {rng([r['median'] for r in runs])} "
