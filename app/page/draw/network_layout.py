@@ -253,14 +253,9 @@ def _edges(
         wait = pending[li]
         layer = EdgeLayer(li, f"{src.x + NODE:.0f}", f"{dst.x:.0f}", wait, [])
         n_src, n_dst = src.drawn, dst.drawn
-        rows = matrix[:n_src]
-        if len(rows) == n_src and all(len(row) >= n_dst for row in rows):  # the usual case
-            flat = [v for row in rows for v in row[:n_dst]]
-        else:  # 0 where the matrix is short
-            m = np.zeros((n_src, n_dst))
-            for j, row in enumerate(rows):
-                m[j, : len(row[:n_dst])] = row[:n_dst]
-            flat = m.ravel().tolist()
+        # row by row, 0 past a short matrix's columns and rows (no NumPy round trip)
+        rows = [[*row[:n_dst], *[0.0] * (n_dst - len(row))] for row in matrix[:n_src]]
+        flat = [v for row in rows for v in row] + [0.0] * ((n_src - len(rows)) * n_dst)
         values = formatted(flat, "%.6g")
         widths = formatted([min(0.6 + abs(v) * scale, MAX_STROKE) for v in flat], "%.1f")
         if wait:

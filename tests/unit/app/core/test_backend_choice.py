@@ -13,18 +13,19 @@ from pydantic import ValidationError
 from app.core.settings import Settings
 
 
-def test_local_is_the_default_and_the_server_never_imports_ray() -> None:
+def test_local_is_the_default_and_the_server_imports_no_cluster_library() -> None:
+    """Neither ray nor the replicas' redis, httpx and psycopg (app/sessions/replicas.py)."""
     assert Settings().backend == "local"
     code = (
         "import sys\n"
         "from app.main import create_app\n"
         "from app.core.settings import Settings\n"
         "create_app(Settings())\n"
-        "print('ray' in sys.modules)\n"
+        "print(sorted(m for m in ('ray', 'redis', 'httpx', 'psycopg') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                          text=True, timeout=60, check=True)
-    assert out.stdout.strip() == "False"
+    assert out.stdout.strip() == "[]"
 
 
 def test_ray_needs_the_clusters_address() -> None:

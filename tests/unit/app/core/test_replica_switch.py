@@ -5,11 +5,6 @@ replicas come back as they were set."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
-from apptools import ROOT
-
 from app.core.settings import Settings
 from app.page import ui_store
 from app.page.words import UiState
@@ -26,19 +21,6 @@ def test_replicas_need_the_store_the_fanout_and_the_backend_of_a_cluster() -> No
     assert not Settings(database_url=PG, fanout=REDIS).replicas
     assert not Settings(fanout=REDIS, **RAY).replicas
     assert not Settings(database_url=PG, **RAY).replicas
-
-
-def test_the_default_server_imports_neither_redis_nor_httpx() -> None:
-    code = (
-        "import sys\n"
-        "from app.main import create_app\n"
-        "from app.core.settings import Settings\n"
-        "create_app(Settings())\n"
-        "print(sorted(m for m in ('redis', 'httpx', 'psycopg') if m in sys.modules))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                         text=True, timeout=60, check=True)
-    assert out.stdout.strip() == "[]"
 
 
 def test_a_replicas_url_is_its_host_and_port_unless_a_wildcard() -> None:
