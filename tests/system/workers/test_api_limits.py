@@ -110,9 +110,11 @@ def test_idle_running_sessions_are_paused(tmp_path: Path) -> None:
         sid, h = api.create()
         api.post(f"/api/sessions/{sid}/run", json={"steps": 1_000_000, "speed": 50}, headers=h)
         # paused once the 0.3 s idle period passed (the run started meanwhile: ~0.1 s in a
-        # local worker, ~1 s in a new Ray actor); read in-process, as a request is a use
+        # local worker, ~1 s in a new Ray actor); read in-process, as a request is a use, and
+        # as committed (what a request answers: the status is set before its write commits)
         session = api.manager.sessions[sid]
-        wait_for("the idle session paused", lambda: session.status == "paused", timeout=20)
+        wait_for("the idle session paused", lambda: session.public()["status"] == "paused",
+                 timeout=20)  # fmt: skip
         body = api.get(f"/api/sessions/{sid}", headers=h).json()
         assert body["status"] == "paused" and body["reason"] == "idle"
         # unloaded from memory after a further idle period (a web replica lets go of it whole:
