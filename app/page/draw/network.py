@@ -37,8 +37,8 @@ from app.page.draw.network_layout import (
     RIGHT,
     Column,
     Drawing,
+    Layout,
     drawing_width,
-    layout,
 )
 
 VIEWS = views.VIEWS
@@ -280,18 +280,14 @@ def draw(
     ``templates/regions/network.html``. ``fixed``: the peaks the page froze ("fixed scale"),
     used instead of the frame's own so that frames compare; ``tiles``: the units the sprite
     has tiles of (its frame's ``shown``; None: all)."""
-    net = layout(d, sprite_url, tile, fixed, tiles)
-    lg = net.legend
     lang = i18n.CURRENT.get()
-    said = names.network_words(  # the region's words in the page's language, made once
-        lang,
-        net.view,
-        lg.edge if lg else "",
-        lg.node if lg else "",
-        tuple(column.label.text for column in net.columns),
-    )
-    # rendered once per shape and language, filled with each frame's numbers
-    # (network_stencil.py; the words follow from the language and the shape)
-    return network_stencil.draw(
-        net, (lang,), lambda marked: templating.region("network", {"net": marked, "nw": said})
-    )
+
+    def render(net: Layout) -> str:  # a new shape's markup (the words made once with it)
+        lg = net.legend
+        said = names.network_words(
+            lang, net.view, lg.edge if lg else "", lg.node if lg else "",
+            tuple(column.label.text for column in net.columns),
+        )  # fmt: skip
+        return templating.region("network", {"net": net, "nw": said})
+
+    return network_stencil.draw(d, (sprite_url, tile, fixed, tiles), (lang,), render)

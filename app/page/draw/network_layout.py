@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-import numpy as np
-
-from app.page.draw.palette import diverging, diverging_rgb, fmt, formatted, hex_code
+from app.page.draw.network_numbers import Shown, column_numbers, edge_numbers
+from app.page.draw.palette import fmt
 
 NODE = 34
 GAP = 20  # room for a number (16 units high) under a node
@@ -24,9 +23,6 @@ COLUMN_STEP = 110  # preferred distance between columns
 # 16-unit text stays >= 13 px on a phone: app.css, #network[data-w])
 WIDTHS = (440, 530, 640, 720)
 MAX_DRAWN = 8  # units drawn per column at most (TensorFlow Playground's most)
-WIDTH_GAIN = 5.0  # an edge's stroke is 0.6 + 5·|v|/peak: 5.6 at the view's peak; a frozen
-MAX_STROKE = 9.0  # scale lets it grow past that up to this much, then it stays
-NUMPY_EDGES = 32  # a layer with this many drawn edges gets its colours from one NumPy call
 
 
 @dataclass
@@ -240,33 +236,17 @@ def _row(k: int) -> _Row:
     )
 
 
-def _edges(
-    cols: list[Column], d: Drawing, wpeak: float, pending: list[bool]
-) -> list[EdgeLayer]:
+def _edges(cols: list[Column], d: Drawing, wpeak: float, pending: list[bool]) -> list[EdgeLayer]:
     """The drawn edges, layer after layer, row by row (0 past a drawing's matrix), with their
     real indices (``d.shown``). What is the same for a layer's edges (their x, the units' y)
     is formatted once."""
     out: list[EdgeLayer] = []
-    scale = WIDTH_GAIN / wpeak
     for li, matrix in enumerate(d.edges):
         src, dst = cols[li], cols[li + 1]
         wait = pending[li]
         layer = EdgeLayer(li, f"{src.x + NODE:.0f}", f"{dst.x:.0f}", wait, [])
         n_src, n_dst = src.drawn, dst.drawn
-        # row by row, 0 past a short matrix's columns and rows (no NumPy round trip)
-        rows = [[*row[:n_dst], *[0.0] * (n_dst - len(row))] for row in matrix[:n_src]]
-        flat = [v for row in rows for v in row] + [0.0] * ((n_src - len(rows)) * n_dst)
-        values = formatted(flat, "%.6g")
-        widths = formatted([min(0.6 + abs(v) * scale, MAX_STROKE) for v in flat], "%.1f")
-        if wait:
-            strokes = [""] * len(flat)
-        elif len(flat) < NUMPY_EDGES:  # NumPy's call overhead is more than a few edges cost
-            strokes = [diverging(v / wpeak) for v in flat]
-        else:  # the same colours as palette.diverging, a layer at once
-            m = np.array(flat, dtype=np.float64)
-            rgb = diverging_rgb(m / wpeak).reshape(-1, 3).astype(np.int64)
-            codes = (rgb[:, 0] << 16 | rgb[:, 1] << 8 | rgb[:, 2]).tolist()
-            strokes = [hex_code(c) for c in codes]
+        values, strokes, widths = edge_numbers(matrix, n_src, n_dst, wpeak, wait)
         y2 = [_row(k).middle for k in range(n_dst)]
         dst_index = d.shown[li + 1]
         for j in range(n_src):
@@ -279,62 +259,72 @@ def _edges(
     return out
 
 
-@dataclass
-class _Shown:
-    """What one column shows, as :func:`_column` needs it."""
-
-    pending: bool  # the view's numbers of this layer are not computed yet this iteration
-    values: list[float] | None  # the view's node numbers (None: none, or pending)
-    numbers: list[float] | None  # the probe's numbers written under the nodes (None: none)
-    bias: list[float] | None
-    tile_of: dict[int, int] | None  # a drawn unit's tile in the sprite (None: first + index)
-    first_tile: int  # the sprite tile of its first unit
-    index: list[int]  # the real indices of the drawn units
-    names: list[str] | None  # their labels (inputs' feature names, outputs' classes)
-    alpha: list[float] | None = None  # PReLU's α of the drawn units
-
-
 def _column(
-    col: Column, shown: _Shown, peaks: tuple[float, float], sprite: tuple[int, bool],
+    col: Column, shown: Shown, peaks: tuple[float, float], sprite: tuple[int, bool],
 ) -> ColumnLayout:  # fmt: skip
-    """One column's nodes (pending when the view's numbers are not computed yet). What is the
-    same for every node of the column is formatted once."""
-    npeak, bpeak = peaks
+    """One column's nodes (pending when the view's numbers are not computed yet): their
+    numbers (network_numbers.py) placed. What is the same for every node of the column is
+    formatted once."""
     tile, tiled = sprite
-    values, numbers, bias = shown.values or [], shown.numbers or [], shown.bias or []
+    is_input = col.key == "in"
+    numbers = column_numbers(col.drawn, is_input, shown, peaks, tiled)
     names = shown.names or []
     x = col.x
     centre = f"{x + NODE / 2:.1f}"
     xs = f"{x:.0f}" if tiled else f"{x:.1f}"
     label_x, bias_x = f"{x - 4:.1f}", f"{x - 6:.1f}"
     nodes: list[Node] = []
-    is_input = col.key == "in"
-    for k in range(col.drawn):
+    for k, (value, fill, bias, number, alpha) in enumerate(numbers):
         row = _row(k)
-        real = shown.index[k]
-        label = number = None
-        b = NO_BIAS
+        label = None
         if k < len(names):
             label = Text(label_x if is_input else centre, row.label, names[k])
-        if not is_input and k < len(bias):
-            bv = bias[k]
-            b = Bias(f"{bv:.6g}", bias_x, row.bias, diverging(bv / bpeak), fmt(bv))
-        if k < len(numbers):
-            number = Text(centre, row.number, fmt(numbers[k], 2))
-        v = values[k] if k < len(values) else None
-        value = None if v is None else f"{v:.6g}"
+        b = NO_BIAS if bias is None else Bias(bias[0], bias_x, row.bias, bias[1], bias[2])
+        under = None if number is None else Text(centre, row.number, number)
+        at = shown.tile(k)
+        tile_box = f"{at * tile} 0 {tile} {tile}" if tiled and at is not None else ""
         ys = row.box_px if tiled else row.box
-        at = shown.first_tile + real if shown.tile_of is None else shown.tile_of.get(real)
-        if tiled and at is not None:
-            fill, tile_box = "", f"{at * tile} 0 {tile} {tile}"
-        else:  # no sprite, or a unit drawn since the sprite was (it has no tile in it yet)
-            fill, tile_box = diverging((v or 0.0) / npeak), ""
-        alpha = f"{shown.alpha[k]:.6g}" if shown.alpha else None
-        nodes.append(Node(col.key, real, value, xs, ys, fill, tile_box, label, b, number, alpha))
+        real = shown.index[k]
+        nodes.append(Node(col.key, real, value, xs, ys, fill, tile_box, label, b, under, alpha))
     more = None
     if col.units > col.drawn:
         more = Text(centre, _row(col.drawn).label, f"+{col.units - col.drawn}")
     return ColumnLayout(col.key, Text(centre, "18", col.label), shown.pending, nodes, more)
+
+
+def shown_columns(
+    d: Drawing, tiles: list[list[int]] | None
+) -> tuple[list[Column], list[bool], list[Shown], int]:
+    """The drawing's columns, which layers are pending, what each column shows, and how many
+    sprite tiles there are (``tiles``: as for :func:`layout`)."""
+    cols = d.columns()
+    n_tiles = sum(c.units for c in cols) if tiles is None else sum(len(t) for t in tiles)
+    where: list[dict[int, int] | None] = [None] * len(cols)
+    if tiles is not None and len(tiles) == len(cols):
+        at = 0
+        for ci, units in enumerate(tiles):
+            where[ci] = {u: at + k for k, u in enumerate(units)}
+            at += len(units)
+    pending = [d.computed is not None and li not in d.computed for li in range(d.n_layers)]
+    shows: list[Shown] = []
+    first_tile = 0
+    for ci, col in enumerate(cols):
+        if col.key == "in":
+            shown = Shown(
+                False, d.inputs, d.inputs if d.numbers else None, None, where[0], 0,
+                d.shown[0], d.feature_names,
+            )  # fmt: skip
+        else:
+            wait = pending[ci - 1]
+            values = None if wait else d.nodes[ci - 1]
+            names = d.out_names if ci == len(cols) - 1 else None
+            shown = Shown(
+                wait, values, values if d.numbers else None, d.biases[ci - 1], where[ci],
+                first_tile, d.shown[ci], names, d.alphas[ci - 1] if d.alphas else None,
+            )  # fmt: skip
+        shows.append(shown)
+        first_tile += col.units
+    return cols, pending, shows, n_tiles
 
 
 def layout(
@@ -348,15 +338,8 @@ def layout(
     pixels a unit; None: boxes filled with the units' values); ``fixed``: the (edges, nodes,
     biases) peaks to scale by instead of the frame's own (the page's fixed scale); ``tiles``:
     the units the sprite has tiles of, per column, in its order (None: every unit)."""
-    cols = d.columns()
+    cols, pending, shows, n_tiles = shown_columns(d, tiles)
     wpeak, npeak, bpeak = fixed or d.peaks
-    n_tiles = sum(c.units for c in cols) if tiles is None else sum(len(t) for t in tiles)
-    where: list[dict[int, int] | None] = [None] * len(cols)
-    if tiles is not None and len(tiles) == len(cols):
-        at = 0
-        for ci, units in enumerate(tiles):
-            where[ci] = {u: at + k for k, u in enumerate(units)}
-            at += len(units)
     tallest = max(c.drawn + (1 if c.units > c.drawn else 0) for c in cols)
     height = TOP + tallest * (NODE + GAP) + 4
     hot, meaning = highlight(d.last_phase, d.n_layers)
@@ -364,27 +347,9 @@ def layout(
     if hot is not None:
         col = next(c for c in cols if c.key == hot)
         box = (meaning, f"{col.x - 8:.0f}", NODE + 16, height - 8)
-    pending = [d.computed is not None and li not in d.computed for li in range(d.n_layers)]
-    drawn: list[ColumnLayout] = []
     art = (tile, sprite_url is not None)
-    first_tile = 0
-    for ci, col in enumerate(cols):
-        if col.key == "in":
-            shown = _Shown(
-                False, d.inputs, d.inputs if d.numbers else None, None, where[0], 0,
-                d.shown[0], d.feature_names,
-            )  # fmt: skip
-        else:
-            wait = pending[ci - 1]
-            values = None if wait else d.nodes[ci - 1]
-            written = values if d.numbers else None
-            names = d.out_names if ci == len(cols) - 1 else None
-            shown = _Shown(
-                wait, values, written, d.biases[ci - 1], where[ci], first_tile, d.shown[ci],
-                names, d.alphas[ci - 1] if d.alphas else None,
-            )  # fmt: skip
-        drawn.append(_column(col, shown, (npeak, bpeak), art))
-        first_tile += col.units
+    peaks = (npeak, bpeak)
+    drawn = [_column(col, shown, peaks, art) for col, shown in zip(cols, shows, strict=True)]
     return Layout(
         width=drawing_width(d.n_layers),
         height=height,

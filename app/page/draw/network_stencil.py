@@ -6,17 +6,20 @@ and the sprite's address. Everything around them — which elements there are, w
 labels, in which language — is its *shape*, and stays the same for as long as the network,
 the view, the phase highlight and the drawn units do.
 
-So ``templates/regions/network.html`` is rendered once per shape with a numbered mark in place
-of each changing value, and the markup is cut at the marks into a stencil (app/page/stencil.py);
-a frame of that shape is the stencil's pieces with its values between them.
-The template stays the one source of the markup (``tests/unit/app/page/test_network_stencil.py``
-checks that a stencil's frames equal the template's, byte for byte); this only spares the page
-rendering it 30 times a second per session: the drawing's template was half of its cost, and
-the drawing the largest part of a page frame's.
+So ``templates/regions/network.html`` is rendered once per shape, from the drawing's layout
+(app/page/draw/network_layout.py) with a numbered mark in place of each changing value, and
+the markup is cut at the marks into a stencil (app/page/stencil.py); a frame of that shape is
+the stencil's pieces with its values between them. A frame is not laid out at all: its shape
+is read off the drawing (:func:`shape_of`: what the layout places follows from it) and its
+values are made straight from its numbers (:func:`values_of`, by the functions the layout's
+records take them from: app/page/draw/network_numbers.py). The layout was two thirds of a
+frame's drawing; the page's render thread draws a thousand frames a second for a class.
 
-The values are written as the template writes them: the macros write them unescaped (numbers
-and colours network_layout.py formatted), and the one escaped value, the sprite's address, is
-escaped here (``shape`` carries whether the template will escape it: it always does).
+The template stays the one source of the markup (``tests/unit/app/page/test_network_stencil.py``
+checks that frames equal the template's, byte for byte, over every view, phase, probe, sprite
+and frozen scale, and for drawings that differ from one drawn before in any one thing but their
+numbers). The values are written as the template writes them: the macros write them unescaped
+(numbers and colours), and the one escaped value, the sprite's address, is escaped here.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from markupsafe import Markup, escape
 from app.page.draw.network_layout import (
     Bias,
     ColumnLayout,
+    Drawing,
     EdgeLayer,
     EdgeRow,
     Layout,
@@ -37,51 +41,87 @@ from app.page.draw.network_layout import (
     Node,
     Sprite,
     Text,
+    highlight,
+    layout,
+    shown_columns,
 )
+from app.page.draw.network_numbers import column_numbers, edge_numbers
+from app.page.draw.palette import fmt
 from app.page.stencil import MARK, STENCILS
 
 
-def cut(net: Layout) -> tuple[tuple[Any, ...], list[str]]:
-    """(the shape of ``net``, its changing values in the order :func:`marked` numbers them)."""
+def shape_of(
+    d: Drawing,
+    sprite_url: str | None,
+    tile: int,
+    fixed: tuple[float, float, float] | None,
+    tiles: list[list[int]] | None,
+) -> tuple[Any, ...]:
+    """What the markup of drawing ``d`` (drawn as by :func:`network_layout.layout`) depends on
+    besides its numbers: which units each column draws of how many, with what labels; which
+    numbers each column has (how many: a unit past them has none); the view, its words, the
+    phase box, the pending layers, PReLU's α being there; the sprite's tiles, a frozen scale.
+    Everything :func:`network_layout.layout` places follows from these."""
+    return (
+        d.view, d.n_layers, d.quantity, d.numbers,
+        tuple(d.labels), tuple(d.units), _tuples(d.shown),
+        tuple(d.feature_names), None if d.out_names is None else tuple(d.out_names),
+        highlight(d.last_phase, d.n_layers),
+        None if d.computed is None else tuple(sorted(d.computed)),
+        -1 if d.inputs is None else len(d.inputs),
+        tuple(map(len, d.nodes)), tuple(map(len, d.biases)),
+        None if d.alphas is None else tuple(not a for a in d.alphas),
+        sprite_url is None, tile, None if tiles is None else _tuples(tiles), fixed is None,
+    )  # fmt: skip
+
+
+def _tuples(lists: list[list[int]]) -> tuple[tuple[int, ...], ...]:
+    return tuple(map(tuple, lists))
+
+
+def values_of(
+    d: Drawing,
+    sprite_url: str | None,
+    tile: int,
+    fixed: tuple[float, float, float] | None,
+    tiles: list[list[int]] | None,
+) -> list[str]:
+    """The changing values of drawing ``d`` in the order :func:`marked` numbers them, straight
+    from its numbers (network_numbers.py, as the layout has them) without its layout."""
+    cols, pending, shows, _ = shown_columns(d, tiles)
+    wpeak, npeak, bpeak = fixed or d.peaks
     values: list[str] = []
-    add = values.extend
-    shape: list[Any] = [net.width, net.height, net.view, net.node, net.highlight]
-    for layer in net.edges:
-        shape.append((layer.layer, layer.x1, layer.x2, layer.pending))
-        for i, y1, row in layer.rows:
-            shape.append((i, y1, tuple([e[0] for e in row]), tuple([e[2] for e in row])))
-            for _, number, _, stroke, width in row:
-                add((number, stroke, width))
-    for col in net.columns:
-        shape.append((col.key, col.label, col.pending, col.more, len(col.nodes)))
-        for key, unit, value, x, y, fill, tile, label, b, num, alpha in col.nodes:
-            # what the template tests (a value, a bias, a number, an α being there) is shape
-            shape.append((
-                key, unit, value is None, x, y, tile, label, b.value == "", b.x, b.y,
-                num and (num.x, num.y), alpha is None,
-            ))  # fmt: skip
+    for li, matrix in enumerate(d.edges):
+        numbers, strokes, widths = edge_numbers(
+            matrix, cols[li].drawn, cols[li + 1].drawn, wpeak, pending[li]
+        )
+        edges = numbers * 3  # (number, stroke, width) per edge, in place
+        edges[0::3], edges[1::3], edges[2::3] = numbers, strokes, widths
+        values += edges
+    add = values.append
+    tiled = sprite_url is not None
+    for col, shown in zip(cols, shows, strict=True):
+        for value, fill, bias, number, alpha in column_numbers(
+            col.drawn, col.key == "in", shown, (npeak, bpeak), tiled
+        ):
             if value is not None:
-                values.append(value)
-            values.append(fill)
-            if b.value:
-                add((b.value, b.fill, b.title))
-            if num:
-                values.append(num.text)
+                add(value)
+            add(fill)
+            if bias is not None:
+                values += bias
+            if number is not None:
+                add(number)
             if alpha is not None:
-                values.append(alpha)
-    sprite, legend = net.sprite, net.legend
-    if sprite is not None:
-        # the template escapes the address (macros/network.html: href = url|e)
-        values.append(str(escape(sprite.href)))
-    if legend is not None:
-        add((legend.scale, legend.node_scale))
-    shape.append(sprite and (sprite.width, sprite.height))
-    shape.append(legend and (legend.edge, legend.node, legend.fixed))
-    return tuple(shape), values
+                add(alpha)
+    if sprite_url is not None:  # the template escapes the address (macros/network.html)
+        add(str(escape(sprite_url)))
+    values += (fmt(wpeak, 3), fmt(npeak, 3))  # the legend's scales
+    return values
 
 
 def marked(net: Layout) -> Layout:
-    """``net`` with :data:`MARK` ``n`` in place of its value ``n`` (in :func:`cut`'s order)."""
+    """``net`` with :data:`MARK` ``n`` in place of its value ``n`` (in :func:`values_of`'s
+    order: the order the template writes them)."""
     count = iter(range(1 << 30))
 
     def v(_: str) -> str:
@@ -119,8 +159,16 @@ def marked(net: Layout) -> Layout:
     return replace(net, sprite=sprite, edges=edges, columns=columns, legend=legend)
 
 
-def draw(net: Layout, context: tuple[Any, ...], render: Callable[[Layout], str]) -> Markup:
-    """``net`` as ``render`` would write it, from the stencil of its shape (app/page/stencil.py);
-    ``context``: what else the markup depends on (the language and the words chosen for it)."""
-    shape, values = cut(net)
-    return STENCILS.get((context, shape), lambda: render(marked(net))).fill(values)
+def draw(
+    d: Drawing,
+    args: tuple[str | None, int, tuple[float, float, float] | None, list[list[int]] | None],
+    context: tuple[Any, ...],
+    render: Callable[[Layout], str],
+) -> Markup:
+    """Drawing ``d`` as ``render`` writes its layout (``args``: the sprite's address, the
+    tile, a frozen scale, the sprite's tiles, as :func:`network_layout.layout` takes them),
+    from the stencil of its shape (app/page/stencil.py); ``context``: what else the markup
+    depends on (the language). Its layout is made only when a new shape's stencil is."""
+    key = (context, shape_of(d, *args))
+    stencil = STENCILS.get(key, lambda: render(marked(layout(d, *args))))
+    return stencil.fill(values_of(d, *args))

@@ -6,6 +6,7 @@ numbers."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -100,3 +101,35 @@ def test_a_changed_shape_gets_its_own_stencil() -> None:
                     drawn, expected = both(d, None, 16)
                     assert drawn == expected
     assert len(stencils.kept) >= 4
+
+
+def test_whatever_the_markup_shows_but_numbers_is_its_shape() -> None:
+    """The stencil is chosen by the drawing's shape without laying it out (network_stencil
+    ``shape_of``): a drawing that differs from one drawn before in any one thing other than
+    its numbers gets markup of its own, the template's."""
+    t = Trainer(config("circle-playground"))
+    t.step(2)
+    d = frames.build(t, 0, frames.Look(view="activations"), False).drawing
+    first = [list(s) for s in d.shown]
+    variants = [
+        replace(d, feature_names=["p", "q"]),
+        replace(d, labels=["in", "A", "B", "C"][: len(d.labels)]),
+        replace(d, units=[u + 3 for u in d.units]),  # "+3" marks
+        replace(d, shown=[first[0][::-1], *first[1:]]),  # other data-unit indices
+        replace(d, out_names=["one"]),
+        replace(d, quantity=("edge words", "node words")),
+        replace(d, numbers=not d.numbers),
+        replace(d, last_phase={"phase": "forward", "layer": 0}),
+        replace(d, last_phase={"phase": "loss", "layer": None}),
+        replace(d, computed={0}),
+        replace(d, nodes=[n[:1] for n in d.nodes]),  # fewer numbers than units
+        replace(d, biases=[[] for _ in d.biases]),
+        replace(d, alphas=[[0.25] * len(n) for n in d.nodes]),
+        replace(d, inputs=None),
+        replace(d, view="gradients"),
+    ]
+    for args in ((None, 16), ("/s.png", 16), ("/s.png", 12), ("/s.png", 16, None, first[::-1]),
+                 (None, 16, (1.0, 2.0, 3.0))):  # fmt: skip
+        for v in (d, *variants):
+            drawn, expected = both(v, *args)
+            assert drawn == expected
