@@ -9,7 +9,10 @@ would pay it. Forwarding costs one hop on the replicas' network, and the session
 trainer, one actor, one page feed and one lock, so a request means what it means on one server.
 
 What is forwarded: every request naming a session (``/api/sessions/{id}``, ``…/{id}/…``, the
-page ``/?s={id}``) but its JSON stream (``…/events``), which any replica serves from Redis.
+page ``/?s={id}``) but its JSON stream (``…/events``), which any replica serves from Redis; and
+every request naming a race (``/api/races/{id}``, ``…/{id}/…`` with its stream, the page
+``/race/{id}``) to the replica holding its runs' sessions, which gathers them if they are free
+(app/sessions/race_replicas.py: lock-step paces a race's runs in one process).
 The request goes as it came (method, path, query, headers, body; the original ``Host``, so the
 holder's same-origin check sees what the browser sent) with two headers: the replicas' shared
 secret and the client's address (the holder counts quotas per client address). The answer
@@ -28,6 +31,7 @@ import json
 import math
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -37,8 +41,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.errors import ApiError
 
-# a session id is 24 URL-safe characters (app/sessions/manager.py): not ``import``
+# a session id is 24 URL-safe characters (app/sessions/manager.py): not ``import``; a race's
+# 16 (app/sessions/races.py)
 SESSION_PATH = re.compile(r"^/api/sessions/([A-Za-z0-9_-]{16,64})(/.*)?$")
+RACE_PATHS = (
+    re.compile(r"^/api/races/([A-Za-z0-9_-]{16,64})(?:/.*)?$"),
+    re.compile(r"^/race/([A-Za-z0-9_-]{16,64})$"),
+)
 SECRET = "x-bpp-forwarded"
 CLIENT = "x-bpp-client"
 # hop-by-hop headers; a request's length is the body's as sent on; an answer's date, server and
@@ -49,6 +58,15 @@ ANSWER_DROPPED = frozenset((*HOP, b"date", b"server", b"x-content-type-options",
                             b"referrer-policy"))  # fmt: skip
 CONNECT_SECONDS = 1.0
 POLL_SECONDS = 0.1
+
+
+def race_of(scope: Scope) -> str | None:
+    """The race a request names (its API or its page), if any."""
+    for pattern in RACE_PATHS:
+        match = pattern.match(scope["path"])
+        if match is not None:
+            return match.group(1)
+    return None
 
 
 def session_of(scope: Scope) -> tuple[str | None, bool]:
@@ -88,7 +106,8 @@ class Forward:
             await self.app(scope, receive, send)
             return
         sid, stream = session_of(scope)
-        if sid is None:
+        rid = race_of(scope) if sid is None else None
+        if sid is None and rid is None:
             await self.app(scope, receive, send)
             return
         manager = scope["app"].state.manager
@@ -97,24 +116,29 @@ class Forward:
         if forwarded:  # from another replica: the client is the one it names
             client = headers.get(CLIENT.encode(), b"unknown").decode()
             scope = dict(scope, client=(client, 0))
-        if sid in manager.sessions:  # held here: the usual case pays no thread hop
+        races = scope["app"].state.races
+        key = rid or sid or ""
+        held = races.held(key) if rid else key in manager.sessions
+        route = races.route if rid else manager.route
+        if held:  # held here: the usual case pays no thread hop
             await self.app(scope, receive, send)
             return
         try:
-            await self._elsewhere(manager, sid, stream, forwarded, scope, receive, send)
-        except ApiError as exc:  # Redis or the store out of reach
+            if stream:  # a session's JSON stream: followed here through Redis
+                await anyio.to_thread.run_sync(manager.follow_ready, key)
+                await self.app(scope, receive, send)
+                return
+            await self._elsewhere(manager, route, key, forwarded, scope, receive, send)
+        except ApiError as exc:  # Redis or the store out of reach; a race's runs split
             await refuse(send, exc)
 
     async def _elsewhere(
-        self, manager: Any, sid: str, stream: bool, forwarded: bool,
+        self, manager: Any, route: Callable[[str], str | None], key: str, forwarded: bool,
         scope: Scope, receive: Receive, send: Send,
     ) -> None:  # fmt: skip
-        """A request for a session this replica does not hold (yet)."""
-        if stream:
-            await anyio.to_thread.run_sync(manager.follow_ready, sid)
-            await self.app(scope, receive, send)
-            return
-        url = await anyio.to_thread.run_sync(manager.route, sid)
+        """A request for a session (or race) this replica does not hold (yet): ``route`` says
+        where it is served (None: here, taken now)."""
+        url = await anyio.to_thread.run_sync(route, key)
         if url is None:
             await self.app(scope, receive, send)
             return
@@ -127,7 +151,7 @@ class Forward:
         deadline = time.monotonic() + manager.settings.lease_seconds + 1
         while time.monotonic() < deadline:
             await asyncio.sleep(POLL_SECONDS)
-            if await anyio.to_thread.run_sync(manager.route, sid) is None:
+            if await anyio.to_thread.run_sync(route, key) is None:
                 await self.app(scope, self._replay(body, receive), send)
                 return
         raise unavailable("the replica holding the session is not answering")

@@ -105,7 +105,7 @@ def create_race(
 
 @router.get("/races")
 def list_races(owner: OwnerDep, races: RacesDep) -> list[dict[str, Any]]:
-    return [races.public(r) for r in races.owned(owner)]
+    return races.listed(owner)
 
 
 @router.get("/races/{race_id}")

@@ -53,6 +53,8 @@ class Dialect:
     session_count_of: str  # owner -> n
     running_ids: str  # - -> id (the sessions stored as running)
     races: str  # -
+    races_of: str  # owner
+    race_row: str  # id
     checkpoint: str  # session_id -> data
     checkpoint_at: str  # session_id -> generation, step
     max_seq: str  # session_id -> m

@@ -48,9 +48,14 @@ class Reads:
         """The sessions stored as running (web replicas: app/sessions/replicas.py)."""
         return [str(r["id"]) for r in self._rows(self.sql.running_ids)]
 
-    def races(self) -> list[Any]:
-        """Every stored race, oldest first (app/sessions/races.py)."""
-        return self._rows(self.sql.races)
+    def races(self, owner: str | None = None) -> list[Any]:
+        """Stored races, oldest first (of one owner if given: app/sessions/races.py)."""
+        if owner is None:
+            return self._rows(self.sql.races)
+        return self._rows(self.sql.races_of, (owner,))
+
+    def race_row(self, race_id: str) -> Any:
+        return self._one(self.sql.race_row, (race_id,))
 
     def checkpoint(self, session_id: str) -> dict[str, Any] | None:
         row = self._one(self.sql.checkpoint, (session_id,))

@@ -95,6 +95,8 @@ POSTGRES = Dialect(
     session_count_of="SELECT count(*) AS n FROM sessions WHERE owner = %s",
     running_ids="SELECT id FROM sessions WHERE status = 'running'",
     races="SELECT * FROM races ORDER BY created",
+    races_of="SELECT * FROM races WHERE owner = %s ORDER BY created",
+    race_row="SELECT * FROM races WHERE id = %s",
     checkpoint="SELECT data FROM checkpoints WHERE session_id = %s",
     checkpoint_at="SELECT generation, step FROM checkpoints WHERE session_id = %s",
     max_seq="SELECT MAX(seq) AS m FROM history WHERE session_id = %s",

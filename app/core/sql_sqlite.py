@@ -83,6 +83,8 @@ SQLITE = Dialect(
     session_count_of="SELECT count(*) AS n FROM sessions WHERE owner = ?",
     running_ids="SELECT id FROM sessions WHERE status = 'running'",
     races="SELECT * FROM races ORDER BY created",
+    races_of="SELECT * FROM races WHERE owner = ? ORDER BY created",
+    race_row="SELECT * FROM races WHERE id = ?",
     checkpoint="SELECT data FROM checkpoints WHERE session_id = ?",
     checkpoint_at="SELECT generation, step FROM checkpoints WHERE session_id = ?",
     max_seq="SELECT MAX(seq) AS m FROM history WHERE session_id = ?",

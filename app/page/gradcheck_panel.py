@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse
 
 from app.api.deps import ManagerDep, SessionDep, SettingsDep
 from app.api.gradcheck import DEFAULT_SAMPLE, checked
-from app.page import i18n
+from app.page import i18n, ui_store
 from app.page.draw.palette import fmt
 from app.page.feed import feed_of
 from app.page.templating import render_block
@@ -108,7 +108,9 @@ def gradcheck_html(
     the page's language (``?lang=``, else the ``lang`` cookie, else ``Accept-Language``)."""
     result = checked(session, manager, settings, 1e-5, sample, seed)
     # a lesson's facts read the page's last check (app/lessons/facts.py), of these weights
-    feed_of(session).ui.gradients_checked = (session.generation, int(result["step"]), result)
+    ui = feed_of(session).ui
+    ui.gradients_checked = (session.generation, int(result["step"]), result)
+    ui_store.save(manager, session, ui)  # web replicas: a lesson's fact wherever it is shown
     session.hub.wake()
     with i18n.using(i18n.request_lang(request)):
         return HTMLResponse(render_block("gradcheck", {"gc": panel_context(result)}))

@@ -28,7 +28,7 @@ from app.api.deps import ManagerDep, OwnerDep, SessionDep, SettingsDep
 from app.api.gradcheck import DEFAULT_SAMPLE, checked
 from app.core.errors import ApiError, limit_error
 from app.lessons.model import LESSONS, Lesson
-from app.page import controls, i18n, lesson_view, templating
+from app.page import controls, i18n, lesson_view, templating, ui_store
 from app.page.feed import feed_of, first_page, publish_look
 from app.sessions import presets
 from engine.numbers import finite
@@ -146,7 +146,11 @@ def move(
         lesson_view.enter(session, manager, feed, lesson, body.step, facts)
     publish_look(session, feed)
     session.hub.wake()
-    return _answer(_progress(session, manager, i18n.request_lang(request)))
+    answer = _answer(_progress(session, manager, i18n.request_lang(request)))
+    # web replicas: the place kept for whichever one shows the session next (after the
+    # answer's judging, which notes the step's starting marker)
+    ui_store.save(manager, session, feed.ui)
+    return answer
 
 
 @router.post("/api/sessions/{session_id}/lesson/act", tags=["lessons"])
@@ -175,7 +179,9 @@ def act(
             raise limit_error("steps", "max_run_steps", steps, settings.max_run_steps)
         manager.run(session, steps, step.run.speed)
     session.hub.wake()
-    return _answer(_progress(session, manager, i18n.request_lang(request)))
+    answer = _answer(_progress(session, manager, i18n.request_lang(request)))
+    ui_store.save(manager, session, feed.ui)  # web replicas: the step's marker, the check
+    return answer
 
 
 # ---- pages -------------------------------------------------------------------------------------
@@ -224,4 +230,5 @@ def follow(session: Any, manager: Any, name: str | None, hidden: set[str]) -> di
     feed = feed_of(session)
     if name in LESSONS and (feed.ui.lesson is None or feed.ui.lesson.name != name):
         lesson_view.start(feed, name)
+        ui_store.save(manager, session, feed.ui)  # web replicas: followed wherever shown
     return first_page(session, manager, hidden)

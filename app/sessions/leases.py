@@ -11,8 +11,9 @@ Keys (next to the fan-out's ``bpp:<id>:steps``/``events``/``meta``, app/streamin
   session over after its holder died continues (a day's TTL);
 * ``bpp:replica:<token>``: the URL a replica is reached at (``replica_url``), renewed with its
   leases and expiring with them: where the others forward the requests of the sessions it holds;
-* ``bpp:<id>:ui``: the page's view settings of the session (app/page/ui_store.py), JSON, so a
-  page any replica serves shows what was set through another (a day's TTL, from the last set);
+* ``bpp:<id>:ui``: the page's state of the session (view settings, a followed lesson, the last
+  gradient check: app/page/ui_store.py), JSON, so a page any replica serves shows what was set
+  through another (a day's TTL, from the last set);
 * ``bpp:replica-secret``: made once by the first replica: a forwarded request carries it, so a
   replica trusts the client address it names (no client can read Redis).
 
@@ -166,12 +167,17 @@ class Leases:
     def free(self, session_ids: Iterable[str]) -> list[str]:
         """Those of ``session_ids`` that no replica holds."""
         ids = list(session_ids)
+        return [sid for sid, h in zip(ids, self.holders(ids), strict=True) if h is None]
+
+    def holders(self, session_ids: Iterable[str]) -> list[str | None]:
+        """The token of the replica holding each of ``session_ids`` (None: free)."""
+        ids = list(session_ids)
         with reachable():
             pipe = self.client.pipeline(transaction=False)
             for sid in ids:
-                pipe.exists(lease_key(sid))
+                pipe.get(lease_key(sid))
             held = pipe.execute()
-        return [sid for sid, h in zip(ids, held, strict=True) if not h]
+        return [None if h is None else str(h.decode()) for h in held]
 
     def set_run(self, session_id: str, end: int, speed: float | None) -> None:
         """A run of ``session_id`` goes on up to seq ``end`` at ``speed`` steps a second."""

@@ -47,6 +47,7 @@ from app.core.errors import ApiError, Conflict, NotFound, quota_error
 from app.core.limits import build_trainer, check_config, restore_trainer
 from app.core.settings import Settings
 from app.sessions.manager import Manager
+from app.sessions.race_replicas import RaceHolding
 from app.sessions.session import Session
 from app.training import messages
 from engine.config import merge_config
@@ -84,6 +85,8 @@ class Race:
     created: float
     cap: int = 0  # the runs' current step cap while running
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # web replicas: runs whose session was found deleted (app/sessions/race_replicas.py)
+    gone: set[str] = field(default_factory=set)
 
 
 def difference(changes: dict[str, Any], prefix: str = "") -> str:
@@ -151,25 +154,22 @@ def common_start(configs: list[dict[str, Any]], settings: Settings) -> tuple[lis
     return trainers, shares
 
 
-class Races:
-    """Every race of this process, over the manager's sessions."""
+class Races(RaceHolding):
+    """Every race of this process (with web replicas: those held here), over the manager's
+    sessions."""
 
     def __init__(self, manager: Manager) -> None:
         self.manager = manager
         self.settings = manager.settings
         self.races: dict[str, Race] = {}
         self.lock = threading.Lock()
-        for row in manager.store.races():
-            runs = [RaceRun(**r) for r in json.loads(row["runs"])]
-            race = Race(
-                row["id"],
-                row["owner"],
-                row["name"],
-                json.loads(row["config"]),
-                runs,
-                row["created"],
-            )
-            self.races[race.id] = race
+        self._open_races()  # every stored one (one process), or none yet (replicas)
+
+    def _race_of(self, row: Any) -> Race:
+        runs = [RaceRun(**r) for r in json.loads(row["runs"])]
+        return Race(
+            row["id"], row["owner"], row["name"], json.loads(row["config"]), runs, row["created"]
+        )
 
     # ---- lookup ---------------------------------------------------------------------------
 
@@ -180,7 +180,21 @@ class Races:
         return race
 
     def owned(self, owner: str | None) -> list[Race]:
+        """The owner's races, oldest first: as stored with web replicas, else held here."""
+        if owner is not None and self.manager.leases is not None:
+            return self.stored_races(owner)
         return sorted((r for r in self.races.values() if r.owner == owner), key=lambda r: r.created)
+
+    def listed(self, owner: str | None) -> list[dict[str, Any]]:
+        """``GET /races``: the owner's races, each as :meth:`public` (its runs as stored where
+        another replica holds them)."""
+        if owner is not None and self.manager.leases is not None:
+            looks = {s.id: s for s in self.manager.stored_of(owner)}
+            return [
+                self.public(race, [looks.get(r.session) for r in race.runs])
+                for race in self.stored_races(owner)
+            ]
+        return [self.public(r) for r in self.owned(owner)]
 
     def sessions(self, race: Race) -> list[Session | None]:
         """The runs' sessions in run order (None: a run whose session was deleted alone)."""
@@ -340,9 +354,11 @@ class Races:
 
     # ---- reading ---------------------------------------------------------------------------
 
-    def public(self, race: Race) -> dict[str, Any]:
+    def public(self, race: Race, sessions: list[Session | None] | None = None) -> dict[str, Any]:
+        """The race's JSON (``sessions``: its runs' sessions, if not the ones held here)."""
         runs = []
-        for i, (run, s) in enumerate(zip(race.runs, self.sessions(race), strict=True)):
+        looked = self.sessions(race) if sessions is None else sessions
+        for i, (run, s) in enumerate(zip(race.runs, looked, strict=True)):
             runs.append(
                 {
                     "index": i,

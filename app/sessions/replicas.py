@@ -24,6 +24,8 @@ The design (README "Running on a cluster"):
 * A replica that finds another one now holds a session it held (it could not renew for a
   lease's time) stops driving it at once.
 * An idle session this replica unloads (the culler) is let go: its lease is freed.
+* A race is held where its runs' sessions are, gathered here when they are free
+  (app/sessions/race_replicas.py).
 """
 
 from __future__ import annotations

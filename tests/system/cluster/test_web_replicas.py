@@ -5,17 +5,21 @@ A session created on A is stepped and run through B (forwarded to A, which holds
 on A; A is killed (-9) mid-run and mid-stream; the client resumes on B with ``Last-Event-ID``
 and gets every step exactly once while B takes the run over and runs it to its end. The page's
 view settings set through A are what B's page shows afterwards. The new-owner rate and the
-open-streams cap count both replicas together; a page stream asked of B comes from A.
+open-streams cap count both replicas together; a page stream asked of B comes from A. A race
+made on A is read, stepped, run, streamed, listed and deleted through B; when A stops, B
+gathers a race of A's and shows a lesson followed through A at its step with its facts.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -107,6 +111,112 @@ def test_the_new_owner_rate_and_the_stream_cap_count_both_replicas(
         names = [[s["id"] for s in http.get("/api/sessions", headers=h).json()]
                  for http in (on_a, on_b)]  # fmt: skip
         assert names == [[sid], [sid]]
+
+
+def race_frames(
+    http: httpx.Client, url: str, h: dict[str, str], until: str
+) -> list[dict[str, Any]]:
+    """The ``frame`` events of a race's stream until every run's status is ``until``."""
+    frames: list[dict[str, Any]] = []
+    with http.stream("GET", url, headers=h, timeout=60) as stream:
+        assert stream.status_code == 200, stream.read()
+        event = ""
+        for line in stream.iter_lines():
+            if line.startswith("event: "):
+                event = line.removeprefix("event: ")
+            elif line.startswith("data: ") and event == "frame":
+                frames.append(json.loads(line.removeprefix("data: ")))
+                if all(status == until for status in frames[-1]["status"]):
+                    break
+    return frames
+
+
+RACE = {"config": FAST, "name": "lr", "runs": [
+    {"name": "slow", "changes": {"optimizer": {"lr": 0.05}}},
+    {"name": "fast", "changes": {"optimizer": {"lr": 0.3}}},
+]}  # fmt: skip
+
+
+def test_a_race_made_on_one_replica_is_driven_through_the_other(
+    replicas: tuple[Server, Server],
+) -> None:
+    a, b = replicas
+    h = bearer("replica-race-owner")
+    with httpx.Client(base_url=a.url, timeout=30) as on_a, \
+            httpx.Client(base_url=b.url, timeout=30) as on_b:
+        made = on_a.post("/api/races", json=RACE, headers=h)
+        assert made.status_code == 201, made.text
+        rid = made.json()["id"]
+        read = on_b.get(f"/api/races/{rid}", headers=h)  # served by A, which holds its runs
+        assert read.status_code == 200, read.text
+        assert [r["name"] for r in read.json()["runs"]] == ["slow", "fast"]
+        stepped = on_b.post(f"/api/races/{rid}/step", json={"count": 3}, headers=h)
+        assert stepped.status_code == 200, stepped.text
+        assert [r["state"]["step"] for r in stepped.json()["runs"]] == [3, 3]
+        run = on_b.post(f"/api/races/{rid}/run", json={"steps": 60, "speed": 100}, headers=h)
+        assert run.status_code == 200, run.text
+        frames = race_frames(on_b, f"/api/races/{rid}/events?after=0", h, "finished")
+        assert frames[-1]["steps"] == [63, 63]
+        # lock-step held while it ran: no frame has the runs more than a step apart
+        assert all(max(f["steps"]) - min(f["steps"]) <= 1 for f in frames), frames
+        listed = [[r["id"] for r in http.get("/api/races", headers=h).json()]
+                  for http in (on_a, on_b)]  # fmt: skip
+        assert listed == [[rid], [rid]]
+        page = on_b.get(f"/race/{rid}", headers=h)
+        assert page.status_code == 200 and "slow" in page.text
+        gone = on_b.delete(f"/api/races/{rid}", headers=h)
+        assert gone.status_code == 204, gone.text
+        for http in (on_a, on_b):
+            assert http.get(f"/api/races/{rid}", headers=h).status_code == 404
+            assert http.get("/api/races", headers=h).json() == []
+            assert http.get("/api/sessions", headers=h).json() == []
+
+
+def test_a_stopped_replicas_lesson_and_race_go_on_through_the_other(
+    replicas: tuple[Server, Server],
+) -> None:
+    """A lets go of everything it holds (SIGTERM): B adopts the lesson's session with the
+    learner's place in it, and gathers the race's runs when the race is asked for."""
+    a, b = replicas
+    h = bearer("replica-lesson-owner")
+    with httpx.Client(base_url=a.url, timeout=30) as on_a:
+        r = created(on_a, h)
+        assert r.status_code == 201, r.text
+        sid = r.json()["id"]
+        lesson = f"/api/sessions/{sid}/lesson"
+        began = on_a.put(lesson, json={"name": "learning-rate", "step": 0}, headers=h)
+        assert began.status_code == 200, began.text
+        acted = on_a.post(f"{lesson}/act", headers=h)  # the step's run: 30 epochs
+        assert acted.status_code == 200, acted.text
+        wait_for(lambda: on_a.get(f"/api/sessions/{sid}", headers=h).json()["status"]
+                 == "finished", timeout=60)  # fmt: skip
+        moved = on_a.put(lesson, json={"name": "learning-rate", "step": 1}, headers=h)
+        assert moved.status_code == 200, moved.text
+        there = moved.json()
+        assert there["step"] == 1 and there["recorded"]["tiny"]["train_loss"] is not None
+        race = on_a.post("/api/races", json=RACE, headers=h)
+        assert race.status_code == 201, race.text
+        rid = race.json()["id"]
+        assert on_a.post(f"/api/races/{rid}/step", json={"count": 2}, headers=h).is_success
+    a.stop()
+    try:
+        with httpx.Client(base_url=b.url, timeout=30) as on_b:
+            here = on_b.get(lesson, headers=h)  # B adopts the session from the store
+            assert here.status_code == 200, here.text
+            got = here.json()
+            assert got is not None, "B's page follows no lesson"
+            assert (got["lesson"], got["step"], got["recorded"]) == (
+                "learning-rate", 1, there["recorded"])
+            assert [c["target"] for c in got["checks"]] == [c["target"] for c in there["checks"]]
+            read = on_b.get(f"/api/races/{rid}", headers=h)  # B gathers the race's runs
+            assert read.status_code == 200, read.text
+            assert [r["state"]["step"] for r in read.json()["runs"]] == [2, 2]
+            stepped = on_b.post(f"/api/races/{rid}/step", json={"count": 1}, headers=h)
+            assert stepped.status_code == 200, stepped.text
+            assert [r["state"]["step"] for r in stepped.json()["runs"]] == [3, 3]
+            assert on_b.delete(f"/api/races/{rid}", headers=h).status_code == 204
+    finally:
+        a.start(timeout=START_SECONDS)  # back, empty-handed, for the tests after
 
 
 def test_a_replica_killed_mid_run_its_client_resumes_on_the_other(
