@@ -76,7 +76,8 @@ class Renderer:
         tell, sid = frame
         with self.cond:
             self._taken.setdefault(tell, []).append(sid)
-            self._wake()
+            if threading.current_thread() is not self.thread:  # it tells them itself
+                self._wake()
 
     def _tell(self, now: float) -> None:
         with self.cond:
