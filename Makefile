@@ -32,10 +32,12 @@ test: setup lint browser services
 	$(PY) -m pytest -m timed tests/system
 
 # the core REST and SSE contracts again in the cluster configuration: PostgreSQL, Redis and one
-# Ray cluster, each started on loopback once for the run (tests/conftest.py's switches): resume
-# (Last-Event-ID), ownership and the state machine, the per-owner and running limits (~80 s)
+# Ray cluster, each started on loopback once for the run (tests/conftest.py's switches): the
+# REST contract (create, owners, step, run, patch, reset, export/import, delete), resume
+# (Last-Event-ID), ownership and the state machine, the per-owner and running limits (~90 s)
 CLUSTER := BPP_TEST_STORE=postgres BPP_TEST_FANOUT=redis BPP_TEST_BACKEND=ray
 CLUSTER_SUITES := tests/system/workers/test_state_machine.py tests/system/server/test_stream.py \
+	tests/system/workers/test_api_sessions.py \
 	tests/system/workers/test_api_limits.py::test_sessions_per_owner_and_running_total_are_429 \
 	tests/system/workers/test_api_limits.py::test_idle_running_sessions_are_paused
 
