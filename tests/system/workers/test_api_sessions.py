@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from apptools import FAST, ApiClient, make_settings, wait_status
+
+from app.main import GC_THRESHOLDS
 
 
 @pytest.fixture
@@ -331,3 +335,11 @@ def test_run_speed_has_a_floor(api: ApiClient) -> None:
     r = api.post(f"/api/sessions/{sid}/run", json={"speed": 0.01, "steps": 5}, headers=h)
     assert r.status_code == 200
     api.post(f"/api/sessions/{sid}/pause", headers=h)
+
+
+def test_the_server_hands_the_gil_back_often_and_collects_young(api: ApiClient) -> None:
+    """The app's start sets what keeps a busy server's requests quick (app/main.py): a 1 ms
+    GIL switch interval and the classroom's collector thresholds (rare full passes)."""
+    assert api.get("/api/healthz").status_code == 200
+    assert sys.getswitchinterval() == pytest.approx(0.001)
+    assert gc.get_threshold() == GC_THRESHOLDS != (700, 10, 10)
