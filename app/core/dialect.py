@@ -44,6 +44,9 @@ class Dialect:
     delete_checkpoint: str
     delete_session: str
     upsert_race: str  # id, owner, name, config, runs, created
+    # guards (app/core/writer.py GUARD: the row count must be 1; session_id, fence last)
+    hold_fence: str  # session_id, fence: the session is still held with this fence
+    claim_fence: str  # fence, session_id, fence: held with this fence from now on
     delete_race: str  # id
     # ---- reads ---------------------------------------------------------------------------
     sessions: str  # -

@@ -32,12 +32,12 @@ def sqlalchemy_url(url: str) -> sa.URL:
     return sa.make_url(url).set(drivername="postgresql+psycopg")
 
 
-def upgrade_sqlite(path: Path) -> None:
-    """Bring the SQLite file at ``path`` to the newest revision."""
+def upgrade_sqlite(path: Path, revision: str = "head") -> None:
+    """Bring the SQLite file at ``path`` to ``revision`` (the newest unless a test asks)."""
     engine = sa.create_engine(f"sqlite:///{path}", poolclass=NullPool)
     try:
         with engine.begin() as conn:
-            command.upgrade(config(conn), "head")
+            command.upgrade(config(conn), revision)
     finally:
         engine.dispose()
 

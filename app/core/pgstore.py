@@ -85,7 +85,7 @@ def written(batch: list[Write]) -> int:
     total = 0
     for write in batch:
         for _, params, many in write.statements:
-            for row in params if many else [params]:
+            for row in params if many is True else [params]:
                 total += sum(size(value) for value in row)
     return total
 

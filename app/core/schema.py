@@ -3,11 +3,13 @@
 Alembic owns the schema of both dialects (app/core/migrations/: the initial revision creates
 these tables, columns and indexes in SQLite and PostgreSQL; later changes are revisions). On
 SQLite, importing SQLAlchemy and Alembic would add ~0.5 s to every start, so :func:`ensure`
-reads the stamped revision itself: a file at the newest revision starts without them. A new
-file, and one made before Alembic (no ``alembic_version`` table, made by this module's
-``SCHEMA`` and ``ADDED_COLUMNS``), get exactly the initial revision's schema here and are
-stamped with it (tests/unit/app/core/test_migrations.py checks that the two schemas are equal);
-a file behind the newest revision is then upgraded by Alembic (app/core/migrate.py).
+reads the stamped revision itself: a file at the newest revision starts without them. A file
+made before Alembic (no ``alembic_version`` table, made by this module's ``SCHEMA`` and
+``ADDED_COLUMNS``) gets exactly the initial revision's schema here and is stamped with it; a
+file behind the newest revision is then upgraded by Alembic (app/core/migrate.py). A new file
+gets the initial schema and then the revisions since (``SINCE_INITIAL``, in SQLite's words) and
+is stamped with the newest, so a first start does not import Alembic either
+(tests/unit/app/core/test_migrations.py checks both against Alembic's own schemas).
 """
 
 from __future__ import annotations
@@ -83,6 +85,9 @@ ADDED_COLUMNS = (
     ("sessions", "full_from", "INTEGER NOT NULL DEFAULT 0"),
 )
 
+# the revisions after the initial one, as a new file gets them here (without Alembic)
+SINCE_INITIAL = ("ALTER TABLE sessions ADD COLUMN fence INTEGER DEFAULT 0 NOT NULL",)  # 0002
+
 
 def create(conn: sqlite3.Connection) -> None:
     """Make the tables an older or new file lacks, and add the columns added since."""
@@ -112,22 +117,25 @@ def stamped(conn: sqlite3.Connection) -> str | None:
 
 
 def ensure(conn: sqlite3.Connection) -> bool:
-    """Give a new or pre-Alembic file the initial revision's schema and stamp it; True when
-    the file is then at the newest revision (nothing for Alembic to do)."""
+    """Give a new file the newest schema, a pre-Alembic one the initial revision's, and stamp
+    it; True when the file is then at the newest revision (nothing for Alembic to do)."""
     version = stamped(conn)
     if version is None:
+        new = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'sessions'").fetchone() is None
         create(conn)
+        version = HEAD if new else INITIAL
         conn.execute("BEGIN IMMEDIATE")
         try:
             if conn.execute(
                 "SELECT 1 FROM sqlite_master WHERE name = 'alembic_version'"
             ).fetchone() is None:
                 conn.execute(VERSION_TABLE)
+            for statement in SINCE_INITIAL if new else ():
+                conn.execute(statement)
             conn.execute("DELETE FROM alembic_version")
-            conn.execute("INSERT INTO alembic_version (version_num) VALUES (?)", (INITIAL,))
+            conn.execute("INSERT INTO alembic_version (version_num) VALUES (?)", (version,))
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        version = INITIAL
     return version == HEAD

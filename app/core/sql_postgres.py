@@ -81,6 +81,10 @@ POSTGRES = Dialect(
     delete_keyframes="DELETE FROM keyframes WHERE session_id = %s",
     delete_checkpoint="DELETE FROM checkpoints WHERE session_id = %s",
     delete_session="DELETE FROM sessions WHERE id = %s",
+    # SET fence = fence: a no-op that takes the row's lock, so a claim waits for a write
+    # already past its guard and every later guard sees the claim
+    hold_fence="UPDATE sessions SET fence = fence WHERE id = %s AND fence = %s",
+    claim_fence="UPDATE sessions SET fence = %s WHERE id = %s AND fence < %s",
     upsert_race=(
         "INSERT INTO races (id, owner, name, config, runs, created)"
         " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET"

@@ -71,6 +71,10 @@ SQLITE = Dialect(
     delete_keyframes="DELETE FROM keyframes WHERE session_id = ?",
     delete_checkpoint="DELETE FROM checkpoints WHERE session_id = ?",
     delete_session="DELETE FROM sessions WHERE id = ?",
+    # SET fence = fence: a no-op that takes the row's lock, so a claim waits for a write
+    # already past its guard and every later guard sees the claim
+    hold_fence="UPDATE sessions SET fence = fence WHERE id = ? AND fence = ?",
+    claim_fence="UPDATE sessions SET fence = ? WHERE id = ? AND fence < ?",
     upsert_race=(
         "INSERT OR REPLACE INTO races (id, owner, name, config, runs, created)"
         " VALUES (?, ?, ?, ?, ?, ?)"

@@ -20,6 +20,11 @@ the session back to what the database holds. Two kinds of failure:
   over (``on_recovered``). It is logged once at each end, not per write.
 * **a bad write** (a value the database cannot bind, a constraint): that write alone fails; the
   others of its batch commit.
+* **a fenced write** (web replicas, app/sessions/fencing.py): a write's first statement may be
+  a *guard* (``many`` is :data:`GUARD`), an UPDATE that must match exactly one row: that its
+  replica still holds the session in the store. When it matches none, :class:`Fenced` rolls
+  the write's transaction back and that write alone fails (``Write.fenced``), as a bad write
+  does: another replica claimed the session since, so nothing of this one may be stored.
 """
 
 from __future__ import annotations
@@ -30,13 +35,25 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, cast
+from typing import Any, Literal, Protocol, cast
 
 log = logging.getLogger(__name__)
 
-Statement = tuple[str, Sequence[Any] | Iterable[Sequence[Any]], bool]  # (sql, params, many)
+# (sql, params, many): ``many`` True when params is a list of rows, GUARD for a guard
+Statement = tuple[str, Sequence[Any] | Iterable[Sequence[Any]], bool | Literal["guard"]]
+GUARD: Literal["guard"] = "guard"  # a statement whose row count must be 1 (else Fenced)
 PROBE_SECONDS = 1.0
 PROBE_BYTES = 256 * 1024  # room a probe needs: a little more than a batch of steps
+
+
+class Fenced(Exception):
+    """A guard matched no row: the session is another replica's in the store now."""
+
+    def __init__(self, session_id: Any, fence: Any) -> None:
+        super().__init__(
+            f"fenced: session {session_id} is no longer held here in the store (its fence is"
+            f" no longer {fence}: another replica claimed it)"
+        )
 
 
 class Done:
@@ -82,6 +99,7 @@ class Write:
     session_id: str | None = None
     frees: bool = False
     error: str | None = None  # set when the write failed: the cause, in words
+    fenced: bool = False  # it failed because its guard matched no row (:class:`Fenced`)
     done: Done = field(default_factory=Done)
 
     def wait(self, timeout: float = 30.0) -> bool:
@@ -122,10 +140,15 @@ def run_statements(
     executemany: Callable[[str, Iterable[Sequence[Any]]], object],
     batch: list[Write],
 ) -> None:
-    """Every statement of ``batch`` in order, through a connection's or cursor's methods."""
+    """Every statement of ``batch`` in order, through a connection's or cursor's methods
+    (``execute`` returns a cursor: a guard's row count is read from it)."""
     for write in batch:
         for sql, params, many in write.statements:
-            if many:
+            if many is GUARD:
+                if cast(Any, execute(sql, cast(Sequence[Any], params))).rowcount != 1:
+                    # a guard's parameters end with (session id, fence)
+                    raise Fenced(*cast(Sequence[Any], params)[-2:])
+            elif many:
                 executemany(sql, cast(Iterable[Sequence[Any]], params))
             else:
                 execute(sql, cast(Sequence[Any], params))
@@ -231,6 +254,9 @@ class Writer:
                 continue
             try:
                 self.sink.transact([write])
+            except Fenced as exc:  # its replica logs it, once (app/sessions/fencing.py)
+                write.fenced = True
+                self._failed(write, str(exc))
             except Exception as exc:
                 cause = self.sink.storage_cause(exc)
                 if cause is None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from app.core.dialect import Dialect
 from app.core.jsontext import encode
-from app.core.writer import Statement
+from app.core.writer import GUARD, Statement
 
 
 class Writes:
@@ -111,6 +111,19 @@ class Writes:
                 self.sql.delete_session,
             )
         ]
+
+    def guarded(self, s: Any, statements: list[Statement]) -> list[Statement]:
+        """``statements`` of session ``s``, led by a guard that they are written only while
+        ``s`` is held here with its fence (web replicas: app/sessions/fencing.py); a session
+        without a fence (one process) writes them as they are."""
+        if not s.fence:
+            return statements
+        return [(self.sql.hold_fence, (s.id, s.fence), GUARD), *statements]
+
+    def claim(self, session_id: str, fence: int) -> Statement:
+        """The session held with ``fence`` from now on: a guard, failing (Fenced) when the
+        session is not stored or was claimed with a fence as new or newer."""
+        return (self.sql.claim_fence, (fence, session_id, fence), GUARD)
 
     def put_race(
         self, race_id: str, owner: str, name: str, config: str, runs: str, created: float

@@ -8,4 +8,4 @@ every new revision (a test checks it against Alembic's own head), because the SQ
 """
 
 INITIAL = "0001"  # the revision that creates the first schema (app/core/schema.py's SCHEMA)
-HEAD = "0001"  # the newest revision
+HEAD = "0002"  # the newest revision

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core import migrate, schema
-from app.core.migrations import HEAD
+from app.core.migrations import HEAD, INITIAL
 from app.core.store import Store
 
 ROOT = Path(__file__).resolve().parents[4]
@@ -42,15 +42,40 @@ def shape(path: Path) -> dict[str, Any]:
 
 
 def test_the_initial_revision_is_the_schema_sqlite_had(tmp_path: Path) -> None:
-    migrate.upgrade_sqlite(tmp_path / "alembic.sqlite3")
+    migrate.upgrade_sqlite(tmp_path / "alembic.sqlite3", INITIAL)
+    # a file made before Alembic: the initial revision's schema, stamped with it
     conn = sqlite3.connect(tmp_path / "fast.sqlite3", isolation_level=None)
-    assert schema.ensure(conn)
+    schema.create(conn)
+    assert schema.ensure(conn) == (INITIAL == HEAD)
     conn.close()
     made, fast = shape(tmp_path / "alembic.sqlite3"), shape(tmp_path / "fast.sqlite3")
     assert made == fast
     assert {"sessions", "checkpoints", "history", "keyframes", "races", "probe"} <= set(made)
     assert made["history"]["without_rowid"] and made["history_metrics"]["where"] == "has_metrics=1"
     assert migrate.head() == HEAD  # the fast path's idea of the newest revision is Alembic's
+
+
+def test_a_new_file_gets_the_newest_revision_without_alembic(tmp_path: Path) -> None:
+    migrate.upgrade_sqlite(tmp_path / "alembic.sqlite3")
+    conn = sqlite3.connect(tmp_path / "fast.sqlite3", isolation_level=None)
+    assert schema.ensure(conn)
+    assert schema.stamped(conn) == HEAD
+    conn.close()
+    assert shape(tmp_path / "alembic.sqlite3") == shape(tmp_path / "fast.sqlite3")
+
+
+def test_the_fence_column_is_added_with_0_to_the_rows_there_are(tmp_path: Path) -> None:
+    """Revision 0002: ``sessions.fence`` (app/sessions/fencing.py), 0 for every session."""
+    path = tmp_path / "playground.sqlite3"
+    migrate.upgrade_sqlite(path, INITIAL)
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("INSERT INTO sessions VALUES ('a','o','n','{}','paused',0,0,'{}',1.0,1.0,NULL,0)")
+    conn.close()
+    store = Store(path)
+    try:
+        assert store.session_row("a")["fence"] == 0
+    finally:
+        store.close()
 
 
 def test_a_file_made_before_alembic_is_stamped_and_keeps_its_rows(tmp_path: Path) -> None:
