@@ -7,6 +7,13 @@ Keys (next to the fan-out's ``bpp:<id>:steps``/``events``/``meta``, app/streamin
   renewal (``PX``). ``SET NX`` takes a free one; the holder renews every lease it holds in one
   script call (:data:`RENEW`), which also puts back a lease Redis lost (a restarted Redis
   without persistence) and reports the ones another replica now holds;
+* ``bpp:<id>:fence``: the session's fencing-token counter (app/sessions/fencing.py). A replica
+  that takes a free lease to hold the session (adopting or creating it) takes the next token
+  (:data:`FENCE`: an INCR, but never below the store's fence, in case Redis lost the count) and
+  claims the session in the store with it (``sessions.fence``), so a replica that stalled past
+  its lease cannot write the session once another has claimed it. A lease RENEW puts back keeps
+  its fence: no other replica claimed the session in between, or its writes fail already
+  (a day's TTL, from the last token: the floor makes a lost count harmless);
 * ``bpp:<id>:run``: ``<end seq> <speed>`` of a running session: what a replica that takes the
   session over after its holder died continues (a day's TTL);
 * ``bpp:replica:<token>``: the URL a replica is reached at (``replica_url``), renewed with its
@@ -58,6 +65,14 @@ end
 return out
 """
 
+# KEYS: the fence counter; ARGV: the floor (the store's fence), the TTL in seconds. The next
+# fencing token: one more than both the count and the floor.
+FENCE = """
+local n = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), tonumber(ARGV[1])) + 1
+redis.call('SET', KEYS[1], n, 'EX', ARGV[2])
+return n
+"""
+
 # KEYS: the lease; ARGV: token. Deletes it only if it is ours.
 RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -96,6 +111,10 @@ def lease_key(session_id: str) -> str:
     return f"bpp:{session_id}:lease"
 
 
+def fence_key(session_id: str) -> str:
+    return f"bpp:{session_id}:fence"
+
+
 def run_key(session_id: str) -> str:
     return f"bpp:{session_id}:run"
 
@@ -119,6 +138,7 @@ class Leases:
         self.ms = int(seconds * 1000)
         self._renew = self.client.register_script(RENEW)
         self._release = self.client.register_script(RELEASE)
+        self._fence = self.client.register_script(FENCE)
         with reachable():
             self.client.set("bpp:replica-secret", secrets.token_hex(16), nx=True)
             secret: Any = self.client.get("bpp:replica-secret")
@@ -142,6 +162,12 @@ class Leases:
         if holder is None or holder.decode() == self.token:
             return None
         return str(holder.decode())
+
+    def fence(self, session_id: str, floor: int = 0) -> int:
+        """A new fencing token for ``session_id``, above every one given before and above
+        ``floor`` (see ``bpp:<id>:fence`` in the module docstring)."""
+        with reachable():
+            return int(self._fence(keys=[fence_key(session_id)], args=[floor, RUN_TTL]))
 
     def url_of(self, token: str) -> str | None:
         """The URL of the replica ``token`` (None: it has not said so for a lease's time)."""

@@ -142,8 +142,7 @@ class Manager(RemoteRuns, Recovery, Replicas, Upkeep, Documents):
             trainer = build_trainer(config, self.settings)  # validates: a 422 unloads nothing
         self._make_room()
         session_id = secrets.token_urlsafe(18)  # 144 bits
-        if self.leases is not None:
-            self.leases.take(session_id)  # a new id: free, so held here from now on
+        fence = self._take_new(session_id)  # replicas: its lease and fencing token
         session = self._new_session(
             id=session_id,
             owner=owner,
@@ -162,6 +161,7 @@ class Manager(RemoteRuns, Recovery, Replicas, Upkeep, Documents):
                     [], session_row=True, checkpoint=True, event="event", status=True, urgent=True
                 )
             )
+        self._claim_new(session, fence)
         with self.lock:
             self.sessions[session_id] = session
         return session
@@ -175,7 +175,7 @@ class Manager(RemoteRuns, Recovery, Replicas, Upkeep, Documents):
                 self.sessions.pop(session.id, None)
             hub = session.hub
             write = self.store.submit(
-                self.store.delete_session(session.id),
+                self.store.guarded(session, self.store.delete_session(session.id)),
                 after=lambda: hub.close("deleted"),
                 urgent=True,
                 frees=True,  # tried on a full disk too: it gives room back

@@ -26,6 +26,7 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from app.core.errors import ApiError
@@ -77,6 +78,9 @@ class Recovery:
     settings: Settings
     sessions: dict[str, Session]
     lock: threading.Lock
+
+    # a session whose write was fenced: stop driving it (app/sessions/fencing.py, replicas)
+    _fence_lost: Callable[[str, str], None]
 
     def _recall(self, s: Session) -> None:
         raise NotImplementedError
@@ -177,7 +181,7 @@ class Recovery:
         payload = s.status_payload()
         hub = s.hub
         write = self.store.submit(
-            [self.store.cut_history(s.id, keep)],
+            self.store.guarded(s, [self.store.cut_history(s.id, keep)]),
             after=lambda: hub.rewind(keep, payload),
             urgent=True,
             session_id=s.id,
@@ -190,6 +194,8 @@ class Recovery:
 
     def _start_repairs(self) -> None:
         self._repairs: dict[str, str] = {}  # session id → cause
+        self._fenced: dict[str, str] = {}  # session id → cause, of writes fenced (replicas)
+        self._fences_lost: set[str] = set()  # the causes logged (app/sessions/fencing.py)
         self._repair_wake = threading.Event()
         self._repair_stop = threading.Event()
         self._repairer = threading.Thread(target=self._repair_loop, name="bpp-repair", daemon=True)
@@ -203,7 +209,9 @@ class Recovery:
     def _write_failed(self, write: Write) -> None:
         """A write the database refused (the writer thread: only queue the repair here)."""
         with self.lock:
-            if write.session_id is not None:
+            if write.fenced and write.session_id is not None:  # another replica's now
+                self._fenced[write.session_id] = write.error or ""
+            elif write.session_id is not None:
                 self._repairs.setdefault(write.session_id, write.error or "")
             if self.store.failing:
                 # every run stops: its batches could not be kept anyway
@@ -220,6 +228,12 @@ class Recovery:
             self._repair_wake.clear()
             with self.lock:
                 todo, self._repairs = self._repairs, {}
+                fenced, self._fenced = self._fenced, {}
+            for sid, cause in fenced.items():
+                try:
+                    self._fence_lost(sid, cause)
+                except Exception:
+                    log.exception("could not stop driving fenced session %s", sid)
             retry = False
             for sid, cause in todo.items():
                 s = self.sessions.get(sid)

@@ -125,8 +125,7 @@ def fork(manager: Manager, session: Session, step: int, name: str | None) -> Ses
     t, _ = replay(manager.store, manager.settings, session, step)
     new = manager.create(session.owner, t.config, name or f"{session.name} @ {step}", t)
     store = manager.store
-    write = store.submit(
-        store.copy_upto(session.id, new.id, generation, step), urgent=True, session_id=new.id
-    )
+    copied = store.guarded(new, store.copy_upto(session.id, new.id, generation, step))
+    write = store.submit(copied, urgent=True, session_id=new.id)
     manager._stored(write)
     return new

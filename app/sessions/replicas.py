@@ -22,7 +22,9 @@ The design (README "Running on a cluster"):
   noted (``bpp:<id>:run``) in a new actor: the old one belonged to the dead process. Clients
   resume with ``Last-Event-ID``: every step once.
 * A replica that finds another one now holds a session it held (it could not renew for a
-  lease's time) stops driving it at once.
+  lease's time) stops driving it at once; one that stalled past its lease (a GC or VM pause)
+  finds its writes of the session fenced by the store and stops driving it then
+  (app/sessions/fencing.py): one writer of a session's history, whatever the clocks say.
 * An idle session this replica unloads (the culler) is let go: its lease is freed.
 * A race is held where its runs' sessions are, gathered here when they are free
   (app/sessions/race_replicas.py).
@@ -41,6 +43,7 @@ from typing import Any
 from app.core.errors import ApiError
 from app.core.history import HistoryStore
 from app.core.settings import Settings
+from app.sessions.fencing import Fencing
 from app.sessions.session import Session
 from app.streaming.hub import Hub
 from app.training.output import Batch
@@ -51,8 +54,9 @@ LEASES_MODULE = "app.sessions.leases"  # imports redis-py: only when replicas ar
 FOLLOWED_SECONDS = 30.0  # a followed session nobody streams is forgotten after this
 
 
-class Replicas:
-    """Mixed into the manager (see the module docstring)."""
+class Replicas(Fencing):
+    """Mixed into the manager (see the module docstring); its sessions' writes are fenced
+    (app/sessions/fencing.py)."""
 
     settings: Settings
     store: HistoryStore
@@ -131,12 +135,15 @@ class Replicas:
 
     def _adopt(self, session_id: str) -> None:
         """The stored session, held here from now on (its lease taken); a run its last holder
-        left going goes on (:meth:`_continue`). Under ``_adopting``."""
-        row = self.store.session_row(session_id)
-        if row is None:
+        left going goes on (:meth:`_continue`). Under ``_adopting``. Claimed in the store
+        first (app/sessions/fencing.py): what is read after it, no stale holder changes."""
+        fence = self._claim(session_id)
+        row = None if fence is None else self.store.session_row(session_id)
+        if fence is None or row is None:
             self.leases.release(session_id)
             return
         s = self._session_of(row)
+        s.fence = fence
         if self.on_adopt is not None:
             try:
                 self.on_adopt(s)

@@ -86,7 +86,7 @@ class Retention:
         # the old part holds only the rows kept by earlier passes: scanning it again as the
         # stride doubles is cheap next to the newly compacted part
         write = self.store.submit(
-            self.store.compact_history(s.id, upto, stride),
+            self.store.guarded(s, self.store.compact_history(s.id, upto, stride)),
             after=lambda: setattr(hub, "window_start", upto),
             session_id=s.id,
             frees=True,
@@ -115,7 +115,7 @@ class Retention:
             statements.append(self.store.thin_keyframes(s.id, s.generation, *plan))
         if not statements:
             return False
-        write = self.store.submit(statements, session_id=s.id, frees=True)
+        write = self.store.submit(self.store.guarded(s, statements), session_id=s.id, frees=True)
         if not write.wait(60):
             log.warning("thinning the keyframes of %s failed: %s", s.id, write.error)
             return False

@@ -79,6 +79,9 @@ class Session:
         self.dirty = False
         self.streams = 0
         self.last_write: Write | None = None  # the newest write queued for this session
+        # web replicas: the fence this replica holds the session with (app/sessions/fencing.py);
+        # its writes are guarded by it. 0: unfenced (one process), written as they are
+        self.fence = 0
 
     # ---- reading ---------------------------------------------------------------------------
 
@@ -204,6 +207,6 @@ class Session:
             self.shown = shown
             hub.publish(steps, picture, payload, forced_frame)
 
-        write = store.submit(statements, publish, urgent, session_id=self.id)
+        write = store.submit(store.guarded(self, statements), publish, urgent, session_id=self.id)
         self.last_write = write
         return write

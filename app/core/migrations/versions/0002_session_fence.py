@@ -21,9 +21,7 @@ INT: sa.types.TypeEngine[int] = sa.Integer().with_variant(sa.BigInteger(), "post
 
 
 def upgrade() -> None:
-    op.add_column(
-        "sessions", sa.Column("fence", INT, nullable=False, server_default=sa.text("0"))
-    )
+    op.add_column("sessions", sa.Column("fence", INT, nullable=False, server_default=sa.text("0")))
 
 
 def downgrade() -> None:
