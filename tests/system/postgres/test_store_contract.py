@@ -83,6 +83,21 @@ def test_sessions_rows_and_status(store: HistoryStore) -> None:
     assert store.session_row("zz") is None
 
 
+def test_fence_claims_and_guards(store: HistoryStore) -> None:
+    """sessions.fence (migration 0002) starts at 0; a claim raises it; a guarded write commits
+    only with the row's fence, and one with another fails alone, rolled back, ``fenced``."""
+    write(store, store.put_session(session("a")))
+    assert store.session_row("a")["fence"] == 0
+    write(store, store.claim("a", 5))
+    older = store.submit([store.claim("a", 4)], urgent=True)
+    assert not older.wait(10) and older.fenced
+    guarded = store.guarded(session("a", fence=4), [store.put_steps("a", 0, steps(1, 2))])
+    stale = store.submit(guarded, urgent=True)
+    assert not stale.wait(10) and stale.fenced and "fenced: session a" in (stale.error or "")
+    write(store, store.guarded(session("a", fence=5), [store.put_steps("a", 0, steps(1, 3))]))
+    assert store.session_row("a")["fence"] == 5 and store.max_seq("a") == 3
+
+
 def test_history_reads(store: HistoryStore) -> None:
     write(store, store.put_session(session()), store.put_steps("s", 0, steps(1, 100)))
     write(store, store.put_steps("s", 0, [(100, 100, None, 1, record(100, extra=1))]))  # replaced
