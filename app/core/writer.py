@@ -144,7 +144,7 @@ def run_statements(
     (``execute`` returns a cursor: a guard's row count is read from it)."""
     for write in batch:
         for sql, params, many in write.statements:
-            if many is GUARD:
+            if many == GUARD:
                 if cast(Any, execute(sql, cast(Sequence[Any], params))).rowcount != 1:
                     # a guard's parameters end with (session id, fence)
                     raise Fenced(*cast(Sequence[Any], params)[-2:])
