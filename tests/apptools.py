@@ -184,6 +184,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class Exited(RuntimeError):
+    """The server process ended before it answered."""
+
+
 class Server:
     """``python -m app.serve`` (uvicorn on ``app.main:app``) in a subprocess on 127.0.0.1."""
 
@@ -199,6 +203,19 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30.0) -> Server:
+        """Start the server and wait for its healthz. A server that exits at once is started
+        again on another port, twice at most: the free port :func:`free_port` found can be
+        taken by another process before the server binds it (a Ray cluster's workers take
+        ports as they start), and uvicorn then exits with a startup failure."""
+        for attempt in range(3):
+            try:
+                return self._start(timeout)
+            except Exited:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _start(self, timeout: float) -> Server:
         self.port = free_port()
         env = {**os.environ, "BPP_DATA_DIR": str(self.data_dir), **self.env}
         url = store_url(self.data_dir)
@@ -216,7 +233,7 @@ class Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}")
+                raise Exited(f"server exited with {self.proc.returncode}")
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(self.url + "/api/healthz", timeout=1).status_code == 200:
                     return self
