@@ -275,7 +275,10 @@ class Recovery:
                     self.sessions.pop(s.id, None)
                 s.hub.close("deleted")
                 return
-            s.reason = "storage" if self.store.failing else "write failed"
+            # the cause, not whether the database refuses now: a repair that waited for
+            # PostgreSQL to answer again finds the storage episode over
+            told = (s.status, s.reason) == ("paused", "storage")
+            s.reason = "storage" if self.store.failing or told else "write failed"
             self._dropped(s, cause)
 
     @staticmethod

@@ -143,11 +143,15 @@ def test_a_stalled_replica_writes_nothing_after_another_claimed_its_session(
         seqs = [r[0] for r in rows(database, "SELECT seq FROM history WHERE session_id = %s"
                                    " ORDER BY seq", sid)]  # fmt: skip
         assert seqs == list(range(1, RUN + 1))
-        # A learns it was fenced (a write refused by the store), and forwards to B since
-        wait_for(lambda: f"fenced: session {sid}" in a_log.read_text(), timeout=30)
+        # A stops driving the session and forwards to B since: told by a write the store
+        # refused (fenced), or first by its keeper's renewal that B holds the lease now (on a
+        # busy machine either may come first; no late rows either way)
+        wait_for(lambda: f"fenced: session {sid}" in a_log.read_text()
+                 or f"session {sid}: another replica holds it now" in a_log.read_text(),
+                 timeout=30)  # fmt: skip
         through_a = on_a.get(f"/api/sessions/{sid}", headers=h)
     assert through_a.status_code == 200 and through_a.json()["seq"] == RUN
     assert holder(sid) == b.url  # served by B: A did not take the session back
     said = [line for line in a_log.read_text().splitlines()
             if f"fenced: session {sid}" in line and "stopped here" in line]  # fmt: skip
-    assert len(said) == 1, said  # once, however many of its writes were refused
+    assert len(said) <= 1, said  # once, however many of its writes were refused
