@@ -207,13 +207,10 @@ class Server:
         again on another port, twice at most: the free port :func:`free_port` found can be
         taken by another process before the server binds it (a Ray cluster's workers take
         ports as they start), and uvicorn then exits with a startup failure."""
-        for attempt in range(3):
-            try:
+        for _ in range(2):
+            with contextlib.suppress(Exited):
                 return self._start(timeout)
-            except Exited:
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        return self._start(timeout)
 
     def _start(self, timeout: float) -> Server:
         self.port = free_port()
