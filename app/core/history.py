@@ -170,6 +170,6 @@ def open_store(
     pgstore = importlib.import_module("app.core.pgstore")
     store: HistoryStore = pgstore.PgStore(
         settings.database_url, interval, max_bytes, on_failed, on_recovered,
-        pool_size=settings.database_pool,
+        pool_size=settings.database_pool, idle_transaction_seconds=settings.lease_seconds,
     )  # fmt: skip
     return store

@@ -54,6 +54,17 @@ READ_TIMEOUT = 2.0
 # a reconnection is given up after this (and the next request starts a new one): the pool's
 # backoff would otherwise wait up to minutes between tries after a long outage
 RECONNECT_SECONDS = 2.0
+# PostgreSQL ends the writer's connection when a transaction of it sits idle (no statement
+# running) this long: a process stalled between a batch's statements (a long GC or VM pause,
+# SIGSTOP) would otherwise hold the row locks its guard took (app/sessions/fencing.py) until it
+# woke, and a replica adopting the session would wait for it in its claim (and with it every
+# write of that replica, and the upkeep that renews its leases). The store is given the lease's
+# time (app/core/history.py), so by the time a lease has lapsed and another replica adopts, the
+# stalled transaction is gone; its batch was never acknowledged, and the stalled process, when
+# it wakes, finds the connection closed and tries each write again alone, on a new connection:
+# fenced if the session was claimed meanwhile, else committed. The writer's own transactions
+# sit idle only between the statements of one batch (microseconds).
+IDLE_TRANSACTION_SECONDS = 3.0
 TOTAL_SIZE = (
     "SELECT coalesce(sum(pg_total_relation_size(to_regclass(t))), 0) AS n"
     " FROM unnest(%s::text[]) AS t"
@@ -166,23 +177,31 @@ class PgStore(Reads, Writes):
         on_failed: Callable[[Write], None] | None = None,
         on_recovered: Callable[[], None] | None = None,
         pool_size: int = 8,
+        idle_transaction_seconds: float = IDLE_TRANSACTION_SECONDS,
     ) -> None:
         self.url = url
         self.max_bytes = max_bytes
+        self._idle_ms = max(1, round(idle_transaction_seconds * 1000))
         upgrade_postgres(url)
         # readers share one pool; the writer thread has its own, so a burst of reads never
         # makes a commit wait (nor a wait look like PostgreSQL failing)
         self.pool = self._pool(max(2, pool_size - 1), "bpp-store-read", check=False)
-        self.writing = self._pool(1, "bpp-store-write", check=True)
+        self.writing = self._pool(1, "bpp-store-write", check=True, configure=self._bounded)
         self._free_space = self._has_freespacemap()
         self._vacuuming = threading.Lock()
         self._sink = PgSink(self)
         self._writer = Writer(self._sink, commit_interval, on_failed, on_recovered)
 
-    def _pool(self, size: int, name: str, check: bool) -> ConnectionPool[Connection]:
+    def _pool(
+        self,
+        size: int,
+        name: str,
+        check: bool,
+        configure: Callable[[Connection], None] | None = None,
+    ) -> ConnectionPool[Connection]:
         """Autocommit connections with rows as dicts; with ``check``, each is checked before
         use (the writer's: a restarted PostgreSQL then costs no failed write, which would
-        start a failing episode)."""
+        start a failing episode); ``configure`` runs on each new connection."""
         pool: ConnectionPool[Connection] = ConnectionPool(
             self.url,
             connection_class=Connection,
@@ -190,12 +209,18 @@ class PgStore(Reads, Writes):
             min_size=1,
             max_size=size,
             check=ConnectionPool.check_connection if check else None,
+            configure=configure,
             reconnect_timeout=RECONNECT_SECONDS,
             open=True,
             name=name,
         )
         pool.wait(timeout=30)
         return pool
+
+    def _bounded(self, conn: Connection) -> None:
+        """The writer's transactions may not sit idle longer than ``idle_transaction_seconds``
+        (see IDLE_TRANSACTION_SECONDS). SET takes no bound parameters: an int, formatted."""
+        conn.execute(f"SET idle_in_transaction_session_timeout = {int(self._idle_ms)}")
 
     def _has_freespacemap(self) -> bool:
         """Make pg_freespacemap available if this role may (it measures reusable space)."""

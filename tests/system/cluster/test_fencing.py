@@ -2,7 +2,9 @@
 meanwhile (fencing tokens: app/sessions/fencing.py).
 
 Two replicas A and B (a 1 s lease) over one PostgreSQL, Redis and Ray cluster. A runs a session
-and is stopped (SIGSTOP) between two of its transactions, while it still has batches to write;
+and is stopped (SIGSTOP) while it still has batches to write: between two of its transactions,
+or inside one, past the guard that locked the session's row (PostgreSQL ends that transaction
+once it has sat idle for the lease's time: app/core/pgstore.py, IDLE_TRANSACTION_SECONDS).
 B finds the lease lapsed, takes the session over (claiming it in the store) and runs it on. A
 is woken (SIGCONT): every write it tries for the session is refused, so nothing A commits comes
 after B's claim (a trigger in the test's database notes which replica wrote what, by its
@@ -85,23 +87,35 @@ def rows(database: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         return pg.execute(sql, params).fetchall()
 
 
-def stop_between_transactions(a: Server, database: str) -> None:
-    """SIGSTOP A where its writer is not inside a transaction (one left open would hold the
-    session's row, and B's claim would wait for A to wake: correct, but not this test)."""
+# A's connections: how many are inside a transaction (a statement sent before the stop still
+# finishes: "active" turns "idle in transaction"), and how many of those updated the session row
+# (its guard holds the row's lock until the transaction ends)
+A_STATES = """
+SELECT count(*) FILTER (WHERE a.state = 'active'),
+       count(*) FILTER (WHERE a.state <> 'idle'),
+       count(*) FILTER (WHERE a.state = 'idle in transaction' AND EXISTS (SELECT 1 FROM pg_locks l
+         WHERE l.pid = a.pid AND l.relation = 'sessions'::regclass))
+FROM pg_stat_activity a WHERE a.application_name = 'replica-a'
+"""
+
+
+def stop_a(a: Server, database: str, inside: bool) -> None:
+    """SIGSTOP A where its writer is outside any transaction, or (``inside``) inside one that
+    holds the session's row: stopped at random until it is where it was wanted."""
     assert a.proc is not None
-    for _ in range(50):
+    for _ in range(200):
         os.kill(a.proc.pid, signal.SIGSTOP)
-        busy = rows(database, "SELECT count(*) FROM pg_stat_activity WHERE application_name ="
-                    " 'replica-a' AND state <> 'idle'")[0][0]  # fmt: skip
-        if busy == 0:
+        settled = wait_for(lambda: (n := rows(database, A_STATES)[0])[0] == 0 and n, timeout=10)
+        if (settled[2] > 0) if inside else (settled[1] == 0):
             return
         os.kill(a.proc.pid, signal.SIGCONT)
         time.sleep(0.01)
-    raise AssertionError("A was always inside a transaction")
+    raise AssertionError(f"A was never stopped {'inside' if inside else 'outside'} a transaction")
 
 
+@pytest.mark.parametrize("inside", [False, True], ids=["between", "inside-a-transaction"])
 def test_a_stalled_replica_writes_nothing_after_another_claimed_its_session(
-    cluster: tuple[Server, Server, str, Path],
+    cluster: tuple[Server, Server, str, Path], inside: bool
 ) -> None:
     a, b, database, a_log = cluster
     assert a.proc is not None
@@ -123,7 +137,7 @@ def test_a_stalled_replica_writes_nothing_after_another_claimed_its_session(
         assert run.status_code == 200, run.text
         wait_for(lambda: on_a.get(f"/api/sessions/{sid}", headers=h).json()["seq"] >= 300,
                  timeout=60)  # fmt: skip
-        stop_between_transactions(a, database)
+        stop_a(a, database, inside)
         try:
             # B takes the session over once A's lease has lapsed, and writes it
             wait_for(lambda: holder(sid) == b.url, timeout=20)

@@ -15,7 +15,10 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import psycopg
+import psycopg.errors
 import pytest
+from faulttools import wait_for
 from pgtools import PgCluster
 
 from app.core.history import HistoryStore
@@ -96,6 +99,34 @@ def test_fence_claims_and_guards(store: HistoryStore) -> None:
     assert not stale.wait(10) and stale.fenced and "fenced: session a" in (stale.error or "")
     write(store, store.guarded(session("a", fence=5), [store.put_steps("a", 0, steps(1, 3))]))
     assert store.session_row("a")["fence"] == 5 and store.max_seq("a") == 3
+
+
+def test_a_writer_transaction_left_idle_is_ended_and_the_writer_goes_on(pg: PgCluster) -> None:
+    """A stall inside a write transaction (its guard holding the session row) is bounded:
+    PostgreSQL ends a writer's transaction idle for ``idle_transaction_seconds``, freeing its
+    locks for a claim; the writer's next write commits on a new connection."""
+    url = pg.database(f"contract{next(_names)}")
+    store = PgStore(url, idle_transaction_seconds=0.3)
+    try:
+        write(store, store.put_session(session("a")))
+        with store.writing.connection() as conn:
+            assert conn.execute("SHOW idle_in_transaction_session_timeout").fetchone() == {
+                "idle_in_transaction_session_timeout": "300ms"
+            }
+            stalled = conn.info.backend_pid
+            conn.execute("BEGIN")
+            conn.execute("UPDATE sessions SET fence = fence WHERE id = 'a'")  # the row locked
+            with psycopg.connect(url, autocommit=True) as other:  # a claim goes through
+                other.execute("SET lock_timeout = '20s'")
+                other.execute("UPDATE sessions SET fence = 3 WHERE id = 'a'")
+                gone = "SELECT count(*) FROM pg_stat_activity WHERE pid = %s"
+                wait_for(lambda: other.execute(gone, (stalled,)).fetchone() == (0,), timeout=20)
+            with pytest.raises(psycopg.errors.IdleInTransactionSessionTimeout):
+                conn.execute("COMMIT")  # what the stalled process finds when it wakes
+        write(store, store.put_steps("a", 0, steps(1, 2)))
+        assert store.max_seq("a") == 2 and store.session_row("a")["fence"] == 3
+    finally:
+        store.close()
 
 
 def test_history_reads(store: HistoryStore) -> None:
