@@ -6,7 +6,10 @@ through each store's one writer thread; then the reads a stream resume and a pag
 make. SQLite is the default file (WAL, synchronous=NORMAL); PostgreSQL 15 is a throwaway
 cluster on loopback (tests/pgtools.py), durable as configured by default (``fsync`` on, a WAL
 flush a commit) and with ``synchronous_commit=off`` (a crash of PostgreSQL itself may lose the
-last fraction of a second, about what SQLite's NORMAL risks on power loss).
+last fraction of a second, about what SQLite's NORMAL risks on power loss). "guarded" is what
+web replicas write (app/sessions/fencing.py): each session claimed with a fence, and each of
+its writes led by the guard, a no-op UPDATE of its row that must match; its ratio to the same
+database unguarded is the guards' cost.
 
     .venv/bin/python -m bench store [--sessions 8] [--seconds 5]
 """
@@ -42,8 +45,9 @@ def record(sid: str, seq: int) -> str:
     return json.dumps(rec, separators=(",", ":"))
 
 
-def write_load(store: HistoryStore, sessions: int, seconds: float) -> float:
-    """Step rows committed a second, ``sessions`` writers submitting as fast as commits go."""
+def write_load(store: HistoryStore, sessions: int, seconds: float, fence: int = 0) -> float:
+    """Step rows committed a second, ``sessions`` writers submitting as fast as commits go;
+    with a ``fence``, each session claimed with it and its writes guarded."""
     done = [0] * sessions
     stop = time.monotonic() + seconds
 
@@ -51,8 +55,10 @@ def write_load(store: HistoryStore, sessions: int, seconds: float) -> float:
         sid = f"s{i}"
         s = SimpleNamespace(id=sid, owner="o", name="", config={}, status="running",
                             generation=0, seq_base=0, counters={}, created=0.0,
-                            reason=None)  # fmt: skip
+                            reason=None, fence=fence)  # fmt: skip
         assert store.submit([store.put_session(s)], urgent=True).wait()
+        if fence:
+            assert store.submit([store.claim(sid, fence)], urgent=True).wait()
         seq, last_checkpoint = 0, time.monotonic()
         while time.monotonic() < stop:
             rows = [(q, q, 1.0 / q, q % 20 == 0, record(sid, q))
@@ -61,7 +67,7 @@ def write_load(store: HistoryStore, sessions: int, seconds: float) -> float:
             if time.monotonic() - last_checkpoint > 2.0:
                 statements += [store.put_checkpoint(sid, 0, seq, CHECKPOINT), store.put_status(s)]
                 last_checkpoint = time.monotonic()
-            assert store.submit(statements).wait(), "a write failed"
+            assert store.submit(store.guarded(s, statements)).wait(), "a write failed"
             seq += BATCH
             done[i] = seq
 
@@ -83,9 +89,9 @@ def read_ms(fn: Callable[[], object], n: int = 200) -> float:
     return statistics.median(times) * 1000
 
 
-def measure(store: HistoryStore, sessions: int, seconds: float) -> dict[str, float]:
+def measure(store: HistoryStore, sessions: int, seconds: float, fence: int = 0) -> dict[str, float]:
     try:
-        rate = write_load(store, sessions, seconds)
+        rate = write_load(store, sessions, seconds, fence)
         top = store.max_seq("s0")
         return {
             "steps/s written": rate,
@@ -113,14 +119,33 @@ def main() -> None:
     ):
         cluster = PgCluster(options)
         try:
-            url = cluster.database("bench")
-            results[label] = measure(PgStore(url), args.sessions, args.seconds)
+            # unguarded and guarded alternate, each in a database of its own, twice: the
+            # guards' cost is their ratio, each side the better of its two runs
+            for i, fence in enumerate((0, 7, 0, 7)):
+                name = f"{label} guarded" if fence else label
+                url = cluster.database(f"bench{i}")
+                got = measure(PgStore(url), args.sessions, args.seconds, fence)
+                results[name] = better(results.get(name), got)
         finally:
             cluster.remove()
-    base = results["SQLite"]
-    names = list(results)
-    print(f"\n| store, {args.sessions} sessions writing | " + " | ".join(names)
-          + " | " + " | ".join(f"{n} / SQLite" for n in names[1:]) + " |")  # fmt: skip
+    plain = [n for n in results if not n.endswith("guarded")]
+    table(results, plain, args.sessions)
+    for name in plain[1:]:
+        table(results, [name, f"{name} guarded"], args.sessions)
+
+
+def better(old: dict[str, float] | None, new: dict[str, float]) -> dict[str, float]:
+    """Of two runs, per figure the better: the most steps/s, the least ms."""
+    if old is None:
+        return new
+    return {k: max(v, new[k]) if "/s" in k else min(v, new[k]) for k, v in old.items()}
+
+
+def table(results: dict[str, dict[str, float]], names: list[str], sessions: int) -> None:
+    """The figures of the stores ``names``, with their ratios to the first."""
+    base = results[names[0]]
+    print(f"\n| store, {sessions} sessions writing | " + " | ".join(names)
+          + " | " + " | ".join(f"{n} / {names[0]}" for n in names[1:]) + " |")  # fmt: skip
     print("|---" * (2 * len(names)) + "|")
     for key in base:
         values = [results[n][key] for n in names]
