@@ -5,7 +5,7 @@ The writer thread, the statements' parameters and the reads' decoding are the SQ
 (app/core/writer.py, app/core/writes.py, app/core/reads.py); the SQL is app/core/sql_postgres.py.
 Connections come from psycopg 3 ``ConnectionPool``s, autocommit: the readers share one, the
 writer thread has its own (one connection, checked before each batch, so a restarted server
-costs no failed write) and opens one transaction per batch, its statements pipelined.
+costs no failed write) and opens one transaction per batch.
 The schema is migrated by Alembic when the store opens (app/core/migrate.py).
 
 Failures: PostgreSQL unreachable, shutting down or read-only is a *storage* failure for the
@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -37,7 +37,7 @@ from app.core.errors import ApiError
 from app.core.migrate import upgrade_postgres
 from app.core.reads import Params, Reads
 from app.core.sql_postgres import POSTGRES
-from app.core.writer import PROBE_BYTES, Statement, Write, Writer, check_guards, run_statements
+from app.core.writer import PROBE_BYTES, Statement, Write, Writer, run_statements
 from app.core.writes import Writes
 
 log = logging.getLogger(__name__)
@@ -124,19 +124,11 @@ class PgSink:
         with self.store.writing.connection(timeout=WRITE_TIMEOUT) as conn:
             if not frees:
                 self._check_room(conn, 0, fresh=False)
-            # pipelined: the batch's statements go in one round trip, not one each (on a
-            # busy machine each round trip waits for PostgreSQL's process to be scheduled);
-            # the guards' row counts are read once the pipeline has synced, before COMMIT
-            guards: list[tuple[Any, Sequence[Any]]] = []
-            with conn.transaction():
-                with conn.pipeline():
-                    run_statements(
-                        lambda sql, params: conn.cursor().execute(sql, params),
-                        lambda sql, rows: conn.cursor().executemany(sql, rows),
-                        batch,
-                        guards,
-                    )
-                check_guards(guards)
+            # one round trip a statement, not pipelined: between the statements of a pipeline
+            # PostgreSQL counts the transaction as running, not idle, so a process stalled
+            # while sending one would hold its guard's row lock past IDLE_TRANSACTION_SECONDS
+            with conn.transaction(), conn.cursor() as cur:
+                run_statements(cur.execute, cur.executemany, batch)
         self.freed = self.freed or frees
         if not frees and self.store.max_bytes is not None:
             self._used += written(batch)  # until the next measurement

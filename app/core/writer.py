@@ -139,30 +139,19 @@ def run_statements(
     execute: Callable[[str, Sequence[Any]], object],
     executemany: Callable[[str, Iterable[Sequence[Any]]], object],
     batch: list[Write],
-    guards: list[tuple[Any, Sequence[Any]]] | None = None,
 ) -> None:
     """Every statement of ``batch`` in order, through a connection's or cursor's methods
-    (``execute`` returns a cursor: a guard's row count is read from it, at once, or with
-    ``guards`` by :func:`check_guards` once the results are in: a pipeline's)."""
+    (``execute`` returns a cursor: a guard's row count is read from it)."""
     for write in batch:
         for sql, params, many in write.statements:
             if many == GUARD:
-                cursor = execute(sql, cast(Sequence[Any], params))
-                if guards is not None:
-                    guards.append((cursor, cast(Sequence[Any], params)))
-                else:
-                    check_guards([(cursor, cast(Sequence[Any], params))])
+                if cast(Any, execute(sql, cast(Sequence[Any], params))).rowcount != 1:
+                    # a guard's parameters end with (session id, fence)
+                    raise Fenced(*cast(Sequence[Any], params)[-2:])
             elif many:
                 executemany(sql, cast(Iterable[Sequence[Any]], params))
             else:
                 execute(sql, cast(Sequence[Any], params))
-
-
-def check_guards(guards: list[tuple[Any, Sequence[Any]]]) -> None:
-    """Raise :class:`Fenced` for the first guard (cursor, parameters) that matched no row."""
-    for cursor, params in guards:
-        if cursor.rowcount != 1:
-            raise Fenced(*params[-2:])  # a guard's parameters end with (session id, fence)
 
 
 class Writer:
