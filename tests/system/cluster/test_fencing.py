@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import httpx
 import psycopg
@@ -27,7 +25,7 @@ import pytest
 import redis
 from apptools import FAST, Server
 from faulttools import wait_for
-from pgtools import shared
+from pgtools import rows, shared, stop_between_transactions
 from raytools import RayCluster
 from redistools import redis_url  # noqa: F401  (the session fixture)
 
@@ -80,26 +78,6 @@ def cluster(
             print(name, (logs / name).read_text()[-2000:])
 
 
-def rows(database: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    with psycopg.connect(database) as pg:
-        return pg.execute(sql, params).fetchall()
-
-
-def stop_between_transactions(a: Server, database: str) -> None:
-    """SIGSTOP A where its writer is not inside a transaction (one left open would hold the
-    session's row, and B's claim would wait for A to wake: correct, but not this test)."""
-    assert a.proc is not None
-    for _ in range(50):
-        os.kill(a.proc.pid, signal.SIGSTOP)
-        busy = rows(database, "SELECT count(*) FROM pg_stat_activity WHERE application_name ="
-                    " 'replica-a' AND state <> 'idle'")[0][0]  # fmt: skip
-        if busy == 0:
-            return
-        os.kill(a.proc.pid, signal.SIGCONT)
-        time.sleep(0.01)
-    raise AssertionError("A was always inside a transaction")
-
-
 def test_a_stalled_replica_writes_nothing_after_another_claimed_its_session(
     cluster: tuple[Server, Server, str, Path],
 ) -> None:
@@ -123,7 +101,7 @@ def test_a_stalled_replica_writes_nothing_after_another_claimed_its_session(
         assert run.status_code == 200, run.text
         wait_for(lambda: on_a.get(f"/api/sessions/{sid}", headers=h).json()["seq"] >= 300,
                  timeout=60)  # fmt: skip
-        stop_between_transactions(a, database)
+        stop_between_transactions(a.proc.pid, database, "replica-a")
         try:
             # B takes the session over once A's lease has lapsed, and writes it
             wait_for(lambda: holder(sid) == b.url, timeout=20)
