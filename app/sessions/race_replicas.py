@@ -34,6 +34,12 @@ with them. Hence:
   lock-step's own, the lagging ones catch up first while the ones ahead wait at the cap, so
   from then on no run is more than one step ahead. The same holds for a race gathered by a
   request before any keeper looked.
+* **A race not held here is dropped here.** When this replica stops holding a run's session
+  (another one holds its lease now, its write was fenced, or the culler let it go idle:
+  ``Manager._forfeit``, ``_let_go``), every race it loaded with that run is dropped and marked
+  ``ended``: its streams (``/api/races/{id}/events``, which the race page reads) end without a
+  ``close``, as a session's do when its hub ends, so the clients reconnect, land on the holder
+  (forwarded) and go on from their ``Last-Event-ID``. A stale copy never streams on.
 * **Split runs are refused, never driven apart: the last resort.** Sessions of one race can
   still end up held by two replicas (two requests racing past each other's look, a dead
   replica's runs taken by keepers that each found another run of it held, a race split when
@@ -79,7 +85,7 @@ class RaceHolding:
 
     def _open_races(self) -> None:
         """One process: every stored race. Replicas: none (gathered where asked for), and the
-        manager told of this (its keeper takes races over)."""
+        manager told of this (its keeper takes races over, its lost sessions drop them)."""
         self._gathering = threading.Lock()
         if self.manager.leases is not None:
             self.manager.races = self
@@ -118,8 +124,7 @@ class RaceHolding:
             others = {h for h in holders if h is not None and h != leases.token}
             if others:
                 if len(others) == 1 and leases.token not in holders:
-                    with self.lock:  # held there: a copy here would go stale
-                        self.races.pop(race_id, None)
+                    self._drop(race_id)  # held there: a copy here would go stale
                     return str(leases.url_of(others.pop()) or "")
                 raise split(race, holders.index(next(iter(others))))
             return self._gather(race)
@@ -139,6 +144,21 @@ class RaceHolding:
                 raise
             return False
         return True
+
+    def let_go_of(self, session_id: str) -> None:
+        """This replica holds ``session_id`` no more: every race loaded here with it as a run
+        is dropped, its streams ended (see the module docstring)."""
+        with self.lock:
+            ids = [r.id for r in self.races.values()
+                   if any(run.session == session_id for run in r.runs)]  # fmt: skip
+        for race_id in ids:
+            self._drop(race_id)
+
+    def _drop(self, race_id: str) -> None:
+        with self.lock:
+            race = self.races.pop(race_id, None)
+        if race is not None:
+            race.ended = True
 
     def _gather(self, race: Race) -> str | None:
         """Take the race's sessions here in run order, then load the race (see the module

@@ -87,6 +87,8 @@ class Race:
     lock: threading.Lock = field(default_factory=threading.Lock)
     # web replicas: runs whose session was found deleted (app/sessions/race_replicas.py)
     gone: set[str] = field(default_factory=set)
+    # web replicas: dropped here (a run's session held here no more): its streams end
+    ended: bool = False
 
 
 def difference(changes: dict[str, Any], prefix: str = "") -> str:

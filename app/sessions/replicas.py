@@ -30,7 +30,7 @@ The design (README "Running on a cluster"):
   (app/sessions/race_replicas.py). So a run's own session asked for while free, when another
   replica holds its race's other runs, is forwarded there rather than adopted here; the keeper
   takes a dead replica's run with its race's other runs (the race gathered, its runs continued
-  in lock-step).
+  in lock-step); and a session this replica stops holding drops the races it ran in here.
 """
 
 from __future__ import annotations
@@ -62,6 +62,8 @@ class RaceHooks(Protocol):
     """What the manager asks of the races over replicas (app/sessions/race_replicas.py)."""
 
     def take_over(self, session_id: str) -> bool: ...
+
+    def let_go_of(self, session_id: str) -> None: ...
 
 
 class Replicas(Fencing):
@@ -346,6 +348,8 @@ class Replicas(Fencing):
         with s.lock:
             s.deleted = True  # its actor's last batches are dropped (app/sessions/remote.py)
             self._recall(s)
+        if self.races is not None:  # a race it runs in is not held here any more either
+            self.races.let_go_of(session_id)
 
     def _let_go(self, s: Session) -> None:
         """An idle session unloaded: held here no more, its lease free for whoever asks."""
@@ -357,6 +361,8 @@ class Replicas(Fencing):
             with self.lock:
                 self.sessions.pop(s.id, None)
         self.leases.release(s.id)
+        if self.races is not None:
+            self.races.let_go_of(s.id)
 
     def _hand_over(self, sessions: list[Session]) -> None:
         """Shutting down (its runs checkpointed and still stored as running): every lease

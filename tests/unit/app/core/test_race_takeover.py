@@ -1,8 +1,9 @@
 """A race's runs move between web replicas together (app/sessions/race_replicas.py,
 app/sessions/replicas.py): a free run asked for by its own URL goes to the replica holding its
 race; the keepers of two surviving replicas take a dead replica's race whole, one of them, and
-continue its runs as one race run in lock-step. Over the real ``Replicas`` and ``Races`` code
-with fake leases, a fake store and fake sessions (the cluster test drives the real ones:
+continue its runs as one race run in lock-step; a replica that stops holding a run drops the
+race and ends its streams. Over the real ``Replicas`` and ``Races`` code with fake leases, a
+fake store and fake sessions (the cluster test drives the real ones:
 tests/system/cluster/test_web_replicas.py)."""
 
 from __future__ import annotations
@@ -161,3 +162,14 @@ def test_two_keepers_take_a_dead_replicas_race_whole_and_run_it_in_lock_step() -
     assert sorted(c.started) == sorted([(RUNS[0], 60, 38), (RUNS[1], 63, 38), (RUNS[2], 60, 38)])
     assert all(s.pace is not None for s in c.sessions.values())
     assert d.started == []
+
+
+def test_a_replica_that_stops_holding_a_run_drops_the_race_and_ends_its_streams() -> None:
+    shared = SharedState()
+    store = FakeStore(dict.fromkeys(RUNS, 5))
+    c = Replica("c", shared, store)
+    assert c.races_here.route(RACE) is None
+    race = c.races_here.races[RACE]
+    shared.held[RUNS[2]] = "d"  # another replica holds run 2 now
+    c._keep()  # the renewal finds it: forfeited here
+    assert RACE not in c.races_here.races and race.ended  # a stale copy's streams end
