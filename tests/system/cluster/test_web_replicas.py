@@ -114,7 +114,7 @@ def test_the_new_owner_rate_and_the_stream_cap_count_both_replicas(
         # the page stream through B: forwarded to A (which holds the session), streamed back
         events: list[str] = []
         with on_b.stream("GET", f"/api/sessions/{sid}/page-events?fps=5", headers=h) as page:
-            assert page.status_code == 200
+            assert page.status_code == 200, page.read()
             for line in page.iter_lines():
                 events += [line.removeprefix("event: ")] if line.startswith("event: ") else []
                 if "network" in events:
@@ -217,7 +217,7 @@ class RaceReader:
         return self
 
 
-RACE_RUN = 1200  # steps of each run of the race A starts and B finishes
+RACE_RUN = 400  # steps of each run of the race A starts and B finishes
 
 
 def test_a_stalled_replicas_race_goes_on_whole_in_lock_step_on_the_other(
