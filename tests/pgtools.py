@@ -14,11 +14,13 @@ import contextlib
 import hashlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -111,3 +113,24 @@ def wait_ready(cluster: PgCluster, timeout: float = 30.0) -> None:
             return
         time.sleep(0.1)
     raise RuntimeError("PostgreSQL did not come up")
+
+
+def rows(database: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    with psycopg.connect(database) as pg:
+        return pg.execute(sql, params).fetchall()
+
+
+def stop_between_transactions(pid: int, database: str, app: str) -> None:
+    """SIGSTOP process ``pid`` (a server connected as ``application_name`` ``app``) where it is
+    not inside a write transaction: one left open would hold its sessions' rows, and another
+    replica's claim of them would wait for it to wake (a transaction that wrote or locked a
+    row has an xid; a stream's reads, which may sit idle in a transaction, hold no row)."""
+    for _ in range(50):
+        os.kill(pid, signal.SIGSTOP)
+        busy = rows(database, "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s"
+                    " AND backend_xid IS NOT NULL", app)[0][0]  # fmt: skip
+        if busy == 0:
+            return
+        os.kill(pid, signal.SIGCONT)
+        time.sleep(0.01)
+    raise AssertionError(f"{app} was always inside a transaction")

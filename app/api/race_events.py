@@ -10,6 +10,11 @@ Events, each tagged with its run's index:
   sent when something changed, at most every ``stream_interval_ms`` (at least 40 ms);
 - ``close``: the race was deleted.
 
+With web replicas, the stream ends without ``close`` when this replica stops holding the race
+(``Race.ended``: a run's session lost or let go, app/sessions/race_replicas.py), as a session's
+streams end when its hub ends: the client reconnects with ``Last-Event-ID``, lands on the
+replica holding the race (forwarded) and goes on from its cursors there, every step once.
+
 The event id is every run's cursor, ``"seq0.seq1...."``; a reconnect's ``Last-Event-ID``
 resumes each run after its own cursor (``?after=0`` replays everything). The stream polls the
 store, which serves the records once committed: a run's records arrive in order, whatever the
@@ -100,6 +105,8 @@ async def race_events(
         yield format_sse_event(comment="connected", retry=settings.retry_ms)
         while True:
             began = time.monotonic()
+            if race.ended:  # held elsewhere now: the client reconnects to the holder
+                return
             if race.id not in races.races:
                 yield format_sse_event(data_str='{"reason":"deleted"}', event="close")
                 return

@@ -58,6 +58,7 @@ class Dialect:
     races: str  # -
     races_of: str  # owner
     race_row: str  # id
+    races_naming: str  # pattern (LIKE on the runs' JSON text: confirmed by the caller)
     checkpoint: str  # session_id -> data
     checkpoint_at: str  # session_id -> generation, step
     max_seq: str  # session_id -> m

@@ -57,6 +57,15 @@ class Reads:
     def race_row(self, race_id: str) -> Any:
         return self._one(self.sql.race_row, (race_id,))
 
+    def race_with(self, session_id: str) -> Any:
+        """The stored race one of whose runs is ``session_id`` (None: it runs alone). A LIKE
+        on the runs' JSON text finds the candidates on either dialect (an id's ``_`` matches
+        any character there), and the parsed runs confirm one."""
+        for row in self._rows(self.sql.races_naming, (f"%{session_id}%",)):
+            if any(run.get("session") == session_id for run in json.loads(row["runs"])):
+                return row
+        return None
+
     def checkpoint(self, session_id: str) -> dict[str, Any] | None:
         row = self._one(self.sql.checkpoint, (session_id,))
         return None if row is None else dict(json.loads(row["data"]))

@@ -102,6 +102,7 @@ POSTGRES = Dialect(
     races="SELECT * FROM races ORDER BY created",
     races_of="SELECT * FROM races WHERE owner = %s ORDER BY created",
     race_row="SELECT * FROM races WHERE id = %s",
+    races_naming="SELECT * FROM races WHERE runs LIKE %s ORDER BY created",
     checkpoint="SELECT data FROM checkpoints WHERE session_id = %s",
     checkpoint_at="SELECT generation, step FROM checkpoints WHERE session_id = %s",
     max_seq="SELECT MAX(seq) AS m FROM history WHERE session_id = %s",

@@ -89,6 +89,7 @@ SQLITE = Dialect(
     races="SELECT * FROM races ORDER BY created",
     races_of="SELECT * FROM races WHERE owner = ? ORDER BY created",
     race_row="SELECT * FROM races WHERE id = ?",
+    races_naming="SELECT * FROM races WHERE runs LIKE ? ORDER BY created",
     checkpoint="SELECT data FROM checkpoints WHERE session_id = ?",
     checkpoint_at="SELECT generation, step FROM checkpoints WHERE session_id = ?",
     max_seq="SELECT MAX(seq) AS m FROM history WHERE session_id = ?",

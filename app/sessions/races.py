@@ -87,6 +87,8 @@ class Race:
     lock: threading.Lock = field(default_factory=threading.Lock)
     # web replicas: runs whose session was found deleted (app/sessions/race_replicas.py)
     gone: set[str] = field(default_factory=set)
+    # web replicas: dropped here (a run's session held here no more): its streams end
+    ended: bool = False
 
 
 def difference(changes: dict[str, Any], prefix: str = "") -> str:
@@ -287,15 +289,23 @@ class Races(RaceHolding):
         runs = [s for s in self.live(race) if s.status != "diverged"]
         if not runs:
             raise Conflict("every run of the race diverged; reset it", field="status")
+        self._cap(race, runs)
+        for s in runs:
+            self.manager.run(s, steps, speed)
+
+    def _cap(self, race: Race, runs: list[Session]) -> None:
+        """Pace ``runs`` in lock-step from one past the slowest of them and of the race's runs
+        already paced (before they run: none starts ahead)."""
         with race.lock:
-            race.cap = min(s.counters.get("iteration", 0) for s in runs) + WINDOW
-            for s in runs:
+            live = self.live(race)
+            paced = {s.id: s for s in live if s.status == "running" and s.cap is not None}
+            paced.update((s.id, s) for s in runs)
+            race.cap = min(s.counters.get("iteration", 0) for s in paced.values()) + WINDOW
+            for s in paced.values():
                 s.cap, s.pace = race.cap, lambda s, race=race: self._pace(race)
                 handle = s.remote
                 if handle is not None:
                     handle.post(messages.Cap(s.id, race.cap))
-        for s in runs:
-            self.manager.run(s, steps, speed)
 
     def _pace(self, race: Race) -> None:
         """Raise the runs' cap to one past the slowest running run (a worker's receiver

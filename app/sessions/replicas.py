@@ -27,18 +27,22 @@ The design (README "Running on a cluster"):
   (app/sessions/fencing.py): one writer of a session's history, whatever the clocks say.
 * An idle session this replica unloads (the culler) is let go: its lease is freed.
 * A race is held where its runs' sessions are, gathered here when they are free
-  (app/sessions/race_replicas.py).
+  (app/sessions/race_replicas.py). So a run's own session asked for while free, when another
+  replica holds its race's other runs, is forwarded there rather than adopted here; the keeper
+  takes a dead replica's run with its race's other runs (the race gathered, its runs continued
+  in lock-step); and a session this replica stops holding drops the races it ran in here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib
+import json
 import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from app.core.errors import ApiError
 from app.core.history import HistoryStore
@@ -52,6 +56,14 @@ log = logging.getLogger(__name__)
 
 LEASES_MODULE = "app.sessions.leases"  # imports redis-py: only when replicas are on
 FOLLOWED_SECONDS = 30.0  # a followed session nobody streams is forgotten after this
+
+
+class RaceHooks(Protocol):
+    """What the manager asks of the races over replicas (app/sessions/race_replicas.py)."""
+
+    def take_over(self, session_id: str) -> bool: ...
+
+    def let_go_of(self, session_id: str) -> None: ...
 
 
 class Replicas(Fencing):
@@ -69,6 +81,7 @@ class Replicas(Fencing):
     leases: Any = None  # app/sessions/leases.py Leases, when replicas are on
     # told of each session adopted here (the page's settings: app/page/ui_store.py, main.py)
     on_adopt: Callable[[Session], None] | None = None
+    races: RaceHooks | None = None  # replicas: the races (app/sessions/race_replicas.py)
 
     def run(self, session: Session, steps: int | None, speed: float | None) -> Session:
         raise NotImplementedError
@@ -106,6 +119,7 @@ class Replicas(Fencing):
         self.leases = self._leases_module.Leases(self.fanout_link, url, self.settings.lease_seconds)
         self._adopting = threading.Lock()
         self._suspects: dict[str, float] = {}
+        self._unresumed: set[str] = set()  # adopted by a race's gather, left running
 
     def _start_keeper(self) -> None:
         if self.leases is not None:
@@ -113,10 +127,13 @@ class Replicas(Fencing):
 
     # ---- where a request is served -----------------------------------------------------------
 
-    def route(self, session_id: str) -> str | None:
+    def route(self, session_id: str, gathering: bool = False) -> str | None:
         """Where a request for the session is served: None here (held here, taken now, or not
         stored: a 404 here), else the URL of the replica holding it ("" when that replica has
-        not said where it is for a lease's time: it is gone). A thread: it may read the store."""
+        not said where it is for a lease's time: it is gone). A free session that is a race's
+        run whose other runs another replica holds is served there, not taken here: lock-step
+        paces a race's runs in one process (:meth:`_race_there`); ``gathering``: asked by the
+        race's own gather, which looked already. A thread: it may read the store."""
         leases = self.leases
         if leases is None or session_id in self.sessions:
             return None
@@ -126,17 +143,37 @@ class Replicas(Fencing):
             holder = leases.take(session_id)
             if holder is None:
                 try:
-                    self._adopt(session_id)
+                    there = None if gathering else self._race_there(session_id)
+                    if there is not None:
+                        leases.release(session_id)
+                        return there
+                    self._adopt(session_id, alone=not gathering)
                 except BaseException:
                     leases.release(session_id)
                     raise
                 return None
         return str(leases.url_of(holder) or "")
 
-    def _adopt(self, session_id: str) -> None:
+    def _race_there(self, session_id: str) -> str | None:
+        """The URL of another replica holding a run of the session's race (the first such run's
+        holder), if any. The race is found in the store (``race_with``: the races' rows are
+        the truth wherever the race was made or gathered, and a session's race is looked up
+        only when the session is about to be adopted: once, not per request)."""
+        row = self.store.race_with(session_id)
+        if row is None:
+            return None
+        others = [r["session"] for r in json.loads(row["runs"]) if r["session"] != session_id]
+        for holder in self.leases.holders(others):
+            if holder is not None and holder != self.leases.token:
+                return str(self.leases.url_of(holder) or "")
+        return None
+
+    def _adopt(self, session_id: str, alone: bool = True) -> None:
         """The stored session, held here from now on (its lease taken); a run its last holder
-        left going goes on (:meth:`_continue`). Under ``_adopting``. Claimed in the store
-        first (app/sessions/fencing.py): what is read after it, no stale holder changes."""
+        left going goes on (:meth:`_continue`), unless a race's gather adopts it (not
+        ``alone``): the race continues its runs together (:meth:`resumable`). Under
+        ``_adopting``. Claimed in the store first (app/sessions/fencing.py): what is read
+        after it, no stale holder changes."""
         fence = self._claim(session_id)
         row = None if fence is None else self.store.session_row(session_id)
         if fence is None or row is None:
@@ -151,31 +188,61 @@ class Replicas(Fencing):
                 log.warning("session %s: %s", session_id, exc.body.get("detail"))
         with self.lock:
             self.sessions[session_id] = s
-        if row["status"] == "running":
-            threading.Thread(
-                target=self._continue, args=(s,), name="bpp-take-over", daemon=True
-            ).start()
+        if row["status"] == "running" and alone:
+            self.continue_alone(s)
+        elif row["status"] == "running":
+            with self.lock:
+                self._unresumed.add(session_id)
+
+    def resumable(self, session_ids: list[str]) -> list[Session]:
+        """Those of ``session_ids`` a race's gather adopted here with a run their holder left
+        going, each handed out once (the race continues them: app/sessions/race_replicas.py)."""
+        with self.lock:
+            out = [self.sessions[i] for i in session_ids
+                   if i in self._unresumed and i in self.sessions]  # fmt: skip
+            self._unresumed.difference_update(session_ids)
+        return out
+
+    def continue_alone(self, s: Session) -> None:
+        """Continue the session's run on its own (:meth:`_continue`, in its own thread)."""
+        threading.Thread(
+            target=self._continue, args=(s,), name="bpp-take-over", daemon=True
+        ).start()
 
     def _continue(self, s: Session) -> None:
         """Run on a session whose holder left it running, up to the end seq it noted (its own
         thread: the rebuild replays the steps stored after the checkpoint)."""
         with s.lock:
-            if s.deleted or s.status != "paused" or s.reason != "restart":
-                return  # changed meanwhile
-            try:
-                noted = self.leases.run_of(s.id)
-                left = 0 if noted is None else noted[0] - s.seq
-                if left > 0:
-                    self.run(s, left, noted[1] if noted else None)
-                    log.warning(
-                        "session %s: its replica stopped; run taken over at seq %d", s.id, s.seq
-                    )
-                    return
-                s.status, s.reason = ("finished", "budget") if noted else ("paused", "restart")
-            except ApiError as exc:  # a quota, storage, shutting down: it stays paused
-                log.warning("session %s: run not taken over: %s", s.id, exc)
+            left = self.run_left(s)
+            if left is not None:
+                self.go_on(s, *left)
+
+    def run_left(self, s: Session) -> tuple[int, float | None] | None:
+        """``(steps, speed)`` left of the run the session's last holder left going, up to the
+        end seq it noted; None when there is nothing to continue (then stored as finished, or
+        paused). Under the session's lock."""
+        if s.deleted or s.status != "paused" or s.reason != "restart":
+            return None  # changed meanwhile
+        try:
+            noted = self.leases.run_of(s.id)
+            if noted is not None and noted[0] > s.seq:
+                return noted[0] - s.seq, noted[1]
+            s.status, s.reason = ("finished", "budget") if noted else ("paused", "restart")
+        except ApiError as exc:  # Redis out of reach: it stays paused
+            log.warning("session %s: run not taken over: %s", s.id, exc)
+        self._stored(s.record(Batch(), status=True, urgent=True))
+        return None
+
+    def go_on(self, s: Session, steps: int, speed: float | None) -> None:
+        """Run on a session its last holder left running (:meth:`run_left` gave the steps)."""
+        try:
+            self.run(s, steps, speed)
+            log.warning("session %s: its replica stopped; run taken over at seq %d", s.id, s.seq)
+        except ApiError as exc:  # a quota, storage, shutting down: it stays paused
+            log.warning("session %s: run not taken over: %s", s.id, exc)
+            with s.lock:
                 s.status, s.reason = "paused", "restart"
-            self._stored(s.record(Batch(), status=True, urgent=True))
+                self._stored(s.record(Batch(), status=True, urgent=True))
 
     def noted_run(self, s: Session) -> None:
         """Note where the session's run ends, for a replica that may have to continue it."""
@@ -262,7 +329,10 @@ class Replicas(Fencing):
         self._suspects = {sid: self._suspects.get(sid, now) for sid in free}
         for sid, since in list(self._suspects.items()):
             if now - since >= self.settings.lease_seconds / 2:
-                self.route(sid)  # taken over here, unless another replica was first
+                # a race's run: taken with the race's other runs (the race gathered here, or
+                # left to the replica holding them); else alone, unless another was first
+                if self.races is None or not self.races.take_over(sid):
+                    self.route(sid)
                 self._suspects.pop(sid, None)
         for sid, s in list(self.followed.items()):
             if not s.hub.watched and now - s.last_seen > FOLLOWED_SECONDS:
@@ -278,6 +348,8 @@ class Replicas(Fencing):
         with s.lock:
             s.deleted = True  # its actor's last batches are dropped (app/sessions/remote.py)
             self._recall(s)
+        if self.races is not None:  # a race it runs in is not held here any more either
+            self.races.let_go_of(session_id)
 
     def _let_go(self, s: Session) -> None:
         """An idle session unloaded: held here no more, its lease free for whoever asks."""
@@ -289,6 +361,8 @@ class Replicas(Fencing):
             with self.lock:
                 self.sessions.pop(s.id, None)
         self.leases.release(s.id)
+        if self.races is not None:
+            self.races.let_go_of(s.id)
 
     def _hand_over(self, sessions: list[Session]) -> None:
         """Shutting down (its runs checkpointed and still stored as running): every lease

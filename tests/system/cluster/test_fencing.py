@@ -21,7 +21,6 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import httpx
 import psycopg
@@ -29,7 +28,7 @@ import pytest
 import redis
 from apptools import FAST, Server
 from faulttools import wait_for
-from pgtools import shared
+from pgtools import rows, shared, stop_between_transactions
 from raytools import RayCluster
 from redistools import redis_url  # noqa: F401  (the session fixture)
 
@@ -82,35 +81,33 @@ def cluster(
             print(name, (logs / name).read_text()[-2000:])
 
 
-def rows(database: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    with psycopg.connect(database) as pg:
-        return pg.execute(sql, params).fetchall()
-
-
-# A's connections: how many are inside a transaction (a statement sent before the stop still
-# finishes: "active" turns "idle in transaction"), and how many of those updated the session row
-# (its guard holds the row's lock until the transaction ends)
-A_STATES = """
+# A's write transactions (an xid: a row written or locked) once no statement of A is running
+# (one sent before the stop still finishes: "active" turns "idle in transaction"), and those
+# holding a lock on the sessions table (its guard holds the session row until the end)
+A_WRITING = """
 SELECT count(*) FILTER (WHERE a.state = 'active'),
-       count(*) FILTER (WHERE a.state <> 'idle'),
-       count(*) FILTER (WHERE a.state = 'idle in transaction' AND EXISTS (SELECT 1 FROM pg_locks l
-         WHERE l.pid = a.pid AND l.relation = 'sessions'::regclass))
+       count(*) FILTER (WHERE a.state = 'idle in transaction' AND a.backend_xid IS NOT NULL
+         AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid
+                     AND l.relation = 'sessions'::regclass))
 FROM pg_stat_activity a WHERE a.application_name = 'replica-a'
 """
 
 
 def stop_a(a: Server, database: str, inside: bool) -> None:
-    """SIGSTOP A where its writer is outside any transaction, or (``inside``) inside one that
-    holds the session's row: stopped at random until it is where it was wanted."""
+    """SIGSTOP A where its writer is outside any write transaction, or (``inside``) inside one
+    that holds the session's row: stopped at random until it is where it was wanted."""
     assert a.proc is not None
+    if not inside:
+        stop_between_transactions(a.proc.pid, database, "replica-a")
+        return
     for _ in range(200):
         os.kill(a.proc.pid, signal.SIGSTOP)
-        settled = wait_for(lambda: (n := rows(database, A_STATES)[0])[0] == 0 and n, timeout=10)
-        if (settled[2] > 0) if inside else (settled[1] == 0):
+        settled = wait_for(lambda: (n := rows(database, A_WRITING)[0])[0] == 0 and n, timeout=10)
+        if settled[1] > 0:
             return
         os.kill(a.proc.pid, signal.SIGCONT)
         time.sleep(0.01)
-    raise AssertionError(f"A was never stopped {'inside' if inside else 'outside'} a transaction")
+    raise AssertionError("A was never stopped inside a transaction")
 
 
 @pytest.mark.parametrize("inside", [False, True], ids=["between", "inside-a-transaction"])

@@ -7,13 +7,18 @@ and gets every step exactly once while B takes the run over and runs it to its e
 view settings set through A are what B's page shows afterwards. The new-owner rate and the
 open-streams cap count both replicas together; a page stream asked of B comes from A. A race
 made on A is read, stepped, run, streamed, listed and deleted through B; when A stops, B
-gathers a race of A's and shows a lesson followed through A at its step with its facts.
+gathers a race of A's and shows a lesson followed through A at its step with its facts. When
+A stalls (SIGSTOP) past its leases mid race run, B takes the race whole and runs it on in
+lock-step; A woken ends its race stream, and the client back through A (forwarded to B) gets
+every step of every run once.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -23,9 +28,11 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
 from apptools import FAST, Server
 from faulttools import Reader, wait_for
-from pgtools import shared
+from httpx_sse import connect_sse
+from pgtools import shared, stop_between_transactions
 from raytools import RayCluster
 from redistools import redis_url  # noqa: F401  (the session fixture)
 
@@ -48,9 +55,12 @@ def replicas(
     database = shared().database("replicas")
     common = {**OPTS, "database_url": database, "fanout": redis_url,
               "ray_address": ray_cluster.address}  # fmt: skip
+    common.pop("database_url")
     log = tmp_path_factory.mktemp("replicas") / "servers.log"
-    a = Server(tmp_path_factory.mktemp("a"), log=log, **common)
-    b = Server(tmp_path_factory.mktemp("b"), log=log, **common)
+    a = Server(tmp_path_factory.mktemp("a"), log=log, **common,
+               database_url=f"{database}?application_name=replica-a")  # fmt: skip
+    b = Server(tmp_path_factory.mktemp("b"), log=log, **common,
+               database_url=f"{database}?application_name=replica-b")  # fmt: skip
     try:
         t0 = time.perf_counter()
         with ThreadPoolExecutor(2) as starting:  # side by side: each imports Ray and joins it
@@ -58,6 +68,8 @@ def replicas(
         print(f"\nreplicas up in {time.perf_counter() - t0:.1f} s")
         yield a, b
     finally:
+        if a.proc is not None and a.proc.poll() is None:
+            os.kill(a.proc.pid, signal.SIGCONT)  # never left stopped
         a.stop()
         b.stop()
         print(Path(log).read_text()[-3000:])
@@ -102,7 +114,7 @@ def test_the_new_owner_rate_and_the_stream_cap_count_both_replicas(
         # the page stream through B: forwarded to A (which holds the session), streamed back
         events: list[str] = []
         with on_b.stream("GET", f"/api/sessions/{sid}/page-events?fps=5", headers=h) as page:
-            assert page.status_code == 200
+            assert page.status_code == 200, page.read()
             for line in page.iter_lines():
                 events += [line.removeprefix("event: ")] if line.startswith("event: ") else []
                 if "network" in events:
@@ -170,6 +182,94 @@ def test_a_race_made_on_one_replica_is_driven_through_the_other(
             assert http.get(f"/api/races/{rid}", headers=h).status_code == 404
             assert http.get("/api/races", headers=h).json() == []
             assert http.get("/api/sessions", headers=h).json() == []
+
+
+class RaceReader:
+    """One client of a race's stream: each run's step seqs, the frames, the last event id, and
+    whether the server ended the stream (``ended``; False when the reader stopped it)."""
+
+    def __init__(self, runs: int) -> None:
+        self.seqs: list[list[int]] = [[] for _ in range(runs)]
+        self.frames: list[dict[str, Any]] = []
+        self.last_id: str | None = None
+        self.ended = False
+
+    def read(self, http: httpx.Client, url: str, headers: dict[str, str], *,
+             until_seq: int | None = None, timeout: float = 60) -> RaceReader:  # fmt: skip
+        """Until every run is finished with its steps up to ``until_seq`` read, the stream
+        ends, or ``timeout``."""
+        deadline = time.monotonic() + timeout
+        with connect_sse(http, "GET", url, headers=headers, timeout=timeout) as es:
+            for sse in es.iter_sse():
+                self.last_id = sse.id or self.last_id
+                data = json.loads(sse.data) if sse.data else None
+                if sse.event == "step" and data is not None:
+                    self.seqs[data["run"]] += [r["seq"] for r in data["records"]]
+                elif sse.event == "frame" and data is not None:
+                    self.frames.append(data)
+                if until_seq is not None and self.frames and all(
+                    st == "finished" for st in self.frames[-1]["status"]
+                ) and all(seqs and seqs[-1] >= until_seq for seqs in self.seqs):
+                    return self
+                if time.monotonic() > deadline:
+                    return self
+        self.ended = True
+        return self
+
+
+RACE_RUN = 400  # steps of each run of the race A starts and B finishes
+
+
+def test_a_stalled_replicas_race_goes_on_whole_in_lock_step_on_the_other(
+    replicas: tuple[Server, Server],
+) -> None:
+    """A stops (SIGSTOP) past its leases mid race run, a client streaming the race from it: B's
+    keeper takes the race's runs together and runs them on in lock-step to the end A noted; A
+    woken drops the race, so its stream ends; the client reconnects through A with its last
+    event id (forwarded to B) and gets every step of every run once."""
+    a, b = replicas
+    assert a.proc is not None
+    h = bearer("replica-race-stall-owner")
+    shared_state = redis.Redis.from_url(b.env["BPP_FANOUT"])
+
+    def holders(sids: list[str]) -> list[str | None]:
+        tokens = [shared_state.get(f"bpp:{sid}:lease") for sid in sids]
+        urls = [None if t is None else shared_state.get(f"bpp:replica:{t.decode()}")
+                for t in tokens]  # fmt: skip
+        return [None if u is None else u.decode() for u in urls]
+
+    with httpx.Client(base_url=a.url, timeout=30) as on_a, \
+            httpx.Client(base_url=b.url, timeout=30) as on_b:
+        made = on_a.post("/api/races", json=RACE, headers=h)
+        assert made.status_code == 201, made.text
+        rid, sids = made.json()["id"], [r["session"] for r in made.json()["race"]["runs"]]
+        url = f"/api/races/{rid}/events?after=0"
+        run = on_a.post(f"/api/races/{rid}/run", json={"steps": RACE_RUN, "speed": 100},
+                        headers=h)  # fmt: skip
+        assert run.status_code == 200, run.text
+        first = RaceReader(2)
+        thread = threading.Thread(target=first.read, args=(on_a, url, h), kwargs={"timeout": 60})
+        thread.start()
+        wait_for(lambda: min(map(len, first.seqs)) >= 100, timeout=60)
+        stop_between_transactions(a.proc.pid, a.env["BPP_DATABASE_URL"], "replica-a")
+        try:  # B's keeper takes the race whole once A's leases have lapsed
+            wait_for(lambda: holders(sids) == [b.url, b.url], timeout=30)
+        finally:
+            os.kill(a.proc.pid, signal.SIGCONT)
+        # A woken finds its runs held by B: it drops the race and ends the stream of it
+        thread.join(30)
+        assert not thread.is_alive() and first.ended, "A's stale race stream went on"
+        assert first.seqs[0][-1] < RACE_RUN  # it ended mid-run
+        second = RaceReader(2).read(on_a, url, {**h, "Last-Event-ID": first.last_id or ""},
+                                    until_seq=RACE_RUN, timeout=90)  # fmt: skip
+        final = on_b.get(f"/api/races/{rid}", headers=h).json()
+        assert on_b.delete(f"/api/races/{rid}", headers=h).status_code == 204
+    for i in range(2):  # every step of every run once, across the two streams
+        assert first.seqs[i] + second.seqs[i] == list(range(1, RACE_RUN + 1)), i
+    assert [r["state"]["step"] for r in final["runs"]] == [RACE_RUN, RACE_RUN]
+    # B ran them in lock-step: never more than a step apart while both ran
+    both = [f["steps"] for f in second.frames if f["status"] == ["running", "running"]]
+    assert both and all(max(s) - min(s) <= 1 for s in both), both
 
 
 def test_a_stopped_replicas_lesson_and_race_go_on_through_the_other(

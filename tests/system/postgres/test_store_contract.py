@@ -202,8 +202,16 @@ def test_races(store: HistoryStore) -> None:
     write(store, store.put_race("r1", "o", "one", '{"a": 1}', '[{"name": "x"}]', 1.0))
     write(store, store.put_race("r2", "o", "zwei", "{}", "[]", 2.0))
     assert [(r["id"], r["name"]) for r in store.races()] == [("r1", "one"), ("r2", "zwei")]
+    # the race of a run's session: "a_b" as a LIKE pattern matches r3's "axb" too
+    write(store, store.put_race("r3", "o", "three", "{}", json.dumps(
+        [{"name": "a", "session": "axb"}, {"name": "b", "session": "c-d"}]), 3.0))
+    write(store, store.put_race("r4", "o", "four", "{}", json.dumps(
+        [{"name": "a", "session": "a_b"}, {"name": "b", "session": "e"}]), 4.0))
+    found = [store.race_with(s)["id"] for s in ("axb", "c-d", "a_b", "e")]
+    assert found == ["r3", "r3", "r4", "r4"]
+    assert store.race_with("c") is None and store.race_with("x") is None
     write(store, store.delete_race("r1"), frees=True)
-    assert [r["id"] for r in store.races()] == ["r2"]
+    assert [r["id"] for r in store.races()] == ["r2", "r3", "r4"]
 
 
 def test_commit_order_after_and_a_bad_write(
