@@ -17,7 +17,10 @@ Keys (next to the fan-out's ``bpp:<id>:steps``/``events``/``meta``, app/streamin
 * ``bpp:<id>:run``: ``<end seq> <speed>`` of a running session: what a replica that takes the
   session over after its holder died continues (a day's TTL);
 * ``bpp:replica:<token>``: the URL a replica is reached at (``replica_url``), renewed with its
-  leases and expiring with them: where the others forward the requests of the sessions it holds;
+  leases: where the others forward the requests of the sessions it holds. It outlives a lease
+  (``URL_LEASES`` of them): a replica whose renewal came late keeps its leases but, with its URL
+  lapsed, looked gone to the others, who answered its sessions' requests with 503s; a replica
+  that is gone refuses the connection anyway, and its leases lapse as before;
 * ``bpp:<id>:ui``: the page's state of the session (view settings, a followed lesson, the last
   gradient check: app/page/ui_store.py), JSON, so a page any replica serves shows what was set
   through another (a day's TTL, from the last set);
@@ -45,6 +48,7 @@ from app.streaming.redis_fanout import RedisFanOut
 from app.streaming.redis_link import RedisLink
 
 RUN_TTL = 86_400
+URL_LEASES = 3  # bpp:replica:<token> lives this many leases from its last renewal
 
 # KEYS: the leases; ARGV: token, ttl ms. 1 for each lease still (or again) ours, 0 for one
 # another replica holds now.
@@ -148,7 +152,7 @@ class Leases:
     def beat(self) -> None:
         """Say (again) where this replica is reached."""
         with reachable():
-            self.client.set(replica_key(self.token), self.url, px=self.ms)
+            self.client.set(replica_key(self.token), self.url, px=self.ms * URL_LEASES)
 
     def take(self, session_id: str) -> str | None:
         """Hold ``session_id`` if it is free: None when this replica holds it (now or
@@ -170,7 +174,7 @@ class Leases:
             return int(self._fence(keys=[fence_key(session_id)], args=[floor, RUN_TTL]))
 
     def url_of(self, token: str) -> str | None:
-        """The URL of the replica ``token`` (None: it has not said so for a lease's time)."""
+        """The URL of the replica ``token`` (None: it has not said so for ``URL_LEASES`` leases)."""
         with reachable():
             url = self.client.get(replica_key(token))
         return None if url is None else str(url.decode())

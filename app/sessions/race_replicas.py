@@ -106,7 +106,7 @@ class RaceHolding:
     def route(self, race_id: str) -> str | None:
         """Where a request for the race is served: None here (its sessions held here now and
         the race loaded, or not stored: a 404 here), else the URL of the replica holding its
-        runs ("" when that replica has not said where it is for a lease's time: it is gone);
+        runs ("" when that replica has not said where it is for three leases: it is gone);
         409 naming ``race`` when two replicas hold its runs. A thread: it reads the store."""
         manager = self.manager
         leases = manager.leases

@@ -9,18 +9,19 @@ The design (README "Running on a cluster"):
   the session from its stored row (app/sessions/recovery.py ``_session_of``: its trainer is
   rebuilt on first use, as after a restart); ``Manager.sessions`` holds the sessions this
   replica holds, nothing else.
-* **One driver per session: a lease in Redis** (app/sessions/leases.py), renewed every quarter
-  of ``lease_seconds`` by the keeper thread here. Requests for a session another live replica
-  holds are forwarded to it (app/api/forward.py), so its trainer, actor, page feed and locks
-  stay in one process: nothing is stored or shown twice, and a script's step, run, PATCH or
-  read mean what they mean on one server. The JSON stream is the exception: any replica
-  follows any session through Redis (``followed``, fan-outs that read the session's streams).
-* **A dead holder's runs go on elsewhere.** Each keeper pass lists the sessions stored as
-  running; one whose lease has been missing for half a lease's time (so its holder, if alive,
-  had two renewals to put it back) is taken by the first replica to ask, rebuilt from its
-  checkpoint and the stored steps after it (bit for bit), and run on to the end seq its holder
-  noted (``bpp:<id>:run``) in a new actor: the old one belonged to the dead process. Clients
-  resume with ``Last-Event-ID``: every step once.
+* **One driver per session: a lease in Redis** (app/sessions/leases.py), renewed every quarter of
+  ``lease_seconds`` by a thread here that does nothing else (so no slow take-over delays it).
+  Requests for a session another live replica holds are forwarded to it (app/api/forward.py), so
+  its trainer, actor, page feed and locks stay in one process: nothing is stored or shown twice,
+  and a script's step, run, PATCH or read mean what they mean on one server. The JSON stream is
+  the exception: any replica follows any session through Redis (``followed``, fan-outs that read
+  the session's streams).
+* **A dead holder's runs go on elsewhere.** Each take-over pass (another thread) lists the
+  sessions stored as running; one whose lease has been missing for half a lease's time (so its
+  holder, if alive, had two renewals to put it back) is taken by the first replica to ask, rebuilt
+  from its checkpoint and the stored steps after it (bit for bit), and run on to the end seq its
+  holder noted (``bpp:<id>:run``) in a new actor: the old one belonged to the dead process.
+  Clients resume with ``Last-Event-ID``: every step once.
 * A replica that finds another one now holds a session it held (it could not renew for a
   lease's time) stops driving it at once; one that stalled past its lease (a GC or VM pause)
   finds its writes of the session fenced by the store and stops driving it then
@@ -28,8 +29,8 @@ The design (README "Running on a cluster"):
 * An idle session this replica unloads (the culler) is let go: its lease is freed.
 * A race is held where its runs' sessions are, gathered here when they are free
   (app/sessions/race_replicas.py). So a run's own session asked for while free, when another
-  replica holds its race's other runs, is forwarded there rather than adopted here; the keeper
-  takes a dead replica's run with its race's other runs (the race gathered, its runs continued
+  replica holds its race's other runs, is forwarded there rather than adopted here; a take-over
+  pass takes a dead replica's run with its race's other runs (the race gathered, its runs continued
   in lock-step); and a session this replica stops holding drops the races it ran in here.
 """
 
@@ -122,15 +123,22 @@ class Replicas(Fencing):
         self._unresumed: set[str] = set()  # adopted by a race's gather, left running
 
     def _start_keeper(self) -> None:
-        if self.leases is not None:
-            threading.Thread(target=self._keep_loop, name="bpp-leases", daemon=True).start()
+        """Two threads, each a pass every quarter of a lease: the leases renewed, and dead
+        replicas' runs taken over. Apart, because a take-over (a claim the store may make wait,
+        a rebuild) can take longer than a lease, and a renewal waiting behind it would let
+        this replica's own leases lapse: its sessions taken by others while it lives."""
+        if self.leases is None:
+            return
+        every = self.settings.lease_seconds / 4
+        for name, work in (("bpp-leases", self._renew), ("bpp-take-over", self._take_orphans)):
+            threading.Thread(target=self._every, args=(every, work), name=name, daemon=True).start()
 
     # ---- where a request is served -----------------------------------------------------------
 
     def route(self, session_id: str, gathering: bool = False) -> str | None:
         """Where a request for the session is served: None here (held here, taken now, or not
         stored: a 404 here), else the URL of the replica holding it ("" when that replica has
-        not said where it is for a lease's time: it is gone). A free session that is a race's
+        not said where it is for three leases: it is gone). A free session that is a race's
         run whose other runs another replica holds is served there, not taken here: lock-step
         paces a race's runs in one process (:meth:`_race_there`); ``gathering``: asked by the
         race's own gather, which looked already. A thread: it may read the store."""
@@ -301,12 +309,17 @@ class Replicas(Fencing):
 
     # ---- the keeper --------------------------------------------------------------------------
 
-    def _keep_loop(self) -> None:
-        every = self.settings.lease_seconds / 4
+    def _every(self, every: float, work: Callable[[], None]) -> None:
+        """``work()`` on a beat of ``every`` seconds: a slow pass makes the next one come at
+        once rather than a whole beat after it (one that overran the beat is not made up)."""
         failing = False  # an outage is logged once at each end, not every pass
-        while not self._stop.wait(every):
+        due = time.monotonic()
+        while True:
+            due = max(due + every, time.monotonic())
+            if self._stop.wait(due - time.monotonic()):
+                return
             try:
-                self._keep()
+                work()
             except ApiError as exc:  # Redis or PostgreSQL out of reach: tried again next time
                 if not failing:
                     log.warning("replica upkeep: %s", exc.body.get("detail"))
@@ -318,11 +331,21 @@ class Replicas(Fencing):
                 log.warning("replica upkeep: going again")
             failing = False
 
-    def _keep(self) -> None:
+    def _renew(self) -> None:
+        """Renew this replica's leases; a session another replica holds now is forfeited on a
+        thread of its own (it waits for the session's lock, which a request may hold)."""
         if self.draining:
             return  # handed over: this replica renews and takes nothing any more
         for sid in self.leases.renew(list(self.sessions)):
-            self._forfeit(sid)
+            forfeit = threading.Thread(target=self._forfeit, args=(sid,), name="bpp-forfeit")
+            forfeit.daemon = True
+            forfeit.start()
+
+    def _take_orphans(self) -> None:
+        """Take over the runs stored as running whose lease has been free for half a lease's
+        time (their replica died); forget followed sessions nobody streams."""
+        if self.draining:
+            return
         orphans = [sid for sid in self.store.running_ids() if sid not in self.sessions]
         now = time.monotonic()
         free = self.leases.free(orphans) if orphans else []

@@ -132,7 +132,7 @@ class Replica(Replicas):
         """One keeper pass that finds ``orphan`` stored as running, its lease long lapsed."""
         self.store.orphans = [orphan]  # type: ignore[attr-defined]
         self._suspects = {orphan: time.monotonic() - 60}
-        self._keep()
+        self._take_orphans()
 
 
 def test_a_free_run_asked_for_alone_goes_to_the_replica_holding_its_race() -> None:
@@ -171,5 +171,6 @@ def test_a_replica_that_stops_holding_a_run_drops_the_race_and_ends_its_streams(
     assert c.races_here.route(RACE) is None
     race = c.races_here.races[RACE]
     shared.held[RUNS[2]] = "d"  # another replica holds run 2 now
-    c._keep()  # the renewal finds it: forfeited here
-    assert RACE not in c.races_here.races and race.ended  # a stale copy's streams end
+    c._renew()  # the renewal finds it: forfeited here (on a thread of its own)
+    wait_for(lambda: RACE not in c.races_here.races, timeout=10)
+    assert race.ended  # a stale copy's streams end
