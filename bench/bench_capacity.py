@@ -59,9 +59,9 @@ Probe = Callable[[int], tuple[float, float]]  # N -> (slowest client's frames/s,
 class Cluster:
     """PostgreSQL, Redis and a Ray cluster on loopback; ``settings()`` for each new server."""
 
-    def __init__(self) -> None:
+    def __init__(self, pg_root: Path | None = None) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="bpp-capacity-"))
-        self.pg = PgCluster()
+        self.pg = PgCluster(root=pg_root)
         self.redis = RedisServer(self.folder).start()
         self.ray: RayCluster = start_cluster(nodes=1, cpus=os.cpu_count() or 1)
         self.databases = 0
@@ -164,13 +164,18 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="each probe's window")
     parser.add_argument("--bisect", type=int, default=1)
     parser.add_argument("--no-node-loss", action="store_true")
+    parser.add_argument("--pg-dir", type=Path, help="where PostgreSQL's data lives (default:"
+                        " the temp folder; /dev/shm takes this machine's disk out of it)")
+    parser.add_argument("--kinds", default="sessions,pages", help="the loads to search")
     args = parser.parse_args()
     print(f"load average at the start (1 / 5 / 15 min): {load()}", flush=True)
     found: dict[tuple[str, str], str] = {}
-    cluster = Cluster()
+    cluster = Cluster(args.pg_dir)
+    kinds = [(k, m) for k, m in (("sessions", sessions_probe), ("pages", pages_probe))
+             if k in args.kinds.split(",")]  # fmt: skip
     try:
         for config, settings in (("embedded", dict), ("cluster", cluster.settings)):
-            for kind, make in (("sessions", sessions_probe), ("pages", pages_probe)):
+            for kind, make in kinds:
                 probe = make(settings, args.seconds)
                 found[config, kind] = search(f"{config} {kind}", probe, RATE[kind], args.start,
                                              args.max, args.bisect)
@@ -182,6 +187,8 @@ def main() -> None:
     print("|---|---|---|---|")
     for kind, what in (("sessions", "sessions training, each followed at 10 frames/s"),
                        ("pages", "page viewers at 30 frames/s, each of its own session")):
+        if ("cluster", kind) not in found:
+            continue
         emb, clu = found["embedded", kind], found["cluster", kind]
         print(f"| {what} | {emb} | {clu} | {ratio(clu, emb)} |")
     print(f"| a session continues after its Ray node is lost | | {loss} | |")

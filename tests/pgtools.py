@@ -47,9 +47,10 @@ def _as_postgres(*args: str, check: bool = True) -> subprocess.CompletedProcess[
 class PgCluster:
     """One PostgreSQL server in its own temp dir."""
 
-    def __init__(self, options: str = OPTIONS) -> None:
+    def __init__(self, options: str = OPTIONS, root: Path | None = None) -> None:
+        """A new cluster in a temporary folder (in ``root`` if given: a tmpfs, say)."""
         self.options = options
-        self.dir = Path(tempfile.mkdtemp(prefix="bpp-pg-"))
+        self.dir = Path(tempfile.mkdtemp(prefix="bpp-pg-", dir=root))
         if os.geteuid() == 0:
             shutil.chown(self.dir, USER, USER)
         self.data = self.dir / "data"
