@@ -58,11 +58,12 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from app.core.errors import ApiError
+from app.sessions.manager import Manager
+from app.sessions.session import Session
 
-if TYPE_CHECKING:
-    from app.sessions.manager import Manager
+if TYPE_CHECKING:  # Race for the annotations only: races.py imports this module (its Races
+    # is a RaceHolding), so importing it here would be a cycle
     from app.sessions.races import Race
-    from app.sessions.session import Session
 
 log = logging.getLogger(__name__)
 
