@@ -21,7 +21,12 @@ LOOPBACK = "127.0.0.1"
 # the node of the switch's cluster: logical CPUs, for placement only (Ray does not bound a
 # process's use), enough for the suites' most sessions running at once at 0.25 CPU each
 SWITCH_CPUS = 8
-SYSTEM_CONFIG = {"health_check_period_ms": 500, "health_check_failure_threshold": 2}
+# Ray starts its workers at niceness 15 (worker_niceness) and the trainers then raise theirs to
+# BPP_WORKER_NICE (10) at least; at 15 an actor still importing the engine on a machine whose
+# two cores the other tests keep busy took over 30 s to answer, and the run was lost again and
+# again: here they start at 0, as a local worker process does
+SYSTEM_CONFIG = {"health_check_period_ms": 500, "health_check_failure_threshold": 2,
+                 "worker_niceness": 0}
 
 
 @dataclass

@@ -18,7 +18,9 @@ manager's callbacks like a worker process's receiver (app/training/channel.py, s
 pool). A reply comes after the slices sent before it, as from a pipe.
 
 When the actor dies (its node lost, its process killed), ``next`` raises
-:class:`ray.exceptions.RayActorError`: the runner is lost, pending requests get ``(None, None)``
+:class:`ray.exceptions.RayActorError`; one that does not answer in ``LOST_AFTER`` seconds
+(``START_AFTER`` before its first answer: placing it and starting its worker) is taken for
+dead too. Either way the runner is lost, pending requests get ``(None, None)``
 and the manager pauses its session at its last checkpoint, exactly as for a dead worker process
 (app/sessions/recovery.py). Then, as this backend ``resumes_lost``, the manager runs it again
 (app/sessions/remote.py): a new actor, which Ray places on a live node, trains the trainer
@@ -58,6 +60,9 @@ log = logging.getLogger(__name__)
 NEXT_WAIT = 0.5  # seconds one next() call waits for the worker's messages
 GATHER = 0.02  # ... and, having some, until this long after the last call (≤ 50 calls/s)
 LOST_AFTER = 30.0  # seconds without an answer from the actor: it is lost
+# ... until it first answers: placing it and starting its Python worker (which imports the
+# engine) took up to 27 s on a busy 2-core machine, and a bound below that lost every new actor
+START_AFTER = 90.0
 NAME_WAIT = 10.0  # seconds to wait for a dead actor's name to be free again
 
 
@@ -118,14 +123,21 @@ class RayRunner(Channel):
         self.sid = sid
         self.actor = actor
         self.touched = time.monotonic()  # last seen training or picked (for the idle reaper)
+        self.answered = False  # the actor has answered a call: it was placed and started
         self._start(f"bpp-ray-{sid[:8]}")
+
+    def _call(self, ref: Any) -> Any:
+        """The call's result, if it comes in time (see ``LOST_AFTER``, ``START_AFTER``)."""
+        out = ray.get(ref, timeout=LOST_AFTER if self.answered else START_AFTER)
+        self.answered = True
+        return out
 
     def _send(self, msgs: list[messages.ToWorker]) -> None:
         # waiting for each call keeps the order: actor calls may run out of order otherwise
-        ray.get(self.actor.post.remote(msgs), timeout=LOST_AFTER)
+        self._call(self.actor.post.remote(msgs))
 
     def _receive(self) -> list[Any]:
-        msgs: list[Any] = ray.get(self.actor.next.remote(NEXT_WAIT), timeout=LOST_AFTER)
+        msgs: list[Any] = self._call(self.actor.next.remote(NEXT_WAIT))
         return msgs
 
     def _abort(self) -> None:

@@ -346,10 +346,19 @@ class Worker:
         return blob
 
 
+def yield_to_requests(nice: int) -> None:
+    """Make this thread's niceness at least ``nice``, so the web process (requests, streams)
+    comes first: not ``nice`` on top of what it has, as Ray starts its workers at niceness 15
+    already, and an actor's trainer at 19 starved on a busy machine. (On Linux a niceness is
+    a thread's: the worker's thread in a Ray actor, its process's main thread elsewhere.)"""
+    now = os.nice(0)
+    if nice > now:
+        os.nice(nice - now)
+
+
 def main(conn: Connection, options: Options) -> None:
     """Entry point of a worker process."""
-    if options.nice:
-        os.nice(options.nice)  # the web process (requests, streams) comes first
+    yield_to_requests(options.nice)
     gc.freeze()  # the imported engine lives as long as we do: out of the full collections
     # one BLAS thread: the workers are the parallelism. OpenBLAS's own threads spin-wait for
     # each other, and on a busy machine that made a 13.8k-parameter net (digits-mlp) train at

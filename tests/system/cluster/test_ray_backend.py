@@ -40,14 +40,19 @@ OPTS = {"checkpoint_seconds": 0.3, "warm_workers": 0}
 @pytest.fixture(scope="module")
 def servers(ray_cluster: RayCluster, tmp_path_factory: pytest.TempPathFactory
             ) -> Iterator[tuple[Server, Server]]:
-    """(a server on the Ray cluster, a server with local workers), for this module."""
-    on_ray = Server(tmp_path_factory.mktemp("ray"), backend="ray",
+    """(a server on the Ray cluster, a server with local workers), for this module; the Ray
+    server's warnings are printed at the end (a failing test shows them)."""
+    log = tmp_path_factory.mktemp("logs") / "on_ray.log"
+    on_ray = Server(tmp_path_factory.mktemp("ray"), log=log, backend="ray",
                     ray_address=ray_cluster.address, ray_idle_seconds=2, **OPTS)
     local = Server(tmp_path_factory.mktemp("local"), **OPTS)
     t0 = time.perf_counter()
-    with on_ray, local:
-        print(f"\nservers up in {time.perf_counter() - t0:.1f} s")
-        yield on_ray, local
+    try:
+        with on_ray, local:
+            print(f"\nservers up in {time.perf_counter() - t0:.1f} s")
+            yield on_ray, local
+    finally:
+        print(log.read_text()[-3000:] if log.exists() else "")
 
 
 def create(http: httpx.Client, config: dict[str, Any] = FAST) -> tuple[str, dict[str, str]]:
@@ -204,9 +209,16 @@ def test_a_lost_node_continues_on_the_other_from_its_checkpoint(
                 seen["resumed"] = time.perf_counter()
             return lost_then_resumed(r, 500)
 
-        follower = threading.Thread(target=shown.read, args=(
-            http, f"/api/sessions/{sid}/events?after=0&frames=false", h
-        ), kwargs={"until": until, "timeout": 60})
+        failed: list[BaseException] = []
+
+        def follow() -> None:
+            try:
+                shown.read(http, f"/api/sessions/{sid}/events?after=0&frames=false", h,
+                           until=until, timeout=60)
+            except BaseException as exc:  # the assertion below says what the client saw
+                failed.append(exc)
+
+        follower = threading.Thread(target=follow)
         follower.start()
         assert shown.started.wait(30)
         node = ray_cluster.actor_node(sid)
@@ -215,6 +227,7 @@ def test_a_lost_node_continues_on_the_other_from_its_checkpoint(
         # nobody asks: the run goes on by itself, on a new actor, from the checkpoint
         follower.join(60)
         assert not follower.is_alive(), "the stream hung"
+        assert "resumed" in seen, (failed, shown.log[-4:])
         continued = seen["resumed"] - t0
         moved = ray_cluster.actor_node(sid)
         paused = http.post(f"/api/sessions/{sid}/pause", headers=h).json()
