@@ -256,6 +256,10 @@ class Recovery:
             self._recall(s)
             if s.last_write is not None:
                 s.last_write.done.wait(30)
+            # the cause, not whether the database refuses now: a repair that waited for
+            # PostgreSQL to answer again finds the storage episode over (what the clients were
+            # told, before the stored row replaces the session's status and reason)
+            told = (s.status, s.reason) == ("paused", "storage")
             try:
                 row = self.store.session_row(s.id)
                 if row is not None:
@@ -275,9 +279,6 @@ class Recovery:
                     self.sessions.pop(s.id, None)
                 s.hub.close("deleted")
                 return
-            # the cause, not whether the database refuses now: a repair that waited for
-            # PostgreSQL to answer again finds the storage episode over
-            told = (s.status, s.reason) == ("paused", "storage")
             s.reason = "storage" if self.store.failing or told else "write failed"
             self._dropped(s, cause)
 
